@@ -1,0 +1,53 @@
+package doorman
+
+import "time"
+
+// Audit actions.
+const (
+	ActionSignIn              = "sign_in"
+	ActionSignInFailed        = "sign_in_failed"
+	ActionSignOut             = "sign_out"               // a session signed itself out
+	ActionSessionRevoked      = "session_revoked"        // one session signed out by its user or an admin
+	ActionOtherSessionsRevoke = "other_sessions_revoked" // "Sign Out All Other Sessions"
+	ActionUserSessionsRevoked = "user_sessions_revoked"  // forced sign-out of one user
+	ActionTeamSessionsRevoked = "team_sessions_revoked"  // "Sign Out All Team Sessions"
+	ActionSettingsUpdated     = "settings_updated"
+	ActionUserCreated         = "user_created"
+)
+
+// ActorSystem is the actor of operator commands and background jobs.
+const ActorSystem = "system"
+
+// AuditEvent is one entry of an account's append-only audit log. It is
+// written in the same transaction as what it records; no store offers a way
+// to change or delete one except purging by age.
+type AuditEvent struct {
+	ID        string
+	AccountID string // "" when no account is known (a failed sign-in for an unknown email)
+	At        time.Time
+	ActorID   string // user id, ActorSystem, or "" for an anonymous caller
+	Actor     string // the actor's email or ActorSystem, kept as it was at the time
+	Action    string
+	Target    string // what was acted on: a session id, a user's email, …
+	Reason    string
+	IP        string
+	UserAgent string
+	// Count is how many objects the action affected; stores set it for
+	// revocations.
+	Count int
+	// Details holds extra facts as "key=value" text, such as old and new settings.
+	Details string
+}
+
+// AuditFilter selects audit events, newest first.
+type AuditFilter struct {
+	AccountID string // required for every person's query
+	Action    string
+	ActorID   string
+	Actor     string // the actor's email
+	Target    string
+	Since     time.Time // zero: no lower bound
+	Until     time.Time // zero: no upper bound (exclusive)
+	Limit     int
+	Offset    int
+}

@@ -1,0 +1,67 @@
+// Package doorman holds Doorman's domain: accounts, users, sessions and the
+// audit log, the Store port that persists them, and the Service that applies
+// every session rule once, above whichever store is plugged in.
+//
+// The package uses only the standard library. Adapters live in their own
+// packages (sqlite, postgres, http, argon2id) and talk in these types.
+package doorman
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. Each maps to one HTTP status in the http package.
+const (
+	EINVALID      = "invalid"           // 400: the input is wrong; Message says how.
+	EUNAUTHORIZED = "unauthorized"      // 401: no valid credentials.
+	EFORBIDDEN    = "forbidden"         // 403: signed in, but not allowed.
+	ENOTFOUND     = "not_found"         // 404: no such object in the caller's account.
+	ECONFLICT     = "conflict"          // 409: a unique value is already taken.
+	ETOOMANY      = "too_many_requests" // 429: slow down.
+	EINTERNAL     = "internal"          // 500: a bug or an unexpected failure; logged in full.
+	EUNAVAILABLE  = "unavailable"       // 503: the store cannot answer, so nothing can be decided.
+)
+
+// Error is the one error type whose message users may see. Every other error
+// is internal: logged in full, shown as "Internal error".
+type Error struct {
+	Code    string
+	Message string
+	// Reason refines EUNAUTHORIZED for people: why a session stopped being
+	// valid (ReasonIdle, ReasonRevokedByUser, …). Empty otherwise.
+	Reason string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("doorman: %s: %s", e.Code, e.Message) }
+
+// Errorf returns an *Error with the given code and formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the *Error in err's chain, EINTERNAL for any
+// other non-nil error, and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the message users may see for err: the *Error's own
+// message, or "Internal error" for anything else.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Internal error"
+}

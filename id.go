@@ -1,0 +1,75 @@
+package doorman
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"time"
+)
+
+// Prefixes of public ids.
+const (
+	PrefixAccount = "acc_"
+	PrefixUser    = "usr_"
+	PrefixSession = "sess_"
+	PrefixEvent   = "evt_"
+)
+
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// NewID returns prefix followed by a 26-character ULID: 48 bits of
+// millisecond time then 80 random bits, so ids sort by creation.
+func NewID(prefix string, now time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
+	rand.Read(b[6:]) // crypto/rand.Read never fails
+	// 128 bits → 26 base32 digits, most significant first.
+	hi := binary.BigEndian.Uint64(b[:8])
+	lo := binary.BigEndian.Uint64(b[8:])
+	out := make([]byte, len(prefix)+26)
+	copy(out, prefix)
+	for i := 25; i >= 0; i-- {
+		out[len(prefix)+i] = crockford[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
+	return string(out)
+}
+
+// TokenBytes is the size of a session token: 256 random bits.
+const TokenBytes = 32
+
+// NewToken returns a fresh session token from crypto/rand, base64url-encoded
+// (43 characters), and its hash, which is all that is stored.
+func NewToken() (token string, hash []byte) {
+	var b [TokenBytes]byte
+	rand.Read(b[:])
+	token = base64.RawURLEncoding.EncodeToString(b[:])
+	return token, HashToken(token)
+}
+
+// HashToken returns the SHA-256 of a token.
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// TokenWellFormed reports whether s could be a session token, so that
+// garbage never reaches the store.
+func TokenWellFormed(s string) bool {
+	if len(s) != base64.RawURLEncoding.EncodedLen(TokenBytes) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// HashesEqual compares two token hashes in constant time.
+func HashesEqual(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }

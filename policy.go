@@ -1,0 +1,111 @@
+package doorman
+
+import (
+	"fmt"
+	"time"
+)
+
+// Why a session stopped being valid. The sign-in page turns these into the
+// user guide's troubleshooting answers.
+const (
+	ReasonRevokedByUser  = "revoked_by_user"  // "You were signed out from another device"
+	ReasonRevokedByAdmin = "revoked_by_admin" // "An administrator signed you out"
+	ReasonSignedOut      = "signed_out"       // the session signed itself out
+	ReasonIdle           = "idle"             // unused longer than the idle timeout
+	ReasonExpired        = "expired"          // past its absolute end
+	ReasonUserDisabled   = "user_disabled"
+)
+
+// Policy holds the server-wide session rules that are not account settings.
+type Policy struct {
+	// AbsoluteCap bounds the life of a session that is not remembered, from
+	// sign-in, so that an idle timeout of "never" does not mean forever.
+	// Default 30 days; 0 means no cap.
+	AbsoluteCap time.Duration
+}
+
+// DefaultAbsoluteCap is Policy.AbsoluteCap's default.
+const DefaultAbsoluteCap = 30 * 24 * time.Hour
+
+const day = 24 * time.Hour
+
+// initialExpiry is the absolute end fixed at sign-in.
+func (p Policy) initialExpiry(created time.Time, remember bool, set Settings) *time.Time {
+	if remember {
+		t := created.Add(time.Duration(set.RememberMeDays) * day)
+		return &t
+	}
+	if p.AbsoluteCap <= 0 {
+		return nil
+	}
+	t := created.Add(p.AbsoluteCap)
+	return &t
+}
+
+// Remembered reports whether s counts as remembered under set: remember-me
+// sessions fall back to the idle timeout once an account disallows them.
+func Remembered(s *Session, set Settings) bool { return s.RememberMe && set.RememberMeAllowed }
+
+// Deadline returns when s ends under set if it is not used again (nil: never),
+// and the reason it will end then. Revocation is not considered.
+func Deadline(s *Session, set Settings) (*time.Time, string) {
+	end, reason := s.ExpiresAt, ReasonExpired
+	if Remembered(s, set) {
+		// Settings may shorten a remembered session's life, never lengthen it.
+		t := s.CreatedAt.Add(time.Duration(set.RememberMeDays) * day)
+		if end == nil || t.Before(*end) {
+			end = &t
+		}
+		return end, reason
+	}
+	if idle, ok := set.IdleTimeout.Duration(); ok {
+		t := s.LastActiveAt.Add(idle)
+		if end == nil || t.Before(*end) {
+			return &t, ReasonIdle
+		}
+	}
+	return end, reason
+}
+
+// CheckSession returns nil if s is valid at now under set, or EUNAUTHORIZED
+// whose Reason and Message say why not.
+func CheckSession(s *Session, u *User, set Settings, now time.Time) error {
+	if s.RevokedAt != nil {
+		return revokedError(s)
+	}
+	if u != nil && u.Disabled {
+		return &Error{Code: EUNAUTHORIZED, Reason: ReasonUserDisabled, Message: "Your account is disabled"}
+	}
+	end, reason := Deadline(s, set)
+	if end == nil || now.Before(*end) {
+		return nil
+	}
+	if reason == ReasonIdle {
+		return &Error{Code: EUNAUTHORIZED, Reason: ReasonIdle,
+			Message: fmt.Sprintf("Your session expired after %s of inactivity", set.IdleTimeout.Text())}
+	}
+	return &Error{Code: EUNAUTHORIZED, Reason: ReasonExpired, Message: "Your session expired; please sign in again"}
+}
+
+func revokedError(s *Session) error {
+	switch {
+	case s.RevokeReason == ReasonSignedOut:
+		return &Error{Code: EUNAUTHORIZED, Reason: ReasonSignedOut, Message: "You signed out"}
+	case s.RevokedBy == s.UserID:
+		return &Error{Code: EUNAUTHORIZED, Reason: ReasonRevokedByUser, Message: "You were signed out from another device"}
+	}
+	return &Error{Code: EUNAUTHORIZED, Reason: ReasonRevokedByAdmin, Message: "An administrator signed you out"}
+}
+
+// Window returns the ActiveWindow for set at now, for listing only valid
+// sessions in the store. It agrees with CheckSession.
+func Window(set Settings, now time.Time) *ActiveWindow {
+	w := &ActiveWindow{Now: now, RememberAllowed: set.RememberMeAllowed}
+	if set.RememberMeAllowed {
+		w.RememberSince = now.Add(-time.Duration(set.RememberMeDays) * day)
+	}
+	if idle, ok := set.IdleTimeout.Duration(); ok {
+		w.IdleSince = now.Add(-idle)
+	}
+	return w
+}

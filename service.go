@@ -1,0 +1,191 @@
+package doorman
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Service applies Doorman's rules: sign-in, authentication, listing and
+// signing out sessions, settings, audit. Both stores sit under it, so the
+// rules are written once. Set the exported fields before first use.
+type Service struct {
+	Store     Store
+	Passwords PasswordHasher
+	// Now is the clock; tests inject one. Times are truncated to microseconds
+	// so that both stores keep them exactly.
+	Now    func() time.Time
+	Policy Policy
+	// TouchInterval is how stale a session's LastActiveAt may grow before a
+	// request writes it. Default and maximum 60 seconds: "last active" is
+	// never staler than that, and a busy session costs one write a minute.
+	TouchInterval time.Duration
+	Log           *slog.Logger
+
+	dummyOnce sync.Once
+	dummyHash string
+	activity  tracker
+}
+
+// NewService returns a Service with the default policy and the real clock.
+func NewService(store Store, passwords PasswordHasher) *Service {
+	return &Service{
+		Store:         store,
+		Passwords:     passwords,
+		Now:           time.Now,
+		Policy:        Policy{AbsoluteCap: DefaultAbsoluteCap},
+		TouchInterval: time.Minute,
+		Log:           slog.Default(),
+	}
+}
+
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
+
+func (s *Service) touchInterval() time.Duration {
+	if s.TouchInterval <= 0 || s.TouchInterval > time.Minute {
+		return time.Minute
+	}
+	return s.TouchInterval
+}
+
+// Meta describes the request an action comes from, for the audit log.
+type Meta struct {
+	IP        string
+	UserAgent string
+}
+
+func (m Meta) userAgent() string {
+	if len(m.UserAgent) > MaxUserAgent {
+		return m.UserAgent[:MaxUserAgent]
+	}
+	return m.UserAgent
+}
+
+func (s *Service) event(p *Principal, action, target string, m Meta, now time.Time) *AuditEvent {
+	ev := &AuditEvent{ID: NewID(PrefixEvent, now), At: now, Action: action, Target: target,
+		IP: m.IP, UserAgent: m.userAgent()}
+	if p == nil {
+		ev.ActorID, ev.Actor = ActorSystem, ActorSystem
+		return ev
+	}
+	ev.AccountID, ev.ActorID, ev.Actor = p.Account.ID, p.User.ID, p.User.Email
+	return ev
+}
+
+// unavailable wraps a store failure met while deciding whether a request may
+// pass: the answer is 503, never 200 and never 401.
+func unavailable(op string, err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", op, &wrappedUnavailable{err})
+}
+
+type wrappedUnavailable struct{ err error }
+
+func (w *wrappedUnavailable) Error() string { return "store unavailable: " + w.err.Error() }
+func (w *wrappedUnavailable) Unwrap() error { return w.err }
+
+// IsUnavailable reports whether err means the store could not answer.
+func IsUnavailable(err error) bool {
+	var w *wrappedUnavailable
+	return errors.As(err, &w) || ErrorCode(err) == EUNAVAILABLE
+}
+
+// CreateUser creates a user, and its account when no account has that name,
+// as an operator would from the command line. The password is hashed here.
+func (s *Service) CreateUser(ctx context.Context, accountName, email, name string, role Role, password string) (*User, error) {
+	email = NormalizeEmail(email)
+	if err := ValidatePassword(password); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	acct, err := s.Store.FindAccountByName(ctx, strings.TrimSpace(accountName))
+	if ErrorCode(err) == ENOTFOUND {
+		acct = &Account{ID: NewID(PrefixAccount, now), Name: strings.TrimSpace(accountName), Settings: DefaultSettings(), CreatedAt: now}
+		if err := acct.Validate(); err != nil {
+			return nil, err
+		}
+		if err := s.Store.CreateAccount(ctx, acct); err != nil {
+			if ErrorCode(err) != ECONFLICT { // another process created it meanwhile
+				return nil, err
+			}
+			if acct, err = s.Store.FindAccountByName(ctx, acct.Name); err != nil {
+				return nil, err
+			}
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	hash, err := s.Passwords.Hash(password)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	u := &User{ID: NewID(PrefixUser, now), AccountID: acct.ID, Email: email, Name: strings.TrimSpace(name),
+		Role: role, PasswordHash: hash, CreatedAt: now}
+	if err := u.Validate(); err != nil {
+		return nil, err
+	}
+	ev := s.event(nil, ActionUserCreated, email, Meta{}, now)
+	ev.AccountID = acct.ID
+	ev.Details = "role=" + string(role)
+	if err := s.Store.CreateUser(ctx, u, ev); err != nil {
+		if ErrorCode(err) == ECONFLICT {
+			return nil, Errorf(ECONFLICT, "a user with email %s already exists in account %s", email, acct.Name)
+		}
+		return nil, err
+	}
+	return u, nil
+}
+
+// UpdateSettings replaces an account's session settings; they apply to every
+// existing session on its next request. by is the admin making the change, or
+// nil for an operator command. The audit event records old and new values.
+func (s *Service) UpdateSettings(ctx context.Context, by *Principal, accountID string, set Settings, m Meta) (*Account, error) {
+	if by != nil && (!by.User.IsAdmin() || by.Account.ID != accountID) {
+		return nil, Errorf(EFORBIDDEN, "only an administrator of this account can change its settings")
+	}
+	if err := set.Validate(); err != nil {
+		return nil, err
+	}
+	acct, err := s.Store.FindAccountByID(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	ev := s.event(by, ActionSettingsUpdated, acct.Name, m, now)
+	ev.AccountID = acct.ID
+	ev.Details = fmt.Sprintf("idle_timeout=%s->%s remember_me_allowed=%t->%t remember_me_days=%d->%d",
+		acct.Settings.IdleTimeout, set.IdleTimeout, acct.Settings.RememberMeAllowed, set.RememberMeAllowed,
+		acct.Settings.RememberMeDays, set.RememberMeDays)
+	if err := s.Store.UpdateAccountSettings(ctx, acct.ID, set, ev); err != nil {
+		return nil, err
+	}
+	acct.Settings = set
+	return acct, nil
+}
+
+// Purge deletes, in batches of batch, sessions revoked or past their absolute
+// end more than retention ago. It returns how many it deleted.
+func (s *Service) Purge(ctx context.Context, retention time.Duration, batch int) (int, error) {
+	if batch <= 0 {
+		batch = 500
+	}
+	cutoff := s.now().Add(-retention)
+	total := 0
+	for {
+		n, err := s.Store.PurgeSessions(ctx, cutoff, batch)
+		total += n
+		if err != nil || n < batch {
+			return total, err
+		}
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+	}
+}

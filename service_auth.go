@@ -1,0 +1,318 @@
+package doorman
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+)
+
+// SignInRequest is what a person or a host application sends to sign in.
+type SignInRequest struct {
+	Email      string
+	Password   string
+	RememberMe bool
+	Meta
+}
+
+// maxAccountsPerEmail bounds the password checks of one sign-in when an
+// email exists in several accounts.
+const maxAccountsPerEmail = 5
+
+var errBadCredentials = &Error{Code: EUNAUTHORIZED, Message: "Invalid email or password"}
+
+// SignIn checks the credentials and starts a new session with a new token.
+// It returns the token, which is never stored, and the new session's
+// principal. Unknown emails and wrong passwords get the same EUNAUTHORIZED
+// and cost the same password check; both are audited.
+func (s *Service) SignIn(ctx context.Context, req SignInRequest) (string, *Principal, error) {
+	email := NormalizeEmail(req.Email)
+	if email == "" {
+		return "", nil, Errorf(EINVALID, "email is required")
+	}
+	if req.Password == "" {
+		return "", nil, Errorf(EINVALID, "password is required")
+	}
+	if len(email) > 254 || len(req.Password) > MaxPasswordLength {
+		return "", nil, errBadCredentials
+	}
+	users, _, err := s.Store.FindUsers(ctx, UserFilter{Email: email, Limit: maxAccountsPerEmail})
+	if err != nil {
+		return "", nil, unavailable("sign in", err)
+	}
+	var user *User
+	for _, u := range users {
+		ok, err := s.Passwords.Verify(u.PasswordHash, req.Password)
+		if err != nil {
+			s.Log.Error("password hash unreadable", "user_id", u.ID, "err", err)
+			continue
+		}
+		if ok {
+			user = u
+			break
+		}
+	}
+	now := s.now()
+	if len(users) == 0 {
+		s.burnPasswordCheck(req.Password)
+	}
+	if user == nil || user.Disabled {
+		ev := s.event(nil, ActionSignInFailed, email, req.Meta, now)
+		ev.ActorID, ev.Actor = "", email
+		ev.Reason = "bad credentials"
+		if len(users) > 0 {
+			ev.AccountID = users[0].AccountID
+		}
+		if user != nil {
+			ev.AccountID, ev.Reason = user.AccountID, "user disabled"
+		}
+		if err := s.Store.CreateAuditEvent(ctx, ev); err != nil {
+			return "", nil, unavailable("sign in", err)
+		}
+		s.Log.Info("sign-in failed", "email", email, "ip", req.IP, "reason", ev.Reason)
+		return "", nil, errBadCredentials
+	}
+	acct, err := s.Store.FindAccountByID(ctx, user.AccountID)
+	if err != nil {
+		return "", nil, unavailable("sign in", err)
+	}
+	remember := req.RememberMe && acct.Settings.RememberMeAllowed
+	token, hash := NewToken()
+	sess := &Session{
+		ID: NewID(PrefixSession, now), TokenHash: hash, UserID: user.ID, AccountID: acct.ID,
+		CreatedAt: now, LastActiveAt: now, ExpiresAt: s.Policy.initialExpiry(now, remember, acct.Settings),
+		RememberMe: remember, IP: req.IP, UserAgent: req.Meta.userAgent(),
+	}
+	p := &Principal{Session: sess, User: user, Account: acct}
+	ev := s.event(p, ActionSignIn, sess.ID, req.Meta, now)
+	if err := s.Store.CreateSession(ctx, sess, ev); err != nil {
+		return "", nil, unavailable("sign in", err)
+	}
+	s.Log.Info("signed in", "user_id", user.ID, "session_id", sess.ID, "ip", req.IP, "remember_me", remember)
+	return token, p, nil
+}
+
+// burnPasswordCheck spends the time of one password check so that an unknown
+// email answers as slowly as a wrong password.
+func (s *Service) burnPasswordCheck(password string) {
+	s.dummyOnce.Do(func() {
+		s.dummyHash, _ = s.Passwords.Hash("doorman timing equaliser")
+	})
+	if s.dummyHash != "" {
+		_, _ = s.Passwords.Verify(s.dummyHash, password)
+	}
+}
+
+var errNoSession = &Error{Code: EUNAUTHORIZED, Message: "Not signed in"}
+
+// Authenticate returns the principal of a session token, applying every
+// session rule at this instant. It returns EUNAUTHORIZED (with a Reason)
+// when the token is missing, unknown, revoked or expired, and an error for
+// which IsUnavailable is true when the store cannot answer. It records the
+// request as activity, writing to the store at most once per TouchInterval.
+func (s *Service) Authenticate(ctx context.Context, token string, m Meta) (*Principal, error) {
+	if !TokenWellFormed(token) {
+		return nil, errNoSession
+	}
+	hash := HashToken(token)
+	p, err := s.Store.FindSessionByTokenHash(ctx, hash)
+	if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, errNoSession
+		}
+		return nil, unavailable("authenticate", err)
+	}
+	if !HashesEqual(p.Session.TokenHash, hash) {
+		return nil, errNoSession
+	}
+	now := s.now()
+	if err := CheckSession(p.Session, p.User, p.Account.Settings, now); err != nil {
+		return nil, err
+	}
+	sess := p.Session
+	if t, due := s.activity.record(sess, now, m.IP, s.touchInterval()); due {
+		if err := s.Store.TouchSession(ctx, sess.ID, t); err != nil {
+			// The session was read and is valid; only its activity is late.
+			s.activity.restore(sess.ID, t)
+			s.Log.Warn("touch session failed", "session_id", sess.ID, "err", err)
+		} else {
+			sess.Activity.Actions += t.Actions
+		}
+	}
+	s.activity.overlay(sess)
+	if sess.LastActiveAt.Before(now) {
+		sess.LastActiveAt = now
+	}
+	if m.IP != "" {
+		sess.IP = m.IP
+	}
+	return p, nil
+}
+
+// Flush writes every session's pending activity; a graceful shutdown calls it.
+func (s *Service) Flush(ctx context.Context) error { return s.flush(ctx, time.Time{}) }
+
+// FlushDue writes the pending activity of sessions whose stored LastActiveAt
+// is a TouchInterval old, so that quiet sessions do not stay stale. A
+// background loop calls it; it keeps the one-write-a-minute bound.
+func (s *Service) FlushDue(ctx context.Context) error {
+	return s.flush(ctx, s.now().Add(-s.touchInterval()))
+}
+
+func (s *Service) flush(ctx context.Context, writtenBefore time.Time) error {
+	var firstErr error
+	for id, t := range s.activity.take(writtenBefore) {
+		if err := s.Store.TouchSession(ctx, id, t); err != nil && ErrorCode(err) != ENOTFOUND {
+			s.activity.restore(id, t)
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	return firstErr
+}
+
+// RunFlusher calls FlushDue every interval until ctx ends.
+func (s *Service) RunFlusher(ctx context.Context, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if err := s.FlushDue(ctx); err != nil && ctx.Err() == nil {
+				s.Log.Warn("flush activity failed", "err", err)
+			}
+		}
+	}
+}
+
+// tracker keeps, per session, the activity this node has seen but not yet
+// written.
+type tracker struct {
+	mu sync.Mutex
+	m  map[string]*pending
+}
+
+type pending struct {
+	written time.Time // the LastActiveAt the store holds, as last read
+	touch   Touch
+}
+
+// record adds one request at now. When the stored LastActiveAt is interval
+// old it removes and returns the accumulated touch, to be written.
+func (t *tracker) record(sess *Session, now time.Time, ip string, interval time.Duration) (Touch, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = make(map[string]*pending)
+	}
+	p := t.m[sess.ID]
+	if p == nil {
+		p = &pending{written: sess.LastActiveAt}
+		t.m[sess.ID] = p
+	} else if sess.LastActiveAt.After(p.written) {
+		p.written = sess.LastActiveAt // written meanwhile, here or by another node
+	}
+	if now.After(p.touch.At) {
+		p.touch.At = now
+	}
+	if ip != "" {
+		p.touch.IP = ip
+	}
+	p.touch.Actions++
+	if now.Sub(p.written) < interval {
+		return Touch{}, false
+	}
+	delete(t.m, sess.ID)
+	return p.touch, true
+}
+
+// restore puts back a touch whose write failed, merged with what came since.
+func (t *tracker) restore(id string, tc Touch) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = make(map[string]*pending)
+	}
+	p := t.m[id]
+	if p == nil {
+		t.m[id] = &pending{touch: tc}
+		return
+	}
+	p.touch.Actions += tc.Actions
+	if tc.At.After(p.touch.At) {
+		p.touch.At = tc.At
+	}
+	if p.touch.IP == "" {
+		p.touch.IP = tc.IP
+	}
+	if p.touch.LastPage == "" {
+		p.touch.LastPage = tc.LastPage
+	}
+}
+
+// take removes and returns the touches of sessions last written before
+// writtenBefore (all of them when it is zero).
+func (t *tracker) take(writtenBefore time.Time) map[string]Touch {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[string]Touch)
+	for id, p := range t.m {
+		if writtenBefore.IsZero() || !p.written.After(writtenBefore) {
+			out[id] = p.touch
+			delete(t.m, id)
+		}
+	}
+	return out
+}
+
+// overlay adds this node's unwritten activity to a session read from the store.
+func (t *tracker) overlay(sess *Session) {
+	t.mu.Lock()
+	p := t.m[sess.ID]
+	if p != nil {
+		sess.Activity.Actions += p.touch.Actions
+		if p.touch.At.After(sess.LastActiveAt) {
+			sess.LastActiveAt = p.touch.At
+		}
+		if p.touch.IP != "" {
+			sess.IP = p.touch.IP
+		}
+		if p.touch.LastPage != "" {
+			sess.Activity.LastPage = p.touch.LastPage
+		}
+	}
+	t.mu.Unlock()
+}
+
+// pageTitle trims a page title or route name to what the store keeps.
+func pageTitle(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 100 {
+		s = s[:100]
+	}
+	return s
+}
+
+// RecordPage notes the title of the page (or API route name) a session's
+// request served, shown as "Last Page". It costs no store write.
+func (s *Service) RecordPage(sessionID, title string) {
+	title = pageTitle(title)
+	if title == "" {
+		return
+	}
+	t := &s.activity
+	t.mu.Lock()
+	if p := t.m[sessionID]; p != nil {
+		p.touch.LastPage = title
+	} else {
+		if t.m == nil {
+			t.m = make(map[string]*pending)
+		}
+		// The session was just written; keep the page for its next write.
+		t.m[sessionID] = &pending{written: s.now(), touch: Touch{LastPage: title}}
+	}
+	t.mu.Unlock()
+}

@@ -1,0 +1,146 @@
+package doorman
+
+import (
+	"context"
+	"strings"
+)
+
+// ListSessions returns the signed-in user's valid sessions: the current one
+// first, then by last activity.
+func (s *Service) ListSessions(ctx context.Context, p *Principal) ([]*Session, error) {
+	now := s.now()
+	list, _, err := s.Store.FindSessions(ctx, SessionFilter{
+		AccountID: p.Account.ID, UserID: p.User.ID, Active: Window(p.Account.Settings, now),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Session, 0, len(list)+1)
+	out = append(out, p.Session)
+	for _, sess := range list {
+		if sess.ID != p.Session.ID {
+			s.activity.overlay(sess)
+			out = append(out, sess)
+		}
+	}
+	return out, nil
+}
+
+// GetSession returns one of the signed-in user's valid sessions. Another
+// user's session, or one that has ended, is ENOTFOUND.
+func (s *Service) GetSession(ctx context.Context, p *Principal, id string) (*Session, error) {
+	if id == p.Session.ID {
+		return p.Session, nil
+	}
+	sess, err := s.Store.FindSessionByID(ctx, p.Account.ID, id)
+	if err != nil {
+		return nil, err
+	}
+	if sess.UserID != p.User.ID || CheckSession(sess, nil, p.Account.Settings, s.now()) != nil {
+		return nil, Errorf(ENOTFOUND, "session not found")
+	}
+	s.activity.overlay(sess)
+	return sess, nil
+}
+
+// SignOut revokes the current session.
+func (s *Service) SignOut(ctx context.Context, p *Principal, m Meta) error {
+	now := s.now()
+	ev := s.event(p, ActionSignOut, p.Session.ID, m, now)
+	_, err := s.Store.RevokeSessions(ctx,
+		RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, SessionID: p.Session.ID},
+		Revocation{At: now, By: p.User.ID, Reason: ReasonSignedOut}, ev)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil // already signed out: the goal is met
+	}
+	return err
+}
+
+// RevokeSession signs out one of the signed-in user's own sessions; it takes
+// effect on that session's next request. Signing out the current session is
+// SignOut.
+func (s *Service) RevokeSession(ctx context.Context, p *Principal, id string, m Meta) error {
+	if id == p.Session.ID {
+		return s.SignOut(ctx, p, m)
+	}
+	now := s.now()
+	ev := s.event(p, ActionSessionRevoked, id, m, now)
+	_, err := s.Store.RevokeSessions(ctx,
+		RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, SessionID: id},
+		Revocation{At: now, By: p.User.ID}, ev)
+	if ErrorCode(err) == ENOTFOUND {
+		return Errorf(ENOTFOUND, "session not found")
+	}
+	return err
+}
+
+// SignOutOthers signs out every session of the user but the current one and
+// returns how many it signed out.
+func (s *Service) SignOutOthers(ctx context.Context, p *Principal, m Meta) (int, error) {
+	now := s.now()
+	ev := s.event(p, ActionOtherSessionsRevoke, p.User.Email, m, now)
+	return s.Store.RevokeSessions(ctx,
+		RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, ExceptSessionID: p.Session.ID},
+		Revocation{At: now, By: p.User.ID}, ev)
+}
+
+// ValidateReason returns EINVALID when a reason for a forced sign-out is
+// missing or too long.
+func ValidateReason(reason string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return "", Errorf(EINVALID, "reason is required")
+	}
+	if len(reason) > 500 {
+		return "", Errorf(EINVALID, "reason is longer than 500 characters")
+	}
+	return reason, nil
+}
+
+// OperatorSessions returns the valid sessions of every user with that email,
+// for the command line.
+func (s *Service) OperatorSessions(ctx context.Context, email string) ([]*User, map[string][]*Session, error) {
+	users, _, err := s.Store.FindUsers(ctx, UserFilter{Email: NormalizeEmail(email)})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(users) == 0 {
+		return nil, nil, Errorf(ENOTFOUND, "no user has email %s", NormalizeEmail(email))
+	}
+	now := s.now()
+	out := make(map[string][]*Session, len(users))
+	for _, u := range users {
+		acct, err := s.Store.FindAccountByID(ctx, u.AccountID)
+		if err != nil {
+			return nil, nil, err
+		}
+		list, _, err := s.Store.FindSessions(ctx, SessionFilter{AccountID: acct.ID, UserID: u.ID, Active: Window(acct.Settings, now)})
+		if err != nil {
+			return nil, nil, err
+		}
+		out[u.ID] = list
+	}
+	return users, out, nil
+}
+
+// OperatorRevokeSession signs out one session by id from the command line,
+// audited as the system actor with the reason given.
+func (s *Service) OperatorRevokeSession(ctx context.Context, id, reason string) error {
+	reason, err := ValidateReason(reason)
+	if err != nil {
+		return err
+	}
+	sess, err := s.Store.FindSessionByID(ctx, "", id)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	ev := s.event(nil, ActionSessionRevoked, id, Meta{}, now)
+	ev.AccountID, ev.Reason = sess.AccountID, reason
+	_, err = s.Store.RevokeSessions(ctx, RevokeFilter{AccountID: sess.AccountID, SessionID: id},
+		Revocation{At: now, By: ActorSystem, Reason: reason}, ev)
+	if ErrorCode(err) == ENOTFOUND {
+		return Errorf(ENOTFOUND, "session %s is already signed out", id)
+	}
+	return err
+}

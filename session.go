@@ -1,0 +1,210 @@
+package doorman
+
+import (
+	"fmt"
+	"time"
+)
+
+// Session is one signed-in browser or client of one user.
+type Session struct {
+	ID        string // public id, "sess_…"; never the token
+	TokenHash []byte // SHA-256 of the token; the token itself is never stored
+	UserID    string
+	AccountID string
+
+	CreatedAt    time.Time
+	LastActiveAt time.Time
+	// ExpiresAt is the absolute end fixed at sign-in (nil: no cap). Account
+	// settings may end a session sooner, never later.
+	ExpiresAt  *time.Time
+	RememberMe bool
+
+	RevokedAt    *time.Time
+	RevokedBy    string // actor id: the user's own id, an admin's id, or ActorSystem
+	RevokeReason string
+
+	IP        string // latest client address
+	UserAgent string // raw, cut to MaxUserAgent bytes
+
+	Device   Device
+	Location Location
+	Activity Activity
+	Risk     Risk
+}
+
+// MaxUserAgent is how much of a User-Agent header is kept; longer ones are cut.
+const MaxUserAgent = 1024
+
+// Device is what the User-Agent says about the client.
+type Device struct {
+	Browser        string // "Chrome"
+	BrowserVersion string // "131.0"
+	OS             string // "macOS"
+	OSVersion      string // "10.15.7"
+	Model          string // "Mac", "iPhone"
+	Type           string // desktop | mobile | tablet | bot | other; "" when unknown
+}
+
+// Label is the name people know the client by: "Chrome on macOS".
+func (d Device) Label() string {
+	switch {
+	case d.Browser != "" && d.OS != "":
+		return d.Browser + " on " + d.OS
+	case d.Browser != "":
+		return d.Browser
+	case d.OS != "":
+		return "Unknown browser on " + d.OS
+	}
+	return "Unknown browser"
+}
+
+// Location is where the session's latest IP address is.
+type Location struct {
+	City        string
+	Region      string
+	Country     string // full English name
+	CountryCode string // ISO 3166-1 alpha-2
+	ISP         string
+	// Local marks private, loopback and link-local addresses.
+	Local bool
+}
+
+// Label is the place as the session list shows it: "Madrid, Spain",
+// "Local network" or "Unknown location".
+func (l Location) Label() string {
+	switch {
+	case l.Local:
+		return "Local network"
+	case l.City != "" && l.Country != "":
+		return l.City + ", " + l.Country
+	case l.Country != "":
+		return l.Country
+	}
+	return "Unknown location"
+}
+
+// Activity counts what a session did.
+type Activity struct {
+	Logins   int64  // sign-ins from this session's device for this user
+	Actions  int64  // requests the session made
+	LastPage string // title of the last page, or the API route's name
+}
+
+// Risk is the result of the suspicious-session checks.
+type Risk struct {
+	Level   string   // none | medium | high
+	Reasons []string // codes such as "unknown_location"
+}
+
+// Status is the coarse activity state of a session.
+type Status string
+
+// Statuses as the API reports them.
+const (
+	StatusActiveNow Status = "active_now" // used in the last ActiveNowWindow
+	StatusRecent    Status = "recent"     // used in the last 24 hours
+	StatusIdle      Status = "idle"
+)
+
+// ActiveNowWindow is how recent a use must be to read "Active now". It matches
+// the at-most-60-seconds staleness of LastActiveAt.
+const ActiveNowWindow = 2 * time.Minute
+
+// StatusAt returns the session's status at now.
+func (s *Session) StatusAt(now time.Time) Status {
+	d := now.Sub(s.LastActiveAt)
+	switch {
+	case d < ActiveNowWindow:
+		return StatusActiveNow
+	case d < 24*time.Hour:
+		return StatusRecent
+	}
+	return StatusIdle
+}
+
+// RelativeTime writes how long ago t was, as the user guide does: "Active now",
+// "5 minutes ago", "2 hours ago", "Yesterday", "3 days ago".
+func RelativeTime(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < ActiveNowWindow:
+		return "Active now"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute") + " ago"
+	case d < 24*time.Hour:
+		return plural(int(d/time.Hour), "hour") + " ago"
+	case d < 48*time.Hour:
+		return "Yesterday"
+	case d < 60*24*time.Hour:
+		return plural(int(d/(24*time.Hour)), "day") + " ago"
+	case d < 365*24*time.Hour:
+		return plural(int(d/(30*24*time.Hour)), "month") + " ago"
+	}
+	return plural(int(d/(365*24*time.Hour)), "year") + " ago"
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// SessionFilter selects sessions. AccountID scopes every query made on behalf
+// of a person; it is empty only for operator commands.
+type SessionFilter struct {
+	AccountID string
+	ID        string
+	UserID    string
+	// Active, when set, keeps only the sessions still valid in that window.
+	Active *ActiveWindow
+	Limit  int // 0 means no limit
+	Offset int
+}
+
+// ActiveWindow describes, for one account's settings at one instant, which
+// sessions are still valid, in terms a store can put into SQL. A session is
+// active when it is not revoked, its ExpiresAt is after Now, and either it is
+// remembered (and RememberAllowed) with CreatedAt after RememberSince, or it
+// is not and (IdleSince is zero or LastActiveAt is after IdleSince).
+type ActiveWindow struct {
+	Now             time.Time
+	IdleSince       time.Time // zero: no idle limit
+	RememberAllowed bool
+	RememberSince   time.Time
+}
+
+// Touch is what a session's activity writes: at most once a minute, or at
+// shutdown.
+type Touch struct {
+	At       time.Time // new LastActiveAt; never moves it backwards
+	IP       string    // latest address, "" to keep
+	Actions  int64     // requests since the previous touch, added to Activity.Actions
+	LastPage string    // "" to keep
+}
+
+// Revocation says who ended sessions, when and why.
+type Revocation struct {
+	At     time.Time
+	By     string // actor id
+	Reason string
+}
+
+// RevokeFilter selects the sessions to revoke. AccountID is required except
+// for operator commands; at least one of SessionID and UserID, or All, must
+// be set so that a mistake cannot sign out a whole account.
+type RevokeFilter struct {
+	AccountID       string
+	SessionID       string
+	UserID          string
+	ExceptSessionID string
+	All             bool // every session of AccountID
+}
+
+// Principal is who a request acts for: a valid session with its user and
+// account, read together on every request.
+type Principal struct {
+	Session *Session
+	User    *User
+	Account *Account
+}

@@ -1,0 +1,74 @@
+package doorman
+
+import (
+	"context"
+	"time"
+)
+
+// Store persists Doorman's objects. Two implementations exist (sqlite,
+// postgres) and both pass storetest.Run, the one contract. A store applies no
+// session rule of its own: the Service computes every time and window and
+// passes it in, so both stores and the tests agree to the microsecond.
+//
+// Every method that writes an *AuditEvent does so in the same transaction as
+// the change it records: both land or neither does. Errors other than
+// *Error mean the store could not answer.
+type Store interface {
+	// Ping returns nil when the store can answer queries.
+	Ping(ctx context.Context) error
+	// Close releases the store's connections.
+	Close() error
+
+	// CreateAccount stores a, whose ID is set. Returns ECONFLICT if the ID or
+	// name is taken.
+	CreateAccount(ctx context.Context, a *Account) error
+	// FindAccountByID returns ENOTFOUND if no account has that id.
+	FindAccountByID(ctx context.Context, id string) (*Account, error)
+	// FindAccountByName returns ENOTFOUND if no account has that name.
+	FindAccountByName(ctx context.Context, name string) (*Account, error)
+	// UpdateAccountSettings replaces the account's settings and writes ev.
+	// Returns ENOTFOUND if no account has that id.
+	UpdateAccountSettings(ctx context.Context, id string, s Settings, ev *AuditEvent) error
+
+	// CreateUser stores u and writes ev (if not nil). Returns ECONFLICT if the
+	// ID is taken or the email exists in the account, ENOTFOUND if the account
+	// does not exist.
+	CreateUser(ctx context.Context, u *User, ev *AuditEvent) error
+	// FindUserByID returns ENOTFOUND unless a user with that id exists in the account.
+	FindUserByID(ctx context.Context, accountID, id string) (*User, error)
+	// FindUsers returns the matching users ordered by email, and how many
+	// match without Limit and Offset.
+	FindUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
+
+	// CreateSession stores s and writes ev. Returns ECONFLICT if the id or
+	// the token hash is taken, ENOTFOUND if the user does not exist.
+	CreateSession(ctx context.Context, s *Session, ev *AuditEvent) error
+	// FindSessionByTokenHash returns the session whose token hash is hash,
+	// revoked or not, with its user and account, in one query: it runs on
+	// every request. Returns ENOTFOUND if none.
+	FindSessionByTokenHash(ctx context.Context, hash []byte) (*Principal, error)
+	// FindSessionByID returns ENOTFOUND unless a session with that id exists
+	// in the account (any account when accountID is "").
+	FindSessionByID(ctx context.Context, accountID, id string) (*Session, error)
+	// FindSessions returns the matching sessions, most recently active first,
+	// and how many match without Limit and Offset.
+	FindSessions(ctx context.Context, f SessionFilter) ([]*Session, int, error)
+	// TouchSession records activity. LastActiveAt never moves backwards.
+	// Returns ENOTFOUND if no session has that id.
+	TouchSession(ctx context.Context, id string, t Touch) error
+	// RevokeSessions revokes every matching session that is not yet revoked,
+	// sets ev.Count to how many, writes ev (if not nil), and returns the
+	// count. When f.SessionID is set and nothing was revoked it returns
+	// ENOTFOUND and writes nothing. Returns EINVALID if f selects neither a
+	// session, a user nor All.
+	RevokeSessions(ctx context.Context, f RevokeFilter, r Revocation, ev *AuditEvent) (int, error)
+	// PurgeSessions deletes at most limit sessions revoked before cutoff or
+	// whose ExpiresAt is before cutoff, and returns how many it deleted.
+	PurgeSessions(ctx context.Context, cutoff time.Time, limit int) (int, error)
+
+	// CreateAuditEvent appends ev.
+	CreateAuditEvent(ctx context.Context, ev *AuditEvent) error
+	// FindAuditEvents returns matching events newest first, and how many
+	// match without Limit and Offset.
+	FindAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, int, error)
+}

@@ -1,0 +1,108 @@
+package doorman
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// Role is what a user may do in their account.
+type Role string
+
+// The two roles.
+const (
+	RoleAdmin  Role = "admin"
+	RoleMember Role = "member"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleAdmin || r == RoleMember }
+
+// User is a person who signs in to one account.
+type User struct {
+	ID        string
+	AccountID string
+	Email     string // unique within the account, stored lower-case
+	Name      string
+	Role      Role
+	// PasswordHash is a PHC string from the PasswordHasher; never shown.
+	PasswordHash string
+	Disabled     bool
+	CreatedAt    time.Time
+}
+
+// IsAdmin reports whether u administers their account.
+func (u *User) IsAdmin() bool { return u.Role == RoleAdmin }
+
+// NormalizeEmail trims and lower-cases an address, the form in which emails
+// are stored and looked up.
+func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// ValidateEmail returns EINVALID unless email is a plain address.
+func ValidateEmail(email string) error {
+	if email == "" {
+		return Errorf(EINVALID, "email is required")
+	}
+	if len(email) > 254 {
+		return Errorf(EINVALID, "email is longer than 254 characters")
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || a.Name != "" {
+		return Errorf(EINVALID, "email %q is not a valid address", email)
+	}
+	return nil
+}
+
+// Validate returns EINVALID when the user cannot be stored.
+func (u *User) Validate() error {
+	if err := ValidateEmail(u.Email); err != nil {
+		return err
+	}
+	if !u.Role.Valid() {
+		return Errorf(EINVALID, "role must be admin or member")
+	}
+	if len(u.Name) > 200 {
+		return Errorf(EINVALID, "name is longer than 200 characters")
+	}
+	if u.PasswordHash == "" {
+		return Errorf(EINVALID, "password is required")
+	}
+	return nil
+}
+
+// UserFilter selects users. Zero fields match everything; AccountID is empty
+// only for the sign-in lookup, which finds an email in any account.
+type UserFilter struct {
+	AccountID string
+	ID        string
+	Email     string
+	Limit     int // 0 means no limit
+	Offset    int
+}
+
+// PasswordHasher hashes and checks passwords. The argon2id package provides
+// the default.
+type PasswordHasher interface {
+	// Hash returns a self-describing hash of password.
+	Hash(password string) (string, error)
+	// Verify reports whether password matches hash. It returns an error only
+	// when hash is malformed.
+	Verify(hash, password string) (bool, error)
+}
+
+// Password length bounds. The upper bound keeps hashing cost bounded.
+const (
+	MinPasswordLength = 8
+	MaxPasswordLength = 256
+)
+
+// ValidatePassword returns EINVALID for a password that is too short or too long.
+func ValidatePassword(pw string) error {
+	if len(pw) < MinPasswordLength {
+		return Errorf(EINVALID, "password must be at least %d characters", MinPasswordLength)
+	}
+	if len(pw) > MaxPasswordLength {
+		return Errorf(EINVALID, "password must be at most %d characters", MaxPasswordLength)
+	}
+	return nil
+}
