@@ -144,3 +144,11 @@ func (s *Service) OperatorRevokeSession(ctx context.Context, id, reason string) 
 	}
 	return err
 }
+
+// CountLiveSessions counts sessions that are neither revoked nor past their
+// absolute end, across all accounts, for the active-sessions gauge. Idle
+// expiry depends on each account's settings and is not applied here.
+func (s *Service) CountLiveSessions(ctx context.Context) (int, error) {
+	_, n, err := s.Store.FindSessions(ctx, SessionFilter{Active: &ActiveWindow{Now: s.now()}, Limit: 1})
+	return n, err
+}

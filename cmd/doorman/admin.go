@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/argon2id"
+)
+
+func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("migrate", stderr)
+	db := dbFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	store, err := openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	fmt.Fprintf(stdout, "%s is migrated to the latest schema.\n", describeDB(*db))
+	return nil
+}
+
+func cmdUserCreate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("user create", stderr)
+	db := dbFlag(fs)
+	account := fs.String("account", "", "account (team) name; created if missing")
+	email := fs.String("email", "", "the user's email")
+	name := fs.String("name", "", "the user's display name")
+	role := fs.String("role", "member", "admin or member")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*account) == "" || *email == "" {
+		return errors.New("--account and --email are required")
+	}
+	if !doorman.Role(*role).Valid() {
+		return fmt.Errorf("--role %q: want admin or member", *role)
+	}
+	pw, err := readPassword(stdin, stderr)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	svc := doorman.NewService(store, argon2id.New())
+	u, err := svc.CreateUser(ctx, *account, *email, *name, doorman.Role(*role), pw)
+	if err != nil {
+		return userMessage(err)
+	}
+	fmt.Fprintf(stdout, "Created %s %s (%s) in account %q.\n", u.Role, u.Email, u.ID, strings.TrimSpace(*account))
+	return nil
+}
+
+// readPassword asks twice on a terminal; otherwise it reads one line.
+func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stderr, "Password: ")
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(stderr, "Repeat password: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(a) != string(b) {
+			return "", errors.New("the passwords do not match")
+		}
+		return string(a), userMessage(doorman.ValidatePassword(string(a)))
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, doorman.MaxPasswordLength+2)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", err
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if err := doorman.ValidatePassword(pw); err != nil {
+		return "", userMessage(err)
+	}
+	return pw, nil
+}
+
+func cmdSessionsList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sessions list", stderr)
+	db := dbFlag(fs)
+	email := fs.String("email", "", "the user whose sessions to list")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return errors.New("--email is required")
+	}
+	store, err := openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	svc := doorman.NewService(store, argon2id.New())
+	users, sessions, err := svc.OperatorSessions(ctx, *email)
+	if err != nil {
+		return userMessage(err)
+	}
+	now := time.Now()
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SESSION\tUSER\tDEVICE\tLOCATION\tIP\tLAST ACTIVE\tCREATED")
+	for _, u := range users {
+		for _, s := range sessions[u.ID] {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, u.Email, s.Device.Label(), s.Location.Label(), s.IP,
+				doorman.RelativeTime(now, s.LastActiveAt), s.CreatedAt.Format(time.RFC3339))
+		}
+	}
+	return tw.Flush()
+}
+
+func cmdSessionsRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sessions revoke", stderr)
+	db := dbFlag(fs)
+	reason := fs.String("reason", "", "why the session is signed out (required; recorded in the audit log)")
+	// Accept the id before or after the flags.
+	var id string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		id, args = args[0], args[1:]
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if id == "" && fs.NArg() > 0 {
+		id = fs.Arg(0)
+	}
+	if id == "" {
+		return errors.New("usage: doorman sessions revoke SESSION_ID --reason REASON")
+	}
+	store, err := openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	svc := doorman.NewService(store, argon2id.New())
+	if err := svc.OperatorRevokeSession(ctx, id, *reason); err != nil {
+		return userMessage(err)
+	}
+	fmt.Fprintf(stdout, "Signed out %s. Its next request is refused.\n", id)
+	return nil
+}

@@ -1,0 +1,127 @@
+// Command doorman runs the Doorman session service and its operator tools.
+//
+//	doorman serve [--demo]        run the server
+//	doorman migrate               apply schema migrations and exit
+//	doorman user create           create a user (password from stdin)
+//	doorman sessions list|revoke  inspect or end sessions
+//	doorman bench                 measure whoami throughput against a bare handler
+//
+// Every subcommand takes --db (a SQLite file path, or a postgres:// URL) and
+// reads each flag from DOORMAN_<FLAG> when it is not given, so the tools work
+// beside a running server on the same database.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/doorman/doorman"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "doorman:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+const usage = `Doorman: session management for your applications.
+
+Usage:
+  doorman serve [--demo] [flags]        run the server (default: SQLite file doorman.db on :8080)
+  doorman migrate [--db …]              apply schema migrations and exit
+  doorman user create --account NAME --email EMAIL [--name N] [--role admin|member]
+                                        create a user; the password is read from stdin
+  doorman sessions list --email EMAIL   list a user's active sessions
+  doorman sessions revoke ID --reason R sign out one session
+  doorman bench [--url URL]             load-test whoami against a bare net/http handler
+
+Run "doorman COMMAND -h" for a command's flags. Every flag may also be set
+as DOORMAN_<FLAG> (for example DOORMAN_DB, DOORMAN_DEMO_PASSWORD).
+`
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("a command is required")
+	}
+	switch args[0] {
+	case "serve":
+		return cmdServe(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, args[1:], stdout, stderr)
+	case "user":
+		if len(args) > 1 && args[1] == "create" {
+			return cmdUserCreate(ctx, args[2:], stdin, stdout, stderr)
+		}
+		return errors.New(`usage: doorman user create --account NAME --email EMAIL [--role admin|member]`)
+	case "sessions":
+		if len(args) > 1 {
+			switch args[1] {
+			case "list":
+				return cmdSessionsList(ctx, args[2:], stdout, stderr)
+			case "revoke":
+				return cmdSessionsRevoke(ctx, args[2:], stdout, stderr)
+			}
+		}
+		return errors.New(`usage: doorman sessions list --email EMAIL | doorman sessions revoke ID --reason REASON`)
+	case "bench":
+		return cmdBench(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// newFlags returns a FlagSet for a subcommand that prints to stderr.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("doorman "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags applies DOORMAN_* environment variables as defaults, then args.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "DOORMAN_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return envErr
+	}
+	return fs.Parse(args)
+}
+
+// dbFlag registers --db, shared by every subcommand.
+func dbFlag(fs *flag.FlagSet) *string {
+	return fs.String("db", "doorman.db", "database: a SQLite file path, or a postgres:// URL for PostgreSQL")
+}
+
+// userMessage shows a doorman.Error's message as is and anything else in full
+// (operators see their own terminal).
+func userMessage(err error) error {
+	var e *doorman.Error
+	if errors.As(err, &e) {
+		return errors.New(e.Message)
+	}
+	return err
+}

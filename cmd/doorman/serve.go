@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/argon2id"
+	doormanhttp "github.com/doorman/doorman/http"
+)
+
+// serveConfig is everything `doorman serve` reads from flags or DOORMAN_*.
+type serveConfig struct {
+	addr, db, baseURL, trustedProxies string
+	logFormat, logLevel               string
+	demo                              bool
+	demoPassword                      string
+	absoluteCap, retention            durationFlag
+	purgeInterval                     time.Duration
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	var c serveConfig
+	c.absoluteCap = durationFlag(doorman.DefaultAbsoluteCap)
+	c.retention = durationFlag(7 * 24 * time.Hour)
+	fs.StringVar(&c.addr, "addr", "localhost:8080", "address to listen on")
+	db := dbFlag(fs)
+	fs.StringVar(&c.baseURL, "base-url", "", "public URL of this server (default http://ADDR); https:// makes cookies Secure and __Host- prefixed")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated networks whose X-Forwarded-For is believed (default none: the connection's address is the client's)")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.BoolVar(&c.demo, "demo", false, "seed the user guide's demo team on first start")
+	fs.StringVar(&c.demoPassword, "demo-password", "", "password of every demo user (default: generated and printed)")
+	fs.Var(&c.absoluteCap, "absolute-cap", "longest life of a session that is not remembered, from sign-in (e.g. 30d, 12h; 0 = no cap)")
+	fs.Var(&c.retention, "retention", "how long revoked and expired sessions are kept before they are purged")
+	fs.DurationVar(&c.purgeInterval, "purge-interval", time.Hour, "how often the purge job runs")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	c.db = *db
+	log, err := newLogger(stderr, c.logFormat, c.logLevel)
+	if err != nil {
+		return err
+	}
+	if c.baseURL == "" {
+		c.baseURL = "http://" + c.addr
+	}
+	base, err := url.Parse(c.baseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return fmt.Errorf("--base-url %q must be an absolute http:// or https:// URL", c.baseURL)
+	}
+	proxies, err := doormanhttp.ParseTrustedProxies(c.trustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+
+	store, err := openStore(ctx, c.db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	svc := doorman.NewService(store, argon2id.New())
+	svc.Log = log
+	svc.Policy.AbsoluteCap = time.Duration(c.absoluteCap)
+
+	if c.demo {
+		pw := c.demoPassword
+		generated := pw == ""
+		if generated {
+			pw = randomPassword()
+		}
+		seeded, err := seedDemo(ctx, svc, pw)
+		if err != nil {
+			return fmt.Errorf("seed demo: %w", err)
+		}
+		switch {
+		case seeded && generated:
+			fmt.Fprintf(stdout, "Demo team seeded. Sign in as admin@company.com with password %s\n", pw)
+		case seeded:
+			fmt.Fprintln(stdout, "Demo team seeded. Sign in as admin@company.com with the demo password.")
+		default:
+			fmt.Fprintln(stdout, "Demo team already present; its users keep the password they were seeded with.")
+		}
+	}
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	srv := newHTTPServer(svc, doormanhttp.Config{BaseURL: base, TrustedProxies: proxies, Logger: log,
+		ActiveSessions: svc.CountLiveSessions})
+	fmt.Fprintf(stdout, "Doorman listening on %s (store %s)\n", base, describeDB(c.db))
+
+	bg, stopBG := context.WithCancel(context.Background())
+	defer stopBG()
+	go svc.RunFlusher(bg, 15*time.Second)
+	go runPurge(bg, svc, log, time.Duration(c.retention), c.purgeInterval)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	stopBG()
+	if err := svc.Flush(sctx); err != nil {
+		log.Error("flush activity at shutdown", "err", err)
+		return err
+	}
+	log.Info("stopped; pending activity flushed")
+	return nil
+}
+
+// newHTTPServer wraps Doorman's handler in a net/http server with limits on
+// slow clients and header size.
+func newHTTPServer(svc *doorman.Service, cfg doormanhttp.Config) *http.Server {
+	return &http.Server{
+		Handler:           doormanhttp.NewServer(svc, cfg).Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10, // 32 KiB: a session cookie and a User-Agent fit many times over
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// runPurge deletes long-revoked and expired sessions every interval, in
+// bounded batches so that it never holds the store for long.
+func runPurge(ctx context.Context, svc *doorman.Service, log *slog.Logger, retention, interval time.Duration) {
+	if interval <= 0 {
+		return
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		n, err := svc.Purge(ctx, retention, 500)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("purge sessions", "err", err)
+		case n > 0:
+			log.Info("purged sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+func randomPassword() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// describeDB names the store without any password in a URL.
+func describeDB(db string) string {
+	if u, err := url.Parse(db); err == nil && u.Scheme != "" && u.Host != "" {
+		u.User = nil
+		u.RawQuery = ""
+		return "PostgreSQL " + u.String()
+	}
+	return "SQLite " + db
+}
+
+// durationFlag is a duration that also accepts whole days ("30d").
+type durationFlag time.Duration
+
+func (d *durationFlag) String() string { return formatDuration(time.Duration(*d)) }
+
+func (d *durationFlag) Set(s string) error {
+	v, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = durationFlag(v)
+	return nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	var days int
+	if n, err := fmt.Sscanf(s, "%dd", &days); err == nil && n == 1 && fmt.Sprintf("%dd", days) == s {
+		if days < 0 {
+			return 0, errors.New("duration must not be negative")
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (use 30d, 12h, 90m)", s)
+	}
+	if v < 0 {
+		return 0, errors.New("duration must not be negative")
+	}
+	return v, nil
+}
+
+func formatDuration(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return d.String()
+}
