@@ -1,0 +1,204 @@
+package http
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/doorman/doorman"
+)
+
+// codeMethodNotAllowed is the code of a 405: a fault of the request's
+// shape, not of the domain, so it lives here rather than in package doorman.
+const codeMethodNotAllowed = "method_not_allowed"
+
+// statusByCode is the one table from error codes to HTTP status, for JSON
+// answers and HTML pages alike. A code not in it is a bug: 500.
+var statusByCode = map[string]int{
+	doorman.EINVALID:      http.StatusBadRequest,
+	doorman.EUNAUTHORIZED: http.StatusUnauthorized,
+	doorman.EFORBIDDEN:    http.StatusForbidden,
+	doorman.ENOTFOUND:     http.StatusNotFound,
+	codeMethodNotAllowed:  http.StatusMethodNotAllowed,
+	doorman.ECONFLICT:     http.StatusConflict,
+	doorman.ETOOMANY:      http.StatusTooManyRequests,
+	doorman.EINTERNAL:     http.StatusInternalServerError,
+	doorman.EUNAVAILABLE:  http.StatusServiceUnavailable,
+}
+
+const (
+	msgInternal    = "Internal error"
+	msgUnavailable = "Service unavailable; try again shortly"
+)
+
+// Errors of the HTTP layer itself.
+var (
+	// errBodyTooLarge keeps the code of any bad input, invalid, and is the
+	// one error answered with its own status, 413, so clients can tell it.
+	errBodyTooLarge = &doorman.Error{Code: doorman.EINVALID, Message: "request body too large"}
+	errNoRoute      = &doorman.Error{Code: doorman.ENOTFOUND, Message: "no such endpoint"}
+	errMethod       = &doorman.Error{Code: codeMethodNotAllowed, Message: "method not allowed"}
+	errCrossOrigin  = &doorman.Error{Code: doorman.EFORBIDDEN, Message: "cross-origin request refused"}
+)
+
+// errorStatus returns the status, code and message that users may see for
+// err. A store that cannot answer is always 503 "unavailable", whatever the
+// request: nothing could be decided, so neither 200 nor 401 would be true.
+func errorStatus(err error) (status int, code, message string) {
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.Is(err, errBodyTooLarge) || errors.As(err, &tooLarge):
+		return http.StatusRequestEntityTooLarge, errBodyTooLarge.Code, errBodyTooLarge.Message
+	case doorman.IsUnavailable(err):
+		return http.StatusServiceUnavailable, doorman.EUNAVAILABLE, msgUnavailable
+	}
+	code = doorman.ErrorCode(err)
+	status, ok := statusByCode[code]
+	if !ok || status == http.StatusInternalServerError {
+		return http.StatusInternalServerError, doorman.EINTERNAL, msgInternal
+	}
+	if status == http.StatusServiceUnavailable {
+		return status, code, msgUnavailable
+	}
+	return status, code, doorman.ErrorMessage(err)
+}
+
+// errorBody is the JSON shape of every error answer.
+type errorBody struct {
+	Error errorJSON `json:"error"`
+}
+
+type errorJSON struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// Reason says why a session ended, on 401 ("idle", "revoked_by_admin").
+	Reason    string `json:"reason,omitempty"`
+	RequestID string `json:"request_id"`
+}
+
+// writeError answers with err through the table. Internal errors are logged
+// in full with the request id and shown as "Internal error"; a store that
+// cannot answer is logged as a warning.
+func (s *Server) writeError(rq *request, r *http.Request, err error) {
+	status, code, msg := errorStatus(err)
+	switch {
+	case status == http.StatusServiceUnavailable:
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "store unavailable",
+			slog.String("request_id", rq.id), slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Any("err", err))
+	case status >= 500:
+		s.log.LogAttrs(r.Context(), slog.LevelError, "internal error",
+			slog.String("request_id", rq.id), slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Any("err", err))
+	}
+	if rq.status != 0 {
+		return // the answer has begun; the log line is all that is left
+	}
+	var reason string
+	var de *doorman.Error
+	if status == http.StatusUnauthorized && errors.As(err, &de) {
+		reason = de.Reason
+	}
+	s.writeErrorResponse(rq, status, code, msg, reason)
+}
+
+func (s *Server) writeErrorResponse(rq *request, status int, code, msg, reason string) {
+	h := rq.Header()
+	switch status {
+	case http.StatusUnauthorized:
+		h["Www-Authenticate"] = wwwAuthenticate
+	case http.StatusServiceUnavailable:
+		h["Retry-After"] = retryAfter
+	}
+	writeJSON(rq, status, errorBody{errorJSON{Code: code, Message: msg, Reason: reason, RequestID: rq.id}})
+}
+
+var (
+	wwwAuthenticate = []string{`Bearer realm="doorman"`}
+	retryAfter      = []string{"5"}
+	jsonType        = []string{"application/json"}
+)
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// writeJSON encodes v once into a pooled buffer and writes it with its
+// length.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			bufPool.Put(buf)
+		}
+	}()
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
+		// Only a bug can get here: every answer is a plain struct.
+		panic("http: encode JSON answer: " + err.Error())
+	}
+	h := w.Header()
+	h["Content-Type"] = jsonType
+	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// decodeJSON reads one JSON object from the body into v. Unknown fields,
+// trailing data and wrong types are EINVALID naming the problem; a body over
+// the cap is errBodyTooLarge.
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		if err != nil {
+			return jsonError(err)
+		}
+		return doorman.Errorf(doorman.EINVALID, "request body holds more than one JSON value")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var (
+		tooLarge *http.MaxBytesError
+		syntax   *json.SyntaxError
+		typ      *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &tooLarge):
+		return errBodyTooLarge
+	case errors.Is(err, io.EOF):
+		return doorman.Errorf(doorman.EINVALID, "request body is empty; a JSON object is required")
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &syntax):
+		return doorman.Errorf(doorman.EINVALID, "request body is not valid JSON")
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return doorman.Errorf(doorman.EINVALID, "request body must be a JSON object")
+		}
+		return doorman.Errorf(doorman.EINVALID, "%s must be a JSON %s", typ.Field, jsonKind(typ.Type.Kind().String()))
+	}
+	// encoding/json reports unknown fields only as text: `json: unknown field "x"`.
+	if msg := err.Error(); len(msg) > 6 && msg[:6] == "json: " {
+		return doorman.Errorf(doorman.EINVALID, "%s", msg[6:])
+	}
+	return doorman.Errorf(doorman.EINVALID, "request body is not valid JSON")
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "int", "int64", "int32", "float64":
+		return "number"
+	}
+	return "value"
+}

@@ -1,0 +1,218 @@
+// Package http serves Doorman's JSON API, the forward-auth endpoint for
+// reverse proxies, health checks and metrics over net/http. It talks to the
+// domain only through *doorman.Service.
+//
+// The contract (paths, fields, status codes) is /api/v1/openapi.json, which
+// a test keeps in step with the routes registered here.
+package http
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/doorman/doorman"
+)
+
+// DefaultMaxBodyBytes is Config.MaxBodyBytes's default.
+const DefaultMaxBodyBytes = 64 << 10
+
+// Config configures a Server.
+type Config struct {
+	// BaseURL is the public URL people and proxies reach Doorman at. An
+	// https:// URL makes the session cookie Secure and names it
+	// __Host-doorman_session, so that browsers send it only over TLS and no
+	// subdomain can set or shadow it; it also turns on Strict-Transport-Security.
+	// An http:// URL (or nil) is for development only: the cookie is then
+	// doorman_session and travels in clear text. Its origin is also trusted by
+	// the cross-origin check, for proxies that rewrite the Host header.
+	BaseURL *url.URL
+	// TrustedProxies are the networks whose X-Forwarded-For (and
+	// X-Request-Id) is believed. Default none: the client address is the
+	// connection's, because anyone can send that header and would otherwise
+	// choose the address that the session list and the audit log show.
+	TrustedProxies []netip.Prefix
+	// Logger receives the access log (Info) and internal errors (Error).
+	// Default slog.Default().
+	Logger *slog.Logger
+	// MaxBodyBytes caps every request body; larger bodies get 413. Default
+	// 64 KiB: no request needs more, and the cap keeps one client from making
+	// the server buffer or parse without bound.
+	MaxBodyBytes int64
+	// ActiveSessions, when set, is called at each scrape of /metrics for the
+	// doorman_active_sessions gauge. Nil leaves the gauge out.
+	ActiveSessions func(ctx context.Context) (int, error)
+}
+
+// Route is one endpoint the Server serves.
+type Route struct {
+	Method string // "GET", "POST", …
+	Path   string // a ServeMux path, "/api/v1/sessions/{id}"
+	// Name is what a session's "Last Page" shows after it used the route.
+	Name string
+}
+
+// Pattern returns the route's ServeMux pattern, "GET /api/v1/whoami": the
+// label of its metrics.
+func (r Route) Pattern() string { return r.Method + " " + r.Path }
+
+// handler serves one route. The principal is in rq when the route needs a
+// session. A returned error is written by the one error table (errors.go);
+// a handler returns nil once it has written its response.
+type handler func(s *Server, w *request, r *http.Request) error
+
+type route struct {
+	Route
+	auth bool // requires a valid session
+	h    handler
+}
+
+// routes is every endpoint. Registration (NewServer), the OpenAPI document
+// test and the 405 answer all read this one list.
+var routes = []route{
+	{Route{"POST", "/api/v1/login", "Sign in"}, false, (*Server).login},
+	{Route{"POST", "/api/v1/logout", "Sign out"}, true, (*Server).logout},
+	{Route{"GET", "/api/v1/whoami", "Who am I"}, true, (*Server).whoami},
+	{Route{"GET", "/auth/verify", "Forward auth"}, true, (*Server).verify},
+	{Route{"GET", "/api/v1/sessions", "List sessions"}, true, (*Server).listSessions},
+	{Route{"GET", "/api/v1/sessions/{id}", "Session details"}, true, (*Server).getSession},
+	{Route{"DELETE", "/api/v1/sessions/{id}", "Sign out session"}, true, (*Server).deleteSession},
+	{Route{"POST", "/api/v1/sessions/sign-out-others", "Sign out other sessions"}, true, (*Server).signOutOthers},
+	{Route{"GET", "/api/v1/settings/sessions", "Session settings"}, true, (*Server).getSettings},
+	{Route{"PUT", "/api/v1/settings/sessions", "Update session settings"}, true, (*Server).putSettings},
+	{Route{"GET", "/api/v1/openapi.json", "API document"}, false, (*Server).openAPI},
+	{Route{"GET", "/healthz", "Liveness"}, false, (*Server).healthz},
+	{Route{"GET", "/readyz", "Readiness"}, false, (*Server).readyz},
+	{Route{"GET", "/metrics", "Metrics"}, false, (*Server).metricsHandler},
+}
+
+// Server is Doorman's HTTP front: routes, middleware and error rendering.
+type Server struct {
+	svc     *doorman.Service
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	cop     *http.CrossOriginProtection
+	metrics *metrics
+
+	registered []Route
+	cookieName string
+	secure     bool
+	maxBody    int64
+
+	proxies []netip.Prefix
+	// Constant response headers, whose value slices every response shares
+	// to save an allocation each; net/http only reads them.
+	headers []header
+
+	pool sync.Pool // *request
+}
+
+// NewServer returns a Server for svc. Handler serves it.
+func NewServer(svc *doorman.Service, cfg Config) *Server {
+	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
+		cop: http.NewCrossOriginProtection(), maxBody: cfg.MaxBodyBytes}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	s.cookieName = "doorman_session"
+	if cfg.BaseURL != nil && cfg.BaseURL.Scheme == "https" {
+		s.secure = true
+		s.cookieName = "__Host-doorman_session"
+	}
+	if u := cfg.BaseURL; u != nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
+		if err := s.cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+			s.log.Warn("base URL is not a usable origin", "base_url", u.String(), "err", err)
+		}
+	}
+	s.cop.SetDenyHandler(http.HandlerFunc(s.denyCrossOrigin))
+	s.headers = securityHeaders(s.secure)
+	s.proxies = normalizePrefixes(cfg.TrustedProxies)
+
+	patterns := make([]string, 0, len(routes)+1)
+	for i := range routes {
+		patterns = append(patterns, routes[i].Pattern())
+	}
+	patterns = append(patterns, patternUnmatched)
+	s.metrics = newMetrics(patterns)
+
+	for i := range routes {
+		rt := &routes[i]
+		var h http.Handler = &endpoint{s: s, rt: rt}
+		if !safeMethod(rt.Method) {
+			h = s.cop.Handler(h)
+		}
+		s.mux.Handle(rt.Pattern(), &marker{m: s.metrics.route(rt.Pattern()), next: h})
+		s.registered = append(s.registered, rt.Route)
+	}
+	s.mux.Handle(patternUnmatched, &marker{m: s.metrics.route(patternUnmatched), next: http.HandlerFunc(s.unmatched)})
+	return s
+}
+
+// patternUnmatched catches every request no route matches, to answer 404 or
+// 405 in JSON rather than net/http's plain text.
+const patternUnmatched = "/"
+
+// Handler returns the server's http.Handler: the middleware around the routes.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
+
+// Routes returns the routes the server registered, in registration order.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.registered...) }
+
+func safeMethod(m string) bool { return m == "GET" || m == "HEAD" || m == "OPTIONS" }
+
+// unmatched answers requests that no route pattern matched: 405 with Allow
+// when the path exists under another method, 404 otherwise.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
+	rq := asRequest(w)
+	var allow []string
+	for i := range routes {
+		if matchPath(routes[i].Path, r.URL.Path) {
+			allow = append(allow, routes[i].Method)
+			if routes[i].Method == "GET" {
+				allow = append(allow, "HEAD")
+			}
+		}
+	}
+	if len(allow) == 0 {
+		s.writeError(rq, r, errNoRoute)
+		return
+	}
+	slices.Sort(allow)
+	rq.Header().Set("Allow", strings.Join(allow, ", "))
+	s.writeError(rq, r, errMethod)
+}
+
+// matchPath reports whether path matches the ServeMux path pattern, where a
+// "{name}" segment matches any one non-empty segment.
+func matchPath(pattern, path string) bool {
+	for {
+		pseg, prest, pmore := strings.Cut(strings.TrimPrefix(pattern, "/"), "/")
+		seg, rest, more := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+		if strings.HasPrefix(pseg, "{") && strings.HasSuffix(pseg, "}") {
+			if seg == "" {
+				return false
+			}
+		} else if pseg != seg {
+			return false
+		}
+		if pmore != more {
+			return false
+		}
+		if !pmore {
+			return true
+		}
+		pattern, path = "/"+prest, "/"+rest
+	}
+}
+
+func (s *Server) now() time.Time { return s.svc.Now().UTC() }
