@@ -1,9 +1,17 @@
 // Package storetest is the one conformance suite that every doorman.Store
 // implementation passes, in the spirit of testing/fstest.TestFS: the contract
-// written in doorman.Store's doc comments, checked against a real database.
+// written in doorman.Store's doc comments, checked against a real database so
+// that the sqlite and postgres stores cannot drift apart.
 //
-// A store's tests call it with an opener that returns a fresh, empty,
-// migrated store and registers its own cleanup (tb.Cleanup) on tb:
+// The API is:
+//
+//	func Run(t *testing.T, open func(testing.TB) doorman.Store, opts ...Option)
+//	func Benchmark(b *testing.B, open func(testing.TB) doorman.Store)
+//	func WithRawExec(exec func(s doorman.Store, sql string) error) Option
+//
+// open returns a fresh, empty, migrated store and registers its own cleanup
+// on tb (tb.Cleanup). Every subtest and sub-benchmark calls it once. A store's
+// tests call the suite like this:
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, openStore, storetest.WithRawExec(func(s doorman.Store, q string) error {
@@ -14,17 +22,19 @@
 //
 //	func BenchmarkStore(b *testing.B) { storetest.Benchmark(b, openStore) }
 //
-//	func openStore(tb testing.TB) doorman.Store { … }
+//	func openStore(tb testing.TB) doorman.Store {
+//		s, err := sqlite.Open(tb.Context(), filepath.Join(tb.TempDir(), "doorman.db"))
+//		if err != nil {
+//			tb.Fatal(err)
+//		}
+//		tb.Cleanup(func() { s.Close() })
+//		return s
+//	}
 //
-// The API is:
-//
-//	func Run(t *testing.T, open func(testing.TB) doorman.Store, opts ...Option)
-//	func Benchmark(b *testing.B, open func(testing.TB) doorman.Store)
-//	func WithRawExec(exec func(s doorman.Store, sql string) error) Option
-//
-// Every subtest calls open once. Fixtures are written through the store's own
-// API, at fixed times (Base plus offsets) with microsecond precision, so a
-// round trip must be exact under time.Equal.
+// Fixtures are written through the store's own API, at fixed instants (Base
+// plus offsets) with microsecond precision, so every round trip must be exact
+// under time.Equal. Stores must be safe for concurrent use, as a server uses
+// them: the suite runs writers in parallel and accepts no "busy" errors.
 package storetest
 
 import (
@@ -34,7 +44,7 @@ import (
 	"github.com/doorman/doorman"
 )
 
-// Base is the fixed instant around which the suite's fixtures are built.
+// Base is the fixed instant around which the suite builds its fixtures.
 var Base = time.Date(2026, 1, 10, 9, 15, 0, 0, time.UTC)
 
 // Option configures Run.
@@ -44,26 +54,60 @@ type config struct {
 	rawExec func(doorman.Store, string) error
 }
 
-// WithRawExec gives the suite a way to run a raw SQL statement against the
-// store's database, so that it can prove the database itself refuses to
-// change or delete audit events. Stores with database access (sqlite,
-// postgres) pass it; without it those subtests are skipped.
+// WithRawExec gives the suite a way to run one raw SQL statement against the
+// store's database, so that it can prove the database itself, not only the
+// Store interface, refuses to change or delete audit events. Stores with
+// database access (sqlite, postgres) pass it; without it that subtest is
+// skipped.
 func WithRawExec(exec func(s doorman.Store, sql string) error) Option {
 	return func(c *config) { c.rawExec = exec }
 }
 
+type opener = func(testing.TB) doorman.Store
+
 // Run runs the conformance suite against the stores that open returns. Each
-// subtest calls open(t) for a fresh, empty, migrated store; the opener
-// registers its own cleanup.
+// subtest calls open(t) for a fresh, empty, migrated store.
 func Run(t *testing.T, open func(testing.TB) doorman.Store, opts ...Option) {
 	var c config
 	for _, o := range opts {
 		o(&c)
 	}
-	_ = c
+	groups := []struct {
+		name  string
+		tests []test
+	}{
+		{"Account", accountTests},
+		{"User", userTests},
+		{"Session", sessionTests},
+		{"Active", activeTests},
+		{"Touch", touchTests},
+		{"Revoke", revokeTests},
+		{"Purge", purgeTests},
+		{"Audit", auditTests},
+	}
+	t.Run("Ping", func(t *testing.T) {
+		s := open(t)
+		if err := s.Ping(t.Context()); err != nil {
+			t.Fatalf("Ping: %v", err)
+		}
+	})
+	for _, g := range groups {
+		t.Run(g.name, func(t *testing.T) {
+			for _, tc := range g.tests {
+				t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
+			}
+		})
+	}
+	t.Run("Audit/AppendOnly", func(t *testing.T) {
+		if c.rawExec == nil {
+			t.Skip("no WithRawExec option: cannot reach the database directly")
+		}
+		testAppendOnly(t, open, c.rawExec)
+	})
+	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 }
 
-// Benchmark measures the store's hot paths: authentication by token hash,
-// listing a user's sessions, touching a session and revoking sessions.
-func Benchmark(b *testing.B, open func(testing.TB) doorman.Store) {
+type test = struct {
+	name string
+	fn   func(*testing.T, opener)
 }
