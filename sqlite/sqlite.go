@@ -1,0 +1,255 @@
+// Package sqlite implements doorman.Store on a SQLite file, with the pure-Go
+// driver modernc.org/sqlite and hand-written SQL.
+//
+// Times are stored as INTEGER microseconds since the Unix epoch, UTC. Every
+// connection of the pool runs with foreign keys on, a 10 s busy timeout, WAL
+// and synchronous=NORMAL, and write transactions take the write lock at BEGIN
+// so that two writers never deadlock upgrading a read lock.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/doorman/doorman"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dsnParams are set on every pooled connection. The pragmas are per
+// connection, so they must live in the DSN rather than in a one-off Exec.
+const dsnParams = "_pragma=foreign_keys(1)" +
+	"&_pragma=busy_timeout(10000)" +
+	"&_pragma=journal_mode(WAL)" +
+	"&_pragma=synchronous(NORMAL)" +
+	"&_txlock=immediate"
+
+// maxIdleConns keeps enough connections open that the hot path does not pay
+// for opening one, running its pragmas and re-preparing statements.
+const maxIdleConns = 16
+
+// Store is a doorman.Store on one SQLite database file. It is safe for
+// concurrent use, also by several processes on the same file.
+type Store struct {
+	db *sql.DB
+
+	// Prepared once at Open: the statements every request runs.
+	byToken *sql.Stmt
+	touch   *sql.Stmt
+}
+
+var _ doorman.Store = (*Store)(nil)
+
+// Open opens (creating it if needed) the SQLite database at path, applies the
+// embedded migrations that have not yet run, and prepares the hot-path
+// statements. path is a file name; ":memory:" and names containing '?' are
+// not supported, as every pooled connection must reach the same database.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || strings.ContainsRune(path, '?') || strings.Contains(path, ":memory:") {
+		return nil, fmt.Errorf("sqlite: open: unsupported path %q", path)
+	}
+	db, err := sql.Open("sqlite", path+"?"+dsnParams)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	db.SetMaxIdleConns(maxIdleConns)
+	s := &Store{db: db}
+	if err := s.open(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) open(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: open: %w", err)
+	}
+	if err := migrate(ctx, s.db); err != nil {
+		return err
+	}
+	var err error
+	if s.byToken, err = s.db.PrepareContext(ctx, findByTokenSQL); err != nil {
+		return fmt.Errorf("sqlite: prepare find session by token: %w", err)
+	}
+	if s.touch, err = s.db.PrepareContext(ctx, touchSQL); err != nil {
+		return fmt.Errorf("sqlite: prepare touch session: %w", err)
+	}
+	return nil
+}
+
+// DB returns the underlying pool, for tests and operator tools.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close releases the prepared statements and the store's connections.
+func (s *Store) Close() error {
+	for _, st := range []*sql.Stmt{s.byToken, s.touch} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("sqlite: close: %w", err)
+	}
+	return nil
+}
+
+// Ping returns nil when the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// inTx runs fn in a write transaction, which takes the write lock at BEGIN
+// (_txlock=immediate), and commits if fn returns nil. Errors from fn are
+// returned as they are; op names the operation in the others.
+func (s *Store) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	return nil
+}
+
+// Times are INTEGER microseconds since the Unix epoch. These two pairs are
+// the only conversions between time.Time and the database.
+
+func toMicros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func toNullMicros(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: toMicros(*t), Valid: true}
+}
+
+func fromNullMicros(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromMicros(n.Int64)
+	return &t
+}
+
+// constraint returns the extended result code of a constraint violation in
+// err's chain (lib.SQLITE_CONSTRAINT_UNIQUE, …), or 0 if err is not one.
+func constraint(err error) int {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return 0
+	}
+	if e.Code()&0xff != sqlite3.SQLITE_CONSTRAINT {
+		return 0
+	}
+	return e.Code()
+}
+
+// isUnique reports whether err is a violation of a UNIQUE or PRIMARY KEY constraint.
+func isUnique(err error) bool {
+	c := constraint(err)
+	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// wrap turns a constraint violation the caller did not expect into EINVALID
+// (a CHECK or NOT NULL the Service should have caught) and wraps any other
+// error with the operation's name.
+func wrap(op string, err error) error {
+	switch constraint(err) {
+	case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL:
+		return doorman.Errorf(doorman.EINVALID, "%s: a value is out of range", op)
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// where collects the conditions and arguments of a query.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *where) String() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// page returns the LIMIT/OFFSET clause for limit (0: none) and offset, with
+// its arguments.
+func page(limit, offset int) (string, []any) {
+	switch {
+	case limit > 0:
+		return " LIMIT ? OFFSET ?", []any{limit, max(offset, 0)}
+	case offset > 0:
+		return " LIMIT -1 OFFSET ?", []any{offset}
+	}
+	return "", nil
+}
+
+// list runs countSQL (when paging makes it necessary) and listSQL, both with
+// args, in one read transaction so that the total agrees with the page. scan
+// is called for each row of listSQL and returns how many it has read.
+func (s *Store) list(ctx context.Context, op, countSQL, listSQL string, args []any, limit, offset int, scan func(*sql.Rows) (int, error)) (int, error) {
+	paged := limit > 0 || offset > 0
+	var q interface {
+		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	} = s.db
+	var total int
+	if paged {
+		tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: %s: %w", op, err)
+		}
+		defer tx.Rollback()
+		if err := tx.QueryRowContext(ctx, countSQL, args...).Scan(&total); err != nil {
+			return 0, fmt.Errorf("sqlite: %s: count: %w", op, err)
+		}
+		q = tx
+	}
+	lim, largs := page(limit, offset)
+	rows, err := q.QueryContext(ctx, listSQL+lim, append(args[:len(args):len(args)], largs...)...)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	defer rows.Close()
+	n, err := scan(rows)
+	if err == nil {
+		err = rows.Err()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	if !paged {
+		total = n
+	}
+	return total, nil
+}
+
+func notFound(format string, args ...any) error {
+	return doorman.Errorf(doorman.ENOTFOUND, format, args...)
+}
+
+func conflict(format string, args ...any) error {
+	return doorman.Errorf(doorman.ECONFLICT, format, args...)
+}

@@ -1,0 +1,106 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/doorman/doorman"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+const userCols = `u.id, u.account_id, u.email, u.name, u.role, u.password_hash, u.disabled, u.created_at`
+
+// userRow receives one row of userCols.
+type userRow struct {
+	u       doorman.User
+	created int64
+}
+
+func (r *userRow) dest() []any {
+	u := &r.u
+	return []any{&u.ID, &u.AccountID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.Disabled, &r.created}
+}
+
+func (r *userRow) user() *doorman.User {
+	r.u.CreatedAt = fromMicros(r.created)
+	return &r.u
+}
+
+// CreateUser stores u and writes ev (if not nil) in the same transaction.
+// Returns ECONFLICT if the id is taken or the email exists in the account,
+// ENOTFOUND if the account does not exist.
+func (s *Store) CreateUser(ctx context.Context, u *doorman.User, ev *doorman.AuditEvent) error {
+	return s.inTx(ctx, "create user", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO users
+			(id, account_id, email, name, role, password_hash, disabled, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.AccountID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.Disabled, toMicros(u.CreatedAt))
+		switch constraint(err) {
+		case 0:
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return conflict("user id %s is taken", u.ID)
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return conflict("a user with email %s already exists in the account", u.Email)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return notFound("account not found")
+		}
+		if err != nil {
+			return wrap("create user", err)
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+}
+
+// FindUserByID returns ENOTFOUND unless a user with that id exists in the
+// account (any account when accountID is "").
+func (s *Store) FindUserByID(ctx context.Context, accountID, id string) (*doorman.User, error) {
+	w := where{}
+	w.add("u.id = ?", id)
+	if accountID != "" {
+		w.add("u.account_id = ?", accountID)
+	}
+	var r userRow
+	err := s.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u`+w.String(), w.args...).Scan(r.dest()...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("user not found")
+	}
+	if err != nil {
+		return nil, wrap("find user", err)
+	}
+	return r.user(), nil
+}
+
+// FindUsers returns the matching users ordered by email then id, and how
+// many match without Limit and Offset.
+func (s *Store) FindUsers(ctx context.Context, f doorman.UserFilter) ([]*doorman.User, int, error) {
+	w := where{}
+	if f.AccountID != "" {
+		w.add("u.account_id = ?", f.AccountID)
+	}
+	if f.ID != "" {
+		w.add("u.id = ?", f.ID)
+	}
+	if f.Email != "" {
+		w.add("u.email = ?", f.Email)
+	}
+	users := []*doorman.User{}
+	total, err := s.list(ctx, "find users",
+		`SELECT count(*) FROM users u`+w.String(),
+		`SELECT `+userCols+` FROM users u`+w.String()+` ORDER BY u.email, u.id`,
+		w.args, f.Limit, f.Offset,
+		func(rows *sql.Rows) (int, error) {
+			for rows.Next() {
+				var r userRow
+				if err := rows.Scan(r.dest()...); err != nil {
+					return 0, err
+				}
+				users = append(users, r.user())
+			}
+			return len(users), nil
+		})
+	if err != nil {
+		return nil, 0, err
+	}
+	return users, total, nil
+}
