@@ -1,0 +1,300 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/doorman/doorman"
+)
+
+const sessionColumns = `s.id, s.token_hash, s.user_id, s.account_id, s.created_at, s.last_active_at,
+	s.expires_at, s.remember_me, s.revoked_at, s.revoked_by, s.revoke_reason, s.ip, s.user_agent,
+	s.browser, s.browser_version, s.os, s.os_version, s.device_model, s.device_type,
+	s.city, s.region, s.country, s.country_code, s.isp, s.location_local,
+	s.logins, s.actions, s.last_page, s.risk_level, s.risk_reasons`
+
+// sessionRow receives one row of sessionColumns.
+type sessionRow struct {
+	s       doorman.Session
+	reasons string
+}
+
+func (r *sessionRow) dest() []any {
+	s := &r.s
+	return []any{&s.ID, &s.TokenHash, &s.UserID, &s.AccountID, &s.CreatedAt, &s.LastActiveAt,
+		&s.ExpiresAt, &s.RememberMe, &s.RevokedAt, &s.RevokedBy, &s.RevokeReason, &s.IP, &s.UserAgent,
+		&s.Device.Browser, &s.Device.BrowserVersion, &s.Device.OS, &s.Device.OSVersion, &s.Device.Model, &s.Device.Type,
+		&s.Location.City, &s.Location.Region, &s.Location.Country, &s.Location.CountryCode, &s.Location.ISP, &s.Location.Local,
+		&s.Activity.Logins, &s.Activity.Actions, &s.Activity.LastPage, &s.Risk.Level, &r.reasons}
+}
+
+// session returns the row as a Session with its times in UTC.
+func (r *sessionRow) session() *doorman.Session {
+	s := r.s
+	s.CreatedAt = s.CreatedAt.UTC()
+	s.LastActiveAt = s.LastActiveAt.UTC()
+	s.ExpiresAt = utcPtr(s.ExpiresAt)
+	s.RevokedAt = utcPtr(s.RevokedAt)
+	if r.reasons != "" {
+		s.Risk.Reasons = strings.Split(r.reasons, ",")
+	}
+	return &s
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// CreateSession stores sess and writes ev (if not nil) in the same
+// transaction. Returns ECONFLICT if the id or the token hash is taken,
+// ENOTFOUND if the user does not exist in the session's account.
+func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *doorman.AuditEvent) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Selecting the user in the account keeps a session from joining a
+		// user and an account that do not belong together.
+		tag, err := tx.Exec(ctx, `INSERT INTO sessions (
+				id, token_hash, user_id, account_id, created_at, last_active_at,
+				expires_at, remember_me, revoked_at, revoked_by, revoke_reason, ip, user_agent,
+				browser, browser_version, os, os_version, device_model, device_type,
+				city, region, country, country_code, isp, location_local,
+				logins, actions, last_page, risk_level, risk_reasons)
+			SELECT $1, $2, u.id, u.account_id, $5, $6,
+				$7, $8, $9, $10, $11, $12, $13,
+				$14, $15, $16, $17, $18, $19,
+				$20, $21, $22, $23, $24, $25,
+				$26, $27, $28, $29, $30
+			FROM users u WHERE u.id = $3 AND u.account_id = $4`,
+			sess.ID, sess.TokenHash, sess.UserID, sess.AccountID, sess.CreatedAt, sess.LastActiveAt,
+			sess.ExpiresAt, sess.RememberMe, sess.RevokedAt, sess.RevokedBy, sess.RevokeReason, sess.IP, sess.UserAgent,
+			sess.Device.Browser, sess.Device.BrowserVersion, sess.Device.OS, sess.Device.OSVersion, sess.Device.Model, sess.Device.Type,
+			sess.Location.City, sess.Location.Region, sess.Location.Country, sess.Location.CountryCode, sess.Location.ISP, sess.Location.Local,
+			sess.Activity.Logins, sess.Activity.Actions, sess.Activity.LastPage, sess.Risk.Level, strings.Join(sess.Risk.Reasons, ","))
+		switch sqlState(err) {
+		case "":
+		case codeUniqueViolation:
+			return doorman.Errorf(doorman.ECONFLICT, "a session with this id or token already exists")
+		case codeForeignKeyViolation: // the user was deleted meanwhile
+			return doorman.Errorf(doorman.ENOTFOUND, "user not found")
+		default:
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return doorman.Errorf(doorman.ENOTFOUND, "user not found")
+		}
+		return insertAuditEvent(ctx, tx, ev)
+	})
+	return wrap("create session", err)
+}
+
+// FindSessionByTokenHash returns the session whose token hash is hash,
+// revoked or not, with its user and account, in one query. Returns
+// ENOTFOUND if none.
+func (s *Store) FindSessionByTokenHash(ctx context.Context, hash []byte) (*doorman.Principal, error) {
+	var (
+		r sessionRow
+		u doorman.User
+		a doorman.Account
+	)
+	dest := append(append(r.dest(), userDest(&u)...), accountDest(&a)...)
+	err := s.pool.QueryRow(ctx, `SELECT `+sessionColumns+`, `+userColumns+`, `+accountColumns+`
+		FROM sessions s
+		JOIN users u ON u.id = s.user_id AND u.account_id = s.account_id
+		JOIN accounts a ON a.id = s.account_id
+		WHERE s.token_hash = $1`, hash).Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, doorman.Errorf(doorman.ENOTFOUND, "session not found")
+	}
+	if err != nil {
+		return nil, wrap("find session by token", err)
+	}
+	u.CreatedAt = u.CreatedAt.UTC()
+	a.CreatedAt = a.CreatedAt.UTC()
+	return &doorman.Principal{Session: r.session(), User: &u, Account: &a}, nil
+}
+
+// FindSessionByID returns ENOTFOUND unless a session with that id exists in
+// the account (any account when accountID is "").
+func (s *Store) FindSessionByID(ctx context.Context, accountID, id string) (*doorman.Session, error) {
+	var q query
+	q.where("s.id = " + q.arg(id))
+	if accountID != "" {
+		q.where("s.account_id = " + q.arg(accountID))
+	}
+	var r sessionRow
+	err := s.pool.QueryRow(ctx, "SELECT "+sessionColumns+" FROM sessions s"+q.clause(), q.args...).Scan(r.dest()...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, doorman.Errorf(doorman.ENOTFOUND, "session not found")
+	}
+	if err != nil {
+		return nil, wrap("find session", err)
+	}
+	return r.session(), nil
+}
+
+// FindSessions returns the matching sessions, most recently active first
+// (then newest id first), and how many match without Limit and Offset.
+func (s *Store) FindSessions(ctx context.Context, f doorman.SessionFilter) ([]*doorman.Session, int, error) {
+	var q query
+	if f.AccountID != "" {
+		q.where("s.account_id = " + q.arg(f.AccountID))
+	}
+	if f.ID != "" {
+		q.where("s.id = " + q.arg(f.ID))
+	}
+	if f.UserID != "" {
+		q.where("s.user_id = " + q.arg(f.UserID))
+	}
+	if w := f.Active; w != nil {
+		activeWindow(&q, w)
+	}
+	nargs := len(q.args)
+	sql := "SELECT " + sessionColumns + ", count(*) OVER () FROM sessions s" + q.clause() +
+		" ORDER BY s.last_active_at DESC, s.id DESC" + q.page(f.Limit, f.Offset)
+	rows, err := s.pool.Query(ctx, sql, q.args...)
+	if err != nil {
+		return nil, 0, wrap("find sessions", err)
+	}
+	defer rows.Close()
+	list := []*doorman.Session{}
+	total := 0
+	for rows.Next() {
+		var r sessionRow
+		if err := rows.Scan(append(r.dest(), &total)...); err != nil {
+			return nil, 0, wrap("find sessions", err)
+		}
+		list = append(list, r.session())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, wrap("find sessions", err)
+	}
+	if len(list) == 0 && f.Offset > 0 {
+		if total, err = q.count(ctx, s.pool, "sessions s", nargs); err != nil {
+			return nil, 0, wrap("find sessions", err)
+		}
+	}
+	return list, total, nil
+}
+
+// activeWindow adds the conditions of doorman.ActiveWindow: not revoked,
+// ExpiresAt after Now (no ExpiresAt: no cap), and either remembered (when
+// RememberAllowed) with CreatedAt after RememberSince, or not remembered and
+// LastActiveAt after IdleSince (when IdleSince is set).
+func activeWindow(q *query, w *doorman.ActiveWindow) {
+	q.where("s.revoked_at IS NULL")
+	q.where("(s.expires_at IS NULL OR s.expires_at > " + q.arg(w.Now) + ")")
+	idle := "TRUE"
+	if !w.IdleSince.IsZero() {
+		idle = "s.last_active_at > " + q.arg(w.IdleSince)
+	}
+	if !w.RememberAllowed {
+		// Remember-me no longer counts: every session is subject to idling.
+		q.where(idle)
+		return
+	}
+	q.where("((s.remember_me AND s.created_at > " + q.arg(w.RememberSince) + ") OR (NOT s.remember_me AND " + idle + "))")
+}
+
+// TouchSession records activity: LastActiveAt never moves backwards (a zero
+// At keeps it), IP and LastPage change only when not empty, Actions adds up.
+// Returns ENOTFOUND if no session has that id.
+func (s *Store) TouchSession(ctx context.Context, id string, t doorman.Touch) error {
+	var at *time.Time
+	if !t.At.IsZero() {
+		at = &t.At
+	}
+	// GREATEST ignores a NULL argument, so a zero At keeps last_active_at.
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET
+			last_active_at = GREATEST(last_active_at, $2::timestamptz),
+			ip = COALESCE(NULLIF($3, ''), ip),
+			actions = actions + $4,
+			last_page = COALESCE(NULLIF($5, ''), last_page)
+		WHERE id = $1`,
+		id, at, t.IP, t.Actions, t.LastPage)
+	if err != nil {
+		return wrap("touch session", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return doorman.Errorf(doorman.ENOTFOUND, "session not found")
+	}
+	return nil
+}
+
+// RevokeSessions revokes every matching session not yet revoked, sets
+// ev.Count, and writes ev (if not nil) in the same transaction. With
+// f.SessionID set and nothing revoked it returns ENOTFOUND and writes
+// nothing. Returns EINVALID if f selects neither a session, a user nor All,
+// or All without an account.
+func (s *Store) RevokeSessions(ctx context.Context, f doorman.RevokeFilter, r doorman.Revocation, ev *doorman.AuditEvent) (int, error) {
+	if f.SessionID == "" && f.UserID == "" {
+		if !f.All {
+			return 0, doorman.Errorf(doorman.EINVALID, "select a session, a user or all sessions of an account to revoke")
+		}
+		// All means every session of one account, never of the whole database.
+		if f.AccountID == "" {
+			return 0, doorman.Errorf(doorman.EINVALID, "revoking all sessions requires an account")
+		}
+	}
+	var q query
+	set := "UPDATE sessions s SET revoked_at = " + q.arg(r.At) + ", revoked_by = " + q.arg(r.By) +
+		", revoke_reason = " + q.arg(r.Reason)
+	q.where("s.revoked_at IS NULL")
+	if f.AccountID != "" {
+		q.where("s.account_id = " + q.arg(f.AccountID))
+	}
+	if f.SessionID != "" {
+		q.where("s.id = " + q.arg(f.SessionID))
+	}
+	if f.UserID != "" {
+		q.where("s.user_id = " + q.arg(f.UserID))
+	}
+	if f.ExceptSessionID != "" {
+		q.where("s.id <> " + q.arg(f.ExceptSessionID))
+	}
+	var n int
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, set+q.clause(), q.args...)
+		if err != nil {
+			return err
+		}
+		n = int(tag.RowsAffected())
+		if n == 0 && f.SessionID != "" {
+			return doorman.Errorf(doorman.ENOTFOUND, "session not found or already signed out")
+		}
+		if ev != nil {
+			ev.Count = n
+		}
+		return insertAuditEvent(ctx, tx, ev)
+	})
+	if err != nil {
+		return 0, wrap("revoke sessions", err)
+	}
+	return n, nil
+}
+
+// PurgeSessions deletes at most limit sessions revoked before cutoff or
+// whose ExpiresAt is before cutoff, and returns how many it deleted.
+func (s *Store) PurgeSessions(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	// SKIP LOCKED lets several nodes purge at once without waiting on each
+	// other's batches.
+	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE id IN (
+			SELECT id FROM sessions
+			WHERE revoked_at < $1 OR expires_at < $1
+			LIMIT $2
+			FOR UPDATE SKIP LOCKED)`,
+		cutoff, limit)
+	if err != nil {
+		return 0, wrap("purge sessions", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -1,0 +1,104 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/doorman/doorman"
+)
+
+const userColumns = `u.id, u.account_id, u.email, u.name, u.role, u.password_hash, u.disabled, u.created_at`
+
+// userDest returns the scan targets of userColumns.
+func userDest(u *doorman.User) []any {
+	return []any{&u.ID, &u.AccountID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.Disabled, &u.CreatedAt}
+}
+
+// CreateUser stores u and writes ev (if not nil) in the same transaction.
+// Returns ECONFLICT if the id is taken or the email exists in the account,
+// ENOTFOUND if the account does not exist.
+func (s *Store) CreateUser(ctx context.Context, u *doorman.User, ev *doorman.AuditEvent) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO users
+			(id, account_id, email, name, role, password_hash, disabled, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			u.ID, u.AccountID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.Disabled, u.CreatedAt)
+		switch sqlState(err) {
+		case "":
+		case codeUniqueViolation:
+			return doorman.Errorf(doorman.ECONFLICT, "a user with this id or email already exists")
+		case codeForeignKeyViolation:
+			return doorman.Errorf(doorman.ENOTFOUND, "account not found")
+		case codeCheckViolation:
+			return doorman.Errorf(doorman.EINVALID, "role must be admin or member")
+		default:
+			return err
+		}
+		return insertAuditEvent(ctx, tx, ev)
+	})
+	return wrap("create user", err)
+}
+
+// FindUserByID returns ENOTFOUND unless a user with that id exists in the
+// account (in any account when accountID is "").
+func (s *Store) FindUserByID(ctx context.Context, accountID, id string) (*doorman.User, error) {
+	var q query
+	q.where("u.id = " + q.arg(id))
+	if accountID != "" {
+		q.where("u.account_id = " + q.arg(accountID))
+	}
+	var u doorman.User
+	err := s.pool.QueryRow(ctx, "SELECT "+userColumns+" FROM users u"+q.clause(), q.args...).Scan(userDest(&u)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, doorman.Errorf(doorman.ENOTFOUND, "user not found")
+	}
+	if err != nil {
+		return nil, wrap("find user", err)
+	}
+	u.CreatedAt = u.CreatedAt.UTC()
+	return &u, nil
+}
+
+// FindUsers returns the matching users ordered by email (then id), and how
+// many match without Limit and Offset.
+func (s *Store) FindUsers(ctx context.Context, f doorman.UserFilter) ([]*doorman.User, int, error) {
+	var q query
+	if f.AccountID != "" {
+		q.where("u.account_id = " + q.arg(f.AccountID))
+	}
+	if f.ID != "" {
+		q.where("u.id = " + q.arg(f.ID))
+	}
+	if f.Email != "" {
+		q.where("u.email = " + q.arg(f.Email))
+	}
+	nargs := len(q.args)
+	sql := "SELECT " + userColumns + ", count(*) OVER () FROM users u" + q.clause() +
+		" ORDER BY u.email COLLATE \"C\", u.id" + q.page(f.Limit, f.Offset)
+	rows, err := s.pool.Query(ctx, sql, q.args...)
+	if err != nil {
+		return nil, 0, wrap("find users", err)
+	}
+	defer rows.Close()
+	users := []*doorman.User{}
+	total := 0
+	for rows.Next() {
+		u := new(doorman.User)
+		if err := rows.Scan(append(userDest(u), &total)...); err != nil {
+			return nil, 0, wrap("find users", err)
+		}
+		u.CreatedAt = u.CreatedAt.UTC()
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, wrap("find users", err)
+	}
+	if len(users) == 0 && f.Offset > 0 {
+		if total, err = q.count(ctx, s.pool, "users u", nargs); err != nil {
+			return nil, 0, wrap("find users", err)
+		}
+	}
+	return users, total, nil
+}
