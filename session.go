@@ -164,7 +164,7 @@ type SessionFilter struct {
 
 // ActiveWindow describes, for one account's settings at one instant, which
 // sessions are still valid, in terms a store can put into SQL. A session is
-// active when it is not revoked, its ExpiresAt is after Now, and either it is
+// active when it is not revoked, its ExpiresAt is nil or after Now, and either it is
 // remembered (and RememberAllowed) with CreatedAt after RememberSince, or it
 // is not and (IdleSince is zero or LastActiveAt is after IdleSince).
 type ActiveWindow struct {

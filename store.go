@@ -57,10 +57,10 @@ type Store interface {
 	// Returns ENOTFOUND if no session has that id.
 	TouchSession(ctx context.Context, id string, t Touch) error
 	// RevokeSessions revokes every matching session that is not yet revoked,
-	// sets ev.Count to how many, writes ev (if not nil), and returns the
-	// count. When f.SessionID is set and nothing was revoked it returns
-	// ENOTFOUND and writes nothing. Returns EINVALID if f selects neither a
-	// session, a user nor All.
+	// sets ev.Count to how many, writes ev (if not nil, also when the count
+	// is 0), and returns the count. When f.SessionID is set and nothing was
+	// revoked it returns ENOTFOUND and writes nothing. Returns EINVALID if f
+	// selects neither a session, a user nor All, or All without AccountID.
 	RevokeSessions(ctx context.Context, f RevokeFilter, r Revocation, ev *AuditEvent) (int, error)
 	// PurgeSessions deletes at most limit sessions revoked before cutoff or
 	// whose ExpiresAt is before cutoff, and returns how many it deleted.
@@ -68,7 +68,8 @@ type Store interface {
 
 	// CreateAuditEvent appends ev.
 	CreateAuditEvent(ctx context.Context, ev *AuditEvent) error
-	// FindAuditEvents returns matching events newest first, and how many
-	// match without Limit and Offset.
+	// FindAuditEvents returns matching events newest first (of two at the
+	// same instant, the later written first), and how many match without
+	// Limit and Offset. An empty AccountID matches every account's events.
 	FindAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, int, error)
 }

@@ -108,6 +108,13 @@ const findByTokenSQL = `SELECT ` + sessionCols + `, ` + userCols + `, ` + accoun
 // revoked or not, with its user and account, in one query. Returns ENOTFOUND
 // if none.
 func (s *Store) FindSessionByTokenHash(ctx context.Context, hash []byte) (*doorman.Principal, error) {
+	var gen uint64
+	if s.cache != nil {
+		var p *doorman.Principal
+		if p, gen = s.cache.get(hash); p != nil {
+			return p, nil
+		}
+	}
 	var sr sessionRow
 	var ur userRow
 	var ar accountRow
@@ -119,7 +126,11 @@ func (s *Store) FindSessionByTokenHash(ctx context.Context, hash []byte) (*doorm
 	if err != nil {
 		return nil, wrap("find session by token", err)
 	}
-	return &doorman.Principal{Session: sr.session(), User: ur.user(), Account: ar.account()}, nil
+	p := &doorman.Principal{Session: sr.session(), User: ur.user(), Account: ar.account()}
+	if s.cache != nil {
+		s.cache.put(hash, gen, p)
+	}
+	return p, nil
 }
 
 // FindSessionByID returns ENOTFOUND unless a session with that id exists in

@@ -40,6 +40,11 @@ type Store struct {
 	// Prepared once at Open: the statements every request runs.
 	byToken *sql.Stmt
 	touch   *sql.Stmt
+
+	// cache serves FindSessionByTokenHash without a query while no process
+	// has written to the database; nil where files cannot be watched.
+	cache *principalCache
+	watch *fileWatch
 }
 
 var _ doorman.Store = (*Store)(nil)
@@ -58,6 +63,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	db.SetMaxIdleConns(maxIdleConns)
 	s := &Store{db: db}
+	// The watch starts before the first read, so no write can slip between.
+	if w, err := newFileWatch(path); err == nil {
+		s.watch, s.cache = w, newPrincipalCache(w)
+	}
 	if err := s.open(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -91,6 +100,9 @@ func (s *Store) Close() error {
 		if st != nil {
 			st.Close()
 		}
+	}
+	if s.watch != nil {
+		s.watch.close()
 	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
