@@ -15,6 +15,20 @@ type userJSON struct {
 	AccountID string       `json:"account_id"`
 }
 
+func (v *userJSON) appendJSON(b []byte) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, v.ID)
+	b = append(b, `,"email":`...)
+	b = appendString(b, v.Email)
+	b = append(b, `,"name":`...)
+	b = appendString(b, v.Name)
+	b = append(b, `,"role":`...)
+	b = appendString(b, string(v.Role))
+	b = append(b, `,"account_id":`...)
+	b = appendString(b, v.AccountID)
+	return append(b, '}')
+}
+
 func newUserJSON(u *doorman.User) userJSON {
 	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, AccountID: u.AccountID}
 }
@@ -34,6 +48,16 @@ type loginResponse struct {
 	User    userJSON    `json:"user"`
 }
 
+func (v *loginResponse) appendJSON(b []byte) []byte {
+	b = append(b, `{"token":`...)
+	b = appendString(b, v.Token)
+	b = append(b, `,"session":`...)
+	b = v.Session.appendJSON(b)
+	b = append(b, `,"user":`...)
+	b = v.User.appendJSON(b)
+	return append(b, '}')
+}
+
 // login is POST /api/v1/login: a new session with a new token, in the body
 // and in the cookie. Unknown emails and wrong passwords get the same 401.
 func (s *Server) login(w *request, r *http.Request) error {
@@ -48,7 +72,7 @@ func (s *Server) login(w *request, r *http.Request) error {
 	}
 	w.principal = p
 	s.setSessionCookie(w, token, p)
-	writeJSON(w, http.StatusOK, loginResponse{Token: token,
+	writeJSON(w, http.StatusOK, &loginResponse{Token: token,
 		Session: newSessionJSON(p.Session, true, p.Account.Settings, s.now()), User: newUserJSON(p.User)})
 	return nil
 }
@@ -69,11 +93,22 @@ type whoamiResponse struct {
 	User    userJSON    `json:"user"`
 }
 
+func (v *whoamiResponse) appendJSON(b []byte) []byte {
+	b = append(b, `{"session":`...)
+	b = v.Session.appendJSON(b)
+	b = append(b, `,"user":`...)
+	b = v.User.appendJSON(b)
+	return append(b, '}')
+}
+
 // whoami is GET /api/v1/whoami, the session check host applications call
 // on every request.
 func (s *Server) whoami(w *request, r *http.Request) error {
 	p := w.principal
-	writeJSON(w, http.StatusOK, whoamiResponse{
-		Session: newSessionJSON(p.Session, true, p.Account.Settings, s.now()), User: newUserJSON(p.User)})
+	v := whoamiResponse{Session: newSessionJSON(p.Session, true, p.Account.Settings, s.now()), User: newUserJSON(p.User)}
+	// Appended directly rather than through writeJSON's interface, so that
+	// the answer stays on the stack.
+	bp := bufPool.Get().(*[]byte)
+	writeBody(w, http.StatusOK, bp, v.appendJSON((*bp)[:0]))
 	return nil
 }

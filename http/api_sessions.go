@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/doorman/doorman"
@@ -86,8 +87,96 @@ func newSessionJSON(sess *doorman.Session, current bool, set doorman.Settings, n
 	return v
 }
 
+func (v *sessionJSON) appendJSON(b []byte) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, v.ID)
+	b = append(b, `,"current":`...)
+	b = strconv.AppendBool(b, v.Current)
+	b = append(b, `,"label":`...)
+	b = appendString(b, v.Label)
+	b = append(b, `,"browser":`...)
+	b = appendString(b, v.Browser)
+	b = append(b, `,"browser_version":`...)
+	b = appendString(b, v.BrowserVersion)
+	b = append(b, `,"os":`...)
+	b = appendString(b, v.OS)
+	b = append(b, `,"os_version":`...)
+	b = appendString(b, v.OSVersion)
+	b = append(b, `,"device":`...)
+	b = appendString(b, v.Device)
+	b = append(b, `,"device_type":`...)
+	b = appendString(b, v.DeviceType)
+	b = append(b, `,"ip":`...)
+	b = appendString(b, v.IP)
+	l := &v.Location
+	b = append(b, `,"location":{"city":`...)
+	b = appendString(b, l.City)
+	b = append(b, `,"region":`...)
+	b = appendString(b, l.Region)
+	b = append(b, `,"country":`...)
+	b = appendString(b, l.Country)
+	b = append(b, `,"country_code":`...)
+	b = appendString(b, l.CountryCode)
+	b = append(b, `,"isp":`...)
+	b = appendString(b, l.ISP)
+	b = append(b, `,"label":`...)
+	b = appendString(b, l.Label)
+	b = append(b, `},"created_at":`...)
+	b = appendTime(b, v.CreatedAt)
+	b = append(b, `,"last_active_at":`...)
+	b = appendTime(b, v.LastActiveAt)
+	b = append(b, `,"expires_at":`...)
+	if v.ExpiresAt == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendTime(b, *v.ExpiresAt)
+	}
+	b = append(b, `,"status":`...)
+	b = appendString(b, string(v.Status))
+	b = append(b, `,"status_text":`...)
+	b = appendString(b, v.StatusText)
+	b = append(b, `,"remember_me":`...)
+	b = strconv.AppendBool(b, v.RememberMe)
+	b = append(b, `,"activity":{"logins":`...)
+	b = strconv.AppendInt(b, v.Activity.Logins, 10)
+	b = append(b, `,"actions":`...)
+	b = strconv.AppendInt(b, v.Activity.Actions, 10)
+	b = append(b, `,"last_page":`...)
+	b = appendString(b, v.Activity.LastPage)
+	b = append(b, `},"risk":{"level":`...)
+	b = appendString(b, v.Risk.Level)
+	b = append(b, `,"reasons":`...)
+	if v.Risk.Reasons == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, r := range v.Risk.Reasons {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, r)
+		}
+		b = append(b, ']')
+	}
+	return append(b, "}}"...)
+}
+
 type sessionsResponse struct {
 	Sessions []sessionJSON `json:"sessions"`
+}
+
+func (v *sessionsResponse) appendJSON(b []byte) []byte {
+	if v.Sessions == nil {
+		return append(b, `{"sessions":null}`...)
+	}
+	b = append(b, `{"sessions":[`...)
+	for i := range v.Sessions {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = v.Sessions[i].appendJSON(b)
+	}
+	return append(b, "]}"...)
 }
 
 // listSessions is GET /api/v1/sessions: the user's valid sessions, the
@@ -103,7 +192,7 @@ func (s *Server) listSessions(w *request, r *http.Request) error {
 	for _, sess := range list {
 		out.Sessions = append(out.Sessions, newSessionJSON(sess, sess.ID == p.Session.ID, p.Account.Settings, now))
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, &out)
 	return nil
 }
 
@@ -115,7 +204,8 @@ func (s *Server) getSession(w *request, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, newSessionJSON(sess, sess.ID == p.Session.ID, p.Account.Settings, s.now()))
+	v := newSessionJSON(sess, sess.ID == p.Session.ID, p.Account.Settings, s.now())
+	writeJSON(w, http.StatusOK, &v)
 	return nil
 }
 

@@ -1,14 +1,9 @@
 package http
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"sync"
 
 	"github.com/doorman/doorman"
 )
@@ -107,6 +102,21 @@ func (s *Server) writeError(rq *request, r *http.Request, err error) {
 	s.writeErrorResponse(rq, status, code, msg, reason)
 }
 
+func (v *errorBody) appendJSON(b []byte) []byte {
+	e := &v.Error
+	b = append(b, `{"error":{"code":`...)
+	b = appendString(b, e.Code)
+	b = append(b, `,"message":`...)
+	b = appendString(b, e.Message)
+	if e.Reason != "" {
+		b = append(b, `,"reason":`...)
+		b = appendString(b, e.Reason)
+	}
+	b = append(b, `,"request_id":`...)
+	b = appendString(b, e.RequestID)
+	return append(b, "}}"...)
+}
+
 func (s *Server) writeErrorResponse(rq *request, status int, code, msg, reason string) {
 	h := rq.Header()
 	switch status {
@@ -115,90 +125,10 @@ func (s *Server) writeErrorResponse(rq *request, status int, code, msg, reason s
 	case http.StatusServiceUnavailable:
 		h["Retry-After"] = retryAfter
 	}
-	writeJSON(rq, status, errorBody{errorJSON{Code: code, Message: msg, Reason: reason, RequestID: rq.id}})
+	writeJSON(rq, status, &errorBody{errorJSON{Code: code, Message: msg, Reason: reason, RequestID: rq.id}})
 }
 
 var (
 	wwwAuthenticate = []string{`Bearer realm="doorman"`}
 	retryAfter      = []string{"5"}
-	jsonType        = []string{"application/json"}
 )
-
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// writeJSON encodes v once into a pooled buffer and writes it with its
-// length.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= 64<<10 {
-			bufPool.Put(buf)
-		}
-	}()
-	if err := json.NewEncoder(buf).Encode(v); err != nil {
-		// Only a bug can get here: every answer is a plain struct.
-		panic("http: encode JSON answer: " + err.Error())
-	}
-	h := w.Header()
-	h["Content-Type"] = jsonType
-	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
-}
-
-// decodeJSON reads one JSON object from the body into v. Unknown fields,
-// trailing data and wrong types are EINVALID naming the problem; a body over
-// the cap is errBodyTooLarge.
-func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		if err != nil {
-			return jsonError(err)
-		}
-		return doorman.Errorf(doorman.EINVALID, "request body holds more than one JSON value")
-	}
-	return nil
-}
-
-func jsonError(err error) error {
-	var (
-		tooLarge *http.MaxBytesError
-		syntax   *json.SyntaxError
-		typ      *json.UnmarshalTypeError
-	)
-	switch {
-	case errors.As(err, &tooLarge):
-		return errBodyTooLarge
-	case errors.Is(err, io.EOF):
-		return doorman.Errorf(doorman.EINVALID, "request body is empty; a JSON object is required")
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &syntax):
-		return doorman.Errorf(doorman.EINVALID, "request body is not valid JSON")
-	case errors.As(err, &typ):
-		if typ.Field == "" {
-			return doorman.Errorf(doorman.EINVALID, "request body must be a JSON object")
-		}
-		return doorman.Errorf(doorman.EINVALID, "%s must be a JSON %s", typ.Field, jsonKind(typ.Type.Kind().String()))
-	}
-	// encoding/json reports unknown fields only as text: `json: unknown field "x"`.
-	if msg := err.Error(); len(msg) > 6 && msg[:6] == "json: " {
-		return doorman.Errorf(doorman.EINVALID, "%s", msg[6:])
-	}
-	return doorman.Errorf(doorman.EINVALID, "request body is not valid JSON")
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
-		return "string"
-	case "bool":
-		return "boolean"
-	case "int", "int64", "int32", "float64":
-		return "number"
-	}
-	return "value"
-}

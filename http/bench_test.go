@@ -1,0 +1,65 @@
+package http_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+
+	"github.com/doorman/doorman"
+	doormanhttp "github.com/doorman/doorman/http"
+	"github.com/doorman/doorman/internal/testdb"
+)
+
+// benchSetup returns a service on a fresh SQLite store and the token of one
+// signed-in session.
+func benchSetup(b *testing.B) (*doorman.Service, string) {
+	b.Helper()
+	svc := doorman.NewService(testdb.SQLite(b), testHasher)
+	svc.Log = slog.New(slog.DiscardHandler)
+	ctx := context.Background()
+	if _, err := svc.CreateUser(ctx, "Bench", "bench@bench.example", "Bench", doorman.RoleMember, password); err != nil {
+		b.Fatal(err)
+	}
+	token, _, err := svc.SignIn(ctx, doorman.SignInRequest{Email: "bench@bench.example", Password: password,
+		Meta: doorman.Meta{IP: "192.0.2.1", UserAgent: "bench"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return svc, token
+}
+
+// BenchmarkWhoami is GET /api/v1/whoami through the whole middleware, in
+// process, with the access log on a discarding handler.
+func BenchmarkWhoami(b *testing.B) {
+	svc, token := benchSetup(b)
+	h := doormanhttp.NewServer(svc, doormanhttp.Config{
+		BaseURL: &url.URL{Scheme: "http", Host: "doorman.test"},
+		Logger:  slog.New(slog.DiscardHandler),
+	}).Handler()
+	req := httptest.NewRequest("GET", "/api/v1/whoami", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("whoami: %d %s", w.Code, w.Body)
+		}
+	}
+}
+
+// BenchmarkWhoamiAuthenticateOnly is the service call that whoami makes, by
+// itself: BenchmarkWhoami minus this is the cost of the HTTP layer.
+func BenchmarkWhoamiAuthenticateOnly(b *testing.B) {
+	svc, token := benchSetup(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := svc.Authenticate(ctx, token, doorman.Meta{IP: "192.0.2.1"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,48 @@
+package http
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/doorman/doorman"
+)
+
+// Hooks for http_test: each returns what the hand-written JSON appender and
+// encoding/json write for the same answer.
+
+func encodeBothWays(v jsonAppender) (fast, std []byte) {
+	std, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return v.appendJSON(nil), std
+}
+
+func WhoamiJSONBothWays(p *doorman.Principal, now time.Time) (fast, std []byte) {
+	return encodeBothWays(&whoamiResponse{Session: newSessionJSON(p.Session, true, p.Account.Settings, now),
+		User: newUserJSON(p.User)})
+}
+
+func LoginJSONBothWays(token string, p *doorman.Principal, now time.Time) (fast, std []byte) {
+	return encodeBothWays(&loginResponse{Token: token, Session: newSessionJSON(p.Session, true, p.Account.Settings, now),
+		User: newUserJSON(p.User)})
+}
+
+func SessionsJSONBothWays(list []*doorman.Session, set doorman.Settings, now time.Time) (fast, std []byte) {
+	v := sessionsResponse{Sessions: make([]sessionJSON, 0, len(list))}
+	for i, s := range list {
+		v.Sessions = append(v.Sessions, newSessionJSON(s, i == 0, set, now))
+	}
+	return encodeBothWays(&v)
+}
+
+func ErrorJSONBothWays(code, message, reason, requestID string) (fast, std []byte) {
+	return encodeBothWays(&errorBody{errorJSON{Code: code, Message: message, Reason: reason, RequestID: requestID}})
+}
+
+type stringJSON string
+
+func (s stringJSON) appendJSON(b []byte) []byte   { return appendString(b, string(s)) }
+func (s stringJSON) MarshalJSON() ([]byte, error) { return json.Marshal(string(s)) }
+
+func StringJSONBothWays(s string) (fast, std []byte) { return encodeBothWays(stringJSON(s)) }
