@@ -62,9 +62,9 @@ type Route struct {
 // label of its metrics.
 func (r Route) Pattern() string { return r.Method + " " + r.Path }
 
-// handler serves one route. The principal is in rq when the route needs a
-// session. A returned error is written by the one error table (errors.go);
-// a handler returns nil once it has written its response.
+// handler serves one route. w.principal is set when the route needs a
+// session. A returned error is answered through the one error table
+// (errors.go); a handler returns nil once it has written its answer.
 type handler func(s *Server, w *request, r *http.Request) error
 
 type route struct {
