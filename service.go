@@ -79,6 +79,9 @@ func (s *Service) event(p *Principal, action, target string, m Meta, now time.Ti
 // unavailable wraps a store failure met while deciding whether a request may
 // pass: the answer is 503, never 200 and never 401.
 func unavailable(op string, err error) error {
+	if err == nil {
+		return nil
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return err
@@ -155,7 +158,7 @@ func (s *Service) UpdateSettings(ctx context.Context, by *Principal, accountID s
 	}
 	acct, err := s.Store.FindAccountByID(ctx, accountID)
 	if err != nil {
-		return nil, err
+		return nil, unavailable("update settings", err)
 	}
 	now := s.now()
 	ev := s.event(by, ActionSettingsUpdated, acct.Name, m, now)
@@ -164,7 +167,7 @@ func (s *Service) UpdateSettings(ctx context.Context, by *Principal, accountID s
 		acct.Settings.IdleTimeout, set.IdleTimeout, acct.Settings.RememberMeAllowed, set.RememberMeAllowed,
 		acct.Settings.RememberMeDays, set.RememberMeDays)
 	if err := s.Store.UpdateAccountSettings(ctx, acct.ID, set, ev); err != nil {
-		return nil, err
+		return nil, unavailable("update settings", err)
 	}
 	acct.Settings = set
 	return acct, nil

@@ -13,7 +13,7 @@ func (s *Service) ListSessions(ctx context.Context, p *Principal) ([]*Session, e
 		AccountID: p.Account.ID, UserID: p.User.ID, Active: Window(p.Account.Settings, now),
 	})
 	if err != nil {
-		return nil, err
+		return nil, unavailable("list sessions", err)
 	}
 	out := make([]*Session, 0, len(list)+1)
 	out = append(out, p.Session)
@@ -34,7 +34,7 @@ func (s *Service) GetSession(ctx context.Context, p *Principal, id string) (*Ses
 	}
 	sess, err := s.Store.FindSessionByID(ctx, p.Account.ID, id)
 	if err != nil {
-		return nil, err
+		return nil, unavailable("get session", err)
 	}
 	if sess.UserID != p.User.ID || CheckSession(sess, nil, p.Account.Settings, s.now()) != nil {
 		return nil, Errorf(ENOTFOUND, "session not found")
@@ -53,7 +53,7 @@ func (s *Service) SignOut(ctx context.Context, p *Principal, m Meta) error {
 	if ErrorCode(err) == ENOTFOUND {
 		return nil // already signed out: the goal is met
 	}
-	return err
+	return unavailable("sign out", err)
 }
 
 // RevokeSession signs out one of the signed-in user's own sessions; it takes
@@ -71,7 +71,7 @@ func (s *Service) RevokeSession(ctx context.Context, p *Principal, id string, m 
 	if ErrorCode(err) == ENOTFOUND {
 		return Errorf(ENOTFOUND, "session not found")
 	}
-	return err
+	return unavailable("revoke session", err)
 }
 
 // SignOutOthers signs out every session of the user but the current one and
@@ -79,9 +79,10 @@ func (s *Service) RevokeSession(ctx context.Context, p *Principal, id string, m 
 func (s *Service) SignOutOthers(ctx context.Context, p *Principal, m Meta) (int, error) {
 	now := s.now()
 	ev := s.event(p, ActionOtherSessionsRevoke, p.User.Email, m, now)
-	return s.Store.RevokeSessions(ctx,
+	n, err := s.Store.RevokeSessions(ctx,
 		RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, ExceptSessionID: p.Session.ID},
 		Revocation{At: now, By: p.User.ID}, ev)
+	return n, unavailable("sign out others", err)
 }
 
 // ValidateReason returns EINVALID when a reason for a forced sign-out is
