@@ -52,10 +52,17 @@ func (s *Service) touchInterval() time.Duration {
 	return s.TouchInterval
 }
 
-// Meta describes the request an action comes from, for the audit log.
+// Meta describes the request an action comes from: for the audit log, and
+// for naming and placing a session.
 type Meta struct {
 	IP        string
 	UserAgent string
+	// Hints are the User-Agent Client Hints the browser sent, if any.
+	Hints ClientHints
+	// DeviceKey is the value of the long-lived device cookie that recognises
+	// a browser across sign-ins ("" when the client has none, as API clients
+	// often do). Only its hash is stored.
+	DeviceKey string
 }
 
 func (m Meta) userAgent() string {

@@ -45,15 +45,20 @@ type Device struct {
 	Type           string // desktop | mobile | tablet | bot | other; "" when unknown
 }
 
-// Label is the name people know the client by: "Chrome on macOS".
+// Label is the name people know the client by: "Chrome on macOS", and for
+// Apple's phones and tablets the device ("Safari on iPhone").
 func (d Device) Label() string {
+	os := d.OS
+	if os == "iOS" && (d.Model == "iPhone" || d.Model == "iPad" || d.Model == "iPod") {
+		os = d.Model
+	}
 	switch {
-	case d.Browser != "" && d.OS != "":
-		return d.Browser + " on " + d.OS
+	case d.Browser != "" && os != "":
+		return d.Browser + " on " + os
 	case d.Browser != "":
 		return d.Browser
-	case d.OS != "":
-		return "Unknown browser on " + d.OS
+	case os != "":
+		return "Unknown browser on " + os
 	}
 	return "Unknown browser"
 }

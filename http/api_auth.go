@@ -65,8 +65,10 @@ func (s *Server) login(w *request, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
+	m := s.meta(w, r)
+	m.DeviceKey = s.deviceKey(w, r)
 	token, p, err := s.svc.SignIn(r.Context(), doorman.SignInRequest{Email: req.Email, Password: req.Password,
-		RememberMe: req.RememberMe, Meta: s.meta(w, r)})
+		RememberMe: req.RememberMe, Meta: m})
 	if err != nil {
 		return err
 	}

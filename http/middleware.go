@@ -272,7 +272,7 @@ func cookieValue(lines []string, name string) string {
 
 // meta describes the request for the audit log and the session's activity.
 func (s *Server) meta(rq *request, r *http.Request) doorman.Meta {
-	return doorman.Meta{IP: rq.clientIP(), UserAgent: r.UserAgent()}
+	return doorman.Meta{IP: rq.clientIP(), UserAgent: r.UserAgent(), Hints: clientHints(r)}
 }
 
 // setSessionCookie sends the new session's token. A remembered session's
