@@ -15,6 +15,7 @@ import (
 
 	"github.com/doorman/doorman"
 	"github.com/doorman/doorman/argon2id"
+	"github.com/doorman/doorman/demo"
 	doormanhttp "github.com/doorman/doorman/http"
 )
 
@@ -79,7 +80,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if generated {
 			pw = randomPassword()
 		}
-		seeded, err := seedDemo(ctx, svc, pw)
+		seeded, err := demo.Seed(ctx, svc, pw)
 		if err != nil {
 			return fmt.Errorf("seed demo: %w", err)
 		}

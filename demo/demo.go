@@ -1,4 +1,8 @@
-package main
+// Package demo seeds the team of Doorman's user guide: account "Company"
+// with admin@company.com (the guide's Safari on iPhone, Chrome on Windows and
+// Firefox on Ubuntu sessions), sarah@, mike@ and guest@agency.com. The
+// server's --demo flag and the browser tests use it.
+package demo
 
 import (
 	"context"
@@ -64,19 +68,21 @@ var demoTeam = []struct {
 	}},
 }
 
-const demoAccount = "Company"
+// Account is the demo team's name.
+const Account = "Company"
 
-// seedDemo creates the demo team unless the demo account exists. It reports
-// whether it seeded.
-func seedDemo(ctx context.Context, svc *doorman.Service, password string) (bool, error) {
-	if _, err := svc.Store.FindAccountByName(ctx, demoAccount); err == nil {
+// Seed creates the demo team unless the demo account exists, every user with
+// password. It reports whether it seeded. Demo sessions get tokens nobody
+// knows: they can be seen and signed out, never used.
+func Seed(ctx context.Context, svc *doorman.Service, password string) (bool, error) {
+	if _, err := svc.Store.FindAccountByName(ctx, Account); err == nil {
 		return false, nil
 	} else if doorman.ErrorCode(err) != doorman.ENOTFOUND {
 		return false, err
 	}
 	now := svc.Now().UTC().Truncate(time.Microsecond)
 	for _, du := range demoTeam {
-		u, err := svc.CreateUser(ctx, demoAccount, du.email, du.name, du.role, password)
+		u, err := svc.CreateUser(ctx, Account, du.email, du.name, du.role, password)
 		if err != nil {
 			return false, err
 		}
