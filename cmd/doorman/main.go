@@ -47,6 +47,7 @@ Usage:
   doorman sessions list --email EMAIL   list a user's active sessions
   doorman sessions revoke ID --reason R sign out one session
   doorman bench [--url URL]             load-test whoami against a bare net/http handler
+  doorman geoip install [--dir DIR]     fetch the DB-IP Lite city and ASN databases
 
 Run "doorman COMMAND -h" for a command's flags. Every flag may also be set
 as DOORMAN_<FLAG> (for example DOORMAN_DB, DOORMAN_DEMO_PASSWORD).
@@ -79,6 +80,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return errors.New(`usage: doorman sessions list --email EMAIL | doorman sessions revoke ID --reason REASON`)
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout, stderr)
+	case "geoip":
+		return cmdGeoIP(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

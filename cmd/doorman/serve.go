@@ -53,16 +53,25 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if c.baseURL == "" {
-		c.baseURL = "http://" + c.addr
-	}
-	base, err := url.Parse(c.baseURL)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return fmt.Errorf("--base-url %q must be an absolute http:// or https:// URL", c.baseURL)
+	var base *url.URL
+	if c.baseURL != "" {
+		base, err = url.Parse(c.baseURL)
+		if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+			return fmt.Errorf("--base-url %q must be an absolute http:// or https:// URL", c.baseURL)
+		}
 	}
 	proxies, err := doormanhttp.ParseTrustedProxies(c.trustedProxies)
 	if err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if base == nil {
+		base = &url.URL{Scheme: "http", Host: ln.Addr().String()}
 	}
 
 	store, err := openStore(ctx, c.db)
@@ -94,10 +103,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
-	ln, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		return err
-	}
 	srv := newHTTPServer(svc, doormanhttp.Config{BaseURL: base, TrustedProxies: proxies, Logger: log,
 		ActiveSessions: svc.CountLiveSessions})
 	fmt.Fprintf(stdout, "Doorman listening on %s (store %s)\n", base, describeDB(c.db))
