@@ -138,9 +138,9 @@ func TestServeDemo(t *testing.T) {
 	}
 	type session struct {
 		ID, Label, IP string
-		Current      bool
-		StatusText   string `json:"status_text"`
-		Location     struct{ Label string }
+		Current       bool
+		StatusText    string `json:"status_text"`
+		Location      struct{ Label string }
 	}
 	list := func() []session {
 		resp, err := client.Get(base + "/api/v1/sessions")
