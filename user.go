@@ -90,9 +90,10 @@ type PasswordHasher interface {
 	Verify(hash, password string) (bool, error)
 }
 
-// Password length bounds. The upper bound keeps hashing cost bounded.
+// Password length bounds: at least 12 characters (OWASP ASVS 2.1.1); the
+// upper bound keeps hashing cost bounded.
 const (
-	MinPasswordLength = 8
+	MinPasswordLength = 12
 	MaxPasswordLength = 256
 )
 

@@ -51,7 +51,7 @@ func TestUserCreate(t *testing.T) {
 		t.Fatalf("a duplicate email: %v, want 'already exists'", err)
 	}
 	if _, err := runCmd(t, "short\n", "user", "create", "--db", db, "--account", "Acme", "--email", "bob@acme.test"); err == nil ||
-		!strings.Contains(err.Error(), "at least 8") {
+		!strings.Contains(err.Error(), "at least 12") {
 		t.Fatalf("a short password: %v", err)
 	}
 	if _, err := runCmd(t, "s3cret-password\n", "user", "create", "--db", db, "--account", "Acme", "--email", "bob@acme.test", "--role", "owner"); err == nil {
