@@ -36,6 +36,9 @@ var (
 	// errBodyTooLarge keeps the code of any bad input, invalid, and is the
 	// one error answered with its own status, 413, so clients can tell it.
 	errBodyTooLarge = &doorman.Error{Code: doorman.EINVALID, Message: "request body too large"}
+	// errMediaType refuses bodies that are not JSON, so that no HTML form on
+	// another site can post to the API (on top of cross-origin protection).
+	errMediaType = &doorman.Error{Code: doorman.EINVALID, Message: "Content-Type must be application/json"}
 	errNoRoute      = &doorman.Error{Code: doorman.ENOTFOUND, Message: "no such endpoint"}
 	errMethod       = &doorman.Error{Code: codeMethodNotAllowed, Message: "method not allowed"}
 	errCrossOrigin  = &doorman.Error{Code: doorman.EFORBIDDEN, Message: "cross-origin request refused"}
@@ -49,6 +52,8 @@ func errorStatus(err error) (status int, code, message string) {
 	switch {
 	case errors.Is(err, errBodyTooLarge) || errors.As(err, &tooLarge):
 		return http.StatusRequestEntityTooLarge, errBodyTooLarge.Code, errBodyTooLarge.Message
+	case errors.Is(err, errMediaType):
+		return http.StatusUnsupportedMediaType, errMediaType.Code, errMediaType.Message
 	case doorman.IsUnavailable(err):
 		return http.StatusServiceUnavailable, doorman.EUNAVAILABLE, msgUnavailable
 	}
