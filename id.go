@@ -15,6 +15,7 @@ const (
 	PrefixUser    = "usr_"
 	PrefixSession = "sess_"
 	PrefixEvent   = "evt_"
+	PrefixDevice  = "dev_"
 )
 
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -53,6 +54,13 @@ func NewToken() (token string, hash []byte) {
 // HashToken returns the SHA-256 of a token.
 func HashToken(token string) []byte {
 	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// HashDeviceKey returns the SHA-256 of a device cookie's value, which is
+// all that is stored of it.
+func HashDeviceKey(key string) []byte {
+	h := sha256.Sum256([]byte(key))
 	return h[:]
 }
 

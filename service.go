@@ -25,6 +25,13 @@ type Service struct {
 	// never staler than that, and a busy session costs one write a minute.
 	TouchInterval time.Duration
 	Log           *slog.Logger
+	// Devices names a session's browser, system and device from its
+	// User-Agent and Client Hints, at sign-in and when its User-Agent
+	// changes. Optional: without it Device stays empty ("Unknown browser").
+	Devices DeviceDetector
+	// Places locates a session's address, at sign-in and when it changes.
+	// Optional: without it Location stays empty ("Unknown location").
+	Places Locator
 
 	dummyOnce sync.Once
 	dummyHash string

@@ -78,17 +78,29 @@ func (s *Service) SignIn(ctx context.Context, req SignInRequest) (string, *Princ
 	}
 	remember := req.RememberMe && acct.Settings.RememberMeAllowed
 	token, hash := NewToken()
+	ua := req.Meta.userAgent()
 	sess := &Session{
 		ID: NewID(PrefixSession, now), TokenHash: hash, UserID: user.ID, AccountID: acct.ID,
 		CreatedAt: now, LastActiveAt: now, ExpiresAt: s.Policy.initialExpiry(now, remember, acct.Settings),
-		RememberMe: remember, IP: req.IP, UserAgent: req.Meta.userAgent(),
+		RememberMe: remember, IP: req.IP, UserAgent: ua,
+		Device: s.detect(ua, req.Hints), Location: s.locate(req.IP),
+		// Without a device key only this sign-in is known; with one the
+		// store counts the device's sign-ins.
+		Activity: Activity{Logins: 1},
+	}
+	if req.DeviceKey != "" {
+		sess.DeviceKeyHash = HashDeviceKey(req.DeviceKey)
 	}
 	p := &Principal{Session: sess, User: user, Account: acct}
 	ev := s.event(p, ActionSignIn, sess.ID, req.Meta, now)
 	if err := s.Store.CreateSession(ctx, sess, ev); err != nil {
 		return "", nil, unavailable("sign in", err)
 	}
-	s.Log.Info("signed in", "user_id", user.ID, "session_id", sess.ID, "ip", req.IP, "remember_me", remember)
+	if s.Devices != nil && ua != "" {
+		s.activity.detected(sess.ID, now, hintMask(req.Hints))
+	}
+	s.Log.Info("signed in", "user_id", user.ID, "session_id", sess.ID, "ip", req.IP, "remember_me", remember,
+		"new_device", sess.NewDevice)
 	return token, p, nil
 }
 
@@ -130,21 +142,19 @@ func (s *Service) Authenticate(ctx context.Context, token string, m Meta) (*Prin
 		return nil, err
 	}
 	sess := p.Session
-	if t, due := s.activity.record(sess, now, m.IP, s.touchInterval()); due {
+	ch := s.changes(sess, m)
+	if t, due := s.activity.record(sess, now, m.IP, ch, s.touchInterval()); due {
 		if err := s.Store.TouchSession(ctx, sess.ID, t); err != nil {
 			// The session was read and is valid; only its activity is late.
 			s.activity.restore(sess.ID, t)
 			s.Log.Warn("touch session failed", "session_id", sess.ID, "err", err)
 		} else {
-			sess.Activity.Actions += t.Actions
+			applyTouch(sess, t)
 		}
 	}
 	s.activity.overlay(sess)
 	if sess.LastActiveAt.Before(now) {
 		sess.LastActiveAt = now
-	}
-	if m.IP != "" {
-		sess.IP = m.IP
 	}
 	return p, nil
 }
@@ -160,6 +170,9 @@ func (s *Service) FlushDue(ctx context.Context) error {
 }
 
 func (s *Service) flush(ctx context.Context, writtenBefore time.Time) error {
+	if !writtenBefore.IsZero() {
+		s.activity.forget(writtenBefore.Add(-forgetAfter))
+	}
 	var firstErr error
 	for id, t := range s.activity.take(writtenBefore) {
 		if err := s.Store.TouchSession(ctx, id, t); err != nil && ErrorCode(err) != ENOTFOUND {
@@ -189,20 +202,41 @@ func (s *Service) RunFlusher(ctx context.Context, interval time.Duration) {
 }
 
 // tracker keeps, per session, the activity this node has seen but not yet
-// written.
+// written, and what it knows of the session between writes.
 type tracker struct {
-	mu sync.Mutex
-	m  map[string]*pending
+	mu    sync.Mutex
+	m     map[string]*pending
+	known map[string]*known
 }
 
 type pending struct {
 	written time.Time // the LastActiveAt the store holds, as last read
-	touch   Touch
+	// touch accumulates the next write. Its IP always comes with the
+	// Location of that IP, so that a write never pairs an address with
+	// another's place.
+	touch Touch
 }
 
-// record adds one request at now. When the stored LastActiveAt is interval
-// old it removes and returns the accumulated touch, to be written.
-func (t *tracker) record(sess *Session, now time.Time, ip string, interval time.Duration) (Touch, bool) {
+// known is what this node remembers of a session across writes, so that
+// neither a change nor Client Hints cost more than they must.
+type known struct {
+	seen    time.Time // the session's latest request here
+	changed time.Time // when a change last forced a write
+	hints   uint8     // hintMask of the hints the Device was last detected with
+}
+
+// forgetAfter is how long known outlives a session's last request here.
+// Forgetting costs at most one more detection and one more forced write.
+const forgetAfter = time.Hour
+
+// record adds one request at now from ip, with ch, the changes it brings.
+// It removes and returns the accumulated touch, to be written, when the
+// stored LastActiveAt is interval old, or when the request changes the
+// session's stored address or User-Agent and no change was written in the
+// last interval: changes are written at once, yet a client that flips
+// between two addresses (IPv4 and IPv6) costs at most one more write per
+// interval.
+func (t *tracker) record(sess *Session, now time.Time, ip string, ch change, interval time.Duration) (Touch, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
@@ -215,18 +249,110 @@ func (t *tracker) record(sess *Session, now time.Time, ip string, interval time.
 	} else if sess.LastActiveAt.After(p.written) {
 		p.written = sess.LastActiveAt // written meanwhile, here or by another node
 	}
-	if now.After(p.touch.At) {
-		p.touch.At = now
+	k := t.knownLocked(sess.ID)
+	k.seen = now
+	tc := &p.touch
+	if now.After(tc.At) {
+		tc.At = now
 	}
-	if ip != "" {
-		p.touch.IP = ip
+	tc.Actions++
+	changed := false
+	switch {
+	case ip == "":
+	case ch.loc != nil:
+		tc.IP, tc.Location = ip, ch.loc
+		changed = ip != sess.IP
+	case ip == tc.IP:
+		// Pending already, with its place.
+	case ip == sess.IP:
+		l := sess.Location
+		tc.IP, tc.Location = ip, &l
+	default:
+		// A request from another address got here between this one's look
+		// and now, and left its own (located) address pending: both are as
+		// recent, keep that one.
 	}
-	p.touch.Actions++
-	if now.Sub(p.written) < interval {
+	if ch.ua != "" {
+		tc.UserAgent, tc.Device = ch.ua, ch.dev
+		changed = changed || ch.ua != sess.UserAgent
+	} else if ch.dev != nil {
+		tc.Device = ch.dev
+		changed = true
+	}
+	if ch.detected {
+		k.hints = ch.hints
+	}
+	force := changed && now.Sub(k.changed) >= interval
+	if force {
+		k.changed = now
+	}
+	if !force && now.Sub(p.written) < interval {
 		return Touch{}, false
 	}
 	delete(t.m, sess.ID)
 	return p.touch, true
+}
+
+func (t *tracker) knownLocked(id string) *known {
+	if t.known == nil {
+		t.known = make(map[string]*known)
+	}
+	k := t.known[id]
+	if k == nil {
+		k = &known{}
+		t.known[id] = k
+	}
+	return k
+}
+
+// detected notes that a session's Device was just detected with the hints
+// of mask, as at sign-in.
+func (t *tracker) detected(id string, now time.Time, mask uint8) {
+	t.mu.Lock()
+	k := t.knownLocked(id)
+	k.seen, k.hints = now, mask
+	t.mu.Unlock()
+}
+
+// view is a session as this node knows it: stored values overlaid with
+// pending ones, and the hints its Device was detected with.
+type view struct {
+	ip    string
+	ua    string
+	dev   Device
+	hints uint8
+}
+
+func (t *tracker) view(sess *Session) view {
+	v := view{ip: sess.IP, ua: sess.UserAgent, dev: sess.Device}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p := t.m[sess.ID]; p != nil {
+		if p.touch.IP != "" {
+			v.ip = p.touch.IP
+		}
+		if p.touch.UserAgent != "" {
+			v.ua = p.touch.UserAgent
+		}
+		if p.touch.Device != nil {
+			v.dev = *p.touch.Device
+		}
+	}
+	if k := t.known[sess.ID]; k != nil {
+		v.hints = k.hints
+	}
+	return v
+}
+
+// forget drops what is known of sessions with no request here since before.
+func (t *tracker) forget(before time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, k := range t.known {
+		if k.seen.Before(before) {
+			delete(t.known, id)
+		}
+	}
 }
 
 // restore puts back a touch whose write failed, merged with what came since.
@@ -246,10 +372,13 @@ func (t *tracker) restore(id string, tc Touch) {
 		p.touch.At = tc.At
 	}
 	if p.touch.IP == "" {
-		p.touch.IP = tc.IP
+		p.touch.IP, p.touch.Location = tc.IP, tc.Location
 	}
 	if p.touch.LastPage == "" {
 		p.touch.LastPage = tc.LastPage
+	}
+	if p.touch.UserAgent == "" && p.touch.Device == nil {
+		p.touch.UserAgent, p.touch.Device = tc.UserAgent, tc.Device
 	}
 }
 
@@ -271,20 +400,33 @@ func (t *tracker) take(writtenBefore time.Time) map[string]Touch {
 // overlay adds this node's unwritten activity to a session read from the store.
 func (t *tracker) overlay(sess *Session) {
 	t.mu.Lock()
-	p := t.m[sess.ID]
-	if p != nil {
-		sess.Activity.Actions += p.touch.Actions
-		if p.touch.At.After(sess.LastActiveAt) {
-			sess.LastActiveAt = p.touch.At
-		}
-		if p.touch.IP != "" {
-			sess.IP = p.touch.IP
-		}
-		if p.touch.LastPage != "" {
-			sess.Activity.LastPage = p.touch.LastPage
-		}
+	if p := t.m[sess.ID]; p != nil {
+		applyTouch(sess, p.touch)
 	}
 	t.mu.Unlock()
+}
+
+// applyTouch changes sess as writing t changes it in the store.
+func applyTouch(sess *Session, t Touch) {
+	sess.Activity.Actions += t.Actions
+	if t.At.After(sess.LastActiveAt) {
+		sess.LastActiveAt = t.At
+	}
+	if t.IP != "" {
+		sess.IP = t.IP
+	}
+	if t.Location != nil {
+		sess.Location = *t.Location
+	}
+	if t.LastPage != "" {
+		sess.Activity.LastPage = t.LastPage
+	}
+	if t.UserAgent != "" {
+		sess.UserAgent = t.UserAgent
+	}
+	if t.Device != nil {
+		sess.Device = *t.Device
+	}
 }
 
 // pageTitle trims a page title or route name to what the store keeps.

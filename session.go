@@ -27,9 +27,20 @@ type Session struct {
 	UserAgent string // raw, cut to MaxUserAgent bytes
 
 	Device   Device
-	Location Location
+	Location Location // where IP is
 	Activity Activity
 	Risk     Risk
+
+	// NewDevice marks a session signed in from a device never seen before for
+	// its user (by its device cookie), for the risk checks. Stores set it in
+	// CreateSession when DeviceKeyHash is given; without one it is stored as
+	// the caller set it.
+	NewDevice bool
+	// DeviceKeyHash is the SHA-256 of the device cookie the session signed
+	// in with (HashDeviceKey), nil when there was none. It is an input to
+	// CreateSession only: stores keep it in their devices table and do not
+	// read it back.
+	DeviceKeyHash []byte
 }
 
 // MaxUserAgent is how much of a User-Agent header is kept; longer ones are cut.
@@ -90,7 +101,12 @@ func (l Location) Label() string {
 
 // Activity counts what a session did.
 type Activity struct {
-	Logins   int64  // sign-ins from this session's device for this user
+	// Logins is how many times the user signed in from this session's
+	// device, as it is now: a later sign-in from the same device raises it
+	// for every session of that device. A session signed in without a
+	// device key keeps the count it was created with (the Service sets 1:
+	// the one sign-in known).
+	Logins   int64
 	Actions  int64  // requests the session made
 	LastPage string // title of the last page, or the API route's name
 }
@@ -180,12 +196,33 @@ type ActiveWindow struct {
 }
 
 // Touch is what a session's activity writes: at most once a minute, or at
-// shutdown.
+// shutdown, and at once (at most once a minute more) when its address or
+// User-Agent changes.
 type Touch struct {
-	At       time.Time // new LastActiveAt; never moves it backwards
-	IP       string    // latest address, "" to keep
-	Actions  int64     // requests since the previous touch, added to Activity.Actions
-	LastPage string    // "" to keep
+	At time.Time // new LastActiveAt; never moves it backwards
+	// IP is the latest address, "" to keep. A touch with an IP also records
+	// it in the session's address history: first seen at At when new, last
+	// seen moved forward to At.
+	IP string
+	// Location, when not nil, is where IP is: it replaces the session's
+	// Location, and the history row's when IP is set. nil keeps both (a
+	// history row created then has an empty Location).
+	Location *Location
+	Actions  int64  // requests since the previous touch, added to Activity.Actions
+	LastPage string // "" to keep
+	// UserAgent is a new User-Agent (cut to MaxUserAgent), "" to keep.
+	UserAgent string
+	// Device, when not nil, replaces the session's Device (the User-Agent
+	// changed, or Client Hints told more).
+	Device *Device
+}
+
+// SessionIP is one address a session used: where it was and when.
+type SessionIP struct {
+	IP        string
+	Location  Location
+	FirstSeen time.Time
+	LastSeen  time.Time
 }
 
 // Revocation says who ended sessions, when and why.

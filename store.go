@@ -40,7 +40,14 @@ type Store interface {
 	// match without Limit and Offset.
 	FindUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
 
-	// CreateSession stores s and writes ev. Returns ECONFLICT if the id or
+	// CreateSession stores s, the first row of its address history (when
+	// s.IP is set: s.IP and s.Location, first and last seen at CreatedAt) and
+	// ev. When s.DeviceKeyHash is set it also records the sign-in on the
+	// user's device of that key hash, created if the user has none (first
+	// seen at CreatedAt, 1 login) or else counting one more login (last seen
+	// moved forward to CreatedAt); it then sets s.NewDevice (true only when
+	// the device was created now) and s.Activity.Logins (the device's logins
+	// after this one). All in one transaction. Returns ECONFLICT if the id or
 	// the token hash is taken, ENOTFOUND if the user does not exist.
 	CreateSession(ctx context.Context, s *Session, ev *AuditEvent) error
 	// FindSessionByTokenHash returns the session whose token hash is hash,
@@ -53,9 +60,15 @@ type Store interface {
 	// FindSessions returns the matching sessions, most recently active first,
 	// and how many match without Limit and Offset.
 	FindSessions(ctx context.Context, f SessionFilter) ([]*Session, int, error)
-	// TouchSession records activity. LastActiveAt never moves backwards.
-	// Returns ENOTFOUND if no session has that id.
+	// TouchSession records activity, and changes of address, location,
+	// User-Agent and device, as Touch describes. LastActiveAt never moves
+	// backwards, nor does an address's last seen time. Returns ENOTFOUND if
+	// no session has that id.
 	TouchSession(ctx context.Context, id string, t Touch) error
+	// FindSessionIPs returns the addresses the session used, most recently
+	// seen first (then by address). Returns ENOTFOUND unless a session with
+	// that id exists in the account (any account when accountID is "").
+	FindSessionIPs(ctx context.Context, accountID, sessionID string) ([]*SessionIP, error)
 	// RevokeSessions revokes every matching session that is not yet revoked,
 	// sets ev.Count to how many, writes ev (if not nil, also when the count
 	// is 0), and returns the count. When f.SessionID is set and nothing was
@@ -63,7 +76,9 @@ type Store interface {
 	// selects neither a session, a user nor All, or All without AccountID.
 	RevokeSessions(ctx context.Context, f RevokeFilter, r Revocation, ev *AuditEvent) (int, error)
 	// PurgeSessions deletes at most limit sessions revoked before cutoff or
-	// whose ExpiresAt is before cutoff, and returns how many it deleted.
+	// whose ExpiresAt is before cutoff, with their address history, and
+	// returns how many it deleted. Devices stay: they count the user's
+	// sign-ins across sessions.
 	PurgeSessions(ctx context.Context, cutoff time.Time, limit int) (int, error)
 
 	// CreateAuditEvent appends ev.

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -11,11 +12,17 @@ import (
 	"github.com/doorman/doorman"
 )
 
+// sessionColumns are read from sessionFrom. Logins is the device's count as
+// it is now, so that a later sign-in from the same device shows on every
+// session of it; a session without a device keeps its own.
 const sessionColumns = `s.id, s.token_hash, s.user_id, s.account_id, s.created_at, s.last_active_at,
 	s.expires_at, s.remember_me, s.revoked_at, s.revoked_by, s.revoke_reason, s.ip, s.user_agent,
 	s.browser, s.browser_version, s.os, s.os_version, s.device_model, s.device_type,
 	s.city, s.region, s.country, s.country_code, s.isp, s.location_local,
-	s.logins, s.actions, s.last_page, s.risk_level, s.risk_reasons`
+	COALESCE(d.logins, s.logins), s.actions, s.last_page, s.risk_level, s.risk_reasons, s.new_device`
+
+// sessionFrom is the FROM clause of sessionColumns.
+const sessionFrom = ` FROM sessions s LEFT JOIN devices d ON d.id = s.device_id`
 
 // sessionRow receives one row of sessionColumns.
 type sessionRow struct {
@@ -29,7 +36,7 @@ func (r *sessionRow) dest() []any {
 		&s.ExpiresAt, &s.RememberMe, &s.RevokedAt, &s.RevokedBy, &s.RevokeReason, &s.IP, &s.UserAgent,
 		&s.Device.Browser, &s.Device.BrowserVersion, &s.Device.OS, &s.Device.OSVersion, &s.Device.Model, &s.Device.Type,
 		&s.Location.City, &s.Location.Region, &s.Location.Country, &s.Location.CountryCode, &s.Location.ISP, &s.Location.Local,
-		&s.Activity.Logins, &s.Activity.Actions, &s.Activity.LastPage, &s.Risk.Level, &r.reasons}
+		&s.Activity.Logins, &s.Activity.Actions, &s.Activity.LastPage, &s.Risk.Level, &r.reasons, &s.NewDevice}
 }
 
 // session returns the row as a Session with its times in UTC.
@@ -53,11 +60,23 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-// CreateSession stores sess and writes ev (if not nil) in the same
-// transaction. Returns ECONFLICT if the id or the token hash is taken,
-// ENOTFOUND if the user does not exist in the session's account.
+// CreateSession stores sess, the first row of its address history and ev
+// (if not nil) in one transaction. With sess.DeviceKeyHash it records the
+// sign-in on the user's device of that key, created if new, and sets
+// sess.NewDevice and sess.Activity.Logins. Returns ECONFLICT if the id or the
+// token hash is taken, ENOTFOUND if the user does not exist in the session's
+// account.
 func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *doorman.AuditEvent) error {
+	logins, newDevice := sess.Activity.Logins, sess.NewDevice
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var deviceID *string
+		if len(sess.DeviceKeyHash) > 0 {
+			id, n, created, err := upsertDevice(ctx, tx, sess)
+			if err != nil {
+				return err
+			}
+			deviceID, logins, newDevice = &id, n, created
+		}
 		// Selecting the user in the account keeps a session from joining a
 		// user and an account that do not belong together.
 		tag, err := tx.Exec(ctx, `INSERT INTO sessions (
@@ -65,18 +84,19 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 				expires_at, remember_me, revoked_at, revoked_by, revoke_reason, ip, user_agent,
 				browser, browser_version, os, os_version, device_model, device_type,
 				city, region, country, country_code, isp, location_local,
-				logins, actions, last_page, risk_level, risk_reasons)
+				logins, actions, last_page, risk_level, risk_reasons, device_id, new_device)
 			SELECT $1, $2, u.id, u.account_id, $5, $6,
 				$7, $8, $9, $10, $11, $12, $13,
 				$14, $15, $16, $17, $18, $19,
 				$20, $21, $22, $23, $24, $25,
-				$26, $27, $28, $29, $30
+				$26, $27, $28, $29, $30, $31, $32
 			FROM users u WHERE u.id = $3 AND u.account_id = $4`,
 			sess.ID, sess.TokenHash, sess.UserID, sess.AccountID, sess.CreatedAt, sess.LastActiveAt,
 			sess.ExpiresAt, sess.RememberMe, sess.RevokedAt, sess.RevokedBy, sess.RevokeReason, sess.IP, sess.UserAgent,
 			sess.Device.Browser, sess.Device.BrowserVersion, sess.Device.OS, sess.Device.OSVersion, sess.Device.Model, sess.Device.Type,
 			sess.Location.City, sess.Location.Region, sess.Location.Country, sess.Location.CountryCode, sess.Location.ISP, sess.Location.Local,
-			sess.Activity.Logins, sess.Activity.Actions, sess.Activity.LastPage, sess.Risk.Level, strings.Join(sess.Risk.Reasons, ","))
+			logins, sess.Activity.Actions, sess.Activity.LastPage, sess.Risk.Level, strings.Join(sess.Risk.Reasons, ","),
+			deviceID, newDevice)
 		switch sqlState(err) {
 		case "":
 		case codeUniqueViolation:
@@ -89,9 +109,74 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 		if tag.RowsAffected() == 0 {
 			return doorman.Errorf(doorman.ENOTFOUND, "user not found")
 		}
+		if sess.IP != "" {
+			if err := upsertSessionIP(ctx, tx, sess.ID, sess.IP, &sess.Location, &sess.CreatedAt); err != nil {
+				return err
+			}
+		}
 		return insertAuditEvent(ctx, tx, ev)
 	})
-	return wrap("create session", err)
+	if err != nil {
+		return wrap("create session", err)
+	}
+	sess.Activity.Logins, sess.NewDevice = logins, newDevice
+	return nil
+}
+
+// upsertDevice records a sign-in on the device of sess.DeviceKeyHash for
+// sess's user, creating the device if the user has none with that key. It
+// returns the device's id, its logins after this one, and whether it was
+// created now.
+func upsertDevice(ctx context.Context, tx pgx.Tx, sess *doorman.Session) (string, int64, bool, error) {
+	newID := doorman.NewID(doorman.PrefixDevice, sess.CreatedAt)
+	var id string
+	var logins int64
+	err := tx.QueryRow(ctx, `INSERT INTO devices
+			(id, account_id, user_id, key_hash, first_seen_at, last_seen_at, logins)
+		SELECT $1, u.account_id, u.id, $2, $3, $3, 1
+		FROM users u WHERE u.id = $4 AND u.account_id = $5
+		ON CONFLICT (user_id, key_hash) DO UPDATE SET
+			logins = devices.logins + 1,
+			last_seen_at = GREATEST(devices.last_seen_at, excluded.last_seen_at)
+		RETURNING id, logins`,
+		newID, sess.DeviceKeyHash, sess.CreatedAt, sess.UserID, sess.AccountID).Scan(&id, &logins)
+	if errors.Is(err, pgx.ErrNoRows) || sqlState(err) == codeForeignKeyViolation {
+		return "", 0, false, doorman.Errorf(doorman.ENOTFOUND, "user not found")
+	}
+	if err != nil {
+		return "", 0, false, fmt.Errorf("device: %w", err)
+	}
+	// An existing device keeps its id: only a new row carries ours.
+	return id, logins, id == newID, nil
+}
+
+// upsertSessionIP records that the session used ip at seen (nil: the
+// session's last activity): a new row is first and last seen then; an
+// existing one keeps the earliest first and the latest last seen. A non-nil
+// loc is where ip is; nil keeps an existing row's place (a new row's is
+// empty). It does nothing when no session has that id.
+func upsertSessionIP(ctx context.Context, tx pgx.Tx, sessionID, ip string, loc *doorman.Location, seen *time.Time) error {
+	var l doorman.Location
+	update := ""
+	if loc != nil {
+		l = *loc
+		update = `, city = excluded.city, region = excluded.region, country = excluded.country,
+			country_code = excluded.country_code, isp = excluded.isp, location_local = excluded.location_local`
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO session_ips
+			(session_id, account_id, ip, city, region, country, country_code, isp, location_local,
+			 first_seen_at, last_seen_at)
+		SELECT id, account_id, $2, $3, $4, $5, $6, $7, $8,
+			COALESCE($9::timestamptz, last_active_at), COALESCE($9::timestamptz, last_active_at)
+		FROM sessions WHERE id = $1
+		ON CONFLICT (session_id, ip) DO UPDATE SET
+			first_seen_at = LEAST(session_ips.first_seen_at, excluded.first_seen_at),
+			last_seen_at = GREATEST(session_ips.last_seen_at, excluded.last_seen_at)`+update,
+		sessionID, ip, l.City, l.Region, l.Country, l.CountryCode, l.ISP, l.Local, seen)
+	if err != nil {
+		return fmt.Errorf("record session address: %w", err)
+	}
+	return nil
 }
 
 // FindSessionByTokenHash returns the session whose token hash is hash,
@@ -104,8 +189,8 @@ func (s *Store) FindSessionByTokenHash(ctx context.Context, hash []byte) (*doorm
 		a doorman.Account
 	)
 	dest := append(append(r.dest(), userDest(&u)...), accountDest(&a)...)
-	err := s.pool.QueryRow(ctx, `SELECT `+sessionColumns+`, `+userColumns+`, `+accountColumns+`
-		FROM sessions s
+	err := s.pool.QueryRow(ctx, `SELECT `+sessionColumns+`, `+userColumns+`, `+accountColumns+
+		sessionFrom+`
 		JOIN users u ON u.id = s.user_id AND u.account_id = s.account_id
 		JOIN accounts a ON a.id = s.account_id
 		WHERE s.token_hash = $1`, hash).Scan(dest...)
@@ -129,7 +214,7 @@ func (s *Store) FindSessionByID(ctx context.Context, accountID, id string) (*doo
 		q.where("s.account_id = " + q.arg(accountID))
 	}
 	var r sessionRow
-	err := s.pool.QueryRow(ctx, "SELECT "+sessionColumns+" FROM sessions s"+q.clause(), q.args...).Scan(r.dest()...)
+	err := s.pool.QueryRow(ctx, "SELECT "+sessionColumns+sessionFrom+q.clause(), q.args...).Scan(r.dest()...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, doorman.Errorf(doorman.ENOTFOUND, "session not found")
 	}
@@ -156,7 +241,7 @@ func (s *Store) FindSessions(ctx context.Context, f doorman.SessionFilter) ([]*d
 		activeWindow(&q, w)
 	}
 	nargs := len(q.args)
-	sql := "SELECT " + sessionColumns + ", count(*) OVER () FROM sessions s" + q.clause() +
+	sql := "SELECT " + sessionColumns + ", count(*) OVER ()" + sessionFrom + q.clause() +
 		" ORDER BY s.last_active_at DESC, s.id DESC" + q.page(f.Limit, f.Offset)
 	rows, err := s.pool.Query(ctx, sql, q.args...)
 	if err != nil {
@@ -203,28 +288,97 @@ func activeWindow(q *query, w *doorman.ActiveWindow) {
 }
 
 // TouchSession records activity: LastActiveAt never moves backwards (a zero
-// At keeps it), IP and LastPage change only when not empty, Actions adds up.
-// Returns ENOTFOUND if no session has that id.
+// At keeps it), IP, LastPage and UserAgent change only when not empty,
+// Location and Device only when not nil, Actions adds up. A touch with an IP
+// also records it in the session's address history, in the same
+// transaction. Returns ENOTFOUND if no session has that id.
 func (s *Store) TouchSession(ctx context.Context, id string, t doorman.Touch) error {
 	var at *time.Time
 	if !t.At.IsZero() {
 		at = &t.At
 	}
+	var q query
+	q.arg(id)
 	// GREATEST ignores a NULL argument, so a zero At keeps last_active_at.
-	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET
-			last_active_at = GREATEST(last_active_at, $2::timestamptz),
-			ip = COALESCE(NULLIF($3, ''), ip),
-			actions = actions + $4,
-			last_page = COALESCE(NULLIF($5, ''), last_page)
-		WHERE id = $1`,
-		id, at, t.IP, t.Actions, t.LastPage)
+	set := `UPDATE sessions SET
+			last_active_at = GREATEST(last_active_at, ` + q.arg(at) + `::timestamptz),
+			ip = COALESCE(NULLIF(` + q.arg(t.IP) + `, ''), ip),
+			actions = actions + ` + q.arg(t.Actions) + `,
+			last_page = COALESCE(NULLIF(` + q.arg(t.LastPage) + `, ''), last_page)`
+	if t.UserAgent != "" {
+		set += `, user_agent = ` + q.arg(t.UserAgent)
+	}
+	if l := t.Location; l != nil {
+		set += `, city = ` + q.arg(l.City) + `, region = ` + q.arg(l.Region) + `, country = ` + q.arg(l.Country) +
+			`, country_code = ` + q.arg(l.CountryCode) + `, isp = ` + q.arg(l.ISP) + `, location_local = ` + q.arg(l.Local)
+	}
+	if d := t.Device; d != nil {
+		set += `, browser = ` + q.arg(d.Browser) + `, browser_version = ` + q.arg(d.BrowserVersion) +
+			`, os = ` + q.arg(d.OS) + `, os_version = ` + q.arg(d.OSVersion) +
+			`, device_model = ` + q.arg(d.Model) + `, device_type = ` + q.arg(d.Type)
+	}
+	set += ` WHERE id = $1`
+	update := func(db execer) error {
+		tag, err := db.Exec(ctx, set, q.args...)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return doorman.Errorf(doorman.ENOTFOUND, "session not found")
+		}
+		return nil
+	}
+	var err error
+	if t.IP == "" {
+		err = update(s.pool)
+	} else {
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := update(tx); err != nil {
+				return err
+			}
+			return upsertSessionIP(ctx, tx, id, t.IP, t.Location, at)
+		})
+	}
+	return wrap("touch session", err)
+}
+
+// FindSessionIPs returns the addresses the session used, most recently seen
+// first (then by address). Returns ENOTFOUND unless a session with that id
+// exists in the account (any account when accountID is "").
+func (s *Store) FindSessionIPs(ctx context.Context, accountID, sessionID string) ([]*doorman.SessionIP, error) {
+	var q query
+	q.where("i.session_id = " + q.arg(sessionID))
+	if accountID != "" {
+		q.where("i.account_id = " + q.arg(accountID))
+	}
+	rows, err := s.pool.Query(ctx, `SELECT i.ip, i.city, i.region, i.country, i.country_code, i.isp,
+			i.location_local, i.first_seen_at, i.last_seen_at
+		FROM session_ips i`+q.clause()+` ORDER BY i.last_seen_at DESC, i.ip COLLATE "C"`, q.args...)
 	if err != nil {
-		return wrap("touch session", err)
+		return nil, wrap("find session addresses", err)
 	}
-	if tag.RowsAffected() == 0 {
-		return doorman.Errorf(doorman.ENOTFOUND, "session not found")
+	defer rows.Close()
+	list := []*doorman.SessionIP{}
+	for rows.Next() {
+		var ip doorman.SessionIP
+		l := &ip.Location
+		if err := rows.Scan(&ip.IP, &l.City, &l.Region, &l.Country, &l.CountryCode, &l.ISP, &l.Local,
+			&ip.FirstSeen, &ip.LastSeen); err != nil {
+			return nil, wrap("find session addresses", err)
+		}
+		ip.FirstSeen, ip.LastSeen = ip.FirstSeen.UTC(), ip.LastSeen.UTC()
+		list = append(list, &ip)
 	}
-	return nil
+	if err := rows.Err(); err != nil {
+		return nil, wrap("find session addresses", err)
+	}
+	if len(list) == 0 {
+		// No address yet, or no such session: only the latter is an error.
+		if _, err := s.FindSessionByID(ctx, accountID, sessionID); err != nil {
+			return nil, err
+		}
+	}
+	return list, nil
 }
 
 // RevokeSessions revokes every matching session not yet revoked, sets
@@ -280,7 +434,8 @@ func (s *Store) RevokeSessions(ctx context.Context, f doorman.RevokeFilter, r do
 }
 
 // PurgeSessions deletes at most limit sessions revoked before cutoff or
-// whose ExpiresAt is before cutoff, and returns how many it deleted.
+// whose ExpiresAt is before cutoff, with their address history (ON DELETE
+// CASCADE), and returns how many it deleted. Devices stay.
 func (s *Store) PurgeSessions(ctx context.Context, cutoff time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, nil

@@ -11,11 +11,17 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
+// sessionCols are read from sessionFrom. Logins is the device's count as it
+// is now, so that a later sign-in from the same device shows on every
+// session of it; a session without a device keeps its own.
 const sessionCols = `s.id, s.token_hash, s.user_id, s.account_id, s.created_at, s.last_active_at,
 	s.expires_at, s.remember_me, s.revoked_at, s.revoked_by, s.revoke_reason, s.ip, s.user_agent,
 	s.browser, s.browser_version, s.os, s.os_version, s.device_model, s.device_type,
 	s.city, s.region, s.country, s.country_code, s.isp, s.location_local,
-	s.logins, s.actions, s.last_page, s.risk_level, s.risk_reasons`
+	coalesce(d.logins, s.logins), s.actions, s.last_page, s.risk_level, s.risk_reasons, s.new_device`
+
+// sessionFrom is the FROM clause of sessionCols.
+const sessionFrom = ` FROM sessions s LEFT JOIN devices d ON d.id = s.device_id`
 
 // sessionRow receives one row of sessionCols.
 type sessionRow struct {
@@ -31,7 +37,7 @@ func (r *sessionRow) dest() []any {
 		&r.expires, &s.RememberMe, &r.revoked, &s.RevokedBy, &s.RevokeReason, &s.IP, &s.UserAgent,
 		&s.Device.Browser, &s.Device.BrowserVersion, &s.Device.OS, &s.Device.OSVersion, &s.Device.Model, &s.Device.Type,
 		&s.Location.City, &s.Location.Region, &s.Location.Country, &s.Location.CountryCode, &s.Location.ISP, &s.Location.Local,
-		&s.Activity.Logins, &s.Activity.Actions, &s.Activity.LastPage, &s.Risk.Level, &r.reasons}
+		&s.Activity.Logins, &s.Activity.Actions, &s.Activity.LastPage, &s.Risk.Level, &r.reasons, &s.NewDevice}
 }
 
 func (r *sessionRow) session() *doorman.Session {
@@ -46,11 +52,24 @@ func (r *sessionRow) session() *doorman.Session {
 	return s
 }
 
-// CreateSession stores sess and writes ev (if not nil) in the same
-// transaction. Returns ECONFLICT if the id or the token hash is taken,
-// ENOTFOUND if the user does not exist in the session's account.
+// CreateSession stores sess, the first row of its address history and ev
+// (if not nil) in one transaction. With sess.DeviceKeyHash it records the
+// sign-in on the user's device of that key, created if new, and sets
+// sess.NewDevice and sess.Activity.Logins. Returns ECONFLICT if the id or the
+// token hash is taken, ENOTFOUND if the user does not exist in the session's
+// account.
 func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *doorman.AuditEvent) error {
-	return s.inTx(ctx, "create session", func(tx *sql.Tx) error {
+	logins, newDevice := sess.Activity.Logins, sess.NewDevice
+	err := s.inTx(ctx, "create session", func(tx *sql.Tx) error {
+		var deviceID sql.NullString
+		if len(sess.DeviceKeyHash) > 0 {
+			id, n, created, err := upsertDevice(ctx, tx, sess)
+			if err != nil {
+				return err
+			}
+			deviceID = sql.NullString{String: id, Valid: true}
+			logins, newDevice = n, created
+		}
 		// Selecting from users makes a session whose user belongs to another
 		// account impossible, which the foreign keys alone would allow.
 		res, err := tx.ExecContext(ctx, `INSERT INTO sessions
@@ -58,12 +77,12 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 			 revoked_at, revoked_by, revoke_reason, ip, user_agent,
 			 browser, browser_version, os, os_version, device_model, device_type,
 			 city, region, country, country_code, isp, location_local,
-			 logins, actions, last_page, risk_level, risk_reasons)
+			 logins, actions, last_page, risk_level, risk_reasons, device_id, new_device)
 			SELECT ?, ?, u.id, u.account_id, ?, ?, ?, ?,
 			 ?, ?, ?, ?, ?,
 			 ?, ?, ?, ?, ?, ?,
 			 ?, ?, ?, ?, ?, ?,
-			 ?, ?, ?, ?, ?
+			 ?, ?, ?, ?, ?, ?, ?
 			FROM users u WHERE u.id = ? AND u.account_id = ?`,
 			sess.ID, sess.TokenHash, toMicros(sess.CreatedAt), toMicros(sess.LastActiveAt),
 			toNullMicros(sess.ExpiresAt), sess.RememberMe,
@@ -72,8 +91,8 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 			sess.Device.Model, sess.Device.Type,
 			sess.Location.City, sess.Location.Region, sess.Location.Country, sess.Location.CountryCode,
 			sess.Location.ISP, sess.Location.Local,
-			sess.Activity.Logins, sess.Activity.Actions, sess.Activity.LastPage,
-			sess.Risk.Level, strings.Join(sess.Risk.Reasons, ","),
+			logins, sess.Activity.Actions, sess.Activity.LastPage,
+			sess.Risk.Level, strings.Join(sess.Risk.Reasons, ","), deviceID, newDevice,
 			sess.UserID, sess.AccountID)
 		switch constraint(err) {
 		case 0:
@@ -92,14 +111,81 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 		} else if n == 0 {
 			return notFound("user not found")
 		}
+		if sess.IP != "" {
+			seen := toMicros(sess.CreatedAt)
+			if err := upsertSessionIP(ctx, tx, sess.ID, sess.IP, &sess.Location, seen); err != nil {
+				return err
+			}
+		}
 		return insertEvent(ctx, tx, ev)
 	})
+	if err != nil {
+		return err
+	}
+	sess.Activity.Logins, sess.NewDevice = logins, newDevice
+	return nil
+}
+
+// upsertDevice records a sign-in on the device of sess.DeviceKeyHash for
+// sess's user, creating the device if the user has none with that key. It
+// returns the device's id, its logins after this one, and whether it was
+// created now.
+func upsertDevice(ctx context.Context, tx *sql.Tx, sess *doorman.Session) (string, int64, bool, error) {
+	newID := doorman.NewID(doorman.PrefixDevice, sess.CreatedAt)
+	at := toMicros(sess.CreatedAt)
+	var id string
+	var logins int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO devices
+		(id, account_id, user_id, key_hash, first_seen_at, last_seen_at, logins)
+		SELECT ?, u.account_id, u.id, ?, ?, ?, 1
+		FROM users u WHERE u.id = ? AND u.account_id = ?
+		ON CONFLICT (user_id, key_hash) DO UPDATE SET
+			logins = logins + 1,
+			last_seen_at = max(last_seen_at, excluded.last_seen_at)
+		RETURNING id, logins`,
+		newID, sess.DeviceKeyHash, at, at, sess.UserID, sess.AccountID).Scan(&id, &logins)
+	if errors.Is(err, sql.ErrNoRows) || constraint(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+		return "", 0, false, notFound("user not found")
+	}
+	if err != nil {
+		return "", 0, false, wrap("create session: device", err)
+	}
+	// An existing device keeps its id: only a new row carries ours.
+	return id, logins, id == newID, nil
+}
+
+// upsertSessionIP records that the session used ip at seen (microseconds;
+// NULL for the session's last activity): a new row is first and last seen
+// then; an existing one keeps the earliest first and the latest last seen.
+// A non-nil loc is where ip is; nil keeps an existing row's place (a new
+// row's is empty). It does nothing when no session has that id.
+func upsertSessionIP(ctx context.Context, tx *sql.Tx, sessionID, ip string, loc *doorman.Location, seen any) error {
+	var l doorman.Location
+	update := ""
+	if loc != nil {
+		l = *loc
+		update = `, city = excluded.city, region = excluded.region, country = excluded.country,
+			country_code = excluded.country_code, isp = excluded.isp, location_local = excluded.location_local`
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO session_ips
+		(session_id, account_id, ip, city, region, country, country_code, isp, location_local,
+		 first_seen_at, last_seen_at)
+		SELECT id, account_id, ?, ?, ?, ?, ?, ?, ?, coalesce(?, last_active_at), coalesce(?, last_active_at)
+		FROM sessions WHERE id = ?
+		ON CONFLICT (session_id, ip) DO UPDATE SET
+			first_seen_at = min(first_seen_at, excluded.first_seen_at),
+			last_seen_at = max(last_seen_at, excluded.last_seen_at)`+update,
+		ip, l.City, l.Region, l.Country, l.CountryCode, l.ISP, l.Local, seen, seen, sessionID)
+	if err != nil {
+		return wrap("record session address", err)
+	}
+	return nil
 }
 
 // findByTokenSQL is the query of every request: the session, its user and
 // its account, by the token hash's unique index.
-const findByTokenSQL = `SELECT ` + sessionCols + `, ` + userCols + `, ` + accountCols + `
-	FROM sessions s
+const findByTokenSQL = `SELECT ` + sessionCols + `, ` + userCols + `, ` + accountCols +
+	sessionFrom + `
 	JOIN users u ON u.id = s.user_id AND u.account_id = s.account_id
 	JOIN accounts a ON a.id = s.account_id
 	WHERE s.token_hash = ?`
@@ -142,7 +228,7 @@ func (s *Store) FindSessionByID(ctx context.Context, accountID, id string) (*doo
 		w.add("s.account_id = ?", accountID)
 	}
 	var r sessionRow
-	err := s.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions s`+w.String(), w.args...).Scan(r.dest()...)
+	err := s.db.QueryRowContext(ctx, `SELECT `+sessionCols+sessionFrom+w.String(), w.args...).Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("session not found")
 	}
@@ -171,7 +257,7 @@ func (s *Store) FindSessions(ctx context.Context, f doorman.SessionFilter) ([]*d
 	list := []*doorman.Session{}
 	total, err := s.list(ctx, "find sessions",
 		`SELECT count(*) FROM sessions s`+w.String(),
-		`SELECT `+sessionCols+` FROM sessions s`+w.String()+` ORDER BY s.last_active_at DESC, s.id DESC`,
+		`SELECT `+sessionCols+sessionFrom+w.String()+` ORDER BY s.last_active_at DESC, s.id DESC`,
 		w.args, f.Limit, f.Offset,
 		func(rows *sql.Rows) (int, error) {
 			for rows.Next() {
@@ -210,31 +296,106 @@ func activeWindow(w *where, a *doorman.ActiveWindow) {
 		append([]any{toMicros(a.RememberSince)}, idleArgs...)...)
 }
 
-// touchSQL records a session's activity: LastActiveAt never moves backwards,
-// and an empty IP or page keeps the stored one.
-const touchSQL = `UPDATE sessions SET
+// touchSet records a session's activity: LastActiveAt never moves
+// backwards, and an empty IP or page keeps the stored one. touchSQL, for
+// touches that carry nothing more (no address), is prepared once.
+const (
+	touchSet = `UPDATE sessions SET
 	last_active_at = max(last_active_at, ?),
 	ip = coalesce(nullif(?, ''), ip),
 	actions = actions + ?,
-	last_page = coalesce(nullif(?, ''), last_page)
-	WHERE id = ?`
+	last_page = coalesce(nullif(?, ''), last_page)`
+	touchSQL = touchSet + ` WHERE id = ?`
+)
 
-// TouchSession records activity. Returns ENOTFOUND if no session has that id.
+// TouchSession records activity, and changes of address, location,
+// User-Agent and device. A touch with an IP also records it in the session's
+// address history. Returns ENOTFOUND if no session has that id.
 func (s *Store) TouchSession(ctx context.Context, id string, t doorman.Touch) error {
-	at := int64(minMicros)
+	at, seen := int64(minMicros), sql.NullInt64{}
 	if !t.At.IsZero() {
-		at = toMicros(t.At)
+		at, seen = toMicros(t.At), sql.NullInt64{Int64: toMicros(t.At), Valid: true}
 	}
-	res, err := s.touch.ExecContext(ctx, at, t.IP, t.Actions, t.LastPage, id)
+	if t.IP == "" && t.Location == nil && t.UserAgent == "" && t.Device == nil {
+		res, err := s.touch.ExecContext(ctx, at, t.IP, t.Actions, t.LastPage, id)
+		return touched("touch session", res, err)
+	}
+	set := touchSet
+	args := []any{at, t.IP, t.Actions, t.LastPage}
+	if t.UserAgent != "" {
+		set += ",\n\tuser_agent = ?"
+		args = append(args, t.UserAgent)
+	}
+	if l := t.Location; l != nil {
+		set += ",\n\tcity = ?, region = ?, country = ?, country_code = ?, isp = ?, location_local = ?"
+		args = append(args, l.City, l.Region, l.Country, l.CountryCode, l.ISP, l.Local)
+	}
+	if d := t.Device; d != nil {
+		set += ",\n\tbrowser = ?, browser_version = ?, os = ?, os_version = ?, device_model = ?, device_type = ?"
+		args = append(args, d.Browser, d.BrowserVersion, d.OS, d.OSVersion, d.Model, d.Type)
+	}
+	return s.inTx(ctx, "touch session", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, set+" WHERE id = ?", append(args, id)...)
+		if err := touched("touch session", res, err); err != nil {
+			return err
+		}
+		if t.IP == "" {
+			return nil
+		}
+		return upsertSessionIP(ctx, tx, id, t.IP, t.Location, seen)
+	})
+}
+
+// touched returns ENOTFOUND when an UPDATE of one session changed no row.
+func touched(op string, res sql.Result, err error) error {
 	if err != nil {
-		return wrap("touch session", err)
+		return wrap(op, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return wrap("touch session", err)
+		return wrap(op, err)
 	} else if n == 0 {
 		return notFound("session not found")
 	}
 	return nil
+}
+
+// FindSessionIPs returns the addresses the session used, most recently seen
+// first (then by address). Returns ENOTFOUND unless a session with that id
+// exists in the account (any account when accountID is "").
+func (s *Store) FindSessionIPs(ctx context.Context, accountID, sessionID string) ([]*doorman.SessionIP, error) {
+	w := where{}
+	w.add("i.session_id = ?", sessionID)
+	if accountID != "" {
+		w.add("i.account_id = ?", accountID)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT i.ip, i.city, i.region, i.country, i.country_code, i.isp,
+		i.location_local, i.first_seen_at, i.last_seen_at
+		FROM session_ips i`+w.String()+` ORDER BY i.last_seen_at DESC, i.ip`, w.args...)
+	if err != nil {
+		return nil, wrap("find session addresses", err)
+	}
+	defer rows.Close()
+	list := []*doorman.SessionIP{}
+	for rows.Next() {
+		var ip doorman.SessionIP
+		var first, last int64
+		l := &ip.Location
+		if err := rows.Scan(&ip.IP, &l.City, &l.Region, &l.Country, &l.CountryCode, &l.ISP, &l.Local, &first, &last); err != nil {
+			return nil, wrap("find session addresses", err)
+		}
+		ip.FirstSeen, ip.LastSeen = fromMicros(first), fromMicros(last)
+		list = append(list, &ip)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("find session addresses", err)
+	}
+	if len(list) == 0 {
+		// No address yet, or no such session: only the latter is an error.
+		if _, err := s.FindSessionByID(ctx, accountID, sessionID); err != nil {
+			return nil, err
+		}
+	}
+	return list, nil
 }
 
 // minMicros is below every stored time, so that max() keeps the stored one.
@@ -295,7 +456,8 @@ func (s *Store) RevokeSessions(ctx context.Context, f doorman.RevokeFilter, r do
 }
 
 // PurgeSessions deletes at most limit sessions revoked before cutoff or whose
-// ExpiresAt is before cutoff, and returns how many it deleted.
+// ExpiresAt is before cutoff, with their address history (ON DELETE
+// CASCADE), and returns how many it deleted. Devices stay.
 func (s *Store) PurgeSessions(ctx context.Context, cutoff time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, nil
