@@ -258,6 +258,7 @@ func diffSession(got, want *doorman.Session) diff {
 	d.eq("Device", got.Device, want.Device)
 	d.eq("Location", got.Location, want.Location)
 	d.eq("Activity", got.Activity, want.Activity)
+	d.eq("NewDevice", got.NewDevice, want.NewDevice)
 	d.eq("Risk.Level", got.Risk.Level, want.Risk.Level)
 	// nil and empty Reasons are the same list.
 	if !slices.Equal(got.Risk.Reasons, want.Risk.Reasons) {

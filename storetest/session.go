@@ -33,6 +33,7 @@ func testSessionRoundTrip(t *testing.T, open opener) {
 		s.Location = doorman.Location{City: "São Paulo", Region: "São Paulo", Country: "Brazil", CountryCode: "BR", ISP: "Exemplo Telecom"}
 		s.Activity = doorman.Activity{Logins: 3, Actions: 42, LastPage: "Active sessions"}
 		s.Risk = doorman.Risk{Level: "high", Reasons: []string{"unknown_location", "new_device"}}
+		s.NewDevice = true // stored as given: no device key
 	})
 	bare := newSession(u, func(s *doorman.Session) {
 		s.CreatedAt = at(-time.Hour)

@@ -81,6 +81,8 @@ func Run(t *testing.T, open func(testing.TB) doorman.Store, opts ...Option) {
 		{"Session", sessionTests},
 		{"Active", activeTests},
 		{"Touch", touchTests},
+		{"Device", deviceTests},
+		{"History", historyTests},
 		{"Revoke", revokeTests},
 		{"Purge", purgeTests},
 		{"Audit", auditTests},
