@@ -30,6 +30,7 @@ type request struct {
 	trusted   bool       // peer is a trusted proxy
 	route     *routeMetrics
 	principal *doorman.Principal // set on routes that require a session
+	page      bool               // a page of the web interface: errors answer in HTML
 	abort     any                // a panic to re-raise once the request is logged
 }
 
@@ -148,6 +149,10 @@ func (s *Server) serveRecover(rq *request, r *http.Request) {
 			// the client take it for the whole.
 			rq.status = http.StatusInternalServerError
 			rq.abort = http.ErrAbortHandler
+			return
+		}
+		if rq.page {
+			s.pagePanic(rq, r)
 			return
 		}
 		s.writeErrorResponse(rq, http.StatusInternalServerError, doorman.EINTERNAL, msgInternal, "")

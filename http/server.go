@@ -112,6 +112,8 @@ type Server struct {
 	headers []header
 
 	pool sync.Pool // *request
+
+	ui *ui // the web interface (ui_routes.go)
 }
 
 // NewServer returns a Server for svc. Handler serves it.
@@ -142,6 +144,7 @@ func NewServer(svc *doorman.Service, cfg Config) *Server {
 	for i := range routes {
 		patterns = append(patterns, routes[i].Pattern())
 	}
+	patterns = append(patterns, pagePatterns()...)
 	patterns = append(patterns, patternUnmatched)
 	s.metrics = newMetrics(patterns)
 
@@ -154,6 +157,7 @@ func NewServer(svc *doorman.Service, cfg Config) *Server {
 		s.mux.Handle(rt.Pattern(), &marker{m: s.metrics.route(rt.Pattern()), next: h})
 		s.registered = append(s.registered, rt.Route)
 	}
+	s.mountPages()
 	s.mux.Handle(patternUnmatched, &marker{m: s.metrics.route(patternUnmatched), next: http.HandlerFunc(s.unmatched)})
 	return s
 }
@@ -171,25 +175,41 @@ func (s *Server) Routes() []Route { return append([]Route(nil), s.registered...)
 func safeMethod(m string) bool { return m == "GET" || m == "HEAD" || m == "OPTIONS" }
 
 // unmatched answers requests that no route pattern matched: 405 with Allow
-// when the path exists under another method, 404 otherwise.
+// when the path exists under another method, 404 otherwise; in JSON, or as
+// a page for a browser that asks for HTML outside the API.
 func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
 	rq := asRequest(w)
 	var allow []string
-	for i := range routes {
-		if matchPath(routes[i].Path, r.URL.Path) {
-			allow = append(allow, routes[i].Method)
-			if routes[i].Method == "GET" {
+	add := func(rt Route) {
+		match := matchPath(rt.Path, r.URL.Path)
+		if exact, ok := strings.CutSuffix(rt.Path, "{$}"); ok {
+			match = r.URL.Path == exact
+		}
+		if match && !slices.Contains(allow, rt.Method) {
+			allow = append(allow, rt.Method)
+			if rt.Method == "GET" {
 				allow = append(allow, "HEAD")
 			}
 		}
 	}
-	if len(allow) == 0 {
-		s.writeError(rq, r, errNoRoute)
+	for i := range routes {
+		add(routes[i].Route)
+	}
+	for i := range pageRoutes {
+		add(pageRoutes[i].Route)
+	}
+	err := errNoRoute
+	if len(allow) > 0 {
+		slices.Sort(allow)
+		rq.Header().Set("Allow", strings.Join(allow, ", "))
+		err = errMethod
+	}
+	if wantsPage(r) {
+		setPageHeaders(rq)
+		s.pageError(rq, r, err)
 		return
 	}
-	slices.Sort(allow)
-	rq.Header().Set("Allow", strings.Join(allow, ", "))
-	s.writeError(rq, r, errMethod)
+	s.writeError(rq, r, err)
 }
 
 // matchPath reports whether path matches the ServeMux path pattern, where a

@@ -1,0 +1,238 @@
+package html
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/doorman/doorman"
+)
+
+// Unknown is what a page shows for a fact not known (yet), never a blank.
+const Unknown = "Unknown"
+
+// Time is an instant as pages show it: relative in the text, exact on
+// hover. Exact is in UTC; app.js rewrites it in the reader's time zone.
+type Time struct {
+	ISO      string // RFC 3339, for <time datetime>
+	Exact    string // "January 15, 2024 12:30 UTC"
+	Relative string // "2 hours ago", as the user guide writes it
+}
+
+// NewTime describes t as seen at now.
+func NewTime(t, now time.Time) Time {
+	t = t.UTC()
+	return Time{ISO: t.Format(time.RFC3339), Exact: t.Format("January 2, 2006 15:04") + " UTC",
+		Relative: doorman.RelativeTime(now, t)}
+}
+
+// Session is one session as the pages show it.
+type Session struct {
+	ID      string
+	ShortID string // "sess_01J4ZQ…": enough to tell sessions apart
+	Current bool
+
+	Label      string // "Chrome on macOS"
+	DeviceType string // desktop | mobile | tablet | other: picks the icon
+	DeviceKind string // the icon's text: "Desktop", "Phone", …
+	Browser    string // "Safari 17.2"
+	OS         string // "iOS 17.2"
+	Device     string // "iPhone 14 Pro"
+
+	Place   string // "Madrid, Spain", "Local network", "Unknown location"
+	Town    string // the short place of lists: "Madrid"
+	City    string
+	Country string
+	ISP     string
+	IP      string
+
+	// Active is true when the session was used in the last 24 hours: the
+	// green dot. ActiveNow is true in the last couple of minutes.
+	Active     bool
+	ActiveNow  bool
+	LastActive Time
+	Created    Time
+	// Expires is when the session ends if it is not used again; nil: never.
+	Expires    *Time
+	RememberMe bool
+
+	Logins   string
+	Actions  string
+	LastPage string
+
+	// NewDevice marks a session from a browser that had not signed in to
+	// the account before.
+	NewDevice bool
+	Risk      Risk
+}
+
+// Risk is a suspicious session's concern level, as the user guide shows it.
+type Risk struct {
+	Level   string   // "high", "medium" or "" for none
+	Label   string   // "High", "Medium"
+	Reasons []string // in words
+	// Actions are the guide's recommended steps for this level.
+	Actions []string
+}
+
+// NewSession describes sess for its owner at now under the account's
+// settings; current marks the session making the request.
+func NewSession(sess *doorman.Session, current bool, set doorman.Settings, now time.Time) Session {
+	d, l := sess.Device, sess.Location
+	v := Session{
+		ID: sess.ID, ShortID: shortID(sess.ID), Current: current,
+		Label: d.Label(), DeviceType: deviceType(d.Type),
+		Browser: orUnknown(joinNonEmpty(d.Browser, d.BrowserVersion)),
+		OS:      orUnknown(joinNonEmpty(d.OS, d.OSVersion)),
+		Device:  orUnknown(d.Model),
+		Place:   l.Label(), City: orUnknown(l.City), Country: orUnknown(l.Country), ISP: orUnknown(l.ISP),
+		IP:         orUnknown(sess.IP),
+		LastActive: NewTime(sess.LastActiveAt, now), Created: NewTime(sess.CreatedAt, now),
+		RememberMe: doorman.Remembered(sess, set),
+		Actions:    thousands(sess.Activity.Actions),
+		LastPage:   orUnknown(sess.Activity.LastPage),
+		Logins:     Unknown,
+		NewDevice:  sess.NewDevice,
+		Risk:       newRisk(sess.Risk),
+	}
+	v.DeviceKind = deviceKinds[v.DeviceType]
+	status := sess.StatusAt(now)
+	v.Active = status != doorman.StatusIdle
+	v.ActiveNow = status == doorman.StatusActiveNow
+	v.Town = l.City
+	if v.Town == "" {
+		v.Town = v.Place
+	}
+	if sess.Activity.Logins > 0 {
+		v.Logins = thousands(sess.Activity.Logins)
+	}
+	if end, _ := doorman.Deadline(sess, set); end != nil {
+		t := NewTime(*end, now)
+		t.Relative = "" // a future instant: only the exact time is shown
+		v.Expires = &t
+	}
+	return v
+}
+
+// Path is the session's details page.
+func (s Session) Path() string { return SessionPath(s.ID) }
+
+// SignOutPath is the session's sign-out confirmation.
+func (s Session) SignOutPath() string { return SignOutPath(s.ID) }
+
+// StatusText is the card's activity line: "Active now", or "Last active: 3
+// days ago".
+func (s Session) StatusText() string {
+	if s.ActiveNow {
+		return "Active now"
+	}
+	return "Last active: " + s.LastActive.Relative
+}
+
+// Summary names the session in one line for lists and messages: "Safari on
+// iPhone (Madrid)".
+func (s Session) Summary() string {
+	if s.Town == "Unknown location" {
+		return s.Label
+	}
+	return s.Label + " (" + s.Town + ")"
+}
+
+// IPUse is one address a session was used from.
+type IPUse struct {
+	IP        string
+	Place     string
+	FirstSeen Time
+	LastSeen  Time
+}
+
+// NewIPUse describes one entry of a session's address history at now.
+func NewIPUse(u *doorman.SessionIP, now time.Time) IPUse {
+	return IPUse{IP: orUnknown(u.IP), Place: u.Location.Label(), FirstSeen: NewTime(u.FirstSeen, now),
+		LastSeen: NewTime(u.LastSeen, now)}
+}
+
+var deviceKinds = map[string]string{"desktop": "Desktop", "mobile": "Phone", "tablet": "Tablet", "other": "Device"}
+
+func deviceType(t string) string {
+	switch t {
+	case "desktop", "mobile", "tablet":
+		return t
+	}
+	return "other" // bots and unknown clients share the plain icon
+}
+
+// riskReasons are the suspicious-session checks' codes in the guide's words.
+var riskReasons = map[string]string{
+	"unknown_location":  "Unknown location",
+	"new_device":        "Unknown device",
+	"unknown_device":    "Unknown device",
+	"old_session":       "Very old session",
+	"unknown_ip":        "Public IP you don't recognize",
+	"impossible_travel": "Used from two places too far apart in too short a time",
+}
+
+func newRisk(r doorman.Risk) Risk {
+	var v Risk
+	switch r.Level {
+	case "high":
+		v = Risk{Level: "high", Label: "High",
+			Actions: []string{"Sign out this session immediately", "Change your password right away"}}
+	case "medium":
+		v = Risk{Level: "medium", Label: "Medium", Actions: []string{"Sign out this session if you do not recognize it"}}
+	default:
+		return Risk{}
+	}
+	for _, code := range r.Reasons {
+		text, ok := riskReasons[code]
+		if !ok {
+			text = strings.ReplaceAll(code, "_", " ")
+			text = strings.ToUpper(text[:1]) + text[1:]
+		}
+		v.Reasons = append(v.Reasons, text)
+	}
+	return v
+}
+
+// shortID keeps the prefix and the first 8 characters of an id: "sess_01J4ZQ8X…".
+func shortID(id string) string {
+	const keep = len(doorman.PrefixSession) + 8
+	if len(id) <= keep+2 {
+		return id
+	}
+	return id[:keep] + "…"
+}
+
+func joinNonEmpty(a, b string) string {
+	if a == "" || b == "" {
+		return a
+	}
+	return a + " " + b
+}
+
+func orUnknown(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return Unknown
+	}
+	return s
+}
+
+// thousands writes n with comma separators, as the guide writes counts: "1,234".
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}

@@ -1,0 +1,82 @@
+// Doorman's pages work without this script. With it: confirmations open as a
+// dialog over the page, times show in the reader's own time zone, and the
+// session id can be copied with one click.
+(function () {
+  "use strict";
+
+  var exact = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+  var short = new Intl.DateTimeFormat(undefined, { dateStyle: "long", timeStyle: "short" });
+  var zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
+
+  // localTimes rewrites <time datetime> in the reader's time zone: the
+  // hover text always, the visible text where the page shows exact times.
+  function localTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (t) {
+      var d = new Date(t.getAttribute("datetime"));
+      if (isNaN(d.getTime())) { return; }
+      var full = exact.format(d) + (zone ? " (" + zone + ")" : "");
+      if (t.hasAttribute("data-local")) {
+        t.textContent = short.format(d);
+      }
+      t.title = full;
+    });
+  }
+
+  function copyButtons(root) {
+    if (!navigator.clipboard || !window.isSecureContext) { return; }
+    root.querySelectorAll("button[data-copy]").forEach(function (b) {
+      b.hidden = false;
+      b.addEventListener("click", function () {
+        var status = b.parentNode.querySelector(".copy-status");
+        navigator.clipboard.writeText(b.getAttribute("data-copy")).then(function () {
+          if (status) { status.textContent = "Copied"; }
+        }, function () {
+          if (status) { status.textContent = "Could not copy"; }
+        });
+      });
+    });
+  }
+
+  // Links with data-confirm lead to a confirmation page. When the page holds
+  // the same form in <template id="…">, it opens in a modal dialog instead;
+  // the form still posts as on the confirmation page.
+  function confirmDialogs(root) {
+    if (typeof HTMLDialogElement !== "function") { return; }
+    root.querySelectorAll("a[data-confirm]").forEach(function (link) {
+      var tpl = document.getElementById(link.getAttribute("data-confirm"));
+      if (!tpl || !tpl.content) { return; }
+      link.addEventListener("click", function (ev) {
+        if (ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) { return; }
+        ev.preventDefault();
+        var dialog = document.createElement("dialog");
+        dialog.className = "confirm-dialog";
+        dialog.appendChild(tpl.content.cloneNode(true));
+        var title = dialog.querySelector(".confirm-title");
+        if (title) {
+          title.id = "dialog-title";
+          dialog.setAttribute("aria-labelledby", title.id);
+        }
+        dialog.querySelectorAll("[data-cancel]").forEach(function (c) {
+          c.addEventListener("click", function (e) {
+            e.preventDefault();
+            dialog.close();
+          });
+        });
+        dialog.addEventListener("close", function () {
+          dialog.remove();
+          link.focus();
+        });
+        localTimes(dialog);
+        document.body.appendChild(dialog);
+        dialog.showModal();
+        var cancel = dialog.querySelector("[data-cancel]");
+        if (cancel) { cancel.focus(); }
+      });
+    });
+  }
+
+  localTimes(document);
+  copyButtons(document);
+  confirmDialogs(document);
+})();
