@@ -122,6 +122,13 @@ var errNoSession = &Error{Code: EUNAUTHORIZED, Message: "Not signed in"}
 // when the token is missing, unknown, revoked or expired, and an error for
 // which IsUnavailable is true when the store cannot answer. It records the
 // request as activity, writing to the store at most once per TouchInterval.
+//
+// A request from a new address is located, and one with a new User-Agent
+// (cut to MaxUserAgent) named anew; the change is written at once unless
+// another change was written in the last TouchInterval, in which case it
+// rides with the next touch (shown meanwhile by this node). A request with
+// no User-Agent keeps the session's. Unchanged requests cost neither a
+// lookup nor a parse.
 func (s *Service) Authenticate(ctx context.Context, token string, m Meta) (*Principal, error) {
 	if !TokenWellFormed(token) {
 		return nil, errNoSession

@@ -112,8 +112,8 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 			return notFound("user not found")
 		}
 		if sess.IP != "" {
-			seen := toMicros(sess.CreatedAt)
-			if err := upsertSessionIP(ctx, tx, sess.ID, sess.IP, &sess.Location, seen); err != nil {
+			seen := sql.NullInt64{Int64: toMicros(sess.CreatedAt), Valid: true}
+			if err := s.recordIP(ctx, tx, sess.ID, sess.IP, &sess.Location, seen); err != nil {
 				return err
 			}
 		}
@@ -154,28 +154,34 @@ func upsertDevice(ctx context.Context, tx *sql.Tx, sess *doorman.Session) (strin
 	return id, logins, id == newID, nil
 }
 
-// upsertSessionIP records that the session used ip at seen (microseconds;
-// NULL for the session's last activity): a new row is first and last seen
-// then; an existing one keeps the earliest first and the latest last seen.
-// A non-nil loc is where ip is; nil keeps an existing row's place (a new
-// row's is empty). It does nothing when no session has that id.
-func upsertSessionIP(ctx context.Context, tx *sql.Tx, sessionID, ip string, loc *doorman.Location, seen any) error {
-	var l doorman.Location
-	update := ""
-	if loc != nil {
-		l = *loc
-		update = `, city = excluded.city, region = excluded.region, country = excluded.country,
-			country_code = excluded.country_code, isp = excluded.isp, location_local = excluded.location_local`
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO session_ips
+// recordIPSQL records that a session (?9) used an address (?1) at a time
+// (?8, microseconds; NULL for the session's last activity): a new row is
+// first and last seen then, with the place given (?2 to ?7); an existing one
+// keeps the earliest first and the latest last seen. recordIPPlaceSQL also
+// replaces an existing row's place. Neither does anything when no session
+// has the id.
+const (
+	recordIPSQL = `INSERT INTO session_ips
 		(session_id, account_id, ip, city, region, country, country_code, isp, location_local,
 		 first_seen_at, last_seen_at)
-		SELECT id, account_id, ?, ?, ?, ?, ?, ?, ?, coalesce(?, last_active_at), coalesce(?, last_active_at)
-		FROM sessions WHERE id = ?
+		SELECT id, account_id, ?1, ?2, ?3, ?4, ?5, ?6, ?7, coalesce(?8, last_active_at), coalesce(?8, last_active_at)
+		FROM sessions WHERE id = ?9
 		ON CONFLICT (session_id, ip) DO UPDATE SET
 			first_seen_at = min(first_seen_at, excluded.first_seen_at),
-			last_seen_at = max(last_seen_at, excluded.last_seen_at)`+update,
-		ip, l.City, l.Region, l.Country, l.CountryCode, l.ISP, l.Local, seen, seen, sessionID)
+			last_seen_at = max(last_seen_at, excluded.last_seen_at)`
+	recordIPPlaceSQL = recordIPSQL + `,
+			city = excluded.city, region = excluded.region, country = excluded.country,
+			country_code = excluded.country_code, isp = excluded.isp, location_local = excluded.location_local`
+)
+
+// recordIP runs recordIPSQL, or recordIPPlaceSQL when loc is not nil, in tx.
+func (s *Store) recordIP(ctx context.Context, tx *sql.Tx, sessionID, ip string, loc *doorman.Location, seen sql.NullInt64) error {
+	st, l := s.recordIPKeep, doorman.Location{}
+	if loc != nil {
+		st, l = s.recordIPPlace, *loc
+	}
+	_, err := tx.StmtContext(ctx, st).ExecContext(ctx,
+		ip, l.City, l.Region, l.Country, l.CountryCode, l.ISP, l.Local, seen, sessionID)
 	if err != nil {
 		return wrap("record session address", err)
 	}
@@ -297,15 +303,19 @@ func activeWindow(w *where, a *doorman.ActiveWindow) {
 }
 
 // touchSet records a session's activity: LastActiveAt never moves
-// backwards, and an empty IP or page keeps the stored one. touchSQL, for
-// touches that carry nothing more (no address), is prepared once.
+// backwards, and an empty IP or page keeps the stored one. The statements of
+// the usual touches are prepared once: touchSQL for activity alone,
+// touchPlaceSQL for activity from an address with its place, as a server
+// writes them.
 const (
 	touchSet = `UPDATE sessions SET
 	last_active_at = max(last_active_at, ?),
 	ip = coalesce(nullif(?, ''), ip),
 	actions = actions + ?,
 	last_page = coalesce(nullif(?, ''), last_page)`
-	touchSQL = touchSet + ` WHERE id = ?`
+	placeSet      = `city = ?, region = ?, country = ?, country_code = ?, isp = ?, location_local = ?`
+	touchSQL      = touchSet + ` WHERE id = ?`
+	touchPlaceSQL = touchSet + `, ` + placeSet + ` WHERE id = ?`
 )
 
 // TouchSession records activity, and changes of address, location,
@@ -320,29 +330,40 @@ func (s *Store) TouchSession(ctx context.Context, id string, t doorman.Touch) er
 		res, err := s.touch.ExecContext(ctx, at, t.IP, t.Actions, t.LastPage, id)
 		return touched("touch session", res, err)
 	}
-	set := touchSet
 	args := []any{at, t.IP, t.Actions, t.LastPage}
+	set, prepared := touchSet, s.touchPlace
 	if t.UserAgent != "" {
-		set += ",\n\tuser_agent = ?"
+		set += ", user_agent = ?"
 		args = append(args, t.UserAgent)
+		prepared = nil
 	}
 	if l := t.Location; l != nil {
-		set += ",\n\tcity = ?, region = ?, country = ?, country_code = ?, isp = ?, location_local = ?"
+		set += ", " + placeSet
 		args = append(args, l.City, l.Region, l.Country, l.CountryCode, l.ISP, l.Local)
+	} else {
+		prepared = nil
 	}
 	if d := t.Device; d != nil {
-		set += ",\n\tbrowser = ?, browser_version = ?, os = ?, os_version = ?, device_model = ?, device_type = ?"
+		set += ", browser = ?, browser_version = ?, os = ?, os_version = ?, device_model = ?, device_type = ?"
 		args = append(args, d.Browser, d.BrowserVersion, d.OS, d.OSVersion, d.Model, d.Type)
+		prepared = nil
 	}
+	args = append(args, id)
 	return s.inTx(ctx, "touch session", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, set+" WHERE id = ?", append(args, id)...)
+		var res sql.Result
+		var err error
+		if prepared != nil { // set is touchPlaceSQL's
+			res, err = tx.StmtContext(ctx, prepared).ExecContext(ctx, args...)
+		} else {
+			res, err = tx.ExecContext(ctx, set+" WHERE id = ?", args...)
+		}
 		if err := touched("touch session", res, err); err != nil {
 			return err
 		}
 		if t.IP == "" {
 			return nil
 		}
-		return upsertSessionIP(ctx, tx, id, t.IP, t.Location, seen)
+		return s.recordIP(ctx, tx, id, t.IP, t.Location, seen)
 	})
 }
 

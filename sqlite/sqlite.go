@@ -37,9 +37,13 @@ const maxIdleConns = 16
 type Store struct {
 	db *sql.DB
 
-	// Prepared once at Open: the statements every request runs.
-	byToken *sql.Stmt
-	touch   *sql.Stmt
+	// Prepared once at Open: the statements every request runs, and those
+	// of the touches that follow.
+	byToken       *sql.Stmt
+	touch         *sql.Stmt
+	touchPlace    *sql.Stmt
+	recordIPKeep  *sql.Stmt
+	recordIPPlace *sql.Stmt
 
 	// cache serves FindSessionByTokenHash without a query while no process
 	// has written to the database; nil where files cannot be watched.
@@ -75,7 +79,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 }
 
 func (s *Store) open(ctx context.Context) error {
-	if err := s.db.PingContext(ctx); err != nil {
+	if err := s.ping(ctx); err != nil {
 		return fmt.Errorf("sqlite: open: %w", err)
 	}
 	if err := migrate(ctx, s.db); err != nil {
@@ -85,10 +89,43 @@ func (s *Store) open(ctx context.Context) error {
 	if s.byToken, err = s.db.PrepareContext(ctx, findByTokenSQL); err != nil {
 		return fmt.Errorf("sqlite: prepare find session by token: %w", err)
 	}
-	if s.touch, err = s.db.PrepareContext(ctx, touchSQL); err != nil {
-		return fmt.Errorf("sqlite: prepare touch session: %w", err)
+	for _, p := range []struct {
+		st  **sql.Stmt
+		sql string
+	}{
+		{&s.touch, touchSQL},
+		{&s.touchPlace, touchPlaceSQL},
+		{&s.recordIPKeep, recordIPSQL},
+		{&s.recordIPPlace, recordIPPlaceSQL},
+	} {
+		if *p.st, err = s.db.PrepareContext(ctx, p.sql); err != nil {
+			return fmt.Errorf("sqlite: prepare touch session: %w", err)
+		}
 	}
 	return nil
+}
+
+// busyTimeout is the busy_timeout of dsnParams.
+const busyTimeout = 10 * time.Second
+
+// ping opens the first connection. The first connections of processes that
+// open a new file together race to switch it to WAL, and SQLite answers the
+// losers SQLITE_BUSY at once instead of waiting out busy_timeout; they try
+// again, for as long as that timeout.
+func (s *Store) ping(ctx context.Context) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err := s.db.PingContext(ctx)
+		var e *sqlite.Error
+		if err == nil || !errors.As(err, &e) || e.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // DB returns the underlying pool, for tests and operator tools.
@@ -96,7 +133,7 @@ func (s *Store) DB() *sql.DB { return s.db }
 
 // Close releases the prepared statements and the store's connections.
 func (s *Store) Close() error {
-	for _, st := range []*sql.Stmt{s.byToken, s.touch} {
+	for _, st := range []*sql.Stmt{s.byToken, s.touch, s.touchPlace, s.recordIPKeep, s.recordIPPlace} {
 		if st != nil {
 			st.Close()
 		}

@@ -69,6 +69,21 @@ func Benchmark(b *testing.B, open func(testing.TB) doorman.Store) {
 			}
 		}
 	})
+	// What a server's touches cost: each carries the address, which also
+	// goes to the session's address history.
+	b.Run("TouchSessionWithAddress", func(b *testing.B) {
+		e, _, _, list := setup(b)
+		id := list[0].ID
+		loc := list[0].Location
+		n := 0
+		for b.Loop() {
+			n++
+			tc := doorman.Touch{At: at(time.Duration(n) * time.Second), IP: list[0].IP, Location: &loc, Actions: 1, LastPage: "Sessions"}
+			if err := e.s.TouchSession(e.ctx, id, tc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("RevokeSessions", func(b *testing.B) {
 		e, a, u, _ := setup(b)
 		for b.Loop() {
