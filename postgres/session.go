@@ -110,8 +110,10 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 			return doorman.Errorf(doorman.ENOTFOUND, "user not found")
 		}
 		if sess.IP != "" {
-			if err := upsertSessionIP(ctx, tx, sess.ID, sess.IP, &sess.Location, &sess.CreatedAt); err != nil {
-				return err
+			l := sess.Location
+			if _, err := tx.Exec(ctx, firstIPSQL, sess.ID, sess.IP,
+				l.City, l.Region, l.Country, l.CountryCode, l.ISP, l.Local, sess.CreatedAt); err != nil {
+				return fmt.Errorf("record session address: %w", err)
 			}
 		}
 		return insertAuditEvent(ctx, tx, ev)
@@ -150,34 +152,35 @@ func upsertDevice(ctx context.Context, tx pgx.Tx, sess *doorman.Session) (string
 	return id, logins, id == newID, nil
 }
 
-// upsertSessionIP records that the session used ip at seen (nil: the
-// session's last activity): a new row is first and last seen then; an
-// existing one keeps the earliest first and the latest last seen. A non-nil
-// loc is where ip is; nil keeps an existing row's place (a new row's is
-// empty). It does nothing when no session has that id.
-func upsertSessionIP(ctx context.Context, tx pgx.Tx, sessionID, ip string, loc *doorman.Location, seen *time.Time) error {
-	var l doorman.Location
-	update := ""
-	if loc != nil {
-		l = *loc
-		update = `, city = excluded.city, region = excluded.region, country = excluded.country,
-			country_code = excluded.country_code, isp = excluded.isp, location_local = excluded.location_local`
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO session_ips
+// recordIPSQL returns the statement that records that the session of src
+// (a table expression s with columns id, account_id and last_active_at)
+// used the address ip at seen (a NULL seen means the session's last
+// activity), all three SQL expressions: a new row is first and last seen
+// then, at place (six expressions for city, region, country, country_code,
+// isp and location_local); an existing row keeps the earliest first and the
+// latest last seen, and takes place too when replacePlace is set. It affects
+// one row, or none when src has none.
+func recordIPSQL(src, ip, place, seen string, replacePlace bool) string {
+	q := `INSERT INTO session_ips
 			(session_id, account_id, ip, city, region, country, country_code, isp, location_local,
 			 first_seen_at, last_seen_at)
-		SELECT id, account_id, $2, $3, $4, $5, $6, $7, $8,
-			COALESCE($9::timestamptz, last_active_at), COALESCE($9::timestamptz, last_active_at)
-		FROM sessions WHERE id = $1
+		SELECT s.id, s.account_id, ` + ip + `, ` + place + `,
+			COALESCE(` + seen + `, s.last_active_at), COALESCE(` + seen + `, s.last_active_at)
+		FROM ` + src + `
 		ON CONFLICT (session_id, ip) DO UPDATE SET
 			first_seen_at = LEAST(session_ips.first_seen_at, excluded.first_seen_at),
-			last_seen_at = GREATEST(session_ips.last_seen_at, excluded.last_seen_at)`+update,
-		sessionID, ip, l.City, l.Region, l.Country, l.CountryCode, l.ISP, l.Local, seen)
-	if err != nil {
-		return fmt.Errorf("record session address: %w", err)
+			last_seen_at = GREATEST(session_ips.last_seen_at, excluded.last_seen_at)`
+	if replacePlace {
+		q += `, city = excluded.city, region = excluded.region, country = excluded.country,
+			country_code = excluded.country_code, isp = excluded.isp, location_local = excluded.location_local`
 	}
-	return nil
+	return q
 }
+
+// firstIPSQL records a new session's first address ($2) and place ($3 to
+// $8), seen at $9.
+var firstIPSQL = recordIPSQL(`(SELECT id, account_id, last_active_at FROM sessions WHERE id = $1) s`,
+	"$2", "$3, $4, $5, $6, $7, $8", "$9::timestamptz", true)
 
 // FindSessionByTokenHash returns the session whose token hash is hash,
 // revoked or not, with its user and account, in one query. Returns
@@ -290,8 +293,8 @@ func activeWindow(q *query, w *doorman.ActiveWindow) {
 // TouchSession records activity: LastActiveAt never moves backwards (a zero
 // At keeps it), IP, LastPage and UserAgent change only when not empty,
 // Location and Device only when not nil, Actions adds up. A touch with an IP
-// also records it in the session's address history, in the same
-// transaction. Returns ENOTFOUND if no session has that id.
+// also records it in the session's address history, in the same statement.
+// Returns ENOTFOUND if no session has that id.
 func (s *Store) TouchSession(ctx context.Context, id string, t doorman.Touch) error {
 	var at *time.Time
 	if !t.At.IsZero() {
@@ -299,47 +302,43 @@ func (s *Store) TouchSession(ctx context.Context, id string, t doorman.Touch) er
 	}
 	var q query
 	q.arg(id)
+	atArg, ipArg := q.arg(at)+"::timestamptz", q.arg(t.IP)
 	// GREATEST ignores a NULL argument, so a zero At keeps last_active_at.
 	set := `UPDATE sessions SET
-			last_active_at = GREATEST(last_active_at, ` + q.arg(at) + `::timestamptz),
-			ip = COALESCE(NULLIF(` + q.arg(t.IP) + `, ''), ip),
+			last_active_at = GREATEST(last_active_at, ` + atArg + `),
+			ip = COALESCE(NULLIF(` + ipArg + `, ''), ip),
 			actions = actions + ` + q.arg(t.Actions) + `,
 			last_page = COALESCE(NULLIF(` + q.arg(t.LastPage) + `, ''), last_page)`
 	if t.UserAgent != "" {
 		set += `, user_agent = ` + q.arg(t.UserAgent)
 	}
+	place := `'', '', '', '', '', false` // of a new history row without a Location
 	if l := t.Location; l != nil {
-		set += `, city = ` + q.arg(l.City) + `, region = ` + q.arg(l.Region) + `, country = ` + q.arg(l.Country) +
-			`, country_code = ` + q.arg(l.CountryCode) + `, isp = ` + q.arg(l.ISP) + `, location_local = ` + q.arg(l.Local)
+		p := []string{q.arg(l.City), q.arg(l.Region), q.arg(l.Country), q.arg(l.CountryCode), q.arg(l.ISP), q.arg(l.Local)}
+		set += `, city = ` + p[0] + `, region = ` + p[1] + `, country = ` + p[2] +
+			`, country_code = ` + p[3] + `, isp = ` + p[4] + `, location_local = ` + p[5]
+		place = strings.Join(p, ", ")
 	}
 	if d := t.Device; d != nil {
 		set += `, browser = ` + q.arg(d.Browser) + `, browser_version = ` + q.arg(d.BrowserVersion) +
 			`, os = ` + q.arg(d.OS) + `, os_version = ` + q.arg(d.OSVersion) +
 			`, device_model = ` + q.arg(d.Model) + `, device_type = ` + q.arg(d.Type)
 	}
-	set += ` WHERE id = $1`
-	update := func(db execer) error {
-		tag, err := db.Exec(ctx, set, q.args...)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return doorman.Errorf(doorman.ENOTFOUND, "session not found")
-		}
-		return nil
+	stmt := set + ` WHERE id = $1`
+	if t.IP != "" {
+		// One statement, so one round trip and atomic: the history row is
+		// inserted from the updated session, and only if there is one.
+		stmt = `WITH s AS (` + stmt + ` RETURNING id, account_id, last_active_at) ` +
+			recordIPSQL("s", ipArg, place, atArg, t.Location != nil)
 	}
-	var err error
-	if t.IP == "" {
-		err = update(s.pool)
-	} else {
-		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			if err := update(tx); err != nil {
-				return err
-			}
-			return upsertSessionIP(ctx, tx, id, t.IP, t.Location, at)
-		})
+	tag, err := s.pool.Exec(ctx, stmt, q.args...)
+	if err != nil {
+		return wrap("touch session", err)
 	}
-	return wrap("touch session", err)
+	if tag.RowsAffected() == 0 {
+		return doorman.Errorf(doorman.ENOTFOUND, "session not found")
+	}
+	return nil
 }
 
 // FindSessionIPs returns the addresses the session used, most recently seen
