@@ -376,6 +376,19 @@ func TestEndedSessionLandsOnLoginWithReason(t *testing.T) {
 		t.Errorf("reason %q", got)
 	}
 
+	// An operator or administrator signs a session out.
+	o := e.browser()
+	e.signIn(o, "ana@acme.example", false, "")
+	oID := strings.TrimPrefix(attr(e.page(o, "GET", "/settings/security/sessions", nil).one(".session-current a.session-link"), "href"),
+		"/settings/security/sessions/")
+	if err := e.svc.OperatorRevokeSession(context.Background(), oID, "laptop stolen"); err != nil {
+		t.Fatal(err)
+	}
+	e.page(o, "GET", "/settings/security/sessions", nil).wantRedirect("/login")
+	if got := e.page(o, "GET", "/login", nil).text(".alert"); got != "An administrator signed you out" {
+		t.Errorf("reason %q", got)
+	}
+
 	// Idle expiry, on a details page: the way back is kept.
 	c := e.browser()
 	e.signIn(c, "ana@acme.example", false, "")
