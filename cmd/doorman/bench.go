@@ -21,8 +21,10 @@ import (
 
 	"github.com/doorman/doorman"
 	"github.com/doorman/doorman/argon2id"
+	"github.com/doorman/doorman/geoip"
 	doormanhttp "github.com/doorman/doorman/http"
 	"github.com/doorman/doorman/sqlite"
+	"github.com/doorman/doorman/useragent"
 )
 
 // benchConfig is what `doorman bench` reads from flags.
@@ -123,6 +125,17 @@ func startBenchServer(ctx context.Context, path string, n int) (string, []string
 	svc := doorman.NewService(store, argon2id.New())
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	svc.Log = log
+	// Device and place tracking on, as in `serve` (places only if installed).
+	if svc.Devices, err = useragent.New(); err != nil {
+		store.Close()
+		return "", nil, nil, err
+	}
+	places, err := geoip.Open(defaultGeoIPDir, log)
+	if err != nil {
+		store.Close()
+		return "", nil, nil, err
+	}
+	svc.Places = places
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		store.Close()
@@ -135,6 +148,7 @@ func startBenchServer(ctx context.Context, path string, n int) (string, []string
 		srv.Close()
 		svc.Flush(context.Background())
 		store.Close()
+		places.Close()
 	}
 	password := randomPassword()
 	tokens := make([]string, 0, n)

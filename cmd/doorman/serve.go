@@ -16,13 +16,16 @@ import (
 	"github.com/doorman/doorman"
 	"github.com/doorman/doorman/argon2id"
 	"github.com/doorman/doorman/demo"
+	"github.com/doorman/doorman/geoip"
 	doormanhttp "github.com/doorman/doorman/http"
+	"github.com/doorman/doorman/useragent"
 )
 
 // serveConfig is everything `doorman serve` reads from flags or DOORMAN_*.
 type serveConfig struct {
 	addr, db, baseURL, trustedProxies string
 	logFormat, logLevel               string
+	geoipDir                          string
 	demo                              bool
 	demoPassword                      string
 	absoluteCap, retention            durationFlag
@@ -38,6 +41,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	db := dbFlag(fs)
 	fs.StringVar(&c.baseURL, "base-url", "", "public URL of this server (default http://ADDR); https:// makes cookies Secure and __Host- prefixed")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated networks whose X-Forwarded-For is believed (default none: the connection's address is the client's)")
+	fs.StringVar(&c.geoipDir, "geoip-dir", defaultGeoIPDir, "folder of the IP geolocation databases (see `doorman geoip install`); without them places read \"Unknown location\"")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&c.demo, "demo", false, "seed the user guide's demo team on first start")
@@ -82,6 +86,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	svc := doorman.NewService(store, argon2id.New())
 	svc.Log = log
 	svc.Policy.AbsoluteCap = time.Duration(c.absoluteCap)
+	if svc.Devices, err = useragent.New(); err != nil {
+		return fmt.Errorf("user-agent parser: %w", err)
+	}
+	places, err := geoip.Open(c.geoipDir, log)
+	if err != nil {
+		return fmt.Errorf("--geoip-dir: %w", err)
+	}
+	defer places.Close()
+	svc.Places = places
 
 	if c.demo {
 		pw := c.demoPassword
@@ -110,6 +123,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
 	go svc.RunFlusher(bg, 15*time.Second)
+	go places.Watch(bg, 30*time.Second) // a new `geoip install` is picked up without a restart
 	go runPurge(bg, svc, log, time.Duration(c.retention), c.purgeInterval)
 
 	errc := make(chan error, 1)
