@@ -148,7 +148,20 @@ func newTab(t *testing.T, browser context.Context, base string, c client) *tab {
 		return err
 	}))
 	b.viewport(1280, 900)
+	b.colorScheme("light")
 	return b
+}
+
+// colorScheme emulates a light or dark system theme. Motion is reduced
+// too: no transition is caught half-way in a screenshot.
+func (b *tab) colorScheme(scheme string) {
+	b.t.Helper()
+	b.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme},
+				{Name: "prefers-reduced-motion", Value: "reduce"}}})
+		return err
+	}))
 }
 
 const stepTimeout = 30 * time.Second
@@ -176,6 +189,16 @@ func run[T any](b *tab, a chromedp.Action[T]) T {
 func eval[T any](b *tab, expr string) T {
 	b.t.Helper()
 	return run(b, chromedp.Evaluate[T](expr))
+}
+
+// waitFor reports whether the expression became true within the step
+// timeout; the page's script runs some steps (closing a dialog) later.
+func (b *tab) waitFor(expr string) bool {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(20*time.Millisecond)))
+	return err == nil
 }
 
 func (b *tab) navigate(path string) { b.t.Helper(); b.do(chromedp.Navigate(b.base + path)) }
@@ -215,6 +238,8 @@ func (b *tab) viewport(w, h int64, opts ...chromedp.EmulateViewportOption) {
 // whole page rather than the window.
 func (b *tab) screenshot(name string, full bool) {
 	b.t.Helper()
+	// The pointer rests off the content, so that no hover state is captured.
+	b.do(chromedp.MouseEvent(chromedp.MouseMoved, 0, 0))
 	w := eval[int64](b, "window.innerWidth")
 	h := eval[int64](b, "window.innerHeight")
 	scale := eval[float64](b, "window.devicePixelRatio")
@@ -289,6 +314,10 @@ func cards(p *page, list string) []string {
 func TestBrowser(t *testing.T) {
 	path := chromiumPath(t)
 	e := newEnv(t, withTrustedProxies("127.0.0.1"))
+	// The guide's "now", so that the screenshots change only when the pages do.
+	e.clock.mu.Lock()
+	e.clock.t = time.Date(2024, 1, 15, 12, 30, 0, 0, time.UTC)
+	e.clock.mu.Unlock()
 	det, err := useragent.New()
 	if err != nil {
 		t.Fatal(err)
@@ -341,17 +370,10 @@ func TestBrowser(t *testing.T) {
 	a.screenshot("sessions", true)
 
 	// Dark theme, for the record.
-	a.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
-		return err
-	}))
-	a.do(chromedp.Reload()) // drawn dark from the start, not caught in a colour transition
+	a.colorScheme("dark")
+	a.do(chromedp.Reload())
 	a.screenshot("sessions-dark", true)
-	a.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{})
-		return err
-	}))
+	a.colorScheme("light")
 
 	// Details of the iPhone session.
 	iphone := attr(p.all("li.session a.session-link")[1], "href")
@@ -375,7 +397,8 @@ func TestBrowser(t *testing.T) {
 	// Sign out one session: the dialog, then Cancel changes nothing.
 	a.navigate("/settings/security/sessions")
 	windows := attr(a.dom().all("li.session a.session-link")[2], "href")
-	a.click(fmt.Sprintf("a[href='%s/sign-out']", windows))
+	signOutWindows := fmt.Sprintf("a[href='%s/sign-out']", windows)
+	a.click(signOutWindows)
 	dlg := a.dom()
 	if got := dlg.text("dialog[open] h2"); got != "Sign Out Session?" {
 		t.Fatalf("dialog title %q", got)
@@ -386,9 +409,8 @@ func TestBrowser(t *testing.T) {
 	if got := dlg.texts("dialog[open] .confirm-actions > .btn"); !slices.Equal(got, []string{"Cancel", "Sign Out"}) {
 		t.Errorf("dialog buttons %q: Cancel first", got)
 	}
-	a.screenshot("confirm-sign-out", false)
 	a.click("dialog[open] [data-cancel]")
-	if eval[bool](a, `document.querySelector("dialog") !== null`) {
+	if !a.waitFor(`document.querySelector("dialog") === null`) {
 		t.Error("Cancel left the dialog open")
 	}
 	if n := len(cards(a.dom(), "others")); n != 3 {
@@ -396,25 +418,31 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// By keyboard: Enter opens the dialog with focus on Cancel, Escape
-	// closes it and gives focus back.
-	a.do(chromedp.Focus(chromedp.CSS(fmt.Sprintf("a[href='%s/sign-out']", windows))), chromedp.KeyEvent(kb.Enter))
-	if got := eval[string](a, `document.activeElement.textContent.trim()`); got != "Cancel" {
-		t.Errorf("focus in the dialog on %q, want Cancel", got)
+	// closes it and gives focus back. (The screenshots are taken here: no
+	// pointer hovers anything.)
+	a.do(chromedp.MouseEvent(chromedp.MouseMoved, 0, 0), chromedp.Focus(chromedp.CSS(signOutWindows)), chromedp.KeyEvent(kb.Enter))
+	if !a.waitFor(`document.activeElement.textContent.trim() === "Cancel"`) {
+		t.Errorf("focus in the dialog on %q, want Cancel", eval[string](a, `document.activeElement.outerHTML`))
 	}
+	a.screenshot("confirm-sign-out", false)
 	a.do(chromedp.KeyEvent(kb.Escape))
-	if got := eval[string](a, `document.activeElement.getAttribute("href")`); got != windows+"/sign-out" {
-		t.Errorf("focus after Escape on %q", got)
+	if !a.waitFor(fmt.Sprintf(`document.activeElement.getAttribute("href") === %q`, windows+"/sign-out")) {
+		t.Errorf("focus after Escape on %q", eval[string](a, `document.activeElement.outerHTML`))
 	}
 
 	// Sign Out All Other Sessions?: lists every one, the current stays.
-	a.click("a[data-confirm=confirm-others]")
+	a.do(chromedp.Focus(chromedp.CSS("a[data-confirm=confirm-others]")), chromedp.KeyEvent(kb.Enter))
+	if !a.waitFor(`document.querySelector("dialog[open]") !== null`) {
+		t.Fatal("no dialog for Sign Out All Other Sessions")
+	}
 	dlg = a.dom()
 	if got := dlg.texts("dialog[open] .confirm-list li"); !slices.Equal(got,
 		[]string{"Safari on iPhone (Madrid)", "Chrome on Windows (London)", "Firefox on Ubuntu (Berlin)"}) {
 		t.Errorf("sign out all lists %q", got)
 	}
 	a.screenshot("confirm-sign-out-others", false)
-	a.click("dialog[open] [data-cancel]")
+	a.do(chromedp.KeyEvent(kb.Escape))
+	a.waitFor(`document.querySelector("dialog") === null`)
 
 	// A phone, 360 px wide: cards stack, nothing scrolls sideways.
 	a.viewport(360, 780, chromedp.EmulateScale(2), chromedp.EmulateMobile)
