@@ -38,10 +38,10 @@ var (
 	errBodyTooLarge = &doorman.Error{Code: doorman.EINVALID, Message: "request body too large"}
 	// errMediaType refuses bodies that are not JSON, so that no HTML form on
 	// another site can post to the API (on top of cross-origin protection).
-	errMediaType = &doorman.Error{Code: doorman.EINVALID, Message: "Content-Type must be application/json"}
-	errNoRoute      = &doorman.Error{Code: doorman.ENOTFOUND, Message: "no such endpoint"}
-	errMethod       = &doorman.Error{Code: codeMethodNotAllowed, Message: "method not allowed"}
-	errCrossOrigin  = &doorman.Error{Code: doorman.EFORBIDDEN, Message: "cross-origin request refused"}
+	errMediaType   = &doorman.Error{Code: doorman.EINVALID, Message: "Content-Type must be application/json"}
+	errNoRoute     = &doorman.Error{Code: doorman.ENOTFOUND, Message: "no such endpoint"}
+	errMethod      = &doorman.Error{Code: codeMethodNotAllowed, Message: "method not allowed"}
+	errCrossOrigin = &doorman.Error{Code: doorman.EFORBIDDEN, Message: "cross-origin request refused"}
 )
 
 // errorStatus returns the status, code and message that users may see for
