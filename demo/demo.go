@@ -102,6 +102,11 @@ func Seed(ctx context.Context, svc *doorman.Service, password string) (bool, err
 			if err := svc.Store.CreateSession(ctx, s, ev); err != nil {
 				return false, err
 			}
+			// The address was in use until the session's last activity.
+			loc := ds.location
+			if err := svc.Store.TouchSession(ctx, s.ID, doorman.Touch{At: s.LastActiveAt, IP: ds.ip, Location: &loc}); err != nil {
+				return false, err
+			}
 		}
 	}
 	return true, nil
