@@ -75,11 +75,17 @@ type Settings struct {
 	// RememberMeDays is how long a remembered session lasts from sign-in,
 	// 1–365. Default 30.
 	RememberMeDays int
+	// MembersSeeSessions lets members open their Sessions page and API.
+	// Default true: people should be able to find and end sessions they do
+	// not recognise; an admin may turn it off when the team's sessions are
+	// managed for them ("Check you have permission (admins can restrict)").
+	// Signing out the current session stays allowed either way.
+	MembersSeeSessions bool
 }
 
 // DefaultSettings are the settings of a new account.
 func DefaultSettings() Settings {
-	return Settings{IdleTimeout: Idle7Days, RememberMeAllowed: true, RememberMeDays: 30}
+	return Settings{IdleTimeout: Idle7Days, RememberMeAllowed: true, RememberMeDays: 30, MembersSeeSessions: true}
 }
 
 // Validate returns EINVALID naming the first wrong field.

@@ -177,9 +177,9 @@ func (s *Service) UpdateSettings(ctx context.Context, by *Principal, accountID s
 	now := s.now()
 	ev := s.event(by, ActionSettingsUpdated, acct.Name, m, now)
 	ev.AccountID = acct.ID
-	ev.Details = fmt.Sprintf("idle_timeout=%s->%s remember_me_allowed=%t->%t remember_me_days=%d->%d",
+	ev.Details = fmt.Sprintf("idle_timeout=%s->%s remember_me_allowed=%t->%t remember_me_days=%d->%d members_see_sessions=%t->%t",
 		acct.Settings.IdleTimeout, set.IdleTimeout, acct.Settings.RememberMeAllowed, set.RememberMeAllowed,
-		acct.Settings.RememberMeDays, set.RememberMeDays)
+		acct.Settings.RememberMeDays, set.RememberMeDays, acct.Settings.MembersSeeSessions, set.MembersSeeSessions)
 	if err := s.Store.UpdateAccountSettings(ctx, acct.ID, set, ev); err != nil {
 		return nil, unavailable("update settings", err)
 	}
@@ -197,6 +197,30 @@ func (s *Service) Purge(ctx context.Context, retention time.Duration, batch int)
 	total := 0
 	for {
 		n, err := s.Store.PurgeSessions(ctx, cutoff, batch)
+		total += n
+		if err != nil || n < batch {
+			return total, err
+		}
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+	}
+}
+
+// PurgeAudit deletes, in batches of batch, audit events older than
+// retention, and returns how many it deleted. A retention of 0 or less keeps
+// every event forever. Nothing else ever deletes an event.
+func (s *Service) PurgeAudit(ctx context.Context, retention time.Duration, batch int) (int, error) {
+	if retention <= 0 {
+		return 0, nil
+	}
+	if batch <= 0 {
+		batch = 500
+	}
+	before := s.now().Add(-retention)
+	total := 0
+	for {
+		n, err := s.Store.PurgeAuditEvents(ctx, before, batch)
 		total += n
 		if err != nil || n < batch {
 			return total, err

@@ -94,7 +94,8 @@ func (s *Service) changes(sess *Session, m Meta) change {
 
 // SessionHistory returns the addresses one of the signed-in user's valid
 // sessions used, with where they were and when, most recently seen first.
-// Another user's session, or one that has ended, is ENOTFOUND.
+// Another user's session, or one that has ended, is ENOTFOUND. EFORBIDDEN
+// for a member when the Sessions page is restricted.
 func (s *Service) SessionHistory(ctx context.Context, p *Principal, sessionID string) ([]*SessionIP, error) {
 	if _, err := s.GetSession(ctx, p, sessionID); err != nil {
 		return nil, err

@@ -6,8 +6,12 @@ import (
 )
 
 // ListSessions returns the signed-in user's valid sessions: the current one
-// first, then by last activity.
+// first, then by last activity. EFORBIDDEN for a member when the account's
+// admins restricted the Sessions page (Settings.MembersSeeSessions).
 func (s *Service) ListSessions(ctx context.Context, p *Principal) ([]*Session, error) {
+	if err := canSeeSessions(p); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	list, _, err := s.Store.FindSessions(ctx, SessionFilter{
 		AccountID: p.Account.ID, UserID: p.User.ID, Active: Window(p.Account.Settings, now),
@@ -27,8 +31,12 @@ func (s *Service) ListSessions(ctx context.Context, p *Principal) ([]*Session, e
 }
 
 // GetSession returns one of the signed-in user's valid sessions. Another
-// user's session, or one that has ended, is ENOTFOUND.
+// user's session, or one that has ended, is ENOTFOUND. EFORBIDDEN for a
+// member when the Sessions page is restricted.
 func (s *Service) GetSession(ctx context.Context, p *Principal, id string) (*Session, error) {
+	if err := canSeeSessions(p); err != nil {
+		return nil, err
+	}
 	if id == p.Session.ID {
 		return p.Session, nil
 	}
@@ -58,10 +66,14 @@ func (s *Service) SignOut(ctx context.Context, p *Principal, m Meta) error {
 
 // RevokeSession signs out one of the signed-in user's own sessions; it takes
 // effect on that session's next request. Signing out the current session is
-// SignOut.
+// SignOut, always allowed; any other is EFORBIDDEN for a member when the
+// Sessions page is restricted.
 func (s *Service) RevokeSession(ctx context.Context, p *Principal, id string, m Meta) error {
 	if id == p.Session.ID {
 		return s.SignOut(ctx, p, m)
+	}
+	if err := canSeeSessions(p); err != nil {
+		return err
 	}
 	now := s.now()
 	ev := s.event(p, ActionSessionRevoked, id, m, now)
@@ -75,12 +87,17 @@ func (s *Service) RevokeSession(ctx context.Context, p *Principal, id string, m 
 }
 
 // SignOutOthers signs out every session of the user but the current one and
-// returns how many it signed out.
+// returns how many valid sessions it signed out. EFORBIDDEN for a member
+// when the Sessions page is restricted.
 func (s *Service) SignOutOthers(ctx context.Context, p *Principal, m Meta) (int, error) {
+	if err := canSeeSessions(p); err != nil {
+		return 0, err
+	}
 	now := s.now()
 	ev := s.event(p, ActionOtherSessionsRevoke, p.User.Email, m, now)
 	n, err := s.Store.RevokeSessions(ctx,
-		RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, ExceptSessionID: p.Session.ID},
+		RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, ExceptSessionID: p.Session.ID,
+			CountActive: Window(p.Account.Settings, now)},
 		Revocation{At: now, By: p.User.ID}, ev)
 	return n, unavailable("sign out others", err)
 }
@@ -152,4 +169,43 @@ func (s *Service) OperatorRevokeSession(ctx context.Context, id, reason string) 
 func (s *Service) CountLiveSessions(ctx context.Context) (int, error) {
 	_, n, err := s.Store.FindSessions(ctx, SessionFilter{Active: &ActiveWindow{Now: s.now()}, Limit: 1})
 	return n, err
+}
+
+// OperatorForceSignOut signs out every session of every user with that
+// email, in each account the email exists in, from the command line:
+// audited as the system actor with the reason, one ActionUserSessionsRevoked
+// event per account. It returns the users found and, by user id, how many
+// valid sessions each lost. A missing reason is EINVALID and changes
+// nothing; an unknown email is ENOTFOUND.
+func (s *Service) OperatorForceSignOut(ctx context.Context, email, reason string) ([]*User, map[string]int, error) {
+	reason, err := ValidateReason(reason)
+	if err != nil {
+		return nil, nil, err
+	}
+	email = NormalizeEmail(email)
+	users, _, err := s.Store.FindUsers(ctx, UserFilter{Email: email})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(users) == 0 {
+		return nil, nil, Errorf(ENOTFOUND, "no user has email %s", email)
+	}
+	counts := make(map[string]int, len(users))
+	for _, u := range users {
+		acct, err := s.Store.FindAccountByID(ctx, u.AccountID)
+		if err != nil {
+			return users, counts, err
+		}
+		now := s.now()
+		ev := s.event(nil, ActionUserSessionsRevoked, u.Email, Meta{}, now)
+		ev.AccountID, ev.Reason, ev.Details = acct.ID, reason, "user_id="+u.ID
+		n, err := s.Store.RevokeSessions(ctx,
+			RevokeFilter{AccountID: acct.ID, UserID: u.ID, CountActive: Window(acct.Settings, now)},
+			Revocation{At: now, By: ActorSystem, Reason: reason}, ev)
+		if err != nil {
+			return users, counts, err
+		}
+		counts[u.ID] = n
+	}
+	return users, counts, nil
 }

@@ -241,6 +241,12 @@ type RevokeFilter struct {
 	UserID          string
 	ExceptSessionID string
 	All             bool // every session of AccountID
+	// CountActive, when set, makes the count (the result and ev.Count) the
+	// revoked sessions that were still valid in that window, so that it
+	// agrees with what the person saw. Every matching session is revoked
+	// all the same: one ended only by idleness would otherwise come back if
+	// the account's settings were loosened.
+	CountActive *ActiveWindow
 }
 
 // Principal is who a request acts for: a valid session with its user and

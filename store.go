@@ -70,10 +70,11 @@ type Store interface {
 	// that id exists in the account (any account when accountID is "").
 	FindSessionIPs(ctx context.Context, accountID, sessionID string) ([]*SessionIP, error)
 	// RevokeSessions revokes every matching session that is not yet revoked,
-	// sets ev.Count to how many, writes ev (if not nil, also when the count
-	// is 0), and returns the count. When f.SessionID is set and nothing was
-	// revoked it returns ENOTFOUND and writes nothing. Returns EINVALID if f
-	// selects neither a session, a user nor All, or All without AccountID.
+	// sets ev.Count to how many (only those valid in f.CountActive when it
+	// is set), writes ev (if not nil, also when the count is 0), and returns
+	// the count. When f.SessionID is set and nothing was revoked it returns
+	// ENOTFOUND and writes nothing. Returns EINVALID if f selects neither a
+	// session, a user nor All, or All without AccountID.
 	RevokeSessions(ctx context.Context, f RevokeFilter, r Revocation, ev *AuditEvent) (int, error)
 	// PurgeSessions deletes at most limit sessions revoked before cutoff or
 	// whose ExpiresAt is before cutoff, with their address history, and
@@ -81,10 +82,27 @@ type Store interface {
 	// sign-ins across sessions.
 	PurgeSessions(ctx context.Context, cutoff time.Time, limit int) (int, error)
 
+	// FindTeamMembers serves the team view in one query. It returns the
+	// users of the account that f selects (every user when f.Email is "",
+	// else the one with that email), each with how many of their sessions
+	// are active in w and the latest LastActiveAt among those (nil when
+	// none), ordered by that latest activity, newest first, users without an
+	// active session last, then by email and id; how many users f selects
+	// without Limit and Offset (Limit 0: no limit); and how many sessions of
+	// the whole account are active in w, whatever f selects. Another
+	// account's users and sessions never count; an unknown account has none.
+	FindTeamMembers(ctx context.Context, accountID string, w *ActiveWindow, f TeamFilter) (members []TeamMember, users int, active int, err error)
+
 	// CreateAuditEvent appends ev.
 	CreateAuditEvent(ctx context.Context, ev *AuditEvent) error
 	// FindAuditEvents returns matching events newest first (of two at the
 	// same instant, the later written first), and how many match without
 	// Limit and Offset. An empty AccountID matches every account's events.
 	FindAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, int, error)
+	// PurgeAuditEvents deletes at most limit events older than before (At
+	// before it), oldest first, and returns how many it deleted. It is the
+	// only way an event goes: the database refuses every change of an event
+	// and every deletion of one at or after its retention cutoff, which this
+	// method raises to before (never lowers) in the same transaction.
+	PurgeAuditEvents(ctx context.Context, before time.Time, limit int) (int, error)
 }

@@ -9,20 +9,21 @@ import (
 	"github.com/doorman/doorman"
 )
 
-const accountColumns = `a.id, a.name, a.idle_timeout, a.remember_me_allowed, a.remember_me_days, a.created_at`
+const accountColumns = `a.id, a.name, a.idle_timeout, a.remember_me_allowed, a.remember_me_days, a.members_see_sessions, a.created_at`
 
 // accountDest returns the scan targets of accountColumns.
 func accountDest(a *doorman.Account) []any {
 	return []any{&a.ID, &a.Name, &a.Settings.IdleTimeout, &a.Settings.RememberMeAllowed,
-		&a.Settings.RememberMeDays, &a.CreatedAt}
+		&a.Settings.RememberMeDays, &a.Settings.MembersSeeSessions, &a.CreatedAt}
 }
 
 // CreateAccount stores a. Returns ECONFLICT if the id or name is taken.
 func (s *Store) CreateAccount(ctx context.Context, a *doorman.Account) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO accounts
-		(id, name, idle_timeout, remember_me_allowed, remember_me_days, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
-		a.ID, a.Name, string(a.Settings.IdleTimeout), a.Settings.RememberMeAllowed, a.Settings.RememberMeDays, a.CreatedAt)
+		(id, name, idle_timeout, remember_me_allowed, remember_me_days, members_see_sessions, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		a.ID, a.Name, string(a.Settings.IdleTimeout), a.Settings.RememberMeAllowed, a.Settings.RememberMeDays,
+		a.Settings.MembersSeeSessions, a.CreatedAt)
 	switch sqlState(err) {
 	case "":
 	case codeUniqueViolation:
@@ -62,9 +63,9 @@ func (s *Store) findAccount(ctx context.Context, column, value string) (*doorman
 func (s *Store) UpdateAccountSettings(ctx context.Context, id string, set doorman.Settings, ev *doorman.AuditEvent) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE accounts
-			SET idle_timeout = $2, remember_me_allowed = $3, remember_me_days = $4
+			SET idle_timeout = $2, remember_me_allowed = $3, remember_me_days = $4, members_see_sessions = $5
 			WHERE id = $1`,
-			id, string(set.IdleTimeout), set.RememberMeAllowed, set.RememberMeDays)
+			id, string(set.IdleTimeout), set.RememberMeAllowed, set.RememberMeDays, set.MembersSeeSessions)
 		if sqlState(err) == codeCheckViolation {
 			return doorman.Errorf(doorman.EINVALID, "account settings are out of range")
 		}

@@ -2,6 +2,9 @@ package postgres
 
 import (
 	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/doorman/doorman"
 )
@@ -87,4 +90,31 @@ func (s *Store) FindAuditEvents(ctx context.Context, f doorman.AuditFilter) ([]*
 		}
 	}
 	return events, total, nil
+}
+
+// PurgeAuditEvents raises the retention cutoff to before (never lowers it)
+// and deletes at most limit events older than before, oldest first, in one
+// transaction; the audit_events_no_change trigger refuses any other delete.
+// Nodes purging at once take turns on the cutoff's row.
+func (s *Store) PurgeAuditEvents(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	var n int
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE audit_retention SET cutoff = GREATEST(cutoff, $1) WHERE id = 1`, before); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM audit_events WHERE seq IN (
+				SELECT seq FROM audit_events WHERE at < $1 ORDER BY at, seq LIMIT $2)`, before, limit)
+		if err != nil {
+			return err
+		}
+		n = int(tag.RowsAffected())
+		return nil
+	})
+	if err != nil {
+		return 0, wrap("purge audit events", err)
+	}
+	return n, nil
 }

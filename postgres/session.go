@@ -272,22 +272,28 @@ func (s *Store) FindSessions(ctx context.Context, f doorman.SessionFilter) ([]*d
 }
 
 // activeWindow adds the conditions of doorman.ActiveWindow: not revoked,
-// ExpiresAt after Now (no ExpiresAt: no cap), and either remembered (when
-// RememberAllowed) with CreatedAt after RememberSince, or not remembered and
-// LastActiveAt after IdleSince (when IdleSince is set).
+// and live (liveExpr).
 func activeWindow(q *query, w *doorman.ActiveWindow) {
 	q.where("s.revoked_at IS NULL")
-	q.where("(s.expires_at IS NULL OR s.expires_at > " + q.arg(w.Now) + ")")
+	q.where(liveExpr(q, w))
+}
+
+// liveExpr returns the conditions of doorman.ActiveWindow but revocation,
+// on sessions s, adding its arguments to q: ExpiresAt after Now (no
+// ExpiresAt: no cap), and either remembered (when RememberAllowed) with
+// CreatedAt after RememberSince, or not remembered and LastActiveAt after
+// IdleSince (when IdleSince is set).
+func liveExpr(q *query, w *doorman.ActiveWindow) string {
+	cond := "(s.expires_at IS NULL OR s.expires_at > " + q.arg(w.Now) + ")"
 	idle := "TRUE"
 	if !w.IdleSince.IsZero() {
 		idle = "s.last_active_at > " + q.arg(w.IdleSince)
 	}
 	if !w.RememberAllowed {
 		// Remember-me no longer counts: every session is subject to idling.
-		q.where(idle)
-		return
+		return cond + " AND " + idle
 	}
-	q.where("((s.remember_me AND s.created_at > " + q.arg(w.RememberSince) + ") OR (NOT s.remember_me AND " + idle + "))")
+	return cond + " AND ((s.remember_me AND s.created_at > " + q.arg(w.RememberSince) + ") OR (NOT s.remember_me AND " + idle + "))"
 }
 
 // TouchSession records activity: LastActiveAt never moves backwards (a zero
@@ -411,14 +417,21 @@ func (s *Store) RevokeSessions(ctx context.Context, f doorman.RevokeFilter, r do
 	if f.ExceptSessionID != "" {
 		q.where("s.id <> " + q.arg(f.ExceptSessionID))
 	}
+	// RETURNING sees the updated row, whose revoked_at is set: live leaves
+	// revocation out, and every row updated was not revoked before.
+	live := "TRUE"
+	if f.CountActive != nil {
+		live = liveExpr(&q, f.CountActive)
+	}
+	stmt := "WITH u AS (" + set + q.clause() + " RETURNING " + live + " AS live) " +
+		"SELECT count(*), count(*) FILTER (WHERE live) FROM u"
 	var n int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, set+q.clause(), q.args...)
-		if err != nil {
+		var revoked int
+		if err := tx.QueryRow(ctx, stmt, q.args...).Scan(&revoked, &n); err != nil {
 			return err
 		}
-		n = int(tag.RowsAffected())
-		if n == 0 && f.SessionID != "" {
+		if revoked == 0 && f.SessionID != "" {
 			return doorman.Errorf(doorman.ENOTFOUND, "session not found or already signed out")
 		}
 		if ev != nil {

@@ -9,7 +9,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-const accountCols = `a.id, a.name, a.idle_timeout, a.remember_me_allowed, a.remember_me_days, a.created_at`
+const accountCols = `a.id, a.name, a.idle_timeout, a.remember_me_allowed, a.remember_me_days, a.members_see_sessions, a.created_at`
 
 // accountRow receives one row of accountCols.
 type accountRow struct {
@@ -20,7 +20,7 @@ type accountRow struct {
 func (r *accountRow) dest() []any {
 	a := &r.a
 	return []any{&a.ID, &a.Name, &a.Settings.IdleTimeout, &a.Settings.RememberMeAllowed,
-		&a.Settings.RememberMeDays, &r.created}
+		&a.Settings.RememberMeDays, &a.Settings.MembersSeeSessions, &r.created}
 }
 
 func (r *accountRow) account() *doorman.Account {
@@ -31,10 +31,10 @@ func (r *accountRow) account() *doorman.Account {
 // CreateAccount stores a. Returns ECONFLICT if the id or the name is taken.
 func (s *Store) CreateAccount(ctx context.Context, a *doorman.Account) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO accounts
-		(id, name, idle_timeout, remember_me_allowed, remember_me_days, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`,
+		(id, name, idle_timeout, remember_me_allowed, remember_me_days, members_see_sessions, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Name, string(a.Settings.IdleTimeout), a.Settings.RememberMeAllowed, a.Settings.RememberMeDays,
-		toMicros(a.CreatedAt))
+		a.Settings.MembersSeeSessions, toMicros(a.CreatedAt))
 	switch constraint(err) {
 	case 0:
 	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -75,9 +75,9 @@ func (s *Store) findAccount(ctx context.Context, cond string, arg string) (*door
 func (s *Store) UpdateAccountSettings(ctx context.Context, id string, set doorman.Settings, ev *doorman.AuditEvent) error {
 	return s.inTx(ctx, "update account settings", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE accounts
-			SET idle_timeout = ?, remember_me_allowed = ?, remember_me_days = ?
+			SET idle_timeout = ?, remember_me_allowed = ?, remember_me_days = ?, members_see_sessions = ?
 			WHERE id = ?`,
-			string(set.IdleTimeout), set.RememberMeAllowed, set.RememberMeDays, id)
+			string(set.IdleTimeout), set.RememberMeAllowed, set.RememberMeDays, set.MembersSeeSessions, id)
 		if err != nil {
 			return wrap("update account settings", err)
 		}

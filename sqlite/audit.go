@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/doorman/doorman"
 )
@@ -89,4 +90,30 @@ func (s *Store) FindAuditEvents(ctx context.Context, f doorman.AuditFilter) ([]*
 		return nil, 0, err
 	}
 	return events, total, nil
+}
+
+// PurgeAuditEvents raises the retention cutoff to before (never lowers it)
+// and deletes at most limit events older than before, oldest first, in one
+// transaction; the audit_events_no_delete trigger refuses any other delete.
+func (s *Store) PurgeAuditEvents(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	b := toMicros(before)
+	var n int64
+	err := s.inTx(ctx, "purge audit events", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE audit_retention SET cutoff = max(cutoff, ?) WHERE id = 1`, b); err != nil {
+			return wrap("purge audit events: cutoff", err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM audit_events WHERE seq IN (
+			SELECT seq FROM audit_events WHERE at < ? ORDER BY at, seq LIMIT ?)`, b, limit)
+		if err != nil {
+			return wrap("purge audit events", err)
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return wrap("purge audit events", err)
+		}
+		return nil
+	})
+	return int(n), err
 }

@@ -282,24 +282,34 @@ func (s *Store) FindSessions(ctx context.Context, f doorman.SessionFilter) ([]*d
 }
 
 // activeWindow adds the conditions of doorman.ActiveWindow: not revoked,
-// ExpiresAt after Now, and either remembered (when allowed) and created after
-// RememberSince, or not remembered and (no idle limit or last active after
-// IdleSince). The Go-side branches leave out the parts a constant decides.
+// and live (liveExpr).
 func activeWindow(w *where, a *doorman.ActiveWindow) {
 	w.add("s.revoked_at IS NULL")
-	w.add("(s.expires_at IS NULL OR s.expires_at > ?)", toMicros(a.Now))
+	cond, args := liveExpr(a)
+	w.add(cond, args...)
+}
+
+// liveExpr returns the conditions of doorman.ActiveWindow but revocation,
+// on sessions s: ExpiresAt after Now, and either remembered (when allowed)
+// and created after RememberSince, or not remembered and (no idle limit or
+// last active after IdleSince). The Go-side branches leave out the parts a
+// constant decides.
+func liveExpr(a *doorman.ActiveWindow) (string, []any) {
+	cond, args := "(s.expires_at IS NULL OR s.expires_at > ?)", []any{toMicros(a.Now)}
 	idle, idleArgs := "1", []any(nil)
 	if !a.IdleSince.IsZero() {
 		idle, idleArgs = "s.last_active_at > ?", []any{toMicros(a.IdleSince)}
 	}
 	if !a.RememberAllowed {
 		if idleArgs != nil {
-			w.add(idle, idleArgs...)
+			cond += " AND " + idle
+			args = append(args, idleArgs...)
 		}
-		return
+		return cond, args
 	}
-	w.add("((s.remember_me = 1 AND s.created_at > ?) OR (s.remember_me = 0 AND "+idle+"))",
-		append([]any{toMicros(a.RememberSince)}, idleArgs...)...)
+	cond += " AND ((s.remember_me = 1 AND s.created_at > ?) OR (s.remember_me = 0 AND " + idle + "))"
+	args = append(args, toMicros(a.RememberSince))
+	return cond, append(args, idleArgs...)
 }
 
 // touchSet records a session's activity: LastActiveAt never moves
@@ -437,23 +447,33 @@ func (s *Store) RevokeSessions(ctx context.Context, f doorman.RevokeFilter, r do
 		}
 	}
 	w := where{}
-	w.add("revoked_at IS NULL")
+	w.add("s.revoked_at IS NULL")
 	if f.AccountID != "" {
-		w.add("account_id = ?", f.AccountID)
+		w.add("s.account_id = ?", f.AccountID)
 	}
 	if f.SessionID != "" {
-		w.add("id = ?", f.SessionID)
+		w.add("s.id = ?", f.SessionID)
 	}
 	if f.UserID != "" {
-		w.add("user_id = ?", f.UserID)
+		w.add("s.user_id = ?", f.UserID)
 	}
 	if f.ExceptSessionID != "" {
-		w.add("id <> ?", f.ExceptSessionID)
+		w.add("s.id <> ?", f.ExceptSessionID)
 	}
 	var count int
 	err := s.inTx(ctx, "revoke sessions", func(tx *sql.Tx) error {
+		// The transaction holds the write lock: nothing changes between
+		// this count and the update.
+		live := -1
+		if f.CountActive != nil {
+			cond, args := liveExpr(f.CountActive)
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sessions s`+w.String()+` AND `+cond,
+				append(w.args[:len(w.args):len(w.args)], args...)...).Scan(&live); err != nil {
+				return wrap("revoke sessions: count", err)
+			}
+		}
 		args := append([]any{toMicros(r.At), r.By, r.Reason}, w.args...)
-		res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoked_by = ?, revoke_reason = ?`+w.String(), args...)
+		res, err := tx.ExecContext(ctx, `UPDATE sessions AS s SET revoked_at = ?, revoked_by = ?, revoke_reason = ?`+w.String(), args...)
 		if err != nil {
 			return wrap("revoke sessions", err)
 		}
@@ -465,6 +485,9 @@ func (s *Store) RevokeSessions(ctx context.Context, f doorman.RevokeFilter, r do
 			return notFound("session not found")
 		}
 		count = int(n)
+		if live >= 0 {
+			count = live
+		}
 		if ev != nil {
 			ev.Count = count
 		}

@@ -1,0 +1,254 @@
+package doorman
+
+import (
+	"context"
+	"time"
+)
+
+// The team view's page sizes.
+const (
+	DefaultTeamLimit = 50
+	MaxTeamLimit     = 500
+)
+
+// The audit log's page sizes.
+const (
+	DefaultAuditLimit = 50
+	MaxAuditLimit     = 1000
+)
+
+// TeamMember is one row of the Team Sessions table: a user of the account
+// with their active sessions.
+type TeamMember struct {
+	User         *User
+	Sessions     int        // active sessions now
+	LastActiveAt *time.Time // latest activity of an active session; nil when none
+}
+
+// TeamFilter selects the team view's rows.
+type TeamFilter struct {
+	Email  string // "" = all users
+	Limit  int    // default 50, max 500
+	Offset int
+}
+
+// errMembersRestricted answers a member's Sessions page and API when an
+// admin turned Settings.MembersSeeSessions off.
+var errMembersRestricted = &Error{Code: EFORBIDDEN,
+	Message: "An administrator restricted the Sessions page for members of this account"}
+
+// canSeeSessions returns EFORBIDDEN for a member of an account whose admins
+// restricted the Sessions page; admins always may.
+func canSeeSessions(p *Principal) error {
+	if p.User.IsAdmin() || p.Account.Settings.MembersSeeSessions {
+		return nil
+	}
+	return errMembersRestricted
+}
+
+// requireAdmin returns EFORBIDDEN unless p administers its account. Every
+// admin method asks it first, before reading anything.
+func requireAdmin(p *Principal) error {
+	if p == nil || p.User == nil || !p.User.IsAdmin() {
+		return Errorf(EFORBIDDEN, "only an administrator of this account can do this")
+	}
+	return nil
+}
+
+// TeamSessions returns the account's users (also those with no active
+// session, sorted by last activity desc, then email), how many users match,
+// and the account's total active sessions. EFORBIDDEN for members.
+func (s *Service) TeamSessions(ctx context.Context, p *Principal, f TeamFilter) (members []TeamMember, users int, totalActive int, err error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, 0, 0, err
+	}
+	f.Email = NormalizeEmail(f.Email)
+	switch {
+	case f.Limit <= 0:
+		f.Limit = DefaultTeamLimit
+	case f.Limit > MaxTeamLimit:
+		f.Limit = MaxTeamLimit
+	}
+	f.Offset = max(f.Offset, 0)
+	members, users, totalActive, err = s.Store.FindTeamMembers(ctx, p.Account.ID, Window(p.Account.Settings, s.now()), f)
+	if err != nil {
+		return nil, 0, 0, unavailable("team sessions", err)
+	}
+	return members, users, totalActive, nil
+}
+
+// TeamUsers returns every user of the admin's account, by email (for
+// "Filter by user"). EFORBIDDEN for members.
+func (s *Service) TeamUsers(ctx context.Context, p *Principal) ([]*User, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	users, _, err := s.Store.FindUsers(ctx, UserFilter{AccountID: p.Account.ID})
+	if err != nil {
+		return nil, unavailable("team users", err)
+	}
+	return users, nil
+}
+
+// TeamUserSessions returns one user of the admin's account and their active
+// sessions (most recent first). ENOTFOUND for a user of another account;
+// EFORBIDDEN for members.
+func (s *Service) TeamUserSessions(ctx context.Context, p *Principal, userID string) (*User, []*Session, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, nil, err
+	}
+	u, err := s.teamUser(ctx, p, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	list, _, err := s.Store.FindSessions(ctx, SessionFilter{
+		AccountID: p.Account.ID, UserID: u.ID, Active: Window(p.Account.Settings, s.now()),
+	})
+	if err != nil {
+		return nil, nil, unavailable("team user sessions", err)
+	}
+	for _, sess := range list {
+		s.activity.overlay(sess)
+	}
+	return u, list, nil
+}
+
+// teamUser finds a user of p's account; a user of another account, or none,
+// is ENOTFOUND, so that ids cannot be probed.
+func (s *Service) teamUser(ctx context.Context, p *Principal, userID string) (*User, error) {
+	if userID == "" {
+		return nil, Errorf(ENOTFOUND, "user not found")
+	}
+	u, err := s.Store.FindUserByID(ctx, p.Account.ID, userID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, Errorf(ENOTFOUND, "user not found")
+	}
+	if err != nil {
+		return nil, unavailable("find user", err)
+	}
+	return u, nil
+}
+
+// ForceSignOut signs out every session of a user of the admin's account,
+// with the reason (EINVALID "reason is required", changing nothing, without
+// one), and returns how many active sessions it ended. When admins force
+// themselves out, their current session stays. It writes one audit event,
+// ActionUserSessionsRevoked, whose target is the user's email. Each signed-out
+// session's next request answers ReasonRevokedByAdmin ("An administrator
+// signed you out"). ENOTFOUND for a user of another account; EFORBIDDEN for
+// members.
+func (s *Service) ForceSignOut(ctx context.Context, p *Principal, userID, reason string, m Meta) (int, error) {
+	if err := requireAdmin(p); err != nil {
+		return 0, err
+	}
+	reason, err := ValidateReason(reason)
+	if err != nil {
+		return 0, err
+	}
+	u, err := s.teamUser(ctx, p, userID)
+	if err != nil {
+		return 0, err
+	}
+	now := s.now()
+	f := RevokeFilter{AccountID: p.Account.ID, UserID: u.ID, CountActive: Window(p.Account.Settings, now)}
+	if u.ID == p.User.ID {
+		f.ExceptSessionID = p.Session.ID
+	}
+	ev := s.event(p, ActionUserSessionsRevoked, u.Email, m, now)
+	ev.Reason = reason
+	ev.Details = "user_id=" + u.ID
+	n, err := s.Store.RevokeSessions(ctx, f, Revocation{At: now, By: p.User.ID, Reason: reason}, ev)
+	if err != nil {
+		return 0, unavailable("force sign out", err)
+	}
+	s.Log.Info("forced sign-out", "admin_id", p.User.ID, "user_id", u.ID, "count", n, "ip", m.IP)
+	return n, nil
+}
+
+// SignOutTeam signs out every session of the admin's account except the
+// admin's current one, with the reason (required, as for ForceSignOut), and
+// returns how many active sessions it ended. It writes one audit event,
+// ActionTeamSessionsRevoked, whose target is the account's name. EFORBIDDEN
+// for members.
+func (s *Service) SignOutTeam(ctx context.Context, p *Principal, reason string, m Meta) (int, error) {
+	if err := requireAdmin(p); err != nil {
+		return 0, err
+	}
+	reason, err := ValidateReason(reason)
+	if err != nil {
+		return 0, err
+	}
+	now := s.now()
+	ev := s.event(p, ActionTeamSessionsRevoked, p.Account.Name, m, now)
+	ev.Reason = reason
+	n, err := s.Store.RevokeSessions(ctx,
+		RevokeFilter{AccountID: p.Account.ID, All: true, ExceptSessionID: p.Session.ID,
+			CountActive: Window(p.Account.Settings, now)},
+		Revocation{At: now, By: p.User.ID, Reason: reason}, ev)
+	if err != nil {
+		return 0, unavailable("sign out team", err)
+	}
+	s.Log.Info("team signed out", "admin_id", p.User.ID, "account_id", p.Account.ID, "count", n, "ip", m.IP)
+	return n, nil
+}
+
+// AuditLog returns the admin's account's events, newest first, with how many
+// match without Limit and Offset. The filter's AccountID is forced to p's
+// account; Limit defaults to DefaultAuditLimit and is at most
+// MaxAuditLimit. EFORBIDDEN for members.
+func (s *Service) AuditLog(ctx context.Context, p *Principal, f AuditFilter) ([]*AuditEvent, int, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, 0, err
+	}
+	f.AccountID = p.Account.ID
+	switch {
+	case f.Limit <= 0:
+		f.Limit = DefaultAuditLimit
+	case f.Limit > MaxAuditLimit:
+		f.Limit = MaxAuditLimit
+	}
+	f.Offset = max(f.Offset, 0)
+	evs, n, err := s.Store.FindAuditEvents(ctx, f)
+	if err != nil {
+		return nil, 0, unavailable("audit log", err)
+	}
+	return evs, n, nil
+}
+
+// exportPage is how many events ExportAudit reads per query.
+const exportPage = 1000
+
+// ExportAudit calls fn with every event f matches, newest first, reading the
+// store a page at a time, for the audit log's CSV and JSON Lines exports.
+// With p, the admin's account's events only (EFORBIDDEN for members); with p
+// nil, as an operator, f.AccountID's events or, when it is empty, every
+// account's. f.Limit and f.Offset are ignored. Events written after the
+// export starts are left out, so that pages do not shift under it.
+func (s *Service) ExportAudit(ctx context.Context, p *Principal, f AuditFilter, fn func(*AuditEvent) error) error {
+	if p != nil {
+		if err := requireAdmin(p); err != nil {
+			return err
+		}
+		f.AccountID = p.Account.ID
+	}
+	// Until is exclusive: the events of this very microsecond are in.
+	if end := s.now().Add(time.Microsecond); f.Until.IsZero() || f.Until.After(end) {
+		f.Until = end
+	}
+	f.Limit, f.Offset = exportPage, 0
+	for {
+		evs, _, err := s.Store.FindAuditEvents(ctx, f)
+		if err != nil {
+			return unavailable("export audit", err)
+		}
+		for _, ev := range evs {
+			if err := fn(ev); err != nil {
+				return err
+			}
+		}
+		if len(evs) < f.Limit {
+			return nil
+		}
+		f.Offset += len(evs)
+	}
+}
