@@ -11,19 +11,23 @@ type settingsJSON struct {
 	IdleTimeout       doorman.IdleTimeout `json:"idle_timeout"`
 	RememberMeAllowed bool                `json:"remember_me_allowed"`
 	RememberMeDays    int                 `json:"remember_me_days"`
+	// MembersSeeSessions lets members open their Sessions page and API.
+	MembersSeeSessions bool `json:"members_see_sessions"`
 }
 
 func newSettingsJSON(set doorman.Settings) settingsJSON {
 	return settingsJSON{IdleTimeout: set.IdleTimeout, RememberMeAllowed: set.RememberMeAllowed,
-		RememberMeDays: set.RememberMeDays}
+		RememberMeDays: set.RememberMeDays, MembersSeeSessions: set.MembersSeeSessions}
 }
 
-// settingsUpdate is the body of PUT: every field is required, since PUT
-// replaces the settings.
+// settingsUpdate is the body of PUT: the contract's three fields are
+// required, since PUT replaces the settings. members_see_sessions came
+// later: clients written before it leave it out, which keeps its value.
 type settingsUpdate struct {
-	IdleTimeout       *string `json:"idle_timeout"`
-	RememberMeAllowed *bool   `json:"remember_me_allowed"`
-	RememberMeDays    *int    `json:"remember_me_days"`
+	IdleTimeout        *string `json:"idle_timeout"`
+	RememberMeAllowed  *bool   `json:"remember_me_allowed"`
+	RememberMeDays     *int    `json:"remember_me_days"`
+	MembersSeeSessions *bool   `json:"members_see_sessions"`
 }
 
 // getSettings is GET /api/v1/settings/sessions; every member may read them.
@@ -54,7 +58,11 @@ func (s *Server) putSettings(w *request, r *http.Request) error {
 		return doorman.Errorf(doorman.EINVALID, "remember_me_days is required")
 	}
 	set := doorman.Settings{IdleTimeout: doorman.IdleTimeout(*req.IdleTimeout),
-		RememberMeAllowed: *req.RememberMeAllowed, RememberMeDays: *req.RememberMeDays}
+		RememberMeAllowed: *req.RememberMeAllowed, RememberMeDays: *req.RememberMeDays,
+		MembersSeeSessions: p.Account.Settings.MembersSeeSessions}
+	if req.MembersSeeSessions != nil {
+		set.MembersSeeSessions = *req.MembersSeeSessions
+	}
 	acct, err := s.svc.UpdateSettings(r.Context(), p, p.Account.ID, set, s.meta(w, r))
 	if err != nil {
 		return err

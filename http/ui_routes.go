@@ -37,12 +37,23 @@ var pageRoutes = []pageRoute{
 	{Route{"GET", pages.PathLogin, "Sign in"}, false, (*Server).loginPage},
 	{Route{"POST", pages.PathLogin, "Sign in"}, false, (*Server).loginSubmit},
 	{Route{"POST", pages.PathLogout, "Sign out"}, true, (*Server).logoutSubmit},
-	{Route{"GET", pages.PathSessions, "Sessions"}, true, (*Server).sessionsPage},
-	{Route{"GET", pages.PathSessions + "/{id}", "Session details"}, true, (*Server).sessionPage},
-	{Route{"GET", pages.PathSessions + "/{id}/sign-out", "Sign out session"}, true, (*Server).confirmSignOutPage},
-	{Route{"POST", pages.PathSessions + "/{id}/sign-out", "Sign out session"}, true, (*Server).signOutSubmit},
-	{Route{"GET", pages.PathSignOutOthers, "Sign out other sessions"}, true, (*Server).confirmSignOutOthersPage},
-	{Route{"POST", pages.PathSignOutOthers, "Sign out other sessions"}, true, (*Server).signOutOthersSubmit},
+	{Route{"GET", pages.PathSessions, "Sessions"}, true, personal((*Server).sessionsPage)},
+	{Route{"GET", pages.PathSessions + "/{id}", "Session details"}, true, personal((*Server).sessionPage)},
+	{Route{"GET", pages.PathSessions + "/{id}/sign-out", "Sign out session"}, true, personal((*Server).confirmSignOutPage)},
+	{Route{"POST", pages.PathSessions + "/{id}/sign-out", "Sign out session"}, true, personal((*Server).signOutSubmit)},
+	{Route{"GET", pages.PathSignOutOthers, "Sign out other sessions"}, true, personal((*Server).confirmSignOutOthersPage)},
+	{Route{"POST", pages.PathSignOutOthers, "Sign out other sessions"}, true, personal((*Server).signOutOthersSubmit)},
+	// The administrators' Team pages (ui_admin.go).
+	{Route{"GET", pages.PathAdmin, "Team"}, true, adminOnly((*Server).adminHome)},
+	{Route{"GET", pages.PathTeamSessions, "Team Sessions"}, true, adminOnly((*Server).teamSessionsPage)},
+	{Route{"GET", pages.PathSignOutTeam, "Sign out all team sessions"}, true, adminOnly((*Server).signOutTeamPage)},
+	{Route{"POST", pages.PathSignOutTeam, "Sign out all team sessions"}, true, adminOnly((*Server).signOutTeamSubmit)},
+	{Route{"GET", pages.PathAdminUsers + "{id}/sessions", "Team member sessions"}, true, adminOnly((*Server).teamUserPage)},
+	{Route{"GET", pages.PathAdminUsers + "{id}/sign-out", "Force sign out user"}, true, adminOnly((*Server).forceSignOutPage)},
+	{Route{"POST", pages.PathAdminUsers + "{id}/sign-out", "Force sign out user"}, true, adminOnly((*Server).forceSignOutSubmit)},
+	{Route{"GET", pages.PathSessionSettings, "Session settings"}, true, adminOnly((*Server).sessionSettingsPage)},
+	{Route{"POST", pages.PathSessionSettings, "Session settings"}, true, adminOnly((*Server).sessionSettingsSubmit)},
+	{Route{"GET", pages.PathAudit, "Audit log"}, true, adminOnly((*Server).auditPage)},
 	{Route{"GET", pages.StaticPrefix + "{name}", "Static file"}, false, (*Server).static},
 }
 
@@ -296,18 +307,28 @@ func (s *Server) layout(rq *request, r *http.Request, title string) pages.Layout
 	l := pages.Layout{Title: title, RequestID: rq.id, Flash: s.takeFlash(rq, r)}
 	if p := rq.principal; p != nil {
 		l.User = &pages.User{Name: p.User.Name, Email: p.User.Email, Account: p.Account.Name, Admin: p.User.IsAdmin()}
-		l.Nav = navigation(p)
+		l.Nav = navigation(p, r.URL.Path)
 		l.CSRF = formToken(p)
 	}
 	return l
 }
 
-// navigation is the settings menu. Sections appear as their pages are
-// built: the admin's Team pages and the API keys page will join here.
-func navigation(p *doorman.Principal) []pages.NavSection {
-	return []pages.NavSection{
-		{Title: "Security", Items: []pages.NavItem{{Label: "Sessions", Href: pages.PathSessions, Current: true}}},
+// navigation is the settings menu, with the page at path marked. Sections
+// appear as their pages are built: the API keys page will join Team.
+func navigation(p *doorman.Principal, path string) []pages.NavSection {
+	under := func(prefix string) bool { return path == prefix || strings.HasPrefix(path, prefix+"/") }
+	nav := []pages.NavSection{
+		{Title: "Security", Items: []pages.NavItem{{Label: "Sessions", Href: pages.PathSessions, Current: under(pages.PathSessions)}}},
 	}
+	if p.User.IsAdmin() {
+		nav = append(nav, pages.NavSection{Title: "Team", Items: []pages.NavItem{
+			{Label: "Sessions", Href: pages.PathTeamSessions,
+				Current: under(pages.PathTeamSessions) || strings.HasPrefix(path, pages.PathAdminUsers)},
+			{Label: "Session settings", Href: pages.PathSessionSettings, Current: under(pages.PathSessionSettings)},
+			{Label: "Audit log", Href: pages.PathAudit, Current: under(pages.PathAudit)},
+		}})
+	}
+	return nav
 }
 
 // render writes a page with status. A template that fails is logged and
