@@ -446,6 +446,9 @@ var countedActions = map[string]bool{
 func (s *Server) auditRow(ev *doorman.AuditEvent, now time.Time, devices map[string]string) pages.AuditRow {
 	row := pages.AuditRow{When: pages.NewTime(ev.At, now), Actor: ev.Actor, Action: pages.ActionText(ev.Action),
 		Code: ev.Action, Target: ev.Target, Reason: ev.Reason, IP: ev.IP}
+	if now.Sub(ev.At) < doorman.ActiveNowWindow {
+		row.When.Relative = "Just now" // an event is not "active"
+	}
 	if countedActions[ev.Action] {
 		row.Count = plural(ev.Count, "session", "sessions")
 	}

@@ -1,6 +1,7 @@
 // Doorman's pages work without this script. With it: confirmations open as a
-// dialog over the page, times show in the reader's own time zone, and the
-// session id can be copied with one click.
+// dialog over the page, times show in the reader's own time zone, the
+// session id can be copied with one click, and the Session settings form
+// shows only what applies.
 (function () {
   "use strict";
 
@@ -76,7 +77,35 @@
     });
   }
 
+  // The Session settings form shows what applies: "Remembered sessions
+  // last" when Remember Me is allowed, "All sessions expire after" when it
+  // is not, with the timeout chosen. Without the script both are shown,
+  // each under its "When enabled:" or "When disabled:".
+  function settingsForm(root) {
+    root.querySelectorAll("form[data-settings]").forEach(function (form) {
+      var remember = form.querySelector("input[data-remember]");
+      if (!remember) { return; }
+      var on = form.querySelector("[data-when=on]");
+      var off = form.querySelector("[data-when=off]");
+      var days = on ? on.querySelector("input") : null;
+      var text = form.querySelector("[data-expires-text]");
+      function update() {
+        if (on) { on.hidden = !remember.checked; }
+        if (off) { off.hidden = remember.checked; }
+        // A hidden field is not sent: the account keeps its number of days.
+        if (days) { days.disabled = !remember.checked; }
+        var idle = form.querySelector("input[name=idle_timeout]:checked");
+        if (text && idle && idle.getAttribute("data-expires")) { text.textContent = idle.getAttribute("data-expires"); }
+      }
+      form.classList.add("js-toggles");
+      remember.addEventListener("change", update);
+      form.querySelectorAll("input[name=idle_timeout]").forEach(function (r) { r.addEventListener("change", update); });
+      update();
+    });
+  }
+
   localTimes(document);
   copyButtons(document);
   confirmDialogs(document);
+  settingsForm(document);
 })();
