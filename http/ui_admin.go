@@ -175,6 +175,9 @@ func (s *Server) forceSignOutSubmit(w *request, r *http.Request) error {
 		return userGone(err)
 	case n == 0:
 		s.setFlash(w, pages.FlashInfo, u.Email+" had no active sessions to sign out.")
+	case u.ID == w.principal.User.ID:
+		s.setFlash(w, pages.FlashSuccess, "Signed out "+plural(n, "of your sessions", "of your sessions")+
+			". The one you are using now stays active.")
 	default:
 		s.setFlash(w, pages.FlashSuccess, "Signed out "+u.Email+" from "+plural(n, "session", "sessions")+
 			". They must sign in again.")
