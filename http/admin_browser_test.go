@@ -230,6 +230,18 @@ func TestAdminBrowser(t *testing.T) {
 		t.Errorf("forced sign-out event %q, want %q", first[1:], want)
 	}
 	a.screenshot("audit-log", true)
+
+	// A phone, 360 px wide: nothing scrolls sideways but the tables inside
+	// their cards.
+	a.viewport(360, 780, chromedp.EmulateScale(2), chromedp.EmulateMobile)
+	for _, path := range []string{"/admin/sessions", guestPage, forcePath, "/admin/settings/sessions", "/admin/audit"} {
+		a.navigate(path)
+		if eval[bool](a, `document.documentElement.scrollWidth > window.innerWidth`) {
+			t.Errorf("%s: sideways scrolling at 360 px: %d", path, eval[int64](a, "document.documentElement.scrollWidth"))
+		}
+	}
+	a.viewport(1280, 900)
+	a.navigate("/admin/audit")
 	a.do(chromedp.SetValue(chromedp.CSS("#action"), "user_sessions_revoked"))
 	a.clickAndLoad("form.filter button[type=submit]")
 	if n := len(a.dom().all("table.audit-table tbody tr")); n != 1 {
