@@ -3,63 +3,148 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"math"
 
 	"github.com/doorman/doorman"
 )
 
+// teamScanFactor sizes the prefix of recently active sessions a team page
+// is ranked from: that many sessions per user the page needs, which holds
+// the page unless a few users own most of the recent sessions.
+const teamScanFactor = 4
+
 // FindTeamMembers returns the account's users that f selects with their
 // active sessions in w (how many, and the latest activity), newest activity
 // first (users without an active session last), then by email and id; how
-// many users f selects; and the account's active sessions in all. One
-// statement: the aggregate reads the sessions_team index alone, once.
+// many users f selects; and the account's active sessions in all.
+//
+// One statement, which never aggregates the whole account: a user's latest
+// active session comes before all their others in the sessions_recent
+// index, so the users of a page are among those of the most recent active
+// sessions. The statement ranks the users of the K most recent (K =
+// teamScanFactor × (Offset+Limit), ties included): every user outside has
+// older activity than any inside. When those are too few users, the
+// statement runs again over every active session, and then also lists the
+// users without one. Only the account's total is a full pass, a count over
+// the covering index.
 func (s *Store) FindTeamMembers(ctx context.Context, accountID string, w *doorman.ActiveWindow, f doorman.TeamFilter) ([]doorman.TeamMember, int, int, error) {
-	act := where{}
-	act.add("s.account_id = ?", accountID)
-	activeWindow(&act, w)
-	users := where{}
-	users.add("u.account_id = ?", accountID)
-	if f.Email != "" {
-		users.add("u.email = ?", f.Email)
+	need := f.Offset + f.Limit
+	k := teamScanFactor * need
+	if f.Limit <= 0 || k > math.MaxInt32 {
+		k = 0
 	}
-	lim, largs := page(f.Limit, f.Offset)
-	args := append(append(append([]any{}, act.args...), users.args...), largs...)
-	// act is read twice (the join and the total), so SQLite materialises
-	// it once.
-	rows, err := s.db.QueryContext(ctx, `WITH act AS (
-			SELECT s.user_id AS user_id, count(*) AS n, max(s.last_active_at) AS last
-			FROM sessions s`+act.String()+`
-			GROUP BY s.user_id)
-		SELECT `+userCols+`, coalesce(a.n, 0), a.last, count(*) OVER (),
-			(SELECT coalesce(sum(n), 0) FROM act)
-		FROM users u LEFT JOIN act a ON a.user_id = u.id`+users.String()+`
-		ORDER BY a.last DESC NULLS LAST, u.email, u.id`+lim, args...)
-	if err != nil {
-		return nil, 0, 0, wrap("find team members", err)
-	}
-	defer rows.Close()
-	members := []doorman.TeamMember{}
-	var total, active int
-	for rows.Next() {
-		var r userRow
-		var m doorman.TeamMember
-		var last sql.NullInt64
-		if err := rows.Scan(append(r.dest(), &m.Sessions, &last, &total, &active)...); err != nil {
+	for {
+		members, users, active, ranked, complete, err := s.findTeam(ctx, accountID, w, f, k)
+		if err != nil {
 			return nil, 0, 0, wrap("find team members", err)
 		}
-		m.User, m.LastActiveAt = r.user(), fromNullMicros(last)
-		members = append(members, m)
+		if complete || ranked >= need {
+			return members, users, active, nil
+		}
+		k = 0 // the prefix held too few users: rank them all
 	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, 0, wrap("find team members", err)
-	}
-	if len(members) == 0 {
-		// No row carried the totals: past the last page, or nobody matches.
-		err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM users u`+users.String()+`),
-			(SELECT count(*) FROM sessions s`+act.String()+`)`,
-			append(append([]any{}, users.args...), act.args...)...).Scan(&total, &active)
-		if err != nil {
-			return nil, 0, 0, wrap("find team members: count", err)
+}
+
+// findTeam runs the team statement over the k most recent active sessions
+// (every one when k is 0). It also returns how many users it ranked, and
+// whether the prefix held every active session (the page is then exact
+// whatever its offset).
+func (s *Store) findTeam(ctx context.Context, accountID string, w *doorman.ActiveWindow, f doorman.TeamFilter, k int) (
+	members []doorman.TeamMember, users, active, ranked int, complete bool, err error) {
+	var q stmt
+	// The sessions f selects that are active in w.
+	sel := func() {
+		q.sql(`s.account_id = ?`, accountID)
+		q.sql(` AND s.revoked_at IS NULL AND `)
+		cond, args := liveExpr(w)
+		q.sql(cond, args...)
+		if f.Email != "" {
+			q.sql(` AND s.user_id IN (SELECT id FROM users WHERE account_id = ? AND email = ?)`, accountID, f.Email)
 		}
 	}
-	return members, total, active, nil
+	usersOf := func() {
+		q.sql(`u.account_id = ?`, accountID)
+		if f.Email != "" {
+			q.sql(` AND u.email = ?`, f.Email)
+		}
+	}
+	limit, offset := 1, k-1
+	if k <= 0 {
+		limit, offset = 0, 0
+	}
+	q.sql(`WITH bound AS (
+			SELECT s.last_active_at AS t FROM sessions s INDEXED BY sessions_recent WHERE `)
+	sel()
+	q.sql(` ORDER BY s.last_active_at DESC LIMIT ? OFFSET ?),
+		recent AS (
+			SELECT s.user_id, max(s.last_active_at) AS last FROM sessions s INDEXED BY sessions_recent WHERE `, limit, offset)
+	sel()
+	q.sql(` AND s.last_active_at >= coalesce((SELECT t FROM bound), ?)
+			GROUP BY s.user_id),
+		ranked AS (
+			SELECT `+userCols+`, r.last AS last FROM recent r JOIN users u ON u.id = r.user_id
+			UNION ALL
+			SELECT `+userCols+`, NULL FROM users u WHERE `, int64(minMicros))
+	usersOf()
+	q.sql(` AND NOT EXISTS (SELECT 1 FROM bound) AND u.id NOT IN (SELECT user_id FROM recent)),
+		page AS (
+			SELECT * FROM ranked ORDER BY last DESC NULLS LAST, email, id`)
+	lim, largs := page(f.Limit, f.Offset)
+	q.sql(lim+`),
+		totals AS (SELECT
+			(SELECT count(*) FROM users u WHERE `, largs...)
+	usersOf()
+	q.sql(`) AS users,
+			(SELECT count(*) FROM sessions s INDEXED BY sessions_recent WHERE s.account_id = ? AND s.revoked_at IS NULL AND `, accountID)
+	cond, args := liveExpr(w)
+	q.sql(cond, args...)
+	q.sql(`) AS active,
+			(SELECT count(*) FROM recent) AS ranked,
+			NOT EXISTS (SELECT 1 FROM bound) AS complete)
+		SELECT p.id, p.account_id, p.email, p.name, p.role, p.password_hash, p.disabled, p.created_at,
+			(SELECT count(*) FROM sessions s WHERE s.account_id = ? AND s.user_id = p.id AND s.revoked_at IS NULL AND `, accountID)
+	q.sql(cond, args...)
+	q.sql(`), p.last, t.users, t.active, t.ranked, t.complete
+		FROM totals t LEFT JOIN page p ON 1
+		ORDER BY p.last DESC NULLS LAST, p.email, p.id`)
+
+	rows, err := s.db.QueryContext(ctx, q.b, q.args...)
+	if err != nil {
+		return nil, 0, 0, 0, false, err
+	}
+	defer rows.Close()
+	members = []doorman.TeamMember{}
+	for rows.Next() {
+		// The columns of the page's user are NULL on the one row of an
+		// empty page, which carries the totals alone.
+		var (
+			id, acct, email, name, role, hash sql.NullString
+			disabled                          sql.NullBool
+			created, last                     sql.NullInt64
+			m                                 doorman.TeamMember
+		)
+		if err := rows.Scan(&id, &acct, &email, &name, &role, &hash, &disabled, &created,
+			&m.Sessions, &last, &users, &active, &ranked, &complete); err != nil {
+			return nil, 0, 0, 0, false, err
+		}
+		if !id.Valid {
+			continue
+		}
+		m.User = &doorman.User{ID: id.String, AccountID: acct.String, Email: email.String, Name: name.String,
+			Role: doorman.Role(role.String), PasswordHash: hash.String, Disabled: disabled.Bool, CreatedAt: fromMicros(created.Int64)}
+		m.LastActiveAt = fromNullMicros(last)
+		members = append(members, m)
+	}
+	return members, users, active, ranked, complete, rows.Err()
+}
+
+// stmt builds a statement and its arguments in the order they appear.
+type stmt struct {
+	b    string
+	args []any
+}
+
+func (q *stmt) sql(s string, args ...any) {
+	q.b += s
+	q.args = append(q.args, args...)
 }

@@ -16,7 +16,7 @@ var accountTests = []test{
 func testAccountCreateFind(t *testing.T, open opener) {
 	e := newEnv(t, open)
 	want := &doorman.Account{ID: doorman.NewID(doorman.PrefixAccount, Base), Name: "Acme Corp",
-		Settings:  doorman.Settings{IdleTimeout: doorman.Idle30Days, RememberMeAllowed: false, RememberMeDays: 365},
+		Settings:  doorman.Settings{IdleTimeout: doorman.Idle30Days, RememberMeAllowed: false, RememberMeDays: 365, MembersSeeSessions: false},
 		CreatedAt: at(123456 * us)}
 	ok(t, e.s.CreateAccount(e.ctx, want), "CreateAccount")
 	other := e.account("Globex", doorman.DefaultSettings())
@@ -61,9 +61,12 @@ func testAccountUpdateSettings(t *testing.T, open opener) {
 	a := e.account("Acme", doorman.DefaultSettings())
 	b := e.account("Globex", doorman.DefaultSettings())
 
-	set := doorman.Settings{IdleTimeout: doorman.Idle1Day, RememberMeAllowed: false, RememberMeDays: 7}
+	if !a.Settings.MembersSeeSessions {
+		t.Fatal("DefaultSettings: MembersSeeSessions is false, want true")
+	}
+	set := doorman.Settings{IdleTimeout: doorman.Idle1Day, RememberMeAllowed: false, RememberMeDays: 7, MembersSeeSessions: false}
 	ev := event(a.ID, doorman.ActionSettingsUpdated, at(5*us))
-	ev.Details = "idle_timeout=7d->1d remember_me_allowed=true->false remember_me_days=30->7"
+	ev.Details = "idle_timeout=7d->1d remember_me_allowed=true->false remember_me_days=30->7 members_see_sessions=true->false"
 	ok(t, e.s.UpdateAccountSettings(e.ctx, a.ID, set, ev), "UpdateAccountSettings")
 
 	got, err := e.s.FindAccountByID(e.ctx, a.ID)
@@ -80,6 +83,14 @@ func testAccountUpdateSettings(t *testing.T, open opener) {
 		t.Fatalf("audit events of the account: %d (total %d), want the settings event", len(list), n)
 	}
 	diffEvent(list[0], ev).report(t, "settings audit event")
+
+	// And back: the field is stored, not only defaulted.
+	set.MembersSeeSessions = true
+	ok(t, e.s.UpdateAccountSettings(e.ctx, a.ID, set, event(a.ID, doorman.ActionSettingsUpdated, at(6*us))), "UpdateAccountSettings")
+	got, err = e.s.FindAccountByID(e.ctx, a.ID)
+	ok(t, err, "FindAccountByID")
+	want.Settings = set
+	diffAccount(got, &want).report(t, "account after a second UpdateAccountSettings")
 }
 
 func testAccountUpdateSettingsNotFound(t *testing.T, open opener) {

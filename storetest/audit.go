@@ -14,6 +14,7 @@ var auditTests = []test{
 	{"Filters", testAuditFilters},
 	{"Paging", testAuditPaging},
 	{"Atomic", testAuditAtomic},
+	{"PurgeByAge", testAuditPurge},
 }
 
 func testAuditRoundTrip(t *testing.T, open opener) {
@@ -230,4 +231,107 @@ func testAuditAtomic(t *testing.T, open opener) {
 		t.Fatalf("audit events: %v (total %d), want only the first", eventIDs(list), n)
 	}
 	diffEvent(list[0], taken).report(t, "the event whose id was reused")
+}
+
+// testAuditPurge checks that PurgeAuditEvents deletes only events older
+// than its cutoff, oldest first, at most limit at a time, in every account.
+func testAuditPurge(t *testing.T, open opener) {
+	e := newEnv(t, open)
+	a := e.account("Acme", doorman.DefaultSettings())
+	b := e.account("Globex", doorman.DefaultSettings())
+	var old, kept []*doorman.AuditEvent
+	mk := func(acct string, d time.Duration) *doorman.AuditEvent {
+		ev := event(acct, doorman.ActionSignIn, at(d))
+		ok(t, e.s.CreateAuditEvent(e.ctx, ev), "CreateAuditEvent")
+		return ev
+	}
+	// Written out of time order, in two accounts and none.
+	for i, d := range []time.Duration{-us, -400 * day, -time.Hour, -2 * day} {
+		acct := []string{a.ID, b.ID, "", a.ID}[i]
+		old = append(old, mk(acct, d))
+	}
+	for _, d := range []time.Duration{0, us, time.Hour} {
+		kept = append(kept, mk(a.ID, d), mk(b.ID, d))
+	}
+	n, err := e.s.PurgeAuditEvents(e.ctx, Base, 0)
+	if err != nil || n != 0 || e.auditTotal() != 10 {
+		t.Fatalf("PurgeAuditEvents(limit 0) = %d, %v; want 0 and nothing deleted", n, err)
+	}
+	// The oldest go first.
+	n, err = e.s.PurgeAuditEvents(e.ctx, Base, 2)
+	ok(t, err, "PurgeAuditEvents")
+	if n != 2 {
+		t.Fatalf("PurgeAuditEvents(limit 2) = %d, want 2", n)
+	}
+	left, _ := e.audits(doorman.AuditFilter{Until: Base})
+	if !sameSet(eventIDs(left), []string{old[0].ID, old[2].ID}) {
+		t.Errorf("after purging 2: %v remain before the cutoff, want the two newest of them [%s %s]", eventIDs(left), old[0].ID, old[2].ID)
+	}
+	n, err = e.s.PurgeAuditEvents(e.ctx, Base, 10)
+	ok(t, err, "PurgeAuditEvents")
+	if n != 2 {
+		t.Errorf("PurgeAuditEvents(rest) = %d, want 2", n)
+	}
+	n, err = e.s.PurgeAuditEvents(e.ctx, Base, 10)
+	if err != nil || n != 0 {
+		t.Errorf("PurgeAuditEvents(nothing left) = %d, %v; want 0", n, err)
+	}
+	// An earlier cutoff afterwards deletes nothing more, and keeps the later one.
+	n, err = e.s.PurgeAuditEvents(e.ctx, at(-day), 10)
+	if err != nil || n != 0 {
+		t.Errorf("PurgeAuditEvents(earlier cutoff) = %d, %v; want 0", n, err)
+	}
+	list, total := e.audits(doorman.AuditFilter{})
+	if total != len(kept) || !sameSet(eventIDs(list), eventIDs(kept)) {
+		t.Errorf("after purging: %v (total %d), want the events at or after the cutoff %v", eventIDs(list), total, eventIDs(kept))
+	}
+	// Events stay intact.
+	byID := map[string]*doorman.AuditEvent{}
+	for _, ev := range list {
+		byID[ev.ID] = ev
+	}
+	for _, ev := range kept {
+		diffEvent(byID[ev.ID], ev).report(t, "event kept by the purge")
+	}
+}
+
+// testPurgeOnlyByAge proves that after a purge the database still refuses
+// to change any event, or to delete one at or after the purge's cutoff,
+// even from a raw statement; and that the cutoff itself cannot be removed.
+func testPurgeOnlyByAge(t *testing.T, open opener, exec func(doorman.Store, string) error) {
+	e := newEnv(t, open)
+	a := e.account("Acme", doorman.DefaultSettings())
+	old := event(a.ID, doorman.ActionSignIn, at(-30*day))
+	recent := event(a.ID, doorman.ActionSignIn, at(-time.Hour))
+	later := event(a.ID, doorman.ActionSignIn, at(time.Hour))
+	for _, ev := range []*doorman.AuditEvent{old, recent, later} {
+		ok(t, e.s.CreateAuditEvent(e.ctx, ev), "CreateAuditEvent")
+	}
+	n, err := e.s.PurgeAuditEvents(e.ctx, at(-day), 10)
+	if err != nil || n != 1 {
+		t.Fatalf("PurgeAuditEvents = %d, %v; want the one old event", n, err)
+	}
+	for _, q := range []string{
+		"DELETE FROM audit_events",
+		"DELETE FROM audit_events WHERE id = '" + recent.ID + "'",
+		"DELETE FROM audit_events WHERE id = '" + later.ID + "'",
+		"UPDATE audit_events SET reason = 'x' WHERE id = '" + recent.ID + "'",
+		"DELETE FROM audit_retention",
+	} {
+		if err := exec(e.s, q); err == nil {
+			t.Errorf("%s succeeded, want the database to refuse it", q)
+		}
+	}
+	list, total := e.audits(doorman.AuditFilter{})
+	if total != 2 || !sameSet(eventIDs(list), []string{recent.ID, later.ID}) {
+		t.Fatalf("events after the refused statements: %v (total %d), want [%s %s]", eventIDs(list), total, recent.ID, later.ID)
+	}
+	for i, want := range []*doorman.AuditEvent{later, recent} {
+		diffEvent(list[i], want).report(t, "event after the refused statements")
+	}
+	// A purge still works after them.
+	n, err = e.s.PurgeAuditEvents(e.ctx, Base, 10)
+	if err != nil || n != 1 {
+		t.Errorf("PurgeAuditEvents(Base) = %d, %v; want 1", n, err)
+	}
 }

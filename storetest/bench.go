@@ -8,9 +8,11 @@ import (
 )
 
 // Benchmark measures the store's hot paths: authenticating a request by
-// token hash, listing a user's sessions, touching a session and revoking.
-// Each sub-benchmark calls open once.
-func Benchmark(b *testing.B, open func(testing.TB) doorman.Store) {
+// token hash, listing a user's sessions, touching a session and revoking;
+// and the team view of a large account (with WithBulkSeed). Each
+// sub-benchmark calls open once.
+func Benchmark(b *testing.B, open func(testing.TB) doorman.Store, opts ...Option) {
+	c := newConfig(opts)
 	setup := func(b *testing.B) (*env, *doorman.Account, *doorman.User, []*doorman.Session) {
 		e := newEnv(b, open)
 		a := e.account("Acme", doorman.DefaultSettings())
@@ -97,4 +99,5 @@ func Benchmark(b *testing.B, open func(testing.TB) doorman.Store) {
 			}
 		}
 	})
+	b.Run("FindTeamMembers", func(b *testing.B) { benchTeam(b, open, c) })
 }

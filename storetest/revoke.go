@@ -14,6 +14,7 @@ var revokeTests = []test{
 	{"AccountExceptOne", testRevokeAll},
 	{"NoSelector", testRevokeInvalid},
 	{"Operator", testRevokeOperator},
+	{"CountActive", testRevokeCountActive},
 }
 
 // revokeEnv is an account A with users ana (3 sessions) and bo (2 sessions),
@@ -243,4 +244,62 @@ func testRevokeOperator(t *testing.T, open opener) {
 	}
 	r.check(t, rev, r.sCy[1])
 	r.wantEvents(t, ev)
+}
+
+// testRevokeCountActive checks that CountActive counts only the sessions
+// still valid in its window, while every matching session is revoked: one
+// ended only by idleness must not come back if settings are loosened.
+func testRevokeCountActive(t *testing.T, open opener) {
+	e := newEnv(t, open)
+	a := e.account("Acme", doorman.DefaultSettings())
+	b := e.account("Globex", doorman.DefaultSettings())
+	ana, bo := e.user(a, "ana@example.com"), e.user(a, "bo@example.com")
+	cy := e.user(b, "cy@example.com")
+	w := doorman.Window(a.Settings, Base)
+	live := func(u *doorman.User) *doorman.Session {
+		return e.session(u, func(s *doorman.Session) { s.CreatedAt, s.LastActiveAt = at(-day), at(-time.Hour) })
+	}
+	idle := func(u *doorman.User) *doorman.Session {
+		return e.session(u, func(s *doorman.Session) { s.CreatedAt, s.LastActiveAt = at(-9*day), at(-7*day) })
+	}
+	remembered := e.session(ana, func(s *doorman.Session) {
+		s.RememberMe, s.CreatedAt, s.LastActiveAt, s.ExpiresAt = true, at(-20*day), at(-15*day), ptr(at(10*day))
+	})
+	expired := e.session(ana, func(s *doorman.Session) { s.LastActiveAt, s.ExpiresAt = at(-time.Hour), ptr(at(-us)) })
+	anaLive, anaIdle, current := live(ana), idle(ana), live(ana)
+	boLive, boIdle := live(bo), idle(bo)
+	cyLive := live(cy)
+
+	rev := doorman.Revocation{At: Base, By: ana.ID, Reason: "left the team"}
+	ev := revokeEvent(a, doorman.ActionUserSessionsRevoked, ana)
+	n, err := e.s.RevokeSessions(e.ctx, doorman.RevokeFilter{AccountID: a.ID, UserID: ana.ID, ExceptSessionID: current.ID,
+		CountActive: w}, rev, ev)
+	ok(t, err, "RevokeSessions(user, CountActive)")
+	if n != 2 || ev.Count != 2 {
+		t.Errorf("RevokeSessions(user, CountActive) = %d, ev.Count = %d; want 2 (the live and the remembered session)", n, ev.Count)
+	}
+	for _, s := range []*doorman.Session{remembered, expired, anaLive, anaIdle} {
+		if got := e.sessionByID(s.ID); !ptrEq(got.RevokedAt, ptr(Base)) || got.RevokeReason != rev.Reason {
+			t.Errorf("session %s (last active %s, expires %s): RevokedAt %s, want every matching session revoked",
+				s.ID, fmtTime(s.LastActiveAt), fmtPtr(s.ExpiresAt), fmtPtr(got.RevokedAt))
+		}
+	}
+	diffSession(e.sessionByID(current.ID), current).report(t, "the excepted session")
+
+	// One session, valid or not: revoked either way, counted only when valid;
+	// never ENOTFOUND for a session that was revoked now.
+	n, err = e.s.RevokeSessions(e.ctx, doorman.RevokeFilter{AccountID: a.ID, SessionID: boIdle.ID, CountActive: w}, rev, nil)
+	if err != nil || n != 0 || e.sessionByID(boIdle.ID).RevokedAt == nil {
+		t.Errorf("RevokeSessions(idle session, CountActive) = %d, %v; want 0, nil and the session revoked", n, err)
+	}
+	n, err = e.s.RevokeSessions(e.ctx, doorman.RevokeFilter{AccountID: a.ID, All: true, CountActive: w}, rev, nil)
+	if err != nil || n != 2 {
+		t.Errorf("RevokeSessions(All, CountActive) = %d, %v; want 2 (the current and bo's live session)", n, err)
+	}
+	for _, s := range []*doorman.Session{current, boLive} {
+		if e.sessionByID(s.ID).RevokedAt == nil {
+			t.Errorf("session %s not revoked by All", s.ID)
+		}
+	}
+	diffSession(e.sessionByID(cyLive.ID), cyLive).report(t, "session of another account")
 }

@@ -1,0 +1,65 @@
+package sqlite_test
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/sqlite"
+)
+
+// bulkSeed writes the benchmarks' large fixtures in one transaction with
+// prepared statements, then gathers the planner's statistics.
+func bulkSeed(st doorman.Store, users []*doorman.User, sessions []*doorman.Session) error {
+	ctx := context.Background()
+	db := st.(*sqlite.Store).DB()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	insUser, err := tx.PrepareContext(ctx, `INSERT INTO users
+		(id, account_id, email, name, role, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if _, err := insUser.ExecContext(ctx, u.ID, u.AccountID, u.Email, u.Name, string(u.Role), u.PasswordHash,
+			u.Disabled, u.CreatedAt.UnixMicro()); err != nil {
+			return err
+		}
+	}
+	insSession, err := tx.PrepareContext(ctx, `INSERT INTO sessions
+		(id, token_hash, user_id, account_id, created_at, last_active_at, expires_at, remember_me,
+		 revoked_at, revoked_by, revoke_reason, ip, user_agent,
+		 browser, browser_version, os, os_version, device_model, device_type,
+		 city, region, country, country_code, isp, location_local,
+		 logins, actions, last_page, risk_level, risk_reasons, new_device)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	micros := func(t *time.Time) any {
+		if t == nil {
+			return nil
+		}
+		return t.UnixMicro()
+	}
+	for _, s := range sessions {
+		d, l := s.Device, s.Location
+		if _, err := insSession.ExecContext(ctx, s.ID, s.TokenHash, s.UserID, s.AccountID, s.CreatedAt.UnixMicro(),
+			s.LastActiveAt.UnixMicro(), micros(s.ExpiresAt), s.RememberMe, micros(s.RevokedAt), s.RevokedBy, s.RevokeReason,
+			s.IP, s.UserAgent, d.Browser, d.BrowserVersion, d.OS, d.OSVersion, d.Model, d.Type,
+			l.City, l.Region, l.Country, l.CountryCode, l.ISP, l.Local,
+			s.Activity.Logins, s.Activity.Actions, s.Activity.LastPage, s.Risk.Level, strings.Join(s.Risk.Reasons, ","),
+			s.NewDevice); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	_, err = db.ExecContext(ctx, `ANALYZE`)
+	return err
+}

@@ -1,0 +1,87 @@
+package storetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/doorman/doorman"
+)
+
+// Size of the team-view benchmark: the 100,000 sessions of 10,000
+// users in one account, beside a smaller account whose rows must not count.
+const (
+	benchTeamUsers       = 10_000
+	benchSessionsPerUser = 10
+	benchOtherUsers      = 1_000
+)
+
+// teamFixture returns the users and sessions of a large account: each user
+// has benchSessionsPerUser sessions, last active over the last ten days
+// (those idle for more than the default seven days are not active), one of
+// them remembered for the last twenty days, one revoked. It returns how many
+// sessions are valid at Base under the account's settings.
+func teamFixture(a *doorman.Account, users int) ([]*doorman.User, []*doorman.Session, int) {
+	var us []*doorman.User
+	var ss []*doorman.Session
+	active := 0
+	for i := range users {
+		u := &doorman.User{ID: doorman.NewID(doorman.PrefixUser, Base), AccountID: a.ID,
+			Email: fmt.Sprintf("user%05d@%s.example.com", i, a.Name), Name: fmt.Sprintf("User %d", i),
+			Role: doorman.RoleMember, PasswordHash: "$argon2id$v=19$m=65536,t=1,p=4$c2FsdA$aGFzaA", CreatedAt: at(-60 * day)}
+		if i == 0 {
+			u.Role = doorman.RoleAdmin
+		}
+		us = append(us, u)
+		for j := range benchSessionsPerUser {
+			// A spread over ten days, different for every user and session.
+			ago := time.Duration((i*7919+j*104729)%(10*24*60)) * time.Minute
+			s := newSession(u, func(s *doorman.Session) {
+				s.CreatedAt, s.LastActiveAt = at(-ago-time.Hour), at(-ago)
+				s.ExpiresAt = ptr(s.CreatedAt.Add(doorman.DefaultAbsoluteCap))
+				switch j {
+				case 0:
+					s.RememberMe, s.CreatedAt = true, at(-20*day)
+					s.ExpiresAt = ptr(s.CreatedAt.Add(30 * day))
+				case 1:
+					s.RevokedAt, s.RevokedBy, s.RevokeReason = ptr(at(-ago)), u.ID, doorman.ReasonSignedOut
+				}
+			})
+			if doorman.CheckSession(s, u, a.Settings, Base) == nil {
+				active++
+			}
+			ss = append(ss, s)
+		}
+	}
+	return us, ss, active
+}
+
+// benchTeam measures the team view's query, FindTeamMembers with the first
+// page of 50, on 100,000 sessions of 10,000 users.
+func benchTeam(b *testing.B, open opener, c config) {
+	if c.bulkSeed == nil {
+		b.Skip("no WithBulkSeed option: seeding 100,000 sessions through the Store API takes too long")
+	}
+	e := newEnv(b, open)
+	a := e.account("acme", doorman.DefaultSettings())
+	other := e.account("globex", doorman.DefaultSettings())
+	users, sessions, active := teamFixture(a, benchTeamUsers)
+	ou, os, _ := teamFixture(other, benchOtherUsers)
+	start := time.Now()
+	if err := c.bulkSeed(e.s, append(users, ou...), append(sessions, os...)); err != nil {
+		b.Fatalf("bulk seed: %v", err)
+	}
+	b.Logf("seeded %d users and %d sessions in %v", len(users)+len(ou), len(sessions)+len(os), time.Since(start).Round(time.Millisecond))
+	w := doorman.Window(a.Settings, Base)
+	f := doorman.TeamFilter{Limit: 50}
+	for b.Loop() {
+		members, n, total, err := e.s.FindTeamMembers(e.ctx, a.ID, w, f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(members) != 50 || n != benchTeamUsers || total != active {
+			b.Fatalf("FindTeamMembers: %d rows, %d users, %d active; want 50, %d, %d", len(members), n, total, benchTeamUsers, active)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
+}
