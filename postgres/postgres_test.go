@@ -22,7 +22,9 @@ func TestConformance(t *testing.T) {
 	}))
 }
 
-func BenchmarkStore(b *testing.B) { storetest.Benchmark(b, openStore, storetest.WithBulkSeed(bulkSeed)) }
+func BenchmarkStore(b *testing.B) {
+	storetest.Benchmark(b, openStore, storetest.WithBulkSeed(bulkSeed))
+}
 
 // All without an account would sign out every session of every account: the
 // store refuses it even for operators.

@@ -37,7 +37,9 @@ func TestConformance(t *testing.T) {
 	}))
 }
 
-func BenchmarkStore(b *testing.B) { storetest.Benchmark(b, openStore, storetest.WithBulkSeed(bulkSeed)) }
+func BenchmarkStore(b *testing.B) {
+	storetest.Benchmark(b, openStore, storetest.WithBulkSeed(bulkSeed))
+}
 
 // migrationCount is how many migration files the package embeds.
 func migrationCount(t *testing.T) int {
