@@ -163,9 +163,13 @@ func (s *Service) CreateUser(ctx context.Context, accountName, email, name strin
 // UpdateSettings replaces an account's session settings; they apply to every
 // existing session on its next request. by is the admin making the change, or
 // nil for an operator command. The audit event records old and new values.
+// EFORBIDDEN for a member; another account is ENOTFOUND to an admin.
 func (s *Service) UpdateSettings(ctx context.Context, by *Principal, accountID string, set Settings, m Meta) (*Account, error) {
-	if by != nil && (!by.User.IsAdmin() || by.Account.ID != accountID) {
+	if by != nil && !by.User.IsAdmin() {
 		return nil, Errorf(EFORBIDDEN, "only an administrator of this account can change its settings")
+	}
+	if by != nil && by.Account.ID != accountID {
+		return nil, Errorf(ENOTFOUND, "account not found")
 	}
 	if err := set.Validate(); err != nil {
 		return nil, err
