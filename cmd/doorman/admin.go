@@ -132,7 +132,8 @@ func cmdSessionsList(ctx context.Context, args []string, stdout, stderr io.Write
 func cmdSessionsRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sessions revoke", stderr)
 	db := dbFlag(fs)
-	reason := fs.String("reason", "", "why the session is signed out (required; recorded in the audit log)")
+	reason := fs.String("reason", "", "why the sessions are signed out (required; recorded in the audit log)")
+	email := fs.String("email", "", "sign out every session of the user with this email, in every account it exists in")
 	// Accept the id before or after the flags.
 	var id string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -144,8 +145,12 @@ func cmdSessionsRevoke(ctx context.Context, args []string, stdout, stderr io.Wri
 	if id == "" && fs.NArg() > 0 {
 		id = fs.Arg(0)
 	}
-	if id == "" {
-		return errors.New("usage: doorman sessions revoke SESSION_ID --reason REASON")
+	if (id == "") == (*email == "") {
+		return errors.New("usage: doorman sessions revoke SESSION_ID --reason REASON | doorman sessions revoke --email EMAIL --reason REASON")
+	}
+	// Checked before the store is opened: a missing reason changes nothing.
+	if _, err := doorman.ValidateReason(*reason); err != nil {
+		return errors.New("--reason is required: it is recorded in the audit log")
 	}
 	store, err := openStore(ctx, *db)
 	if err != nil {
@@ -153,9 +158,39 @@ func cmdSessionsRevoke(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	defer store.Close()
 	svc := doorman.NewService(store, argon2id.New())
+	if *email != "" {
+		return revokeByEmail(ctx, svc, *email, *reason, stdout)
+	}
 	if err := svc.OperatorRevokeSession(ctx, id, *reason); err != nil {
 		return userMessage(err)
 	}
 	fmt.Fprintf(stdout, "Signed out %s. Its next request is refused.\n", id)
 	return nil
+}
+
+// revokeByEmail signs out every session of a user, in each account the
+// email exists in, and says how many per account.
+func revokeByEmail(ctx context.Context, svc *doorman.Service, email, reason string, stdout io.Writer) error {
+	users, counts, err := svc.OperatorForceSignOut(ctx, email, reason)
+	// Report what was done also when a later account failed.
+	for _, u := range users {
+		n, done := counts[u.ID]
+		if !done {
+			continue
+		}
+		name := u.AccountID
+		if a, err := svc.Store.FindAccountByID(ctx, u.AccountID); err == nil {
+			name = a.Name
+		}
+		fmt.Fprintf(stdout, "Signed out %s in account %q: %s. Their next request is refused.\n",
+			u.Email, name, plural(n, "active session"))
+	}
+	return userMessage(err)
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

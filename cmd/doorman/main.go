@@ -4,6 +4,7 @@
 //	doorman migrate               apply schema migrations and exit
 //	doorman user create           create a user (password from stdin)
 //	doorman sessions list|revoke  inspect or end sessions
+//	doorman audit export          write the audit log as CSV or JSON Lines
 //	doorman bench                 measure whoami throughput against a bare handler
 //
 // Every subcommand takes --db (a SQLite file path, or a postgres:// URL) and
@@ -46,6 +47,10 @@ Usage:
                                         create a user; the password is read from stdin
   doorman sessions list --email EMAIL   list a user's active sessions
   doorman sessions revoke ID --reason R sign out one session
+  doorman sessions revoke --email EMAIL --reason R
+                                        sign out every session of a user, in every account
+  doorman audit export [--account NAME] [--format csv|jsonl] [--since RFC3339] [--action A] [--out FILE]
+                                        write audit events, newest first
   doorman bench [--url URL]             load-test whoami against a bare net/http handler
   doorman geoip install [--dir DIR]     fetch the DB-IP Lite city and ASN databases
 
@@ -77,7 +82,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 				return cmdSessionsRevoke(ctx, args[2:], stdout, stderr)
 			}
 		}
-		return errors.New(`usage: doorman sessions list --email EMAIL | doorman sessions revoke ID --reason REASON`)
+		return errors.New(`usage: doorman sessions list --email EMAIL | doorman sessions revoke ID|--email EMAIL --reason REASON`)
+	case "audit":
+		if len(args) > 1 && args[1] == "export" {
+			return cmdAuditExport(ctx, args[2:], stdout, stderr)
+		}
+		return errors.New(`usage: doorman audit export [--account NAME] [--format csv|jsonl] [--since RFC3339] [--action A] [--out FILE]`)
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout, stderr)
 	case "geoip":

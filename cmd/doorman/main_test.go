@@ -3,16 +3,23 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/argon2id"
+	"github.com/doorman/doorman/sqlite"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
@@ -207,5 +214,175 @@ func TestServeDemo(t *testing.T) {
 	<-done
 	if !strings.Contains(out3.String(), "already present") {
 		t.Fatalf("second start seeded again:\n%s", out3)
+	}
+}
+
+// signIn starts a session of email on the database file, as a server
+// would, and returns its token.
+func signIn(t *testing.T, db, email string) string {
+	t.Helper()
+	store, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	tok, _, err := doorman.NewService(store, argon2id.New()).SignIn(context.Background(),
+		doorman.SignInRequest{Email: email, Password: "s3cret-password", Meta: doorman.Meta{IP: "83.45.123.78", UserAgent: "test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// authenticate checks a token on the database file as a server would.
+func authenticate(t *testing.T, db, tok string) error {
+	t.Helper()
+	store, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	_, err = doorman.NewService(store, argon2id.New()).Authenticate(context.Background(), tok, doorman.Meta{})
+	return err
+}
+
+func TestSessionsRevokeByEmail(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "d.db")
+	for _, acct := range []string{"Acme", "Globex"} {
+		if out, err := runCmd(t, "s3cret-password\n", "user", "create", "--db", db, "--account", acct, "--email", "ann@acme.test"); err != nil {
+			t.Fatalf("user create: %v\n%s", err, out)
+		}
+	}
+	if out, err := runCmd(t, "other-password-1\n", "user", "create", "--db", db, "--account", "Acme", "--email", "bob@acme.test"); err != nil {
+		t.Fatalf("user create: %v\n%s", err, out)
+	}
+	// The password is the same in both accounts: sign-in takes the first by
+	// id, Acme's, created first.
+	ann1, ann2 := signIn(t, db, "ann@acme.test"), signIn(t, db, "ann@acme.test")
+
+	for _, args := range [][]string{
+		{"sessions", "revoke", "--db", db, "--email", "ann@acme.test"},
+		{"sessions", "revoke", "--db", db, "--email", "ann@acme.test", "--reason", "  "},
+		{"sessions", "revoke", "sess_x", "--db", db, "--email", "ann@acme.test", "--reason", "x"},
+	} {
+		if out, err := runCmd(t, "", args...); err == nil {
+			t.Errorf("%v succeeded:\n%s", args, out)
+		}
+	}
+	if err := authenticate(t, db, ann1); err != nil {
+		t.Fatalf("a refused revoke changed a session: %v", err)
+	}
+	if _, err := runCmd(t, "", "sessions", "revoke", "--db", db, "--email", "nobody@acme.test", "--reason", "x"); err == nil ||
+		!strings.Contains(err.Error(), "no user has email") {
+		t.Errorf("revoke of an unknown email: %v", err)
+	}
+
+	out, err := runCmd(t, "", "sessions", "revoke", "--db", db, "--email", "Ann@Acme.test", "--reason", "Contract ended")
+	if err != nil {
+		t.Fatalf("sessions revoke --email: %v\n%s", err, out)
+	}
+	if strings.Count(out, "Signed out ann@acme.test") != 2 || !strings.Contains(out, "2 active sessions") ||
+		!strings.Contains(out, `"Globex": 0 active sessions`) {
+		t.Errorf("output:\n%s\nwant one line per account with its count", out)
+	}
+	for _, tok := range []string{ann1, ann2} {
+		var e *doorman.Error
+		if err := authenticate(t, db, tok); !errors.As(err, &e) || e.Reason != doorman.ReasonRevokedByAdmin {
+			t.Errorf("after the revoke: %v, want %s", err, doorman.ReasonRevokedByAdmin)
+		}
+	}
+
+	// The export has one user_sessions_revoked event per account, by system.
+	file := filepath.Join(t.TempDir(), "audit.csv")
+	if out, err := runCmd(t, "", "audit", "export", "--db", db, "--format", "csv", "--action", "user_sessions_revoked", "--out", file); err != nil ||
+		!strings.Contains(out, "Wrote 2 audit events") {
+		t.Fatalf("audit export: %v\n%s", err, out)
+	}
+	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("export file: %v, mode %v; want 0600", err, fi.Mode())
+	}
+	b, _ := os.ReadFile(file)
+	records, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil || len(records) != 3 {
+		t.Fatalf("CSV: %v\n%s", err, b)
+	}
+	if strings.Join(records[0], ",") != "id,at,actor,action,target,reason,ip,user_agent,count,details" {
+		t.Errorf("header = %v", records[0])
+	}
+	for _, r := range records[1:] {
+		if r[2] != doorman.ActorSystem || r[3] != doorman.ActionUserSessionsRevoked || r[4] != "ann@acme.test" || r[5] != "Contract ended" {
+			t.Errorf("row = %v, want the system's forced sign-out of ann with the reason", r)
+		}
+		if at, err := time.Parse(time.RFC3339, r[1]); err != nil || at.Location() != time.UTC {
+			t.Errorf("at = %q, want RFC 3339 in UTC", r[1])
+		}
+	}
+	if got := records[1][8] + "+" + records[2][8]; got != "2+0" && got != "0+2" {
+		t.Errorf("counts = %s, want 2 and 0", got)
+	}
+}
+
+func TestAuditExport(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "d.db")
+	for _, acct := range []string{"Acme", "Globex"} {
+		email := "ann@" + strings.ToLower(acct) + ".test"
+		if out, err := runCmd(t, "s3cret-password\n", "user", "create", "--db", db, "--account", acct, "--email", email); err != nil {
+			t.Fatalf("user create: %v\n%s", err, out)
+		}
+		signIn(t, db, email)
+	}
+	// Every account's events: two users created, two sign-ins; newest first.
+	out, err := runCmd(t, "", "audit", "export", "--db", db, "--format", "jsonl")
+	if err != nil {
+		t.Fatalf("audit export: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("JSON Lines export = %d lines, want 4:\n%s", len(lines), out)
+	}
+	var last time.Time
+	for i, l := range lines {
+		var ev struct {
+			ID, At, Actor, Action, Target string
+			Count                         int
+		}
+		if err := json.Unmarshal([]byte(l), &ev); err != nil || ev.ID == "" || ev.Action == "" {
+			t.Fatalf("line %d = %q: %v", i, l, err)
+		}
+		at, err := time.Parse(time.RFC3339, ev.At)
+		if err != nil || i > 0 && at.After(last) {
+			t.Errorf("line %d at %q: not RFC 3339 or not newest first", i, ev.At)
+		}
+		last = at
+	}
+	// One account, one action.
+	out, err = runCmd(t, "", "audit", "export", "--db", db, "--account", "Globex", "--action", "sign_in", "--format", "jsonl")
+	if err != nil || strings.Count(out, "\n") != 1 || !strings.Contains(out, `"actor":"ann@globex.test"`) {
+		t.Errorf("export of Globex's sign-ins: %v\n%s", err, out)
+	}
+	// --since in the future: the header alone.
+	out, err = runCmd(t, "", "audit", "export", "--db", db, "--since", time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+	if err != nil || out != "id,at,actor,action,target,reason,ip,user_agent,count,details\n" {
+		t.Errorf("export since a future time: %v\n%q", err, out)
+	}
+	for _, args := range [][]string{
+		{"--format", "xml"}, {"--since", "yesterday"}, {"--account", "Initech"}, {"extra"},
+	} {
+		if out, err := runCmd(t, "", append([]string{"audit", "export", "--db", db}, args...)...); err == nil {
+			t.Errorf("audit export %v succeeded:\n%s", args, out)
+		}
+	}
+	// Exporting is a read: it writes no event.
+	out, _ = runCmd(t, "", "audit", "export", "--db", db, "--format", "jsonl")
+	if n := len(strings.Split(strings.TrimSpace(out), "\n")); n != 4 {
+		t.Errorf("after exports the log has %d events, want still 4", n)
+	}
+}
+
+func TestAuditRetentionFlag(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "d.db")
+	if _, err := runCmd(t, "", "serve", "--db", db, "--addr", "127.0.0.1:0", "--audit-retention", "forever"); err == nil ||
+		!strings.Contains(err.Error(), "audit-retention") {
+		t.Errorf("--audit-retention forever: %v, want a flag error", err)
 	}
 }

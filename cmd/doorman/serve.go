@@ -29,6 +29,7 @@ type serveConfig struct {
 	demo                              bool
 	demoPassword                      string
 	absoluteCap, retention            durationFlag
+	auditRetention                    durationFlag
 	purgeInterval                     time.Duration
 }
 
@@ -37,6 +38,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var c serveConfig
 	c.absoluteCap = durationFlag(doorman.DefaultAbsoluteCap)
 	c.retention = durationFlag(7 * 24 * time.Hour)
+	c.auditRetention = durationFlag(365 * 24 * time.Hour)
 	fs.StringVar(&c.addr, "addr", "localhost:8080", "address to listen on")
 	db := dbFlag(fs)
 	fs.StringVar(&c.baseURL, "base-url", "", "public URL of this server (default http://ADDR); https:// makes cookies Secure and __Host- prefixed")
@@ -48,6 +50,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.demoPassword, "demo-password", "", "password of every demo user (default: generated and printed)")
 	fs.Var(&c.absoluteCap, "absolute-cap", "longest life of a session that is not remembered, from sign-in (e.g. 30d, 12h; 0 = no cap)")
 	fs.Var(&c.retention, "retention", "how long revoked and expired sessions are kept before they are purged")
+	fs.Var(&c.auditRetention, "audit-retention", "how long audit events are kept before they are purged by age (0 = keep forever)")
 	fs.DurationVar(&c.purgeInterval, "purge-interval", time.Hour, "how often the purge job runs")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -124,7 +127,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stopBG()
 	go svc.RunFlusher(bg, 15*time.Second)
 	go places.Watch(bg, 30*time.Second) // a new `geoip install` is picked up without a restart
-	go runPurge(bg, svc, log, time.Duration(c.retention), c.purgeInterval)
+	go runPurge(bg, svc, log, time.Duration(c.retention), time.Duration(c.auditRetention), c.purgeInterval)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -162,9 +165,10 @@ func newHTTPServer(svc *doorman.Service, cfg doormanhttp.Config) *http.Server {
 	}
 }
 
-// runPurge deletes long-revoked and expired sessions every interval, in
-// bounded batches so that it never holds the store for long.
-func runPurge(ctx context.Context, svc *doorman.Service, log *slog.Logger, retention, interval time.Duration) {
+// runPurge deletes long-revoked and expired sessions, and audit events
+// older than auditRetention (none when it is 0), every interval, in bounded
+// batches so that it never holds the store for long.
+func runPurge(ctx context.Context, svc *doorman.Service, log *slog.Logger, retention, auditRetention, interval time.Duration) {
 	if interval <= 0 {
 		return
 	}
@@ -177,6 +181,13 @@ func runPurge(ctx context.Context, svc *doorman.Service, log *slog.Logger, reten
 			log.Warn("purge sessions", "err", err)
 		case n > 0:
 			log.Info("purged sessions", "count", n)
+		}
+		n, err = svc.PurgeAudit(ctx, auditRetention, 500)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("purge audit events", "err", err)
+		case n > 0:
+			log.Info("purged audit events", "count", n, "older_than", formatDuration(auditRetention))
 		}
 		select {
 		case <-ctx.Done():
