@@ -86,16 +86,7 @@ type errorJSON struct {
 // cannot answer is logged as a warning.
 func (s *Server) writeError(rq *request, r *http.Request, err error) {
 	status, code, msg := errorStatus(err)
-	switch {
-	case status == http.StatusServiceUnavailable:
-		s.log.LogAttrs(r.Context(), slog.LevelWarn, "store unavailable",
-			slog.String("request_id", rq.id), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Any("err", err))
-	case status >= 500:
-		s.log.LogAttrs(r.Context(), slog.LevelError, "internal error",
-			slog.String("request_id", rq.id), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Any("err", err))
-	}
+	s.logFailure(rq, r, status, err)
 	if rq.status != 0 {
 		return // the answer has begun; the log line is all that is left
 	}
@@ -137,3 +128,19 @@ var (
 	wwwAuthenticate = []string{`Bearer realm="doorman"`}
 	retryAfter      = []string{"5"}
 )
+
+// logFailure logs the full error behind a 5xx answer under the request id
+// that the answer shows: a store that cannot answer as a warning, anything
+// else as an error. Pages and the API share it.
+func (s *Server) logFailure(rq *request, r *http.Request, status int, err error) {
+	level, msg := slog.LevelError, "internal error"
+	switch {
+	case status == http.StatusServiceUnavailable:
+		level, msg = slog.LevelWarn, "store unavailable"
+	case status < 500:
+		return
+	}
+	s.log.LogAttrs(r.Context(), level, msg,
+		slog.String("request_id", rq.id), slog.String("method", r.Method),
+		slog.String("path", r.URL.Path), slog.Any("err", err))
+}

@@ -2,7 +2,6 @@ package http
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 	"unicode"
@@ -17,16 +16,7 @@ import (
 // the page shows, and appear only as "something went wrong".
 func (s *Server) pageError(rq *request, r *http.Request, err error) {
 	status, _, msg := errorStatus(err)
-	switch {
-	case status == http.StatusServiceUnavailable:
-		s.log.LogAttrs(r.Context(), slog.LevelWarn, "store unavailable",
-			slog.String("request_id", rq.id), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Any("err", err))
-	case status >= 500:
-		s.log.LogAttrs(r.Context(), slog.LevelError, "internal error",
-			slog.String("request_id", rq.id), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Any("err", err))
-	}
+	s.logFailure(rq, r, status, err)
 	if rq.status != 0 {
 		return // the answer has begun; the log line is all that is left
 	}
