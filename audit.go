@@ -13,6 +13,9 @@ const (
 	ActionTeamSessionsRevoked = "team_sessions_revoked"  // "Sign Out All Team Sessions"
 	ActionSettingsUpdated     = "settings_updated"
 	ActionUserCreated         = "user_created"
+	ActionAPIKeyCreated       = "api_key_created"
+	ActionAPIKeyRevoked       = "api_key_revoked"
+	ActionAPIKeyNewIP         = "api_key_new_ip" // a key's first use from an address
 )
 
 // ActorSystem is the actor of operator commands and background jobs.

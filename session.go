@@ -251,8 +251,13 @@ type RevokeFilter struct {
 
 // Principal is who a request acts for: a valid session with its user and
 // account, read together on every request.
+//
+// A request authenticated by an API key has APIKey set and Session nil; its
+// User is the key acting for its account (see Service.AuthenticateAPIKey),
+// never a person.
 type Principal struct {
 	Session *Session
 	User    *User
 	Account *Account
+	APIKey  *APIKey
 }

@@ -93,6 +93,34 @@ type Store interface {
 	// account's users and sessions never count; an unknown account has none.
 	FindTeamMembers(ctx context.Context, accountID string, w *ActiveWindow, f TeamFilter) (members []TeamMember, users int, active int, err error)
 
+	// CreateAPIKey stores k (its ID, Prefix and Hash set) and writes ev (if
+	// not nil) in one transaction. Returns ECONFLICT if the id, prefix or
+	// hash is taken, ENOTFOUND if the account does not exist.
+	CreateAPIKey(ctx context.Context, k *APIKey, ev *AuditEvent) error
+	// FindAPIKeyByHash returns the key whose hash is hash, revoked or not,
+	// as a Principal with APIKey and Account set (Session and User nil), in
+	// one query: it runs on every request made with a key. Returns ENOTFOUND
+	// if none.
+	FindAPIKeyByHash(ctx context.Context, hash []byte) (*Principal, error)
+	// FindAPIKeys returns the keys of f.AccountID that f selects, newest
+	// first (then by id, descending). Another account's keys never match.
+	FindAPIKeys(ctx context.Context, f APIKeyFilter) ([]*APIKey, error)
+	// RevokeAPIKey sets the key's RevokedAt and RevokedBy from r and writes
+	// ev (if not nil) in one transaction. Returns ENOTFOUND unless the
+	// account has a key with that id not yet revoked.
+	RevokeAPIKey(ctx context.Context, accountID, id string, r Revocation, ev *AuditEvent) error
+	// RecordAPIKeyUsage writes, in one transaction, each usage: its hourly
+	// counts are added to the stored ones (hours truncated to the hour),
+	// LastUsedAt moves forward to At (never backwards) and, when At is not
+	// before the stored LastUsedAt, LastIP and LastUserAgent take the
+	// usage's non-empty values; then it writes events. A usage of an
+	// unknown key is dropped.
+	RecordAPIKeyUsage(ctx context.Context, usage []APIKeyUsage, events []*AuditEvent) error
+	// FindAPIKeyUsage returns the hourly counts, for hours at or after
+	// since, of the account's keys (only keyID's when it is not ""), by key
+	// id then hour. Another account's keys never count.
+	FindAPIKeyUsage(ctx context.Context, accountID, keyID string, since time.Time) ([]UsageHour, error)
+
 	// CreateAuditEvent appends ev.
 	CreateAuditEvent(ctx context.Context, ev *AuditEvent) error
 	// FindAuditEvents returns matching events newest first (of two at the

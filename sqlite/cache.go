@@ -60,7 +60,22 @@ func (c *principalCache) put(hash []byte, gen uint64, p *doorman.Principal) {
 
 // clonePrincipal copies the structs a caller may change. Slices and pointers
 // inside are never written through by callers.
+// An API key's principal has no Session or User.
 func clonePrincipal(p *doorman.Principal) *doorman.Principal {
-	s, u, a := *p.Session, *p.User, *p.Account
-	return &doorman.Principal{Session: &s, User: &u, Account: &a}
+	c := &doorman.Principal{}
+	if p.Session != nil {
+		s := *p.Session
+		c.Session = &s
+	}
+	if p.User != nil {
+		u := *p.User
+		c.User = &u
+	}
+	if p.APIKey != nil {
+		k := *p.APIKey
+		c.APIKey = &k
+	}
+	a := *p.Account
+	c.Account = &a
+	return c
 }

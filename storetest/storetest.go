@@ -105,6 +105,7 @@ func Run(t *testing.T, open func(testing.TB) doorman.Store, opts ...Option) {
 		{"Purge", purgeTests},
 		{"Audit", auditTests},
 		{"Team", teamTests},
+		{"APIKey", apiKeyTests},
 	}
 	t.Run("Ping", func(t *testing.T) {
 		s := open(t)

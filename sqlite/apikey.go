@@ -1,0 +1,212 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/doorman/doorman"
+)
+
+const apiKeyCols = `k.id, k.account_id, k.name, k.prefix, k.key_hash, k.read_only, k.created_at, k.created_by,
+	k.created_by_email, k.revoked_at, k.revoked_by, k.last_used_at, k.last_ip, k.last_user_agent`
+
+// apiKeyRow receives one row of apiKeyCols.
+type apiKeyRow struct {
+	k                 doorman.APIKey
+	created           int64
+	revoked, lastUsed sql.NullInt64
+}
+
+func (r *apiKeyRow) dest() []any {
+	k := &r.k
+	return []any{&k.ID, &k.AccountID, &k.Name, &k.Prefix, &k.Hash, &k.ReadOnly, &r.created, &k.CreatedBy,
+		&k.CreatedByEmail, &r.revoked, &k.RevokedBy, &r.lastUsed, &k.LastIP, &k.LastUserAgent}
+}
+
+func (r *apiKeyRow) key() *doorman.APIKey {
+	k := r.k
+	k.CreatedAt = fromMicros(r.created)
+	k.RevokedAt = fromNullMicros(r.revoked)
+	k.LastUsedAt = fromNullMicros(r.lastUsed)
+	return &k
+}
+
+// CreateAPIKey stores k and writes ev in one transaction. Returns ECONFLICT
+// if the id, prefix or hash is taken, ENOTFOUND if the account does not exist.
+func (s *Store) CreateAPIKey(ctx context.Context, k *doorman.APIKey, ev *doorman.AuditEvent) error {
+	return s.inTx(ctx, "create api key", func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM accounts WHERE id = ?`, k.AccountID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("account not found")
+		}
+		if err != nil {
+			return wrap("create api key", err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO api_keys
+			(id, account_id, name, prefix, key_hash, read_only, created_at, created_by, created_by_email,
+			 revoked_at, revoked_by, last_used_at, last_ip, last_user_agent)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			k.ID, k.AccountID, k.Name, k.Prefix, k.Hash, k.ReadOnly, toMicros(k.CreatedAt), k.CreatedBy,
+			k.CreatedByEmail, toNullMicros(k.RevokedAt), k.RevokedBy, toNullMicros(k.LastUsedAt), k.LastIP, k.LastUserAgent)
+		if isUnique(err) {
+			return conflict("an api key with this id, prefix or hash exists")
+		}
+		if err != nil {
+			return wrap("create api key", err)
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+}
+
+// FindAPIKeyByHash returns the key whose hash is hash, revoked or not, with
+// its account, in one query (cached like sessions while no process writes
+// the database). Returns ENOTFOUND if none.
+func (s *Store) FindAPIKeyByHash(ctx context.Context, hash []byte) (*doorman.Principal, error) {
+	// Cached beside the sessions, under a key no token hash can take.
+	ck := append([]byte("k:"), hash...)
+	var gen uint64
+	if s.cache != nil {
+		var p *doorman.Principal
+		if p, gen = s.cache.get(ck); p != nil {
+			return p, nil
+		}
+	}
+	var kr apiKeyRow
+	var ar accountRow
+	err := s.db.QueryRowContext(ctx, `SELECT `+apiKeyCols+`, `+accountCols+`
+		FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = ?`, hash).
+		Scan(append(kr.dest(), ar.dest()...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("api key not found")
+	}
+	if err != nil {
+		return nil, wrap("find api key by hash", err)
+	}
+	p := &doorman.Principal{APIKey: kr.key(), Account: ar.account()}
+	if s.cache != nil {
+		s.cache.put(ck, gen, p)
+	}
+	return p, nil
+}
+
+// FindAPIKeys returns the account's keys that f selects, newest first.
+func (s *Store) FindAPIKeys(ctx context.Context, f doorman.APIKeyFilter) ([]*doorman.APIKey, error) {
+	w := where{}
+	w.add("k.account_id = ?", f.AccountID)
+	if f.ID != "" {
+		w.add("k.id = ?", f.ID)
+	}
+	if !f.IncludeRevoked {
+		w.add("k.revoked_at IS NULL")
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys k`+w.String()+
+		` ORDER BY k.created_at DESC, k.id DESC`, w.args...)
+	if err != nil {
+		return nil, wrap("find api keys", err)
+	}
+	defer rows.Close()
+	keys := []*doorman.APIKey{}
+	for rows.Next() {
+		var r apiKeyRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, wrap("find api keys", err)
+		}
+		keys = append(keys, r.key())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("find api keys", err)
+	}
+	return keys, nil
+}
+
+// RevokeAPIKey revokes the account's key id and writes ev. Returns
+// ENOTFOUND if the account has no such key not yet revoked.
+func (s *Store) RevokeAPIKey(ctx context.Context, accountID, id string, r doorman.Revocation, ev *doorman.AuditEvent) error {
+	return s.inTx(ctx, "revoke api key", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ?, revoked_by = ?
+			WHERE id = ? AND account_id = ? AND revoked_at IS NULL`, toMicros(r.At), r.By, id, accountID)
+		if err != nil {
+			return wrap("revoke api key", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return wrap("revoke api key", err)
+		} else if n == 0 {
+			return notFound("api key not found")
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+}
+
+// RecordAPIKeyUsage adds each usage's hourly counts, moves the key's last
+// use forward (with its address and client), and writes events, all in one
+// transaction. Usage of a key that no longer exists is dropped.
+func (s *Store) RecordAPIKeyUsage(ctx context.Context, usage []doorman.APIKeyUsage, events []*doorman.AuditEvent) error {
+	if len(usage) == 0 && len(events) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, "record api key usage", func(tx *sql.Tx) error {
+		for _, u := range usage {
+			res, err := tx.ExecContext(ctx, `UPDATE api_keys SET
+				last_ip = CASE WHEN ?2 <> '' AND (last_used_at IS NULL OR last_used_at <= ?1) THEN ?2 ELSE last_ip END,
+				last_user_agent = CASE WHEN ?3 <> '' AND (last_used_at IS NULL OR last_used_at <= ?1) THEN ?3 ELSE last_user_agent END,
+				last_used_at = max(coalesce(last_used_at, ?1), ?1)
+				WHERE id = ?4`, toMicros(u.At), u.IP, u.UserAgent, u.KeyID)
+			if err != nil {
+				return wrap("record api key usage", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue
+			}
+			for _, h := range u.Hours {
+				if h.Requests <= 0 {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO api_key_usage (key_id, hour, requests) VALUES (?, ?, ?)
+					ON CONFLICT (key_id, hour) DO UPDATE SET requests = requests + excluded.requests`,
+					u.KeyID, toMicros(h.Hour.UTC().Truncate(time.Hour)), h.Requests); err != nil {
+					return wrap("record api key usage", err)
+				}
+			}
+		}
+		for _, ev := range events {
+			if err := insertEvent(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// FindAPIKeyUsage returns the hourly counts of the account's keys (only
+// keyID's when it is set) for the hours at or after since, by key then hour.
+func (s *Store) FindAPIKeyUsage(ctx context.Context, accountID, keyID string, since time.Time) ([]doorman.UsageHour, error) {
+	w := where{}
+	w.add("k.account_id = ?", accountID)
+	if keyID != "" {
+		w.add("k.id = ?", keyID)
+	}
+	w.add("u.hour >= ?", toMicros(since))
+	rows, err := s.db.QueryContext(ctx, `SELECT u.key_id, u.hour, u.requests
+		FROM api_key_usage u JOIN api_keys k ON k.id = u.key_id`+w.String()+` ORDER BY u.key_id, u.hour`, w.args...)
+	if err != nil {
+		return nil, wrap("find api key usage", err)
+	}
+	defer rows.Close()
+	out := []doorman.UsageHour{}
+	for rows.Next() {
+		var h doorman.UsageHour
+		var hour int64
+		if err := rows.Scan(&h.KeyID, &hour, &h.Requests); err != nil {
+			return nil, wrap("find api key usage", err)
+		}
+		h.Hour = fromMicros(hour)
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("find api key usage", err)
+	}
+	return out, nil
+}
