@@ -36,6 +36,7 @@ type Service struct {
 	dummyOnce sync.Once
 	dummyHash string
 	activity  tracker
+	keys      keyTracker // API keys' unwritten usage (service_apikeys.go)
 }
 
 // NewService returns a Service with the default policy and the real clock.
@@ -84,6 +85,11 @@ func (s *Service) event(p *Principal, action, target string, m Meta, now time.Ti
 		IP: m.IP, UserAgent: m.userAgent()}
 	if p == nil {
 		ev.ActorID, ev.Actor = ActorSystem, ActorSystem
+		return ev
+	}
+	if k := p.APIKey; k != nil {
+		// The key is the actor, named by its visible prefix and name.
+		ev.AccountID, ev.ActorID, ev.Actor = p.Account.ID, k.ID, "API key "+k.Prefix+" ("+k.Name+")"
 		return ev
 	}
 	ev.AccountID, ev.ActorID, ev.Actor = p.Account.ID, p.User.ID, p.User.Email

@@ -166,12 +166,15 @@ func (s *Service) Authenticate(ctx context.Context, token string, m Meta) (*Prin
 	return p, nil
 }
 
-// Flush writes every session's pending activity; a graceful shutdown calls it.
+// Flush writes every session's pending activity and every API key's
+// pending usage; a graceful shutdown calls it.
 func (s *Service) Flush(ctx context.Context) error { return s.flush(ctx, time.Time{}) }
 
 // FlushDue writes the pending activity of sessions whose stored LastActiveAt
-// is a TouchInterval old, so that quiet sessions do not stay stale. A
-// background loop calls it; it keeps the one-write-a-minute bound.
+// is a TouchInterval old, so that quiet sessions do not stay stale, and the
+// API keys' pending usage when the last such write is a TouchInterval old
+// (one transaction for all keys). A background loop calls it; it keeps the
+// one-write-a-minute bound.
 func (s *Service) FlushDue(ctx context.Context) error {
 	return s.flush(ctx, s.now().Add(-s.touchInterval()))
 }
@@ -181,6 +184,9 @@ func (s *Service) flush(ctx context.Context, writtenBefore time.Time) error {
 		s.activity.forget(writtenBefore.Add(-forgetAfter))
 	}
 	var firstErr error
+	if writtenBefore.IsZero() || s.keys.due(s.now(), s.touchInterval()) {
+		firstErr = s.flushKeys(ctx)
+	}
 	for id, t := range s.activity.take(writtenBefore) {
 		if err := s.Store.TouchSession(ctx, id, t); err != nil && ErrorCode(err) != ENOTFOUND {
 			s.activity.restore(id, t)

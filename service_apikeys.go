@@ -1,0 +1,423 @@
+package doorman
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+var errNoAPIKey = &Error{Code: EUNAUTHORIZED, Message: "Invalid API key"}
+
+// AuthenticateAPIKey returns the principal of an API key: the key, its
+// account, and as User the key acting for the account with an
+// administrator's role (ID the key's id, Name its name, no email); it is not
+// a person and has no session. The HTTP layer refuses keys on personal
+// routes and read-only keys on unsafe methods. It returns EUNAUTHORIZED
+// when the key is malformed, unknown or revoked, at once: the store is read
+// on every request (SQLite serves it from memory while no process writes),
+// so a revocation by any node is seen by the next request.
+//
+// The request is counted in memory only: no store write per request. A
+// request from an address that is not the key's stored last address and
+// that this node has not seen since its last flush is written at once with
+// an api_key_new_ip audit event (bounded by address changes).
+func (s *Service) AuthenticateAPIKey(ctx context.Context, key string, m Meta) (*Principal, error) {
+	if !APIKeyWellFormed(key) {
+		return nil, errNoAPIKey
+	}
+	hash := HashAPIKey(key)
+	p, err := s.Store.FindAPIKeyByHash(ctx, hash)
+	if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, errNoAPIKey
+		}
+		return nil, unavailable("authenticate api key", err)
+	}
+	k := p.APIKey
+	if !HashesEqual(k.Hash, hash) || k.Revoked() {
+		return nil, errNoAPIKey
+	}
+	now := s.now()
+	ua := m.userAgent()
+	if s.keys.record(k, now, m.IP, ua) {
+		ev := s.event(p, ActionAPIKeyNewIP, k.ID, m, now)
+		ev.Details = "prefix=" + k.Prefix
+		if err := s.flushKey(ctx, k.ID, ev); err != nil {
+			s.Log.Warn("record api key address failed", "api_key_id", k.ID, "err", err)
+		}
+	}
+	s.keys.overlay(k)
+	p.User = keyUser(k)
+	return p, nil
+}
+
+// keyUser is the User an API key acts as: an administrator of its account
+// named after the key, with the key's id.
+func keyUser(k *APIKey) *User {
+	return &User{ID: k.ID, AccountID: k.AccountID, Name: k.Name, Role: RoleAdmin, CreatedAt: k.CreatedAt}
+}
+
+// requirePerson returns EFORBIDDEN for an API key: only a person (an admin
+// signed in with a session) may manage API keys, so that a leaked key cannot
+// mint others.
+func requirePerson(p *Principal) error {
+	if p != nil && p.APIKey != nil {
+		return Errorf(EFORBIDDEN, "API keys cannot manage API keys; sign in as an administrator")
+	}
+	return nil
+}
+
+// CreateAPIKey creates an API key of the admin's account and returns it with
+// its secret, which is shown this once: only its hash is stored. Audited as
+// api_key_created. EFORBIDDEN for members and API keys, EINVALID for a
+// missing or overlong name.
+func (s *Service) CreateAPIKey(ctx context.Context, p *Principal, name string, readOnly bool, m Meta) (*APIKey, string, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, "", err
+	}
+	if err := requirePerson(p); err != nil {
+		return nil, "", err
+	}
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return nil, "", Errorf(EINVALID, "name is required")
+	case len(name) > MaxAPIKeyName:
+		return nil, "", Errorf(EINVALID, "name must be at most %d characters", MaxAPIKeyName)
+	}
+	now := s.now()
+	for attempt := 0; ; attempt++ {
+		secret, prefix, hash := NewAPIKey()
+		k := &APIKey{ID: NewID(PrefixAPIKeyID, now), AccountID: p.Account.ID, Name: name, Prefix: prefix,
+			Hash: hash, ReadOnly: readOnly, CreatedAt: now, CreatedBy: p.User.ID, CreatedByEmail: p.User.Email}
+		ev := s.event(p, ActionAPIKeyCreated, k.ID, m, now)
+		ev.Details = "name=" + name + " prefix=" + prefix
+		if readOnly {
+			ev.Details += " read_only=true"
+		}
+		err := s.Store.CreateAPIKey(ctx, k, ev)
+		if ErrorCode(err) == ECONFLICT && attempt < 3 {
+			continue // a short id taken by chance: draw another
+		}
+		if err != nil {
+			return nil, "", unavailable("create api key", err)
+		}
+		s.Log.Info("api key created", "api_key_id", k.ID, "prefix", prefix, "by", p.User.ID)
+		return k, secret, nil
+	}
+}
+
+// APIKeys returns the account's keys not revoked, with their last use and
+// Requests24h including this node's unwritten counts, most recently used
+// first (never used last, newest first among those). EFORBIDDEN for members.
+func (s *Service) APIKeys(ctx context.Context, p *Principal) ([]*APIKey, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	keys, err := s.Store.FindAPIKeys(ctx, APIKeyFilter{AccountID: p.Account.ID})
+	if err != nil {
+		return nil, unavailable("api keys", err)
+	}
+	now := s.now()
+	start := UsageWindowStart(now)
+	usage, err := s.Store.FindAPIKeyUsage(ctx, p.Account.ID, "", start)
+	if err != nil {
+		return nil, unavailable("api keys", err)
+	}
+	sums := make(map[string]int64, len(keys))
+	for _, u := range usage {
+		sums[u.KeyID] += u.Requests
+	}
+	for _, k := range keys {
+		s.keys.overlay(k)
+		k.Requests24h = sums[k.ID] + s.keys.pendingSince(k.ID, start)
+		k.LastDevice = s.detect(k.LastUserAgent, ClientHints{})
+	}
+	slices.SortStableFunc(keys, func(a, b *APIKey) int {
+		switch {
+		case a.LastUsedAt == nil && b.LastUsedAt == nil:
+			return 0
+		case a.LastUsedAt == nil:
+			return 1
+		case b.LastUsedAt == nil:
+			return -1
+		}
+		return b.LastUsedAt.Compare(*a.LastUsedAt)
+	})
+	return keys, nil
+}
+
+// APIKey returns one key of the admin's account (revoked ones too) with its
+// requests per hour over the window: UsageWindowHours entries, oldest first,
+// the last being the current hour. Another account's key is ENOTFOUND.
+func (s *Service) APIKey(ctx context.Context, p *Principal, id string) (*APIKey, []UsageHour, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, nil, err
+	}
+	k, err := s.findKey(ctx, p, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := s.now()
+	start := UsageWindowStart(now)
+	usage, err := s.Store.FindAPIKeyUsage(ctx, p.Account.ID, k.ID, start)
+	if err != nil {
+		return nil, nil, unavailable("api key", err)
+	}
+	series := make([]UsageHour, UsageWindowHours)
+	for i := range series {
+		series[i] = UsageHour{KeyID: k.ID, Hour: start.Add(time.Duration(i) * time.Hour)}
+	}
+	add := func(h time.Time, n int64) {
+		if i := int(h.Sub(start) / time.Hour); i >= 0 && i < len(series) {
+			series[i].Requests += n
+			k.Requests24h += n
+		}
+	}
+	for _, u := range usage {
+		add(u.Hour, u.Requests)
+	}
+	for h, n := range s.keys.pendingHours(k.ID) {
+		add(h, n)
+	}
+	s.keys.overlay(k)
+	k.LastDevice = s.detect(k.LastUserAgent, ClientHints{})
+	return k, series, nil
+}
+
+func (s *Service) findKey(ctx context.Context, p *Principal, id string) (*APIKey, error) {
+	list, err := s.Store.FindAPIKeys(ctx, APIKeyFilter{AccountID: p.Account.ID, ID: id, IncludeRevoked: true})
+	if err != nil {
+		return nil, unavailable("api key", err)
+	}
+	if len(list) == 0 {
+		return nil, Errorf(ENOTFOUND, "API key not found")
+	}
+	return list[0], nil
+}
+
+// RevokeAPIKey revokes a key of the admin's account: its next request, on
+// any node, gets 401. Audited as api_key_revoked. Another account's key, or
+// one already revoked, is ENOTFOUND; EFORBIDDEN for members. A key may
+// revoke itself or another key of its account (not read-only ones: the
+// HTTP layer refuses their unsafe requests).
+func (s *Service) RevokeAPIKey(ctx context.Context, p *Principal, id string, m Meta) error {
+	if err := requireAdmin(p); err != nil {
+		return err
+	}
+	k, err := s.findKey(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	ev := s.event(p, ActionAPIKeyRevoked, k.ID, m, now)
+	ev.Details = "name=" + k.Name + " prefix=" + k.Prefix
+	if err := s.Store.RevokeAPIKey(ctx, p.Account.ID, k.ID, Revocation{At: now, By: p.User.ID}, ev); err != nil {
+		return unavailable("revoke api key", err)
+	}
+	s.Log.Info("api key revoked", "api_key_id", k.ID, "prefix", k.Prefix, "by", p.User.ID)
+	return nil
+}
+
+// flushKeys writes every key's pending usage in one transaction, and puts
+// it back if the write fails.
+func (s *Service) flushKeys(ctx context.Context) error {
+	usage := s.keys.take("")
+	s.keys.flushed(s.now())
+	if len(usage) == 0 {
+		return nil
+	}
+	if err := s.Store.RecordAPIKeyUsage(ctx, usage, nil); err != nil {
+		s.keys.restore(usage)
+		return err
+	}
+	return nil
+}
+
+// flushKey writes one key's pending usage with ev, at once.
+func (s *Service) flushKey(ctx context.Context, id string, ev *AuditEvent) error {
+	usage := s.keys.take(id)
+	if err := s.Store.RecordAPIKeyUsage(ctx, usage, []*AuditEvent{ev}); err != nil {
+		s.keys.restore(usage)
+		s.keys.unsee(id, ev.IP) // announce it again next time
+		return err
+	}
+	return nil
+}
+
+// keyTracker counts, per API key, the requests this node served and has not
+// yet written, by hour, and the latest use.
+type keyTracker struct {
+	mu        sync.Mutex
+	m         map[string]*keyPending
+	seen      map[string]map[string]bool // key id → addresses seen here since the last flush
+	lastFlush time.Time
+}
+
+type keyPending struct {
+	hours map[time.Time]int64
+	at    time.Time
+	ip    string
+	ua    string
+}
+
+// record counts one request of k at now and reports whether it came from an
+// address to announce: not the key's stored last address and not seen here
+// since the last flush.
+func (t *keyTracker) record(k *APIKey, now time.Time, ip, ua string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = make(map[string]*keyPending)
+		t.seen = make(map[string]map[string]bool)
+	}
+	p := t.m[k.ID]
+	if p == nil {
+		p = &keyPending{hours: make(map[time.Time]int64, 1)}
+		t.m[k.ID] = p
+	}
+	p.hours[now.Truncate(time.Hour)]++
+	if !now.Before(p.at) {
+		p.at = now
+		if ip != "" {
+			p.ip = ip
+		}
+		if ua != "" {
+			p.ua = ua
+		}
+	}
+	if ip == "" || ip == k.LastIP {
+		return false
+	}
+	seen := t.seen[k.ID]
+	if seen == nil {
+		seen = make(map[string]bool, 1)
+		t.seen[k.ID] = seen
+	}
+	if seen[ip] {
+		return false
+	}
+	seen[ip] = true
+	return true
+}
+
+func (t *keyTracker) unsee(id, ip string) {
+	t.mu.Lock()
+	delete(t.seen[id], ip)
+	t.mu.Unlock()
+}
+
+// take removes and returns the pending usage of key id ("" for all).
+func (t *keyTracker) take(id string) []APIKeyUsage {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []APIKeyUsage
+	for kid, p := range t.m {
+		if id != "" && kid != id {
+			continue
+		}
+		u := APIKeyUsage{KeyID: kid, At: p.at, IP: p.ip, UserAgent: p.ua}
+		for h, n := range p.hours {
+			u.Hours = append(u.Hours, UsageHour{KeyID: kid, Hour: h, Requests: n})
+		}
+		slices.SortFunc(u.Hours, func(a, b UsageHour) int { return a.Hour.Compare(b.Hour) })
+		out = append(out, u)
+		delete(t.m, kid)
+	}
+	slices.SortFunc(out, func(a, b APIKeyUsage) int { return strings.Compare(a.KeyID, b.KeyID) })
+	return out
+}
+
+// flushed notes a full flush: addresses seen since are news again.
+func (t *keyTracker) flushed(now time.Time) {
+	t.mu.Lock()
+	t.lastFlush = now
+	clear(t.seen)
+	t.mu.Unlock()
+}
+
+// due reports whether a full flush is interval old.
+func (t *keyTracker) due(now time.Time, interval time.Duration) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return now.Sub(t.lastFlush) >= interval
+}
+
+// restore puts back usage whose write failed, merged with what came since.
+func (t *keyTracker) restore(usage []APIKeyUsage) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = make(map[string]*keyPending)
+		t.seen = make(map[string]map[string]bool)
+	}
+	for _, u := range usage {
+		p := t.m[u.KeyID]
+		if p == nil {
+			p = &keyPending{hours: make(map[time.Time]int64, len(u.Hours)), at: u.At, ip: u.IP, ua: u.UserAgent}
+			t.m[u.KeyID] = p
+		} else if u.At.After(p.at) {
+			p.at = u.At
+			if u.IP != "" {
+				p.ip = u.IP
+			}
+			if u.UserAgent != "" {
+				p.ua = u.UserAgent
+			}
+		}
+		for _, h := range u.Hours {
+			p.hours[h.Hour] += h.Requests
+		}
+	}
+}
+
+// overlay adds this node's unwritten last use to k.
+func (t *keyTracker) overlay(k *APIKey) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.m[k.ID]
+	if p == nil || p.at.IsZero() {
+		return
+	}
+	if k.LastUsedAt == nil || !p.at.Before(*k.LastUsedAt) {
+		at := p.at
+		k.LastUsedAt = &at
+		if p.ip != "" {
+			k.LastIP = p.ip
+		}
+		if p.ua != "" {
+			k.LastUserAgent = p.ua
+		}
+	}
+}
+
+// pendingSince returns this node's unwritten requests of key id in hours at
+// or after start.
+func (t *keyTracker) pendingSince(id string, start time.Time) int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var n int64
+	if p := t.m[id]; p != nil {
+		for h, c := range p.hours {
+			if !h.Before(start) {
+				n += c
+			}
+		}
+	}
+	return n
+}
+
+// pendingHours returns a copy of key id's unwritten counts by hour.
+func (t *keyTracker) pendingHours(id string) map[time.Time]int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := map[time.Time]int64{}
+	if p := t.m[id]; p != nil {
+		for h, c := range p.hours {
+			out[h] = c
+		}
+	}
+	return out
+}
