@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"math"
 	"time"
 
 	"github.com/doorman/doorman"
@@ -10,27 +9,36 @@ import (
 
 // teamScanFactor sizes the prefix of recently active sessions a team page
 // is ranked from: that many sessions per user the page needs, which holds
-// the page unless a few users own most of the recent sessions.
-const teamScanFactor = 4
+// the page unless a few users own most of the recent sessions. Past
+// maxTeamScan sessions (pages deep in a large team) the prefix would cost
+// nearly what ranking everyone costs, and might still fall short: every
+// session is ranked at once.
+const (
+	teamScanFactor = 4
+	maxTeamScan    = 20_000
+)
 
 // FindTeamMembers returns the account's users that f selects with their
 // active sessions in w (how many, and the latest activity), newest activity
 // first (users without an active session last), then by email and id; how
 // many users f selects; and the account's active sessions in all.
 //
-// One statement, which never aggregates the whole account: a user's latest
-// active session comes before all their others in the sessions_recent
-// index, so the users of a page are among those of the most recent active
-// sessions. The statement ranks the users of the K most recent (K =
-// teamScanFactor × (Offset+Limit), ties included): every user outside has
-// older activity than any inside. When those are too few users, the
-// statement runs again over every active session, and then also lists the
-// users without one. Only the account's total is a full pass, a count over
-// the covering index.
+// One statement, which does not aggregate the whole account. The sessions
+// never revoked are in two partial indexes by last activity, sessions_live
+// (not remembered) and sessions_remembered. A user's latest active session
+// comes before their others, so the users of a page are among those of the
+// K most recent active sessions of sessions_live (K = teamScanFactor ×
+// (Offset+Limit), ties included) and of the remembered sessions used since
+// the K-th: every other user's activity is older. When those are too few
+// users, the statement runs again over every active session, and then also
+// lists the users without one. The account's total is two counts, one over
+// a range of sessions_live (used since the idle timeout), one over the
+// remembered sessions.
 func (s *Store) FindTeamMembers(ctx context.Context, accountID string, w *doorman.ActiveWindow, f doorman.TeamFilter) ([]doorman.TeamMember, int, int, error) {
 	need := f.Offset + f.Limit
 	k := teamScanFactor * need
-	if f.Limit <= 0 || k > math.MaxInt32 {
+	// One user (f.Email) has few sessions: rank them all.
+	if f.Limit <= 0 || f.Email != "" || k > maxTeamScan {
 		k = 0
 	}
 	for {
@@ -51,47 +59,8 @@ func (s *Store) FindTeamMembers(ctx context.Context, accountID string, w *doorma
 // whatever its offset).
 func (s *Store) findTeam(ctx context.Context, accountID string, w *doorman.ActiveWindow, f doorman.TeamFilter, k int) (
 	members []doorman.TeamMember, users, active, ranked int, complete bool, err error) {
-	var q query
-	acct := q.arg(accountID)
-	// Arguments are numbered: each is added once and used where needed.
-	liveCond := liveExpr(&q, w)
-	sel := "s.account_id = " + acct + " AND s.revoked_at IS NULL AND " + liveCond
-	usersOf := "u.account_id = " + acct
-	if f.Email != "" {
-		email := q.arg(f.Email)
-		sel += " AND s.user_id IN (SELECT id FROM users WHERE account_id = " + acct + " AND email = " + email + ")"
-		usersOf += " AND u.email = " + email
-	}
-	bound := "LIMIT 0"
-	if k > 0 {
-		bound = "LIMIT 1 OFFSET " + q.arg(k-1)
-	}
-	sql := `WITH bound AS (
-			SELECT s.last_active_at AS t FROM sessions s WHERE ` + sel + `
-			ORDER BY s.last_active_at DESC ` + bound + `),
-		recent AS (
-			SELECT s.user_id, max(s.last_active_at) AS last FROM sessions s
-			WHERE ` + sel + ` AND s.last_active_at >= COALESCE((SELECT t FROM bound), '-infinity')
-			GROUP BY s.user_id),
-		ranked AS (
-			SELECT ` + userColumns + `, r.last FROM recent r JOIN users u ON u.id = r.user_id
-			UNION ALL
-			SELECT ` + userColumns + `, NULL FROM users u WHERE ` + usersOf + `
-				AND NOT EXISTS (SELECT 1 FROM bound) AND u.id NOT IN (SELECT user_id FROM recent)),
-		page AS (
-			SELECT * FROM ranked ORDER BY last DESC NULLS LAST, email COLLATE "C", id` + q.page(f.Limit, f.Offset) + `),
-		totals AS (SELECT
-			(SELECT count(*) FROM users u WHERE ` + usersOf + `) AS users,
-			(SELECT count(*) FROM sessions s WHERE s.account_id = ` + acct + ` AND s.revoked_at IS NULL AND ` + liveCond + `) AS active,
-			(SELECT count(*) FROM recent) AS ranked,
-			NOT EXISTS (SELECT 1 FROM bound) AS complete)
-		SELECT p.id, p.account_id, p.email, p.name, p.role, p.password_hash, p.disabled, p.created_at,
-			(SELECT count(*) FROM sessions s WHERE s.account_id = ` + acct + ` AND s.user_id = p.id
-				AND s.revoked_at IS NULL AND ` + liveCond + `),
-			p.last, t.users, t.active, t.ranked, t.complete
-		FROM totals t LEFT JOIN page p ON TRUE
-		ORDER BY p.last DESC NULLS LAST, p.email COLLATE "C", p.id`
-	rows, err := s.pool.Query(ctx, sql, q.args...)
+	sql, args := teamSQL(accountID, w, f, k)
+	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, 0, 0, 0, false, err
 	}
@@ -119,4 +88,82 @@ func (s *Store) findTeam(ctx context.Context, accountID string, w *doorman.Activ
 		members = append(members, m)
 	}
 	return members, users, active, ranked, complete, rows.Err()
+}
+
+// teamSQL returns the team statement over the k most recent active
+// sessions not remembered (every one when k is 0), with the remembered ones
+// used since the k-th, and its arguments.
+func teamSQL(accountID string, w *doorman.ActiveWindow, f doorman.TeamFilter, k int) (string, []any) {
+	// Arguments are numbered: each is added once and used where needed.
+	var q query
+	acct := q.arg(accountID)
+	liveCond := liveExpr(&q, w)
+	notRemembered, remembered := liveParts(&q, acct, w)
+	user, usersOf := "", "u.account_id = "+acct
+	if f.Email != "" {
+		email := q.arg(f.Email)
+		user = " AND s.user_id IN (SELECT id FROM users WHERE account_id = " + acct + " AND email = " + email + ")"
+		usersOf += " AND u.email = " + email
+	}
+	bound := "LIMIT 0"
+	if k > 0 {
+		bound = "LIMIT 1 OFFSET " + q.arg(k-1)
+	}
+	sql := `WITH bound AS (
+			SELECT s.last_active_at AS t FROM sessions s WHERE ` + notRemembered + user + `
+			ORDER BY s.last_active_at DESC ` + bound + `),
+		recent AS (
+			SELECT user_id, max(last) AS last FROM (
+				SELECT s.user_id, s.last_active_at AS last FROM sessions s
+				WHERE ` + notRemembered + user + ` AND s.last_active_at >= COALESCE((SELECT t FROM bound), '-infinity')
+				UNION ALL
+				SELECT s.user_id, s.last_active_at FROM sessions s
+				WHERE ` + remembered + user + ` AND s.last_active_at >= COALESCE((SELECT t FROM bound), '-infinity')) x
+			GROUP BY user_id),
+		ranked AS (
+			SELECT ` + userColumns + `, r.last FROM recent r
+				-- OFFSET 0 keeps this a lookup per ranked user, not a
+				-- hash of the whole account's users.
+				CROSS JOIN LATERAL (SELECT * FROM users u WHERE u.id = r.user_id OFFSET 0) u
+			UNION ALL
+			SELECT ` + userColumns + `, NULL FROM users u WHERE ` + usersOf + `
+				AND NOT EXISTS (SELECT 1 FROM bound) AND u.id NOT IN (SELECT user_id FROM recent)),
+		page AS (
+			SELECT * FROM ranked ORDER BY last DESC NULLS LAST, email COLLATE "C", id` + q.page(f.Limit, f.Offset) + `),
+		totals AS (SELECT
+			(SELECT count(*) FROM users u WHERE ` + usersOf + `) AS users,
+			(SELECT count(*) FROM sessions s WHERE ` + notRemembered + `) +
+				(SELECT count(*) FROM sessions s WHERE ` + remembered + `) AS active,
+			(SELECT count(*) FROM recent) AS ranked,
+			NOT EXISTS (SELECT 1 FROM bound) AS complete)
+		SELECT p.id, p.account_id, p.email, p.name, p.role, p.password_hash, p.disabled, p.created_at,
+			(SELECT count(*) FROM sessions s WHERE s.account_id = ` + acct + ` AND s.user_id = p.id
+				AND s.revoked_at IS NULL AND ` + liveCond + `),
+			p.last, t.users, t.active, t.ranked, t.complete
+		FROM totals t LEFT JOIN page p ON TRUE
+		ORDER BY p.last DESC NULLS LAST, p.email COLLATE "C", p.id`
+	return sql, q.args
+}
+
+// liveParts returns the conditions under which a session s of the account
+// is active in w, split as the two partial indexes split the sessions never
+// revoked, in the terms of their predicates so that each serves its part:
+// those not remembered (sessions_live) end by idleness; remembered ones
+// (sessions_remembered) a time after sign-in, or by idleness too when the
+// account no longer allows remember-me.
+func liveParts(q *query, acct string, w *doorman.ActiveWindow) (notRemembered, remembered string) {
+	live := "s.account_id = " + acct + " AND s.revoked_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > " + q.arg(w.Now) + ")"
+	idle := ""
+	if !w.IdleSince.IsZero() {
+		idle = " AND s.last_active_at > " + q.arg(w.IdleSince)
+	}
+	notRemembered = live + " AND NOT s.remember_me" + idle
+	remembered = live + " AND s.remember_me"
+	switch {
+	case w.RememberAllowed:
+		remembered += " AND s.created_at > " + q.arg(w.RememberSince)
+	default:
+		remembered += idle
+	}
+	return notRemembered, remembered
 }

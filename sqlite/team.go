@@ -3,34 +3,42 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"math"
 
 	"github.com/doorman/doorman"
 )
 
 // teamScanFactor sizes the prefix of recently active sessions a team page
 // is ranked from: that many sessions per user the page needs, which holds
-// the page unless a few users own most of the recent sessions.
-const teamScanFactor = 4
+// the page unless a few users own most of the recent sessions. Past
+// maxTeamScan sessions (pages deep in a large team) the prefix would cost
+// nearly what ranking everyone costs, and might still fall short: every
+// session is ranked at once.
+const (
+	teamScanFactor = 4
+	maxTeamScan    = 20_000
+)
 
 // FindTeamMembers returns the account's users that f selects with their
 // active sessions in w (how many, and the latest activity), newest activity
 // first (users without an active session last), then by email and id; how
 // many users f selects; and the account's active sessions in all.
 //
-// One statement, which never aggregates the whole account: a user's latest
-// active session comes before all their others in the sessions_recent
-// index, so the users of a page are among those of the most recent active
-// sessions. The statement ranks the users of the K most recent (K =
-// teamScanFactor × (Offset+Limit), ties included): every user outside has
-// older activity than any inside. When those are too few users, the
-// statement runs again over every active session, and then also lists the
-// users without one. Only the account's total is a full pass, a count over
-// the covering index.
+// One statement, which does not aggregate the whole account. The sessions
+// never revoked are in two partial indexes by last activity, sessions_live
+// (not remembered) and sessions_remembered. A user's latest active session
+// comes before their others, so the users of a page are among those of the
+// K most recent active sessions of sessions_live (K = teamScanFactor ×
+// (Offset+Limit), ties included) and of the remembered sessions used since
+// the K-th: every other user's activity is older. When those are too few
+// users, the statement runs again over every active session, and then also
+// lists the users without one. The account's total is two counts, one over
+// a range of sessions_live (used since the idle timeout), one over the
+// remembered sessions.
 func (s *Store) FindTeamMembers(ctx context.Context, accountID string, w *doorman.ActiveWindow, f doorman.TeamFilter) ([]doorman.TeamMember, int, int, error) {
 	need := f.Offset + f.Limit
 	k := teamScanFactor * need
-	if f.Limit <= 0 || k > math.MaxInt32 {
+	// One user (f.Email) has few sessions: rank them all.
+	if f.Limit <= 0 || f.Email != "" || k > maxTeamScan {
 		k = 0
 	}
 	for {
@@ -51,63 +59,7 @@ func (s *Store) FindTeamMembers(ctx context.Context, accountID string, w *doorma
 // whatever its offset).
 func (s *Store) findTeam(ctx context.Context, accountID string, w *doorman.ActiveWindow, f doorman.TeamFilter, k int) (
 	members []doorman.TeamMember, users, active, ranked int, complete bool, err error) {
-	var q stmt
-	// The sessions f selects that are active in w.
-	sel := func() {
-		q.sql(`s.account_id = ?`, accountID)
-		q.sql(` AND s.revoked_at IS NULL AND `)
-		cond, args := liveExpr(w)
-		q.sql(cond, args...)
-		if f.Email != "" {
-			q.sql(` AND s.user_id IN (SELECT id FROM users WHERE account_id = ? AND email = ?)`, accountID, f.Email)
-		}
-	}
-	usersOf := func() {
-		q.sql(`u.account_id = ?`, accountID)
-		if f.Email != "" {
-			q.sql(` AND u.email = ?`, f.Email)
-		}
-	}
-	limit, offset := 1, k-1
-	if k <= 0 {
-		limit, offset = 0, 0
-	}
-	q.sql(`WITH bound AS (
-			SELECT s.last_active_at AS t FROM sessions s INDEXED BY sessions_recent WHERE `)
-	sel()
-	q.sql(` ORDER BY s.last_active_at DESC LIMIT ? OFFSET ?),
-		recent AS (
-			SELECT s.user_id, max(s.last_active_at) AS last FROM sessions s INDEXED BY sessions_recent WHERE `, limit, offset)
-	sel()
-	q.sql(` AND s.last_active_at >= coalesce((SELECT t FROM bound), ?)
-			GROUP BY s.user_id),
-		ranked AS (
-			SELECT `+userCols+`, r.last AS last FROM recent r JOIN users u ON u.id = r.user_id
-			UNION ALL
-			SELECT `+userCols+`, NULL FROM users u WHERE `, int64(minMicros))
-	usersOf()
-	q.sql(` AND NOT EXISTS (SELECT 1 FROM bound) AND u.id NOT IN (SELECT user_id FROM recent)),
-		page AS (
-			SELECT * FROM ranked ORDER BY last DESC NULLS LAST, email, id`)
-	lim, largs := page(f.Limit, f.Offset)
-	q.sql(lim+`),
-		totals AS (SELECT
-			(SELECT count(*) FROM users u WHERE `, largs...)
-	usersOf()
-	q.sql(`) AS users,
-			(SELECT count(*) FROM sessions s INDEXED BY sessions_recent WHERE s.account_id = ? AND s.revoked_at IS NULL AND `, accountID)
-	cond, args := liveExpr(w)
-	q.sql(cond, args...)
-	q.sql(`) AS active,
-			(SELECT count(*) FROM recent) AS ranked,
-			NOT EXISTS (SELECT 1 FROM bound) AS complete)
-		SELECT p.id, p.account_id, p.email, p.name, p.role, p.password_hash, p.disabled, p.created_at,
-			(SELECT count(*) FROM sessions s WHERE s.account_id = ? AND s.user_id = p.id AND s.revoked_at IS NULL AND `, accountID)
-	q.sql(cond, args...)
-	q.sql(`), p.last, t.users, t.active, t.ranked, t.complete
-		FROM totals t LEFT JOIN page p ON 1
-		ORDER BY p.last DESC NULLS LAST, p.email, p.id`)
-
+	q := teamStmt(accountID, w, f, k)
 	rows, err := s.db.QueryContext(ctx, q.b, q.args...)
 	if err != nil {
 		return nil, 0, 0, 0, false, err
@@ -147,4 +99,102 @@ type stmt struct {
 func (q *stmt) sql(s string, args ...any) {
 	q.b += s
 	q.args = append(q.args, args...)
+}
+
+// liveNotRemembered adds the conditions under which a session s of the
+// account that is not remembered is active in w, in the terms of
+// sessions_live's predicate so that the index serves it.
+func (q *stmt) liveNotRemembered(accountID string, w *doorman.ActiveWindow) {
+	q.sql(`s.account_id = ? AND s.revoked_at IS NULL AND s.remember_me = 0`, accountID)
+	q.sql(` AND (s.expires_at IS NULL OR s.expires_at > ?)`, toMicros(w.Now))
+	if !w.IdleSince.IsZero() {
+		q.sql(` AND s.last_active_at > ?`, toMicros(w.IdleSince))
+	}
+}
+
+// liveRemembered adds the conditions under which a remembered session s of
+// the account is active in w, in the terms of sessions_remembered's
+// predicate: remembered for a time from sign-in, or judged by idleness like
+// the others when the account no longer allows remember-me.
+func (q *stmt) liveRemembered(accountID string, w *doorman.ActiveWindow) {
+	q.sql(`s.account_id = ? AND s.revoked_at IS NULL AND s.remember_me = 1`, accountID)
+	q.sql(` AND (s.expires_at IS NULL OR s.expires_at > ?)`, toMicros(w.Now))
+	switch {
+	case w.RememberAllowed:
+		q.sql(` AND s.created_at > ?`, toMicros(w.RememberSince))
+	case !w.IdleSince.IsZero():
+		q.sql(` AND s.last_active_at > ?`, toMicros(w.IdleSince))
+	}
+}
+
+// teamStmt returns the team statement over the k most recent active
+// sessions not remembered (every one when k is 0), with the remembered ones
+// used since the k-th.
+func teamStmt(accountID string, w *doorman.ActiveWindow, f doorman.TeamFilter, k int) *stmt {
+	var q stmt
+	// One user's sessions are found by user; otherwise the indexes are read
+	// from the newest down.
+	live, remembered, user := "INDEXED BY sessions_live", "INDEXED BY sessions_remembered", func() {}
+	if f.Email != "" {
+		live, remembered = "INDEXED BY sessions_user", "INDEXED BY sessions_user"
+		user = func() {
+			q.sql(` AND s.user_id IN (SELECT id FROM users WHERE account_id = ? AND email = ?)`, accountID, f.Email)
+		}
+	}
+	usersOf := func() {
+		q.sql(`u.account_id = ?`, accountID)
+		if f.Email != "" {
+			q.sql(` AND u.email = ?`, f.Email)
+		}
+	}
+	limit, offset := 1, k-1
+	if k <= 0 {
+		limit, offset = 0, 0
+	}
+	q.sql(`WITH bound AS (
+			SELECT s.last_active_at AS t FROM sessions s ` + live + ` WHERE `)
+	q.liveNotRemembered(accountID, w)
+	user()
+	q.sql(` ORDER BY s.last_active_at DESC LIMIT ? OFFSET ?),
+		recent AS (
+			SELECT user_id, max(last) AS last FROM (
+				SELECT s.user_id, s.last_active_at AS last FROM sessions s `+live+` WHERE `, limit, offset)
+	q.liveNotRemembered(accountID, w)
+	user()
+	q.sql(` AND s.last_active_at >= coalesce((SELECT t FROM bound), ?)
+				UNION ALL
+				SELECT s.user_id, s.last_active_at FROM sessions s `+remembered+` WHERE `, int64(minMicros))
+	q.liveRemembered(accountID, w)
+	user()
+	q.sql(` AND s.last_active_at >= coalesce((SELECT t FROM bound), ?))
+			GROUP BY user_id),
+		ranked AS (
+			SELECT `+userCols+`, r.last AS last FROM recent r CROSS JOIN users u ON u.id = r.user_id
+			UNION ALL
+			SELECT `+userCols+`, NULL FROM users u WHERE `, int64(minMicros))
+	usersOf()
+	q.sql(` AND NOT EXISTS (SELECT 1 FROM bound) AND u.id NOT IN (SELECT user_id FROM recent)),
+		page AS (
+			SELECT * FROM ranked ORDER BY last DESC NULLS LAST, email, id`)
+	lim, largs := page(f.Limit, f.Offset)
+	q.sql(lim+`),
+		totals AS (SELECT
+			(SELECT count(*) FROM users u WHERE `, largs...)
+	usersOf()
+	q.sql(`) AS users,
+			(SELECT count(*) FROM sessions s INDEXED BY sessions_live WHERE `)
+	q.liveNotRemembered(accountID, w)
+	q.sql(`) + (SELECT count(*) FROM sessions s INDEXED BY sessions_remembered WHERE `)
+	q.liveRemembered(accountID, w)
+	q.sql(`) AS active,
+			(SELECT count(*) FROM recent) AS ranked,
+			NOT EXISTS (SELECT 1 FROM bound) AS complete)
+		SELECT p.id, p.account_id, p.email, p.name, p.role, p.password_hash, p.disabled, p.created_at,
+			(SELECT count(*) FROM sessions s WHERE s.account_id = ? AND s.user_id = p.id AND s.revoked_at IS NULL AND `, accountID)
+	cond, args := liveExpr(w)
+	q.sql(cond, args...)
+	q.sql(`), p.last, t.users, t.active, t.ranked, t.complete
+		FROM totals t LEFT JOIN page p ON 1
+		ORDER BY p.last DESC NULLS LAST, p.email, p.id`)
+	return &q
 }
