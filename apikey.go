@@ -146,3 +146,11 @@ const UsageWindowHours = 24
 func UsageWindowStart(now time.Time) time.Time {
 	return now.UTC().Truncate(time.Hour).Add(-(UsageWindowHours - 1) * time.Hour)
 }
+
+// SessionID returns the id of the principal's session, "" for an API key.
+func (p *Principal) SessionID() string {
+	if p.Session == nil {
+		return ""
+	}
+	return p.Session.ID
+}

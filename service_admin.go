@@ -152,7 +152,7 @@ func (s *Service) ForceSignOut(ctx context.Context, p *Principal, userID, reason
 	now := s.now()
 	f := RevokeFilter{AccountID: p.Account.ID, UserID: u.ID, CountActive: Window(p.Account.Settings, now)}
 	if u.ID == p.User.ID {
-		f.ExceptSessionID = p.Session.ID
+		f.ExceptSessionID = p.SessionID()
 	}
 	ev := s.event(p, ActionUserSessionsRevoked, u.Email, m, now)
 	ev.Reason = reason
@@ -182,7 +182,7 @@ func (s *Service) SignOutTeam(ctx context.Context, p *Principal, reason string, 
 	ev := s.event(p, ActionTeamSessionsRevoked, p.Account.Name, m, now)
 	ev.Reason = reason
 	n, err := s.Store.RevokeSessions(ctx,
-		RevokeFilter{AccountID: p.Account.ID, All: true, ExceptSessionID: p.Session.ID,
+		RevokeFilter{AccountID: p.Account.ID, All: true, ExceptSessionID: p.SessionID(),
 			CountActive: Window(p.Account.Settings, now)},
 		Revocation{At: now, By: p.User.ID, Reason: reason}, ev)
 	if err != nil {

@@ -107,6 +107,10 @@ func (v *whoamiResponse) appendJSON(b []byte) []byte {
 // on every request.
 func (s *Server) whoami(w *request, r *http.Request) error {
 	p := w.principal
+	if p.APIKey != nil {
+		s.keyWhoami(w)
+		return nil
+	}
 	v := whoamiResponse{Session: newSessionJSON(p.Session, true, p.Account.Settings, s.now()), User: newUserJSON(p.User)}
 	// Appended directly rather than through writeJSON's interface, so that
 	// the answer stays on the stack.

@@ -117,7 +117,7 @@ func (s *Server) teamUserSessions(w *request, r *http.Request) error {
 	now := s.now()
 	out := teamUserSessionsResponse{User: newUserJSON(u), Sessions: make([]sessionJSON, 0, len(list))}
 	for _, sess := range ownSessionFirst(list, p) {
-		out.Sessions = append(out.Sessions, newSessionJSON(sess, sess.ID == p.Session.ID, p.Account.Settings, now))
+		out.Sessions = append(out.Sessions, newSessionJSON(sess, sess.ID == p.SessionID(), p.Account.Settings, now))
 	}
 	writeJSON(w, http.StatusOK, &out)
 	return nil
@@ -128,7 +128,7 @@ func (s *Server) teamUserSessions(w *request, r *http.Request) error {
 func ownSessionFirst(list []*doorman.Session, p *doorman.Principal) []*doorman.Session {
 	out := make([]*doorman.Session, 0, len(list))
 	for _, sess := range list {
-		if sess.ID == p.Session.ID {
+		if sess.ID == p.SessionID() {
 			out = append([]*doorman.Session{p.Session}, out...)
 			continue
 		}

@@ -208,7 +208,7 @@ type endpoint struct {
 
 func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rq := asRequest(w)
-	if e.rt.auth && !e.s.authenticate(rq, r, e.rt.Name) {
+	if e.rt.auth && !e.s.authenticate(rq, r, e.rt) {
 		return
 	}
 	if err := e.rt.h(e.s, rq, r); err != nil {
@@ -216,12 +216,20 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// authenticate finds the request's session. It writes the error answer
-// and returns false when there is none: 401, or 503 when the store cannot
-// say.
-func (s *Server) authenticate(rq *request, r *http.Request, page string) bool {
+// authenticate finds the request's session, or its API key when the
+// Bearer credential starts with "dk_" (never from the cookie). It writes the
+// error answer and returns false when there is none: 401, or 503 when the
+// store cannot say; and 403 for a key on a route keys may not use, or a
+// read-only key on an unsafe method.
+func (s *Server) authenticate(rq *request, r *http.Request, rt *route) bool {
 	token, fromCookie := s.credential(r)
-	p, err := s.svc.Authenticate(r.Context(), token, s.meta(rq, r))
+	var p *doorman.Principal
+	var err error
+	if !fromCookie && doorman.IsAPIKey(token) {
+		p, err = s.svc.AuthenticateAPIKey(r.Context(), token, s.meta(rq, r))
+	} else {
+		p, err = s.svc.Authenticate(r.Context(), token, s.meta(rq, r))
+	}
 	if err != nil {
 		switch {
 		case doorman.IsUnavailable(err):
@@ -239,7 +247,14 @@ func (s *Server) authenticate(rq *request, r *http.Request, page string) bool {
 	}
 	s.metrics.validation(outcomeValid)
 	rq.principal = p
-	s.svc.RecordPage(p.Session.ID, page)
+	if p.APIKey != nil {
+		if err := keyAllowed(p.APIKey, rt); err != nil {
+			s.writeError(rq, r, err)
+			return false
+		}
+		return true
+	}
+	s.svc.RecordPage(p.Session.ID, rt.Name)
 	return true
 }
 
