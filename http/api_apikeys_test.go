@@ -86,7 +86,7 @@ func TestAPIKeysAPI(t *testing.T) {
 		t.Fatalf("whoami with key: %d %s", a.status, a.body)
 	}
 	var who struct {
-		APIKey  apiKeyAnswer `json:"api_key"`
+		APIKey  apiKeyAnswer          `json:"api_key"`
 		Account struct{ Name string } `json:"account"`
 	}
 	a.decode(t, &who)
