@@ -1,7 +1,8 @@
 // Package demo seeds the team of Doorman's user guide: account "Company"
 // with admin@company.com (the guide's Safari on iPhone, Chrome on Windows and
-// Firefox on Ubuntu sessions), sarah@, mike@ and guest@agency.com. The
-// server's --demo flag and the browser tests use it.
+// Firefox on Ubuntu sessions, and the three API keys of "API Sessions"),
+// sarah@, mike@ and guest@agency.com. The server's --demo flag and the
+// browser tests use it.
 package demo
 
 import (
@@ -81,10 +82,14 @@ func Seed(ctx context.Context, svc *doorman.Service, password string) (bool, err
 		return false, err
 	}
 	now := svc.Now().UTC().Truncate(time.Microsecond)
+	var admin *doorman.User
 	for _, du := range demoTeam {
 		u, err := svc.CreateUser(ctx, Account, du.email, du.name, du.role, password)
 		if err != nil {
 			return false, err
+		}
+		if admin == nil && u.IsAdmin() {
+			admin = u
 		}
 		for _, ds := range du.sessions {
 			_, hash := doorman.NewToken() // the token is dropped: nobody can use a demo session
@@ -108,6 +113,9 @@ func Seed(ctx context.Context, svc *doorman.Service, password string) (bool, err
 				return false, err
 			}
 		}
+	}
+	if err := seedKeys(ctx, svc, admin, now); err != nil {
+		return false, err
 	}
 	return true, nil
 }

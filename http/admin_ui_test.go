@@ -36,7 +36,7 @@ func TestTeamSessionsPage(t *testing.T) {
 	if got := navCurrent(p); got != "Team › Sessions" {
 		t.Errorf("navigation marks %q", got)
 	}
-	if got := p.texts("nav.sidenav a"); !slices.Equal(got, []string{"Sessions", "Sessions", "Session settings", "Audit log"}) {
+	if got := p.texts("nav.sidenav a"); !slices.Equal(got, []string{"Sessions", "Sessions", "Session settings", "API keys", "Audit log"}) {
 		t.Errorf("navigation %q", got)
 	}
 	if got := p.texts("table.team-table thead th"); !slices.Equal(got, []string{"User", "Sessions", "Last Active"}) {
@@ -603,8 +603,8 @@ func TestAuditPage(t *testing.T) {
 		t.Errorf("columns %q", got)
 	}
 	rows := p.all("table.audit-table tbody tr")
-	if len(rows) != 16 {
-		t.Errorf("%d rows, want 16", len(rows))
+	if len(rows) != 19 { // with the demo API keys' creation
+		t.Errorf("%d rows, want 19", len(rows))
 	}
 	var first []string
 	for _, td := range within(rows[0], "td") {
@@ -625,7 +625,7 @@ func TestAuditPage(t *testing.T) {
 	if len(p.all(".pager")) != 0 {
 		t.Error("a pager for one page")
 	}
-	if got := p.texts("select#action option"); len(got) != 10 || got[0] != "Any action" || !slices.Contains(got, "Forced sign-out") {
+	if got := p.texts("select#action option"); len(got) != 13 || got[0] != "Any action" || !slices.Contains(got, "Forced sign-out") {
 		t.Errorf("actions %q", got)
 	}
 	if got := p.texts("select#actor option"); !slices.Equal(got, []string{"Anyone", "admin@company.com", "guest@agency.com",
@@ -683,14 +683,14 @@ func TestAuditPagePaging(t *testing.T) {
 		t.Errorf("%d rows on one page", n)
 	}
 	all := e.page(c, "GET", "/admin/audit", nil).wantStatus(http.StatusOK)
-	if got := all.text(".pager-text"); got != "Showing 1–50 of 55 events" {
+	if got := all.text(".pager-text"); got != "Showing 1–50 of 58 events" {
 		t.Errorf("pager %q", got)
 	}
 	next := attr(all.one(".pager a[rel=next]"), "href")
 	if next != "/admin/audit?page=2" {
 		t.Errorf("next %q", next)
 	}
-	if n := len(e.page(c, "GET", next, nil).all("table.audit-table tbody tr")); n != 5 {
+	if n := len(e.page(c, "GET", next, nil).all("table.audit-table tbody tr")); n != 8 {
 		t.Errorf("page 2: %d rows", n)
 	}
 }

@@ -76,7 +76,7 @@ func checkPageMarkup(t *testing.T, p *page) {
 	if attr(p.one("html"), "lang") != "en" {
 		t.Error("<html> has no lang")
 	}
-	if p.text("title") == "" {
+	if p.text("head title") == "" {
 		t.Error("the page has no title")
 	}
 	for _, n := range p.allElements() {

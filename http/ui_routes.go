@@ -54,6 +54,12 @@ var pageRoutes = []pageRoute{
 	{Route{"GET", pages.PathSessionSettings, "Session settings"}, true, adminOnly((*Server).sessionSettingsPage)},
 	{Route{"POST", pages.PathSessionSettings, "Session settings"}, true, adminOnly((*Server).sessionSettingsSubmit)},
 	{Route{"GET", pages.PathAudit, "Audit log"}, true, adminOnly((*Server).auditPage)},
+	// The API Sessions pages (ui_apikeys.go).
+	{Route{"GET", pages.PathAPIKeys, "API keys"}, true, adminOnly((*Server).apiKeysPage)},
+	{Route{"POST", pages.PathAPIKeys, "Create API key"}, true, adminOnly((*Server).createAPIKeySubmit)},
+	{Route{"GET", pages.PathAPIKeys + "/{id}", "API key details"}, true, adminOnly((*Server).apiKeyPage)},
+	{Route{"GET", pages.PathAPIKeys + "/{id}/revoke", "Revoke API key"}, true, adminOnly((*Server).revokeAPIKeyPage)},
+	{Route{"POST", pages.PathAPIKeys + "/{id}/revoke", "Revoke API key"}, true, adminOnly((*Server).revokeAPIKeySubmit)},
 	{Route{"GET", pages.StaticPrefix + "{name}", "Static file"}, false, (*Server).static},
 }
 
@@ -314,7 +320,7 @@ func (s *Server) layout(rq *request, r *http.Request, title string) pages.Layout
 }
 
 // navigation is the settings menu, with the page at path marked. Sections
-// appear as their pages are built: the API keys page will join Team.
+// appear as their pages are built.
 func navigation(p *doorman.Principal, path string) []pages.NavSection {
 	under := func(prefix string) bool { return path == prefix || strings.HasPrefix(path, prefix+"/") }
 	nav := []pages.NavSection{
@@ -325,6 +331,7 @@ func navigation(p *doorman.Principal, path string) []pages.NavSection {
 			{Label: "Sessions", Href: pages.PathTeamSessions,
 				Current: under(pages.PathTeamSessions) || strings.HasPrefix(path, pages.PathAdminUsers)},
 			{Label: "Session settings", Href: pages.PathSessionSettings, Current: under(pages.PathSessionSettings)},
+			{Label: "API keys", Href: pages.PathAPIKeys, Current: under(pages.PathAPIKeys)},
 			{Label: "Audit log", Href: pages.PathAudit, Current: under(pages.PathAudit)},
 		}})
 	}

@@ -272,6 +272,7 @@ var Actions = []string{
 	doorman.ActionSignIn, doorman.ActionSignInFailed, doorman.ActionSignOut, doorman.ActionSessionRevoked,
 	doorman.ActionOtherSessionsRevoke, doorman.ActionUserSessionsRevoked, doorman.ActionTeamSessionsRevoked,
 	doorman.ActionSettingsUpdated, doorman.ActionUserCreated,
+	doorman.ActionAPIKeyCreated, doorman.ActionAPIKeyRevoked, doorman.ActionAPIKeyNewIP,
 }
 
 var actionTexts = map[string]string{
@@ -284,6 +285,9 @@ var actionTexts = map[string]string{
 	doorman.ActionTeamSessionsRevoked: "Signed out all team sessions",
 	doorman.ActionSettingsUpdated:     "Changed session settings",
 	doorman.ActionUserCreated:         "Added a user",
+	doorman.ActionAPIKeyCreated:       "Created an API key",
+	doorman.ActionAPIKeyRevoked:       "Revoked an API key",
+	doorman.ActionAPIKeyNewIP:         "API key used from a new IP",
 }
 
 // Thousands writes n with comma separators: "1,234".

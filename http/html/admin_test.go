@@ -81,7 +81,8 @@ func TestActionText(t *testing.T) {
 		doorman.ActionSignIn:              "Signed in",
 		doorman.ActionUserSessionsRevoked: "Forced sign-out",
 		doorman.ActionSettingsUpdated:     "Changed session settings",
-		"api_key_created":                 "Api key created",
+		doorman.ActionAPIKeyCreated:       "Created an API key",
+		"some_new_action":                 "Some new action",
 		"":                                pages.Unknown,
 	} {
 		if got := pages.ActionText(code); got != want {
