@@ -35,6 +35,8 @@ type benchConfig struct {
 	concurrency     int
 	duration        time.Duration
 	warmup          time.Duration
+	mode            string // whoami (sessions) or apikey
+	key             string // with --url and --mode apikey: a key to use
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -47,11 +49,16 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&c.concurrency, "concurrency", 64, "concurrent keep-alive connections")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long each load runs")
 	fs.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured load before each run")
+	fs.StringVar(&c.mode, "mode", "whoami", "whoami: GET /api/v1/whoami with session tokens; apikey: the same with API keys (Bearer dk_…)")
+	fs.StringVar(&c.key, "key", "", "with --url --mode apikey: an API key to use (default: sign in as --email, an admin, and create --users keys)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if c.users < 1 || c.concurrency < 1 || c.duration <= 0 {
 		return errors.New("--users, --concurrency and --duration must be positive")
+	}
+	if c.mode != "whoami" && c.mode != "apikey" {
+		return errors.New("--mode must be whoami or apikey")
 	}
 
 	target := c.url
@@ -69,6 +76,15 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer stop()
 		target, tokens = url, toks
 		fmt.Fprintf(stdout, "in-process Doorman on %s, SQLite store, %d users signed in\n", target, c.users)
+		if c.mode == "apikey" {
+			if tokens, err = createBenchKeys(ctx, target, toks[0], c.users); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%d API keys created\n", len(tokens))
+		}
+	} else if c.mode == "apikey" && c.key != "" {
+		tokens = []string{c.key}
+		fmt.Fprintf(stdout, "Doorman at %s, API key %s\n", target, doorman.APIKeyPrefixOf(c.key))
 	} else {
 		if c.password == "" {
 			return errors.New("--password is required with --url")
@@ -79,6 +95,12 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		tokens = toks
 		fmt.Fprintf(stdout, "Doorman at %s, %d sessions of %s signed in\n", target, c.users, c.email)
+		if c.mode == "apikey" {
+			if tokens, err = createBenchKeys(ctx, target, toks[0], c.users); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%d API keys created\n", len(tokens))
+		}
 	}
 
 	whoamiURL := strings.TrimRight(target, "/") + "/api/v1/whoami"
@@ -100,17 +122,21 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "whoami: %s\n", who)
+	label := "whoami"
+	if c.mode == "apikey" {
+		label = "apikey"
+	}
+	fmt.Fprintf(stdout, "%s: %s\n", label, who)
 	bare, err := load(ctx, bareURL, tokens, c)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "bare:   %s\n", bare)
 	if who.errors > 0 || bare.errors > 0 {
-		return fmt.Errorf("%d whoami and %d bare requests failed", who.errors, bare.errors)
+		return fmt.Errorf("%d %s and %d bare requests failed", who.errors, label, bare.errors)
 	}
-	fmt.Fprintf(stdout, "ratio: %.2f (whoami %.0f req/s p50 %s p99 %s; bare %.0f req/s)\n",
-		who.rps/bare.rps, who.rps, fmtLatency(who.p50), fmtLatency(who.p99), bare.rps)
+	fmt.Fprintf(stdout, "ratio: %.2f (%s %.0f req/s p50 %s p99 %s; bare %.0f req/s)\n",
+		who.rps/bare.rps, label, who.rps, fmtLatency(who.p50), fmtLatency(who.p99), bare.rps)
 	return nil
 }
 
@@ -154,7 +180,11 @@ func startBenchServer(ctx context.Context, path string, n int) (string, []string
 	tokens := make([]string, 0, n)
 	for i := range n {
 		email := fmt.Sprintf("bench%03d@bench.example", i)
-		if _, err := svc.CreateUser(ctx, "Bench", email, "", doorman.RoleMember, password); err != nil {
+		role := doorman.RoleMember
+		if i == 0 {
+			role = doorman.RoleAdmin // creates the API keys of --mode apikey
+		}
+		if _, err := svc.CreateUser(ctx, "Bench", email, "", role, password); err != nil {
 			stop()
 			return "", nil, nil, err
 		}
@@ -312,4 +342,33 @@ func fmtLatency(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%dµs", d/time.Microsecond)
 	}
+}
+
+// createBenchKeys creates n API keys over the API as the admin of token and
+// returns their secrets.
+func createBenchKeys(ctx context.Context, base, token string, n int) ([]string, error) {
+	out := make([]string, 0, n)
+	for i := range n {
+		body, _ := json.Marshal(map[string]any{"name": fmt.Sprintf("bench key %d", i)})
+		req, err := http.NewRequestWithContext(ctx, "POST", strings.TrimRight(base, "/")+"/api/v1/api-keys", bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		var v struct {
+			Secret string `json:"secret"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&v)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated || err != nil || v.Secret == "" {
+			return nil, fmt.Errorf("create API key: HTTP %d (the user must be an admin)", resp.StatusCode)
+		}
+		out = append(out, v.Secret)
+	}
+	return out, nil
 }
