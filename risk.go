@@ -1,0 +1,213 @@
+package doorman
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Risk levels, as the API reports them.
+const (
+	RiskNone   = "none"
+	RiskMedium = "medium"
+	RiskHigh   = "high"
+)
+
+// Risk reason codes, as the API reports them.
+const (
+	ReasonUnknownLocation  = "unknown_location"  // high
+	ReasonUnknownDevice    = "unknown_device"    // high
+	ReasonImpossibleTravel = "impossible_travel" // high; needs coordinates, see RiskHistory
+	ReasonOldSession       = "old_session"       // medium
+	ReasonUnrecognizedIP   = "unrecognized_ip"   // medium
+)
+
+// OldSessionAge is how old a session must be (since its sign-in) to be
+// flagged old_session.
+const OldSessionAge = 30 * 24 * time.Hour
+
+// RiskHistory is what the risk checks know of one user before a session:
+// the user's other sessions, their devices and every address those sessions
+// used, with where it was. A user with no earlier session and no device is
+// new: the first sign-in builds the baseline and is never flagged.
+type RiskHistory struct {
+	Sessions   int          // the user's other sessions (any state) still stored
+	DeviceKeys [][]byte     // key hashes of the user's devices (device cookies)
+	Devices    []Device     // the browser and OS of the user's other sessions
+	Places     []Location   // where the user's other sessions' addresses were
+	IPs        []netip.Addr // the addresses the user's other sessions used
+}
+
+// New reports whether h is empty: the user has no history to compare with.
+func (h *RiskHistory) New() bool {
+	return h == nil || (h.Sessions == 0 && len(h.DeviceKeys) == 0)
+}
+
+// AssessRisk runs the suspicious-session checks on s against the user's
+// history h (which must not include s) at now:
+//
+//   - unknown_location (high): s.Location's country was never seen for the
+//     user, or its city never within a known country. A local or unlocated
+//     address is not judged.
+//   - unknown_device (high): s signed in with no device cookie of the user's
+//     (s.DeviceKeyHash not in h.DeviceKeys, or none) and from a browser and
+//     OS family (names, not versions) none of the user's sessions used. An
+//     unnamed client is not judged.
+//   - old_session (medium): s was created more than OldSessionAge before now.
+//   - unrecognized_ip (medium): s.IP is a public address outside every /24
+//     (IPv4) or /48 (IPv6) of the addresses the user used before.
+//
+// For a new user (h.New()) only old_session applies: the first sign-in is
+// the baseline. The level is the highest of the reasons', "none" without any.
+func AssessRisk(s *Session, h *RiskHistory, now time.Time) Risk {
+	var reasons []string
+	if !h.New() {
+		if unknownLocation(s.Location, h.Places) {
+			reasons = append(reasons, ReasonUnknownLocation)
+		}
+		if unknownDevice(s, h) {
+			reasons = append(reasons, ReasonUnknownDevice)
+		}
+		if unrecognizedIP(s.IP, h.IPs) {
+			reasons = append(reasons, ReasonUnrecognizedIP)
+		}
+	}
+	if now.Sub(s.CreatedAt) > OldSessionAge {
+		reasons = append(reasons, ReasonOldSession)
+	}
+	return riskOf(reasons)
+}
+
+// riskOf is the Risk of reasons, ordered as AssessRisk writes them.
+func riskOf(reasons []string) Risk {
+	r := Risk{Level: RiskNone, Reasons: reasons}
+	for _, c := range reasons {
+		switch c {
+		case ReasonUnknownLocation, ReasonUnknownDevice, ReasonImpossibleTravel:
+			r.Level = RiskHigh
+		case ReasonOldSession, ReasonUnrecognizedIP:
+			if r.Level == RiskNone {
+				r.Level = RiskMedium
+			}
+		}
+	}
+	return r
+}
+
+// WithOldSession returns r with old_session added or taken away as s's age
+// at now says: it depends on the instant, so it is judged when a session is
+// read rather than stored.
+func (r Risk) WithOldSession(s *Session, now time.Time) Risk {
+	reasons := slices.DeleteFunc(slices.Clone(r.Reasons), func(c string) bool { return c == ReasonOldSession })
+	if now.Sub(s.CreatedAt) > OldSessionAge {
+		reasons = append(reasons, ReasonOldSession)
+	}
+	if len(reasons) == 0 {
+		reasons = nil
+	}
+	return riskOf(reasons)
+}
+
+// Flagged reports whether r has any reason.
+func (r Risk) Flagged() bool { return r.Level == RiskHigh || r.Level == RiskMedium }
+
+func unknownLocation(l Location, places []Location) bool {
+	if l.Local || l.Country == "" {
+		return false
+	}
+	country := false
+	for _, p := range places {
+		if !sameCountry(p, l) {
+			continue
+		}
+		country = true
+		if l.City == "" || strings.EqualFold(p.City, l.City) {
+			return false
+		}
+	}
+	// A known country with a new city is unknown; so is a new country.
+	return !country || l.City != ""
+}
+
+func sameCountry(a, b Location) bool {
+	if a.CountryCode != "" && b.CountryCode != "" {
+		return strings.EqualFold(a.CountryCode, b.CountryCode)
+	}
+	return a.Country != "" && strings.EqualFold(a.Country, b.Country)
+}
+
+func unknownDevice(s *Session, h *RiskHistory) bool {
+	if len(s.DeviceKeyHash) > 0 && slices.ContainsFunc(h.DeviceKeys, func(k []byte) bool { return bytes.Equal(k, s.DeviceKeyHash) }) {
+		return false
+	}
+	if s.Device.Browser == "" && s.Device.OS == "" {
+		return false
+	}
+	return !slices.ContainsFunc(h.Devices, func(d Device) bool {
+		return strings.EqualFold(d.Browser, s.Device.Browser) && strings.EqualFold(d.OS, s.Device.OS)
+	})
+}
+
+// network is the /24 of an IPv4 address (IPv4-mapped ones too) and the /48
+// of an IPv6 one.
+func network(a netip.Addr) netip.Prefix {
+	a = a.Unmap()
+	bits := 48
+	if a.Is4() {
+		bits = 24
+	}
+	p, _ := a.Prefix(bits)
+	return p
+}
+
+// public reports whether a is routable on the internet as far as its form
+// says: not private, loopback, link-local, multicast or unspecified.
+func public(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsGlobalUnicast() && !a.IsPrivate()
+}
+
+func unrecognizedIP(ip string, seen []netip.Addr) bool {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !public(a) {
+		return false
+	}
+	n := network(a)
+	return !slices.ContainsFunc(seen, func(b netip.Addr) bool { return network(b) == n })
+}
+
+// RiskLevelLabel is the guide's concern level: "🔴 High", "🟡 Medium", "".
+func RiskLevelLabel(level string) string {
+	switch level {
+	case RiskHigh:
+		return "🔴 High"
+	case RiskMedium:
+		return "🟡 Medium"
+	}
+	return ""
+}
+
+// RiskReasonText says a reason in words for the session it was found on:
+// "Unknown location: first sign-in from Berlin, Germany".
+func RiskReasonText(code string, s *Session, now time.Time) string {
+	switch code {
+	case ReasonUnknownLocation:
+		return "Unknown location: first sign-in from " + s.Location.Label()
+	case ReasonUnknownDevice:
+		return "Unknown device: first sign-in from " + s.Device.Label()
+	case ReasonImpossibleTravel:
+		return "Impossible travel: this session's places and times are too far apart to travel between"
+	case ReasonOldSession:
+		return fmt.Sprintf("Old session: signed in %d days ago", int(now.Sub(s.CreatedAt)/(24*time.Hour)))
+	case ReasonUnrecognizedIP:
+		ip := s.IP
+		if ip == "" {
+			ip = "This address"
+		}
+		return "Unrecognized IP: " + ip + " is outside every network this user signed in from before"
+	}
+	return code
+}
