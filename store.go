@@ -69,6 +69,13 @@ type Store interface {
 	// seen first (then by address). Returns ENOTFOUND unless a session with
 	// that id exists in the account (any account when accountID is "").
 	FindSessionIPs(ctx context.Context, accountID, sessionID string) ([]*SessionIP, error)
+	// FindUserHistory returns the risk checks' history of the user in the
+	// account (RiskHistory): how many of the user's sessions were created
+	// before before, their browser and OS families, the key hashes of the
+	// user's devices first seen before it, and the addresses (with places)
+	// those sessions used first seen before it. Another account's rows never
+	// count; an unknown user has an empty history.
+	FindUserHistory(ctx context.Context, accountID, userID string, before time.Time) (*RiskHistory, error)
 	// RevokeSessions revokes every matching session that is not yet revoked,
 	// sets ev.Count to how many (only those valid in f.CountActive when it
 	// is set), writes ev (if not nil, also when the count is 0), and returns

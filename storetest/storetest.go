@@ -101,6 +101,7 @@ func Run(t *testing.T, open func(testing.TB) doorman.Store, opts ...Option) {
 		{"Touch", touchTests},
 		{"Device", deviceTests},
 		{"History", historyTests},
+		{"Risk", riskTests},
 		{"Revoke", revokeTests},
 		{"Purge", purgeTests},
 		{"Audit", auditTests},

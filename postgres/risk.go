@@ -1,0 +1,82 @@
+package postgres
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/doorman/doorman"
+)
+
+// FindUserHistory returns what the risk checks compare a session of the user
+// with: the user's sessions created before before, their browser and OS
+// families, the user's devices first seen before it, and every address
+// those sessions used first seen before it, with its place. Scoped by
+// account in every query.
+func (s *Store) FindUserHistory(ctx context.Context, accountID, userID string, before time.Time) (*doorman.RiskHistory, error) {
+	h := &doorman.RiskHistory{}
+	rows, err := s.pool.Query(ctx, `SELECT browser, os, count(*) FROM sessions
+		WHERE account_id = $1 AND user_id = $2 AND created_at < $3 GROUP BY browser, os`, accountID, userID, before)
+	if err != nil {
+		return nil, wrap("find user history", err)
+	}
+	for rows.Next() {
+		var d doorman.Device
+		var n int
+		if err := rows.Scan(&d.Browser, &d.OS, &n); err != nil {
+			rows.Close()
+			return nil, wrap("find user history", err)
+		}
+		h.Sessions += n
+		if d.Browser != "" || d.OS != "" {
+			h.Devices = append(h.Devices, d)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap("find user history", err)
+	}
+	rows, err = s.pool.Query(ctx, `SELECT key_hash FROM devices
+		WHERE account_id = $1 AND user_id = $2 AND first_seen_at < $3`, accountID, userID, before)
+	if err != nil {
+		return nil, wrap("find user history", err)
+	}
+	for rows.Next() {
+		var k []byte
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return nil, wrap("find user history", err)
+		}
+		h.DeviceKeys = append(h.DeviceKeys, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap("find user history", err)
+	}
+	rows, err = s.pool.Query(ctx, `SELECT DISTINCT i.ip, i.city, i.country, i.country_code, i.location_local
+		FROM session_ips i JOIN sessions s ON s.id = i.session_id
+		WHERE i.account_id = $1 AND s.account_id = $1 AND s.user_id = $2 AND i.first_seen_at < $3`,
+		accountID, userID, before)
+	if err != nil {
+		return nil, wrap("find user history", err)
+	}
+	for rows.Next() {
+		var ip string
+		var l doorman.Location
+		if err := rows.Scan(&ip, &l.City, &l.Country, &l.CountryCode, &l.Local); err != nil {
+			rows.Close()
+			return nil, wrap("find user history", err)
+		}
+		if a, err := netip.ParseAddr(ip); err == nil {
+			h.IPs = append(h.IPs, a)
+		}
+		if l.Country != "" || l.Local {
+			h.Places = append(h.Places, l)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap("find user history", err)
+	}
+	return h, nil
+}

@@ -1,0 +1,94 @@
+package sqlite
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/doorman/doorman"
+)
+
+// FindUserHistory returns what the risk checks compare a session of the user
+// with: the user's sessions created before before, their browser and OS
+// families, the user's devices first seen before it, and every address
+// those sessions used first seen before it, with its place. Scoped by
+// account in every query.
+func (s *Store) FindUserHistory(ctx context.Context, accountID, userID string, before time.Time) (*doorman.RiskHistory, error) {
+	h := &doorman.RiskHistory{}
+	b := toMicros(before)
+	rows, err := s.db.QueryContext(ctx, `SELECT browser, os, count(*) FROM sessions
+		WHERE account_id = ? AND user_id = ? AND created_at < ? GROUP BY browser, os`, accountID, userID, b)
+	if err != nil {
+		return nil, wrap("find user history", err)
+	}
+	for rows.Next() {
+		var d doorman.Device
+		var n int
+		if err := rows.Scan(&d.Browser, &d.OS, &n); err != nil {
+			rows.Close()
+			return nil, wrap("find user history", err)
+		}
+		h.Sessions += n
+		if d.Browser != "" || d.OS != "" {
+			h.Devices = append(h.Devices, d)
+		}
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, err
+	}
+	rows, err = s.db.QueryContext(ctx, `SELECT key_hash FROM devices
+		WHERE account_id = ? AND user_id = ? AND first_seen_at < ?`, accountID, userID, b)
+	if err != nil {
+		return nil, wrap("find user history", err)
+	}
+	for rows.Next() {
+		var k []byte
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return nil, wrap("find user history", err)
+		}
+		h.DeviceKeys = append(h.DeviceKeys, k)
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, err
+	}
+	rows, err = s.db.QueryContext(ctx, `SELECT DISTINCT i.ip, i.city, i.country, i.country_code, i.location_local
+		FROM session_ips i JOIN sessions s ON s.id = i.session_id
+		WHERE i.account_id = ? AND s.account_id = ? AND s.user_id = ? AND i.first_seen_at < ?`,
+		accountID, accountID, userID, b)
+	if err != nil {
+		return nil, wrap("find user history", err)
+	}
+	for rows.Next() {
+		var ip string
+		var l doorman.Location
+		if err := rows.Scan(&ip, &l.City, &l.Country, &l.CountryCode, &l.Local); err != nil {
+			rows.Close()
+			return nil, wrap("find user history", err)
+		}
+		if a, err := netip.ParseAddr(ip); err == nil {
+			h.IPs = append(h.IPs, a)
+		}
+		if l.Country != "" || l.Local {
+			h.Places = append(h.Places, l)
+		}
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+type closer interface {
+	Close() error
+	Err() error
+}
+
+func closeRows(r closer) error {
+	err := r.Err()
+	r.Close()
+	if err != nil {
+		return wrap("find user history", err)
+	}
+	return nil
+}

@@ -1,0 +1,108 @@
+package storetest
+
+import (
+	"bytes"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/doorman/doorman"
+)
+
+var riskTests = []test{
+	{"UserHistory", testUserHistory},
+	{"UserHistoryScoped", testUserHistoryScoped},
+}
+
+func (e *env) userHistory(t *testing.T, accountID, userID string, before time.Time) *doorman.RiskHistory {
+	t.Helper()
+	h, err := e.s.FindUserHistory(e.ctx, accountID, userID, before)
+	if err != nil {
+		t.Fatalf("FindUserHistory: %v", err)
+	}
+	if h == nil {
+		t.Fatal("FindUserHistory = nil, want a history")
+	}
+	return h
+}
+
+func testUserHistory(t *testing.T, open opener) {
+	e := newEnv(t, open)
+	a := e.account("Acme", doorman.DefaultSettings())
+	u := e.user(a, "ana@example.com")
+	other := e.user(a, "bo@example.com")
+	if h := e.userHistory(t, a.ID, u.ID, at(time.Hour)); !h.New() {
+		t.Errorf("history of a user without sessions = %+v, want new", h)
+	}
+	key := doorman.HashDeviceKey("ana-laptop")
+	s1 := e.session(u, func(s *doorman.Session) {
+		s.IP, s.Location, s.DeviceKeyHash = "83.45.123.78", madrid, key
+	})
+	ok(t, e.s.TouchSession(e.ctx, s1.ID, doorman.Touch{At: at(time.Minute), IP: "81.2.69.160", Location: &london}), "TouchSession")
+	e.session(u, func(s *doorman.Session) {
+		s.ID = doorman.NewID(doorman.PrefixSession, at(2*time.Minute))
+		s.CreatedAt, s.LastActiveAt = at(2*time.Minute), at(2*time.Minute)
+		s.Device = doorman.Device{Browser: "Firefox", OS: "Windows"}
+		s.IP, s.Location = "85.214.132.117", berlin
+	})
+	// Another user's sessions are not this user's history.
+	e.session(other, func(s *doorman.Session) {
+		s.Device = doorman.Device{Browser: "Edge", OS: "Windows"}
+		s.IP, s.Location, s.DeviceKeyHash = "1.2.3.4", doorman.Location{Country: "France", CountryCode: "FR"}, doorman.HashDeviceKey("bo")
+	})
+
+	h := e.userHistory(t, a.ID, u.ID, at(time.Hour))
+	if h.Sessions != 2 {
+		t.Errorf("Sessions = %d, want 2", h.Sessions)
+	}
+	if len(h.DeviceKeys) != 1 || !bytes.Equal(h.DeviceKeys[0], key) {
+		t.Errorf("DeviceKeys = %x, want [%x]", h.DeviceKeys, key)
+	}
+	fams := map[string]bool{}
+	for _, d := range h.Devices {
+		fams[d.Browser+"/"+d.OS] = true
+	}
+	if len(fams) != 2 || !fams["Chrome/macOS"] || !fams["Firefox/Windows"] {
+		t.Errorf("Devices = %+v, want Chrome/macOS and Firefox/Windows", h.Devices)
+	}
+	var ips []string
+	for _, ip := range h.IPs {
+		ips = append(ips, ip.String())
+	}
+	slices.Sort(ips)
+	if want := []string{"81.2.69.160", "83.45.123.78", "85.214.132.117"}; !slices.Equal(ips, want) {
+		t.Errorf("IPs = %v, want %v", ips, want)
+	}
+	countries := map[string]bool{}
+	for _, p := range h.Places {
+		countries[p.CountryCode+"/"+p.City] = true
+	}
+	if len(countries) != 3 || !countries["ES/Madrid"] || !countries["GB/London"] || !countries["DE/Berlin"] {
+		t.Errorf("Places = %+v, want Madrid, London and Berlin", h.Places)
+	}
+
+	// Before is exclusive: what starts at it is not history yet.
+	h = e.userHistory(t, a.ID, u.ID, at(time.Minute))
+	if h.Sessions != 1 || len(h.IPs) != 1 || h.IPs[0] != netip.MustParseAddr("83.45.123.78") || len(h.DeviceKeys) != 1 {
+		t.Errorf("history before the touch = %+v, want the first session's address only", h)
+	}
+	if h := e.userHistory(t, a.ID, u.ID, Base); !h.New() {
+		t.Errorf("history before the first sign-in = %+v, want new", h)
+	}
+}
+
+func testUserHistoryScoped(t *testing.T, open opener) {
+	e := newEnv(t, open)
+	a := e.account("Acme", doorman.DefaultSettings())
+	b := e.account("Globex", doorman.DefaultSettings())
+	u := e.user(a, "ana@example.com")
+	e.user(b, "ana@example.com")
+	e.session(u, func(s *doorman.Session) { s.DeviceKeyHash = doorman.HashDeviceKey("k") })
+	if h := e.userHistory(t, b.ID, u.ID, at(time.Hour)); !h.New() || len(h.IPs) != 0 || len(h.Places) != 0 || len(h.Devices) != 0 {
+		t.Errorf("history of a user asked for in another account = %+v, want empty", h)
+	}
+	if h := e.userHistory(t, a.ID, "usr_unknown", at(time.Hour)); !h.New() {
+		t.Errorf("history of an unknown user = %+v, want empty", h)
+	}
+}
