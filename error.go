@@ -9,6 +9,7 @@ package doorman
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Each maps to one HTTP status in the http package.
@@ -31,6 +32,8 @@ type Error struct {
 	// Reason refines EUNAUTHORIZED for people: why a session stopped being
 	// valid (ReasonIdle, ReasonRevokedByUser, …). Empty otherwise.
 	Reason string
+	// RetryAfter says, with ETOOMANY, how long to wait before trying again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("doorman: %s: %s", e.Code, e.Message) }
@@ -64,4 +67,13 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Internal error"
+}
+
+// RetryAfter returns how long err asks the caller to wait (ETOOMANY), or 0.
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }

@@ -32,11 +32,15 @@ type Service struct {
 	// Places locates a session's address, at sign-in and when it changes.
 	// Optional: without it Location stays empty ("Unknown location").
 	Places Locator
+	// SignInLimits throttle sign-in per email and per address; zero fields
+	// take their defaults (5 a minute per email, 20 per address).
+	SignInLimits SignInLimits
 
 	dummyOnce sync.Once
 	dummyHash string
 	activity  tracker
 	keys      keyTracker // API keys' unwritten usage (service_apikeys.go)
+	throttle  throttle   // sign-in limiters (throttle.go)
 }
 
 // NewService returns a Service with the default policy and the real clock.

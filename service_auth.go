@@ -2,6 +2,7 @@ package doorman
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +36,9 @@ func (s *Service) SignIn(ctx context.Context, req SignInRequest) (string, *Princ
 	}
 	if len(email) > 254 || len(req.Password) > MaxPasswordLength {
 		return "", nil, errBadCredentials
+	}
+	if ok, wait := s.throttle.allow(s.SignInLimits, email, req.IP, s.now()); !ok {
+		return "", nil, s.throttled(ctx, email, req.Meta, wait)
 	}
 	users, _, err := s.Store.FindUsers(ctx, UserFilter{Email: email, Limit: maxAccountsPerEmail})
 	if err != nil {
@@ -91,6 +95,7 @@ func (s *Service) SignIn(ctx context.Context, req SignInRequest) (string, *Princ
 	if req.DeviceKey != "" {
 		sess.DeviceKeyHash = HashDeviceKey(req.DeviceKey)
 	}
+	sess.Risk = s.signInRisk(ctx, sess)
 	p := &Principal{Session: sess, User: user, Account: acct}
 	ev := s.event(p, ActionSignIn, sess.ID, req.Meta, now)
 	if err := s.Store.CreateSession(ctx, sess, ev); err != nil {
@@ -102,6 +107,37 @@ func (s *Service) SignIn(ctx context.Context, req SignInRequest) (string, *Princ
 	s.Log.Info("signed in", "user_id", user.ID, "session_id", sess.ID, "ip", req.IP, "remember_me", remember,
 		"new_device", sess.NewDevice)
 	return token, p, nil
+}
+
+// ReasonThrottled is the reason of a sign_in_failed event for an attempt
+// refused by the sign-in limits, before any password check.
+const ReasonThrottled = "throttled"
+
+// throttled audits a refused attempt and returns its ETOOMANY. Known and
+// unknown emails get the same answer; the event goes to the email's account
+// when there is one, so its admins see the attack.
+func (s *Service) throttled(ctx context.Context, email string, m Meta, wait time.Duration) error {
+	now := s.now()
+	ev := s.event(nil, ActionSignInFailed, email, m, now)
+	ev.ActorID, ev.Actor, ev.Reason = "", email, ReasonThrottled
+	users, _, err := s.Store.FindUsers(ctx, UserFilter{Email: email, Limit: 1})
+	if err != nil {
+		return unavailable("sign in", err)
+	}
+	if len(users) > 0 {
+		ev.AccountID = users[0].AccountID
+	}
+	if err := s.Store.CreateAuditEvent(ctx, ev); err != nil {
+		return unavailable("sign in", err)
+	}
+	s.Log.Warn("sign-in throttled", "email", email, "ip", m.IP)
+	n := RetrySeconds(wait)
+	unit := "seconds"
+	if n == 1 {
+		unit = "second"
+	}
+	return &Error{Code: ETOOMANY, RetryAfter: time.Duration(n) * time.Second,
+		Message: fmt.Sprintf("Too many sign-in attempts. Try again in %d %s.", n, unit)}
 }
 
 // burnPasswordCheck spends the time of one password check so that an unknown

@@ -48,6 +48,9 @@ func newFixture(t *testing.T, store doorman.Store) *fixture {
 	c := &clock{t: time.Date(2026, 1, 10, 9, 15, 0, 0, time.UTC)}
 	svc := doorman.NewService(store, cheap)
 	svc.Now = c.Now
+	// Tests sign in often at one instant; TestSignInThrottle puts the
+	// defaults back.
+	svc.SignInLimits = doorman.SignInLimits{PerEmail: 1e6, EmailBurst: 1e6, PerIP: 1e6, IPBurst: 1e6}
 	return &fixture{svc: svc, clock: c}
 }
 

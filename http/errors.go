@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/doorman/doorman"
 )
@@ -90,6 +91,7 @@ func (s *Server) writeError(rq *request, r *http.Request, err error) {
 	if rq.status != 0 {
 		return // the answer has begun; the log line is all that is left
 	}
+	setRetryAfter(rq, err)
 	var reason string
 	var de *doorman.Error
 	if status == http.StatusUnauthorized && errors.As(err, &de) {
@@ -143,4 +145,12 @@ func (s *Server) logFailure(rq *request, r *http.Request, status int, err error)
 	s.log.LogAttrs(r.Context(), level, msg,
 		slog.String("request_id", rq.id), slog.String("method", r.Method),
 		slog.String("path", r.URL.Path), slog.Any("err", err))
+}
+
+// setRetryAfter sets Retry-After, in seconds, when err asks the caller to
+// wait (a throttled sign-in).
+func setRetryAfter(rq *request, err error) {
+	if d := doorman.RetryAfter(err); d > 0 {
+		rq.Header()["Retry-After"] = []string{strconv.Itoa(doorman.RetrySeconds(d))}
+	}
 }

@@ -20,6 +20,7 @@ func (s *Server) pageError(rq *request, r *http.Request, err error) {
 	if rq.status != 0 {
 		return // the answer has begun; the log line is all that is left
 	}
+	setRetryAfter(rq, err)
 	if errors.Is(err, errNoRoute) {
 		msg = "There is no page at this address."
 	}

@@ -65,9 +65,10 @@ func (s *Server) loginSubmit(w *request, r *http.Request) error {
 		Password: f.Get("password"), RememberMe: page.RememberMe, Meta: m})
 	if err != nil {
 		code := doorman.ErrorCode(err)
-		if doorman.IsUnavailable(err) || (code != doorman.EUNAUTHORIZED && code != doorman.EINVALID) {
+		if doorman.IsUnavailable(err) || (code != doorman.EUNAUTHORIZED && code != doorman.EINVALID && code != doorman.ETOOMANY) {
 			return err
 		}
+		setRetryAfter(w, err)
 		status, _, msg := errorStatus(err)
 		page.Error = sentence(msg)
 		return s.renderLogin(w, r, status, page, key)

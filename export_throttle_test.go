@@ -1,0 +1,4 @@
+package doorman
+
+// ThrottleSize returns how many sign-in limiters s keeps.
+func ThrottleSize(s *Service) int { return s.throttle.size() }
