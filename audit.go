@@ -15,7 +15,12 @@ const (
 	ActionUserCreated         = "user_created"
 	ActionAPIKeyCreated       = "api_key_created"
 	ActionAPIKeyRevoked       = "api_key_revoked"
-	ActionAPIKeyNewIP         = "api_key_new_ip" // a key's first use from an address
+	ActionAPIKeyNewIP         = "api_key_new_ip"       // a key's first use from an address
+	ActionAllSessionsRevoked  = "all_sessions_revoked" // "Sign Out All Sessions", this one included
+	ActionPasswordChanged     = "password_changed"
+	ActionSessionRotated      = "session_rotated" // a new token replaced the session's after a privilege change
+	ActionReauthenticated     = "reauthenticated" // the password asked again before a sensitive action
+	ActionReauthFailed        = "reauth_failed"   // a wrong password given for re-authentication
 )
 
 // ActorSystem is the actor of operator commands and background jobs.

@@ -36,6 +36,10 @@ type Store interface {
 	CreateUser(ctx context.Context, u *User, ev *AuditEvent) error
 	// FindUserByID returns ENOTFOUND unless a user with that id exists in the account.
 	FindUserByID(ctx context.Context, accountID, id string) (*User, error)
+	// UpdateUserPassword replaces the user's password hash and writes ev in
+	// one transaction. Returns ENOTFOUND unless a user with that id exists
+	// in the account.
+	UpdateUserPassword(ctx context.Context, accountID, userID, hash string, ev *AuditEvent) error
 	// FindUsers returns the matching users ordered by email, and how many
 	// match without Limit and Offset.
 	FindUsers(ctx context.Context, f UserFilter) ([]*User, int, error)

@@ -102,3 +102,21 @@ func (s *Store) FindUsers(ctx context.Context, f doorman.UserFilter) ([]*doorman
 	}
 	return users, total, nil
 }
+
+// UpdateUserPassword replaces the user's password hash and writes ev (if
+// not nil) in one transaction. Returns ENOTFOUND unless a user with that id
+// exists in the account.
+func (s *Store) UpdateUserPassword(ctx context.Context, accountID, userID, hash string, ev *doorman.AuditEvent) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $3 WHERE id = $2 AND account_id = $1`,
+			accountID, userID, hash)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return doorman.Errorf(doorman.ENOTFOUND, "user not found")
+		}
+		return insertAuditEvent(ctx, tx, ev)
+	})
+	return wrap("update user password", err)
+}

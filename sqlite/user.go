@@ -104,3 +104,22 @@ func (s *Store) FindUsers(ctx context.Context, f doorman.UserFilter) ([]*doorman
 	}
 	return users, total, nil
 }
+
+// UpdateUserPassword replaces the user's password hash and writes ev (if
+// not nil) in one transaction. Returns ENOTFOUND unless a user with that id
+// exists in the account.
+func (s *Store) UpdateUserPassword(ctx context.Context, accountID, userID, hash string, ev *doorman.AuditEvent) error {
+	return s.inTx(ctx, "update user password", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ? AND account_id = ?`,
+			hash, userID, accountID)
+		if err != nil {
+			return wrap("update user password", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return wrap("update user password", err)
+		} else if n == 0 {
+			return notFound("user not found")
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+}

@@ -13,6 +13,43 @@ var userTests = []test{
 	{"AccountNotFound", testUserAccountNotFound},
 	{"FindByIDScoped", testUserFindByIDScoped},
 	{"FindUsers", testFindUsers},
+	{"UpdatePassword", testUserUpdatePassword},
+}
+
+func testUserUpdatePassword(t *testing.T, open opener) {
+	e := newEnv(t, open)
+	a := e.account("Acme", doorman.DefaultSettings())
+	b := e.account("Globex", doorman.DefaultSettings())
+	u := e.user(a, "ana@acme.example")
+	other := e.user(a, "bo@acme.example")
+	ev := event(a.ID, doorman.ActionPasswordChanged, at(us))
+	ok(t, e.s.UpdateUserPassword(e.ctx, a.ID, u.ID, "$argon2id$new", ev), "UpdateUserPassword")
+	got, err := e.s.FindUserByID(e.ctx, a.ID, u.ID)
+	ok(t, err, "FindUserByID")
+	if got.PasswordHash != "$argon2id$new" {
+		t.Fatalf("password hash %q after the update", got.PasswordHash)
+	}
+	if got, _ := e.s.FindUserByID(e.ctx, a.ID, other.ID); got.PasswordHash == "$argon2id$new" {
+		t.Fatal("another user's hash changed")
+	}
+	list, _ := e.audits(doorman.AuditFilter{AccountID: a.ID, Action: doorman.ActionPasswordChanged})
+	if len(list) != 1 {
+		t.Fatalf("%d password_changed events, want 1", len(list))
+	}
+	diffEvent(list[0], ev).report(t, "password_changed event")
+
+	// Another account's user, or an unknown one, is not found and nothing
+	// is written.
+	err = e.s.UpdateUserPassword(e.ctx, b.ID, u.ID, "$argon2id$evil", event(b.ID, doorman.ActionPasswordChanged, at(2*us)))
+	wantCode(t, err, doorman.ENOTFOUND, "UpdateUserPassword(user of A, account B)")
+	err = e.s.UpdateUserPassword(e.ctx, a.ID, "usr_unknown", "$argon2id$evil", event(a.ID, doorman.ActionPasswordChanged, at(2*us)))
+	wantCode(t, err, doorman.ENOTFOUND, "UpdateUserPassword(unknown user)")
+	if got, _ := e.s.FindUserByID(e.ctx, a.ID, u.ID); got.PasswordHash != "$argon2id$new" {
+		t.Fatalf("password hash %q after refused updates", got.PasswordHash)
+	}
+	if _, n := e.audits(doorman.AuditFilter{Action: doorman.ActionPasswordChanged}); n != 1 {
+		t.Fatalf("%d password_changed events after refused updates, want 1", n)
+	}
 }
 
 func testUserCreateFind(t *testing.T, open opener) {

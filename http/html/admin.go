@@ -273,6 +273,8 @@ var Actions = []string{
 	doorman.ActionOtherSessionsRevoke, doorman.ActionUserSessionsRevoked, doorman.ActionTeamSessionsRevoked,
 	doorman.ActionSettingsUpdated, doorman.ActionUserCreated,
 	doorman.ActionAPIKeyCreated, doorman.ActionAPIKeyRevoked, doorman.ActionAPIKeyNewIP,
+	doorman.ActionAllSessionsRevoked, doorman.ActionPasswordChanged, doorman.ActionSessionRotated,
+	doorman.ActionReauthenticated, doorman.ActionReauthFailed,
 }
 
 var actionTexts = map[string]string{
@@ -288,6 +290,11 @@ var actionTexts = map[string]string{
 	doorman.ActionAPIKeyCreated:       "Created an API key",
 	doorman.ActionAPIKeyRevoked:       "Revoked an API key",
 	doorman.ActionAPIKeyNewIP:         "API key used from a new IP",
+	doorman.ActionAllSessionsRevoked:  "Signed out all sessions",
+	doorman.ActionPasswordChanged:     "Changed password",
+	doorman.ActionSessionRotated:      "Session given a new token",
+	doorman.ActionReauthenticated:     "Confirmed password",
+	doorman.ActionReauthFailed:        "Password confirmation failed",
 }
 
 // Thousands writes n with comma separators: "1,234".

@@ -1,0 +1,146 @@
+package doorman
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// ReasonRotated is the revoke reason of a session replaced by a new one
+// (new token) after a privilege change such as a password change.
+const ReasonRotated = "rotated"
+
+// SignOutAll signs out every session of the user, the current one
+// included, and returns how many valid sessions it signed out. It is the
+// guide's answer to suspicious activity: whoever else holds a session loses
+// it, and the user signs in again. Allowed even when the Sessions page is
+// restricted: it reveals nothing and only ends the user's own sessions.
+func (s *Service) SignOutAll(ctx context.Context, p *Principal, m Meta) (int, error) {
+	now := s.now()
+	ev := s.event(p, ActionAllSessionsRevoked, p.User.Email, m, now)
+	n, err := s.Store.RevokeSessions(ctx,
+		RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, CountActive: Window(p.Account.Settings, now)},
+		Revocation{At: now, By: p.User.ID}, ev)
+	if err != nil {
+		return 0, unavailable("sign out all", err)
+	}
+	s.Log.Info("signed out all sessions", "user_id", p.User.ID, "count", n)
+	return n, nil
+}
+
+// ChangePasswordRequest is a signed-in person's change of password.
+type ChangePasswordRequest struct {
+	CurrentPassword string
+	NewPassword     string
+	// SignOutOthers ends every other session of the user (the default on
+	// the page: a password changed because it leaked should not leave the
+	// intruder signed in).
+	SignOutOthers bool
+	Meta
+}
+
+// ChangePassword checks the current password, stores the hash of the new
+// one and, as a privilege change, rotates the current session: a new
+// session with a new token replaces it (the old one is revoked), so a token
+// stolen before the change stops working. With SignOutOthers every other
+// session ends too. It returns the new token and principal, and how many
+// other sessions it signed out. A wrong current password is EUNAUTHORIZED
+// and audited as a failed re-authentication; nothing changes.
+func (s *Service) ChangePassword(ctx context.Context, p *Principal, req ChangePasswordRequest) (string, *Principal, int, error) {
+	if p.Session == nil || p.User == nil {
+		return "", nil, 0, Errorf(EFORBIDDEN, "only a person can change their password")
+	}
+	if req.CurrentPassword == "" {
+		return "", nil, 0, Errorf(EINVALID, "current password is required")
+	}
+	if err := s.checkPassword(ctx, p, req.CurrentPassword, req.Meta); err != nil {
+		return "", nil, 0, err
+	}
+	if err := ValidatePassword(req.NewPassword); err != nil {
+		return "", nil, 0, Errorf(EINVALID, "new %s", ErrorMessage(err))
+	}
+	if req.NewPassword == req.CurrentPassword {
+		return "", nil, 0, Errorf(EINVALID, "the new password must differ from the current one")
+	}
+	hash, err := s.Passwords.Hash(req.NewPassword)
+	if err != nil {
+		return "", nil, 0, fmt.Errorf("hash password: %w", err)
+	}
+	now := s.now()
+	ev := s.event(p, ActionPasswordChanged, p.User.Email, req.Meta, now)
+	ev.Details = fmt.Sprintf("sign_out_others=%t", req.SignOutOthers)
+	if err := s.Store.UpdateUserPassword(ctx, p.Account.ID, p.User.ID, hash, ev); err != nil {
+		return "", nil, 0, unavailable("change password", err)
+	}
+	user := *p.User
+	user.PasswordHash = hash
+	n := 0
+	if req.SignOutOthers {
+		ev := s.event(p, ActionOtherSessionsRevoke, p.User.Email, req.Meta, now)
+		ev.Reason = "password changed"
+		n, err = s.Store.RevokeSessions(ctx,
+			RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, ExceptSessionID: p.Session.ID,
+				CountActive: Window(p.Account.Settings, now)},
+			Revocation{At: now, By: p.User.ID, Reason: "password changed"}, ev)
+		if err != nil {
+			return "", nil, 0, unavailable("change password", err)
+		}
+	}
+	token, np, err := s.rotate(ctx, &Principal{Session: p.Session, User: &user, Account: p.Account}, req.Meta, now)
+	if err != nil {
+		return "", nil, 0, err
+	}
+	s.Log.Info("password changed", "user_id", p.User.ID, "session_id", np.Session.ID, "signed_out_others", n)
+	return token, np, n, nil
+}
+
+// checkPassword verifies the signed-in user's password, auditing a wrong
+// one as ActionReauthFailed.
+func (s *Service) checkPassword(ctx context.Context, p *Principal, password string, m Meta) error {
+	ok := false
+	if len(password) <= MaxPasswordLength {
+		var err error
+		ok, err = s.Passwords.Verify(p.User.PasswordHash, password)
+		if err != nil {
+			return fmt.Errorf("verify password of %s: %w", p.User.ID, err)
+		}
+	}
+	if ok {
+		return nil
+	}
+	ev := s.event(p, ActionReauthFailed, p.User.Email, m, s.now())
+	if err := s.Store.CreateAuditEvent(ctx, ev); err != nil {
+		return unavailable("check password", err)
+	}
+	return Errorf(EUNAUTHORIZED, "the current password is wrong")
+}
+
+// rotate replaces p's session by a new one with a new token, the same
+// sign-in otherwise (created, expiry, device, remember me), and revokes the
+// old one. The new session is written first: a failure leaves the old one
+// working.
+func (s *Service) rotate(ctx context.Context, p *Principal, m Meta, now time.Time) (string, *Principal, error) {
+	old := p.Session
+	token, hash := NewToken()
+	ns := *old
+	ns.ID, ns.TokenHash = NewID(PrefixSession, now), hash
+	ns.LastActiveAt, ns.RevokedAt, ns.RevokedBy, ns.RevokeReason = now, nil, "", ""
+	ns.IP = m.IP
+	if ua := m.userAgent(); ua != "" {
+		ns.UserAgent = ua
+	}
+	// Not a sign-in: the device's count of logins stays as it is.
+	ns.DeviceKeyHash = nil
+	np := &Principal{Session: &ns, User: p.User, Account: p.Account}
+	ev := s.event(np, ActionSessionRotated, ns.ID, m, now)
+	ev.Details = "replaces=" + old.ID
+	if err := s.Store.CreateSession(ctx, &ns, ev); err != nil {
+		return "", nil, unavailable("rotate session", err)
+	}
+	_, err := s.Store.RevokeSessions(ctx, RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, SessionID: old.ID},
+		Revocation{At: now, By: p.User.ID, Reason: ReasonRotated}, nil)
+	if err != nil && ErrorCode(err) != ENOTFOUND {
+		return "", nil, unavailable("rotate session", err)
+	}
+	return token, np, nil
+}

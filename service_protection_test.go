@@ -1,0 +1,104 @@
+package doorman_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/doorman/doorman"
+)
+
+func TestSignOutAll(t *testing.T) {
+	stores(t, func(t *testing.T, store doorman.Store) {
+		ctx := context.Background()
+		f := newFixture(t, store)
+		f.user(t, "Company", "ana@company.com", doorman.RoleMember)
+		bo := f.user(t, "Company", "bo@company.com", doorman.RoleMember)
+		tok1, p1 := f.signIn(t, "ana@company.com", false)
+		tok2, _ := f.signIn(t, "ana@company.com", true)
+		tokBo, _ := f.signIn(t, "bo@company.com", false)
+		n, err := f.svc.SignOutAll(ctx, p1, doorman.Meta{IP: "83.45.123.78"})
+		if err != nil || n != 2 {
+			t.Fatalf("SignOutAll = %d, %v; want 2", n, err)
+		}
+		for _, tok := range []string{tok1, tok2} {
+			if _, err := f.auth(tok); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
+				t.Fatalf("a signed-out session still works: %v", err)
+			}
+		}
+		if p, err := f.auth(tokBo); err != nil || p.User.ID != bo.ID {
+			t.Fatalf("another user's session: %v", err)
+		}
+		evs, _, err := store.FindAuditEvents(ctx, doorman.AuditFilter{AccountID: p1.Account.ID, Action: doorman.ActionAllSessionsRevoked})
+		if err != nil || len(evs) != 1 || evs[0].Count != 2 || evs[0].ActorID != p1.User.ID {
+			t.Fatalf("all_sessions_revoked events %+v, %v; want one by ana counting 2", evs, err)
+		}
+	})
+}
+
+func TestChangePassword(t *testing.T) {
+	stores(t, func(t *testing.T, store doorman.Store) {
+		ctx := context.Background()
+		f := newFixture(t, store)
+		f.user(t, "Company", "ana@company.com", doorman.RoleMember)
+		tok1, p1 := f.signIn(t, "ana@company.com", false)
+		tok2, _ := f.signIn(t, "ana@company.com", false)
+		m := doorman.Meta{IP: "83.45.123.78", UserAgent: "test-agent"}
+		const newPassword = "a new long passphrase"
+
+		for _, c := range []struct {
+			req  doorman.ChangePasswordRequest
+			code string
+		}{
+			{doorman.ChangePasswordRequest{CurrentPassword: "wrong password!", NewPassword: newPassword}, doorman.EUNAUTHORIZED},
+			{doorman.ChangePasswordRequest{CurrentPassword: "", NewPassword: newPassword}, doorman.EINVALID},
+			{doorman.ChangePasswordRequest{CurrentPassword: password, NewPassword: "short"}, doorman.EINVALID},
+			{doorman.ChangePasswordRequest{CurrentPassword: password, NewPassword: password}, doorman.EINVALID},
+		} {
+			c.req.Meta = m
+			if _, _, _, err := f.svc.ChangePassword(ctx, p1, c.req); doorman.ErrorCode(err) != c.code {
+				t.Fatalf("ChangePassword(%+v) = %v, want %s", c.req, err, c.code)
+			}
+		}
+		if _, err := f.auth(tok1); err != nil {
+			t.Fatalf("a refused change ended the session: %v", err)
+		}
+		if evs, _, _ := store.FindAuditEvents(ctx, doorman.AuditFilter{Action: doorman.ActionReauthFailed}); len(evs) != 1 {
+			t.Fatalf("%d reauth_failed events for one wrong password, want 1", len(evs))
+		}
+
+		tok, np, n, err := f.svc.ChangePassword(ctx, p1, doorman.ChangePasswordRequest{CurrentPassword: password,
+			NewPassword: newPassword, SignOutOthers: true, Meta: m})
+		if err != nil || n != 1 {
+			t.Fatalf("ChangePassword = %d, %v; want 1 other signed out", n, err)
+		}
+		if tok == tok1 || np.Session.ID == p1.Session.ID {
+			t.Fatal("the session kept its token after the password change")
+		}
+		for _, old := range []string{tok1, tok2} {
+			if _, err := f.auth(old); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
+				t.Fatalf("an old token still works: %v", err)
+			}
+		}
+		if p, err := f.auth(tok); err != nil || p.Session.ID != np.Session.ID || !p.Session.CreatedAt.Equal(p1.Session.CreatedAt) {
+			t.Fatalf("the new token: %v, %v", p, err)
+		}
+		if _, _, err := f.svc.SignIn(ctx, doorman.SignInRequest{Email: "ana@company.com", Password: password}); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
+			t.Fatalf("the old password still signs in: %v", err)
+		}
+		if _, _, err := f.svc.SignIn(ctx, doorman.SignInRequest{Email: "ana@company.com", Password: newPassword}); err != nil {
+			t.Fatalf("the new password: %v", err)
+		}
+		for action, want := range map[string]int{doorman.ActionPasswordChanged: 1, doorman.ActionSessionRotated: 1,
+			doorman.ActionOtherSessionsRevoke: 1} {
+			if evs, _, _ := store.FindAuditEvents(ctx, doorman.AuditFilter{Action: action}); len(evs) != want {
+				t.Errorf("%d %s events, want %d", len(evs), action, want)
+			}
+		}
+
+		// Keeping the other sessions (the one just signed in).
+		if _, _, n, err := f.svc.ChangePassword(ctx, np, doorman.ChangePasswordRequest{CurrentPassword: newPassword,
+			NewPassword: "yet another passphrase", Meta: m}); err != nil || n != 0 {
+			t.Fatalf("ChangePassword keeping others = %d, %v", n, err)
+		}
+	})
+}
