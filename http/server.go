@@ -84,6 +84,8 @@ var routes = []route{
 	{Route{"GET", "/api/v1/sessions/{id}", "Session details"}, true, (*Server).getSession},
 	{Route{"DELETE", "/api/v1/sessions/{id}", "Sign out session"}, true, (*Server).deleteSession},
 	{Route{"POST", "/api/v1/sessions/sign-out-others", "Sign out other sessions"}, true, (*Server).signOutOthers},
+	{Route{"POST", "/api/v1/sessions/sign-out-all", "Sign out all sessions"}, true, (*Server).signOutAll},
+	{Route{"POST", "/api/v1/password", "Change password"}, true, (*Server).changePassword},
 	{Route{"GET", "/api/v1/settings/sessions", "Session settings"}, true, (*Server).getSettings},
 	{Route{"PUT", "/api/v1/settings/sessions", "Update session settings"}, true, (*Server).putSettings},
 	{Route{"GET", "/api/v1/team/sessions", "Team sessions"}, true, adminOnly((*Server).teamSessions)},

@@ -43,6 +43,10 @@ var pageRoutes = []pageRoute{
 	{Route{"POST", pages.PathSessions + "/{id}/sign-out", "Sign out session"}, true, personal((*Server).signOutSubmit)},
 	{Route{"GET", pages.PathSignOutOthers, "Sign out other sessions"}, true, personal((*Server).confirmSignOutOthersPage)},
 	{Route{"POST", pages.PathSignOutOthers, "Sign out other sessions"}, true, personal((*Server).signOutOthersSubmit)},
+	{Route{"GET", pages.PathSignOutAll, "Sign out all sessions"}, true, personal((*Server).confirmSignOutAllPage)},
+	{Route{"POST", pages.PathSignOutAll, "Sign out all sessions"}, true, (*Server).signOutAllSubmit},
+	{Route{"GET", pages.PathPassword, "Password"}, true, (*Server).passwordPage},
+	{Route{"POST", pages.PathPassword, "Password"}, true, (*Server).passwordSubmit},
 	// The administrators' Team pages (ui_admin.go).
 	{Route{"GET", pages.PathAdmin, "Team"}, true, adminOnly((*Server).adminHome)},
 	{Route{"GET", pages.PathTeamSessions, "Team Sessions"}, true, adminOnly((*Server).teamSessionsPage)},
@@ -324,7 +328,10 @@ func (s *Server) layout(rq *request, r *http.Request, title string) pages.Layout
 func navigation(p *doorman.Principal, path string) []pages.NavSection {
 	under := func(prefix string) bool { return path == prefix || strings.HasPrefix(path, prefix+"/") }
 	nav := []pages.NavSection{
-		{Title: "Security", Items: []pages.NavItem{{Label: "Sessions", Href: pages.PathSessions, Current: under(pages.PathSessions)}}},
+		{Title: "Security", Items: []pages.NavItem{
+			{Label: "Sessions", Href: pages.PathSessions, Current: under(pages.PathSessions)},
+			{Label: "Password", Href: pages.PathPassword, Current: under(pages.PathPassword)},
+		}},
 	}
 	if p.User.IsAdmin() {
 		nav = append(nav, pages.NavSection{Title: "Team", Items: []pages.NavItem{

@@ -1,0 +1,97 @@
+package http
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/doorman/doorman"
+	pages "github.com/doorman/doorman/http/html"
+)
+
+// confirmSignOutAllPage is GET /settings/security/sessions/sign-out-all:
+// "Sign Out All Sessions?", this one included.
+func (s *Server) confirmSignOutAllPage(w *request, r *http.Request) error {
+	list, err := s.svc.ListSessions(r.Context(), w.principal)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, &pages.ConfirmSignOutAllPage{Layout: s.layout(w, r, "Sign Out All Sessions?"), Count: len(list)})
+	return nil
+}
+
+// signOutAllSubmit is POST /settings/security/sessions/sign-out-all: every
+// session ends and the browser lands on the sign-in page.
+func (s *Server) signOutAllSubmit(w *request, r *http.Request) error {
+	if err := s.checkForm(w, r); err != nil {
+		return err
+	}
+	n, err := s.svc.SignOutAll(r.Context(), w.principal, s.meta(w, r))
+	if err != nil {
+		return err
+	}
+	s.clearCookie(w)
+	msg := "You signed out of all your sessions."
+	if n > 1 {
+		msg = "You signed out of all " + strconv.Itoa(n) + " of your sessions."
+	}
+	s.setFlash(w, pages.FlashSuccess, msg)
+	s.redirect(w, r, pages.PathLogin)
+	return nil
+}
+
+// passwordPage is GET /settings/security/password.
+func (s *Server) passwordPage(w *request, r *http.Request) error {
+	s.render(w, r, http.StatusOK, &pages.PasswordPage{Layout: s.layout(w, r, "Password"), SignOutOthers: true,
+		MinLength: doorman.MinPasswordLength})
+	return nil
+}
+
+// passwordSubmit is POST /settings/security/password. On success the
+// session has a new token (a new cookie) and the page says what happened;
+// otherwise the form again, saying why, with nothing changed.
+func (s *Server) passwordSubmit(w *request, r *http.Request) error {
+	if err := s.checkForm(w, r); err != nil {
+		return err
+	}
+	f := r.PostForm
+	page := &pages.PasswordPage{SignOutOthers: f.Get("sign_out_others") != "", MinLength: doorman.MinPasswordLength}
+	fail := func(status int, field, msg string) error {
+		page.Layout = s.layout(w, r, "Password")
+		page.Error, page.ErrorField = sentence(msg), field
+		s.render(w, r, status, page)
+		return nil
+	}
+	if f.Get("new_password") != f.Get("confirm_password") {
+		return fail(http.StatusBadRequest, "confirm_password", "the new passwords do not match")
+	}
+	token, p, n, err := s.svc.ChangePassword(r.Context(), w.principal, doorman.ChangePasswordRequest{
+		CurrentPassword: f.Get("current_password"), NewPassword: f.Get("new_password"),
+		SignOutOthers: page.SignOutOthers, Meta: s.meta(w, r)})
+	switch code := doorman.ErrorCode(err); {
+	case err == nil:
+	case doorman.IsUnavailable(err):
+		return err
+	case code == doorman.EUNAUTHORIZED:
+		return fail(http.StatusBadRequest, "current_password", doorman.ErrorMessage(err))
+	case code == doorman.EINVALID:
+		field := "new_password"
+		if f.Get("current_password") == "" {
+			field = "current_password"
+		}
+		return fail(http.StatusBadRequest, field, doorman.ErrorMessage(err))
+	default:
+		return err
+	}
+	w.principal = p
+	s.setSessionCookie(w, token, p)
+	msg := "Your password was changed."
+	switch {
+	case n == 1:
+		msg += " Signed out 1 other session."
+	case n > 1:
+		msg += " Signed out " + strconv.Itoa(n) + " other sessions."
+	}
+	s.setFlash(w, pages.FlashSuccess, msg)
+	s.redirect(w, r, pages.PathPassword)
+	return nil
+}
