@@ -196,7 +196,7 @@ func RiskReasonText(code string, s *Session, now time.Time) string {
 	switch code {
 	case ReasonUnknownLocation:
 		return "Unknown location: first sign-in from " + s.Location.Label()
-	case ReasonUnknownDevice:
+	case ReasonUnknownDevice, "new_device":
 		return "Unknown device: first sign-in from " + s.Device.Label()
 	case ReasonImpossibleTravel:
 		return "Impossible travel: this session's places and times are too far apart to travel between"
@@ -209,5 +209,8 @@ func RiskReasonText(code string, s *Session, now time.Time) string {
 		}
 		return "Unrecognized IP: " + ip + " is outside every network this user signed in from before"
 	}
-	return code
+	if code == "" {
+		return ""
+	}
+	return strings.ToUpper(code[:1]) + strings.ReplaceAll(code[1:], "_", " ")
 }

@@ -23,6 +23,9 @@ type TeamMember struct {
 	User         *User
 	Sessions     int        // active sessions now
 	LastActiveAt *time.Time // latest activity of an active session; nil when none
+	// Flagged marks a user with an active session the risk checks flag
+	// (medium or high, old_session included).
+	Flagged bool
 }
 
 // TeamFilter selects the team view's rows.
@@ -70,9 +73,14 @@ func (s *Service) TeamSessions(ctx context.Context, p *Principal, f TeamFilter) 
 		f.Limit = MaxTeamLimit
 	}
 	f.Offset = max(f.Offset, 0)
-	members, users, totalActive, err = s.Store.FindTeamMembers(ctx, p.Account.ID, Window(p.Account.Settings, s.now()), f)
+	now := s.now()
+	w := Window(p.Account.Settings, now)
+	members, users, totalActive, err = s.Store.FindTeamMembers(ctx, p.Account.ID, w, f)
 	if err != nil {
 		return nil, 0, 0, unavailable("team sessions", err)
+	}
+	if err := s.markFlagged(ctx, p.Account.ID, members, w, now); err != nil {
+		return nil, 0, 0, err
 	}
 	return members, users, totalActive, nil
 }
@@ -110,6 +118,7 @@ func (s *Service) TeamUserSessions(ctx context.Context, p *Principal, userID str
 	for _, sess := range list {
 		s.activity.overlay(sess)
 	}
+	readRisk(s.now(), list...)
 	return u, list, nil
 }
 

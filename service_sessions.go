@@ -27,6 +27,7 @@ func (s *Service) ListSessions(ctx context.Context, p *Principal) ([]*Session, e
 			out = append(out, sess)
 		}
 	}
+	readRisk(now, out...)
 	return out, nil
 }
 
@@ -38,6 +39,7 @@ func (s *Service) GetSession(ctx context.Context, p *Principal, id string) (*Ses
 		return nil, err
 	}
 	if id == p.Session.ID {
+		readRisk(s.now(), p.Session)
 		return p.Session, nil
 	}
 	sess, err := s.Store.FindSessionByID(ctx, p.Account.ID, id)
@@ -48,6 +50,7 @@ func (s *Service) GetSession(ctx context.Context, p *Principal, id string) (*Ses
 		return nil, Errorf(ENOTFOUND, "session not found")
 	}
 	s.activity.overlay(sess)
+	readRisk(s.now(), sess)
 	return sess, nil
 }
 

@@ -69,6 +69,11 @@ type Store interface {
 	// backwards, nor does an address's last seen time. Returns ENOTFOUND if
 	// no session has that id.
 	TouchSession(ctx context.Context, id string, t Touch) error
+	// ReauthenticateSession moves the session's AuthenticatedAt forward to
+	// at (never back) and writes ev (if not nil), in one transaction.
+	// Returns ENOTFOUND unless a session with that id, not revoked, exists
+	// in the account.
+	ReauthenticateSession(ctx context.Context, accountID, id string, at time.Time, ev *AuditEvent) error
 	// FindSessionIPs returns the addresses the session used, most recently
 	// seen first (then by address). Returns ENOTFOUND unless a session with
 	// that id exists in the account (any account when accountID is "").
@@ -80,6 +85,11 @@ type Store interface {
 	// those sessions used first seen before it. Another account's rows never
 	// count; an unknown user has an empty history.
 	FindUserHistory(ctx context.Context, accountID, userID string, before time.Time) (*RiskHistory, error)
+	// FindFlaggedUsers returns which of userIDs, users of the account, have
+	// a session active in w with a stored risk level of medium or high, or
+	// created before oldBefore (old_session, judged at read time). Another
+	// account's sessions never count; the result is ordered by user id.
+	FindFlaggedUsers(ctx context.Context, accountID string, userIDs []string, w *ActiveWindow, oldBefore time.Time) ([]string, error)
 	// RevokeSessions revokes every matching session that is not yet revoked,
 	// sets ev.Count to how many (only those valid in f.CountActive when it
 	// is set), writes ev (if not nil, also when the count is 0), and returns

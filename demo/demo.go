@@ -114,8 +114,34 @@ func Seed(ctx context.Context, svc *doorman.Service, password string) (bool, err
 			}
 		}
 	}
+	if err := seedPast(ctx, svc, admin, now); err != nil {
+		return false, err
+	}
 	if err := seedKeys(ctx, svc, admin, now); err != nil {
 		return false, err
 	}
 	return true, nil
+}
+
+// seedPast gives the admin a past session, signed out long ago, on the
+// guide's "Chrome on macOS" in Madrid: the browser a person signs in to the
+// demo with is then one the admin used before, as in the guide's drawing,
+// and is not flagged as an unknown device. It writes no audit event and
+// shows on no page: only the risk checks read it.
+func seedPast(ctx context.Context, svc *doorman.Service, admin *doorman.User, now time.Time) error {
+	_, hash := doorman.NewToken()
+	created := now.Add(-20 * 24 * time.Hour)
+	exp := created.Add(doorman.DefaultAbsoluteCap)
+	s := &doorman.Session{
+		ID: doorman.NewID(doorman.PrefixSession, created), TokenHash: hash, UserID: admin.ID, AccountID: admin.AccountID,
+		CreatedAt: created, LastActiveAt: created.Add(time.Hour), ExpiresAt: &exp,
+		IP: "83.45.123.78", UserAgent: uaMac, Device: mac, Location: madrid,
+		Activity: doorman.Activity{Logins: 1}, Risk: doorman.Risk{Level: "none"},
+	}
+	if err := svc.Store.CreateSession(ctx, s, nil); err != nil {
+		return err
+	}
+	_, err := svc.Store.RevokeSessions(ctx, doorman.RevokeFilter{AccountID: admin.AccountID, SessionID: s.ID},
+		doorman.Revocation{At: created.Add(time.Hour), By: admin.ID, Reason: "Signed out"}, nil)
+	return err
 }

@@ -69,7 +69,9 @@ func (s *Server) teamSessionsPage(w *request, r *http.Request) error {
 	page.Users = userOptions(team, email, false)
 	now := s.now()
 	for _, m := range members {
-		page.Rows = append(page.Rows, pages.NewTeamRow(m.User, m.Sessions, m.LastActiveAt, now))
+		row := pages.NewTeamRow(m.User, m.Sessions, m.LastActiveAt, now)
+		row.Flagged = m.Flagged
+		page.Rows = append(page.Rows, row)
 	}
 	page.Pager = pages.NewPager(n, teamPageSize, len(page.Rows), users, "users", pages.PathTeamSessions, q)
 	s.render(w, r, http.StatusOK, page)

@@ -80,3 +80,35 @@ func (s *Store) FindUserHistory(ctx context.Context, accountID, userID string, b
 	}
 	return h, nil
 }
+
+// FindFlaggedUsers returns which of userIDs, users of the account, have a
+// session active in w that the risk checks flagged at sign-in or that was
+// created before oldBefore (an old session).
+func (s *Store) FindFlaggedUsers(ctx context.Context, accountID string, userIDs []string, w *doorman.ActiveWindow, oldBefore time.Time) ([]string, error) {
+	out := []string{}
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	var q query
+	q.where("s.account_id = " + q.arg(accountID))
+	q.where("s.user_id = ANY(" + q.arg(userIDs) + ")")
+	q.where("(s.risk_level IN ('high', 'medium') OR s.created_at < " + q.arg(oldBefore) + ")")
+	activeWindow(&q, w)
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT s.user_id FROM sessions s`+q.clause()+` ORDER BY s.user_id`, q.args...)
+	if err != nil {
+		return nil, wrap("find flagged users", err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, wrap("find flagged users", err)
+		}
+		out = append(out, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap("find flagged users", err)
+	}
+	return out, nil
+}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/doorman/doorman"
@@ -91,4 +92,39 @@ func closeRows(r closer) error {
 		return wrap("find user history", err)
 	}
 	return nil
+}
+
+// FindFlaggedUsers returns which of userIDs, users of the account, have a
+// session active in w that the risk checks flagged at sign-in or that was
+// created before oldBefore (an old session).
+func (s *Store) FindFlaggedUsers(ctx context.Context, accountID string, userIDs []string, w *doorman.ActiveWindow, oldBefore time.Time) ([]string, error) {
+	out := []string{}
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	wh := where{}
+	wh.add("s.account_id = ?", accountID)
+	in := make([]any, len(userIDs))
+	for i, id := range userIDs {
+		in[i] = id
+	}
+	wh.add("s.user_id IN (?"+strings.Repeat(", ?", len(userIDs)-1)+")", in...)
+	wh.add("(s.risk_level IN ('high', 'medium') OR s.created_at < ?)", toMicros(oldBefore))
+	activeWindow(&wh, w)
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT s.user_id FROM sessions s`+wh.String()+` ORDER BY s.user_id`, wh.args...)
+	if err != nil {
+		return nil, wrap("find flagged users", err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, wrap("find flagged users", err)
+		}
+		out = append(out, id)
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

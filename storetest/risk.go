@@ -13,6 +13,7 @@ import (
 var riskTests = []test{
 	{"UserHistory", testUserHistory},
 	{"UserHistoryScoped", testUserHistoryScoped},
+	{"FlaggedUsers", testFlaggedUsers},
 }
 
 func (e *env) userHistory(t *testing.T, accountID, userID string, before time.Time) *doorman.RiskHistory {
@@ -104,5 +105,51 @@ func testUserHistoryScoped(t *testing.T, open opener) {
 	}
 	if h := e.userHistory(t, a.ID, "usr_unknown", at(time.Hour)); !h.New() {
 		t.Errorf("history of an unknown user = %+v, want empty", h)
+	}
+}
+
+func testFlaggedUsers(t *testing.T, open opener) {
+	e := newEnv(t, open)
+	a := e.account("Acme", doorman.DefaultSettings())
+	b := e.account("Globex", doorman.DefaultSettings())
+	high := e.user(a, "high@example.com")
+	medium := e.user(a, "medium@example.com")
+	old := e.user(a, "old@example.com")
+	calm := e.user(a, "calm@example.com")
+	revoked := e.user(a, "revoked@example.com")
+	elsewhere := e.user(b, "elsewhere@example.com")
+	flag := func(level string) func(*doorman.Session) {
+		return func(s *doorman.Session) { s.Risk = doorman.Risk{Level: level, Reasons: []string{"x"}} }
+	}
+	e.session(high, flag("high"))
+	e.session(high, nil)
+	e.session(medium, flag("medium"))
+	e.session(old, func(s *doorman.Session) { s.CreatedAt = at(-31 * 24 * time.Hour) })
+	e.session(calm, nil)
+	r := e.session(revoked, flag("high"))
+	if _, err := e.s.RevokeSessions(e.ctx, doorman.RevokeFilter{AccountID: a.ID, SessionID: r.ID}, doorman.Revocation{At: Base, By: "x"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.session(elsewhere, flag("high"))
+
+	w := &doorman.ActiveWindow{Now: at(time.Minute)}
+	ids := []string{high.ID, medium.ID, old.ID, calm.ID, revoked.ID, elsewhere.ID}
+	got, err := e.s.FindFlaggedUsers(e.ctx, a.ID, ids, w, at(-30*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{high.ID, medium.ID, old.ID}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("FindFlaggedUsers = %v, want %v (high, medium, old)", got, want)
+	}
+	// Past the sessions' end nobody is flagged.
+	got, err = e.s.FindFlaggedUsers(e.ctx, a.ID, ids, &doorman.ActiveWindow{Now: at(time.Minute), IdleSince: at(time.Second)}, at(-30*24*time.Hour))
+	if err != nil || len(got) != 0 {
+		t.Errorf("FindFlaggedUsers of idle sessions = %v, %v; want none", got, err)
+	}
+	if got, err := e.s.FindFlaggedUsers(e.ctx, a.ID, nil, w, Base); err != nil || len(got) != 0 {
+		t.Errorf("FindFlaggedUsers of no users = %v, %v", got, err)
 	}
 }

@@ -113,6 +113,8 @@ type TeamRow struct {
 	// LastActive is nil for a member without active sessions.
 	LastActive *Time
 	ActiveNow  bool
+	// Flagged marks a member with a suspicious session.
+	Flagged bool
 }
 
 // NewTeamRow describes one member's line at now.

@@ -107,6 +107,13 @@ type SessionPage struct {
 
 func (*SessionPage) template() string { return "session" }
 
+// SignOutOthersPath is the page that signs out every other session, one of
+// the suspicious-session box's actions.
+func (*SessionPage) SignOutOthersPath() string { return PathSignOutOthers }
+
+// AuditPath is the audit log, the box's last action for admins.
+func (*SessionPage) AuditPath() string { return PathAudit }
+
 // ConfirmSignOutPage asks before signing out one session.
 type ConfirmSignOutPage struct {
 	Layout

@@ -70,7 +70,8 @@ type Session struct {
 type Risk struct {
 	Level   string   // "high", "medium" or "" for none
 	Label   string   // "High", "Medium"
-	Reasons []string // in words
+	Emoji   string   // the guide's sign: 🔴, 🟡
+	Reasons []string // in words: "Unknown location: first sign-in from Berlin, Germany"
 	// Actions are the guide's recommended steps for this level.
 	Actions []string
 }
@@ -93,7 +94,7 @@ func NewSession(sess *doorman.Session, current bool, set doorman.Settings, now t
 		LastPage:   orUnknown(sess.Activity.LastPage),
 		Logins:     Unknown,
 		NewDevice:  sess.NewDevice,
-		Risk:       newRisk(sess.Risk),
+		Risk:       newRisk(sess, now),
 	}
 	v.DeviceKind = deviceKinds[v.DeviceType]
 	status := sess.StatusAt(now)
@@ -162,34 +163,19 @@ func deviceType(t string) string {
 	return "other" // bots and unknown clients share the plain icon
 }
 
-// riskReasons are the suspicious-session checks' codes in the guide's words.
-var riskReasons = map[string]string{
-	"unknown_location":  "Unknown location",
-	"new_device":        "Unknown device",
-	"unknown_device":    "Unknown device",
-	"old_session":       "Very old session",
-	"unknown_ip":        "Public IP you don't recognize",
-	"impossible_travel": "Used from two places too far apart in too short a time",
-}
-
-func newRisk(r doorman.Risk) Risk {
+func newRisk(sess *doorman.Session, now time.Time) Risk {
 	var v Risk
-	switch r.Level {
-	case "high":
-		v = Risk{Level: "high", Label: "High",
+	switch sess.Risk.Level {
+	case doorman.RiskHigh:
+		v = Risk{Level: "high", Label: "High", Emoji: "🔴",
 			Actions: []string{"Sign out this session immediately", "Change your password right away"}}
-	case "medium":
-		v = Risk{Level: "medium", Label: "Medium", Actions: []string{"Sign out this session if you do not recognize it"}}
+	case doorman.RiskMedium:
+		v = Risk{Level: "medium", Label: "Medium", Emoji: "🟡", Actions: []string{"Sign out this session if you do not recognize it"}}
 	default:
 		return Risk{}
 	}
-	for _, code := range r.Reasons {
-		text, ok := riskReasons[code]
-		if !ok {
-			text = strings.ReplaceAll(code, "_", " ")
-			text = strings.ToUpper(text[:1]) + text[1:]
-		}
-		v.Reasons = append(v.Reasons, text)
+	for _, code := range sess.Risk.Reasons {
+		v.Reasons = append(v.Reasons, doorman.RiskReasonText(code, sess, now))
 	}
 	return v
 }

@@ -1,0 +1,58 @@
+package doorman
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// signInRisk runs the risk checks on a session about to be created, against
+// its user's history before it (FindUserHistory). The user's first sign-in
+// is the baseline and never flagged. A store that cannot answer leaves the
+// session unflagged rather than refusing the sign-in: the checks warn, they
+// do not guard.
+func (s *Service) signInRisk(ctx context.Context, sess *Session) Risk {
+	h, err := s.Store.FindUserHistory(ctx, sess.AccountID, sess.UserID, sess.CreatedAt)
+	if err != nil {
+		s.Log.Warn("risk history unavailable", "user_id", sess.UserID, "err", err)
+		return Risk{Level: RiskNone}
+	}
+	r := AssessRisk(sess, h, sess.CreatedAt)
+	if r.Flagged() {
+		s.Log.Info("suspicious sign-in", "user_id", sess.UserID, "session_id", sess.ID,
+			"risk_level", r.Level, "risk_reasons", r.Reasons)
+	}
+	return r
+}
+
+// readRisk sets each session's Risk as it is at now: the stored checks of
+// its sign-in, with old_session judged now (it depends on the instant).
+func readRisk(now time.Time, list ...*Session) {
+	for _, sess := range list {
+		if sess != nil {
+			sess.Risk = sess.Risk.WithOldSession(sess, now)
+		}
+	}
+}
+
+// markFlagged sets Flagged on the members with an active session in w that
+// the risk checks flag at now, in one query for the page.
+func (s *Service) markFlagged(ctx context.Context, accountID string, members []TeamMember, w *ActiveWindow, now time.Time) error {
+	ids := make([]string, 0, len(members))
+	for _, m := range members {
+		if m.Sessions > 0 {
+			ids = append(ids, m.User.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	flagged, err := s.Store.FindFlaggedUsers(ctx, accountID, ids, w, now.Add(-OldSessionAge))
+	if err != nil {
+		return unavailable("team sessions", err)
+	}
+	for i := range members {
+		members[i].Flagged = slices.Contains(flagged, members[i].User.ID)
+	}
+	return nil
+}

@@ -1,0 +1,66 @@
+package doorman_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/geoip/geoiptest"
+)
+
+const uaMac = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+func TestSignInRisk(t *testing.T) {
+	stores(t, func(t *testing.T, store doorman.Store) {
+		f := newPlaced(t, store)
+		f.user(t, "Company", "sarah@company.com", doorman.RoleMember)
+		f.user(t, "Company", "new@company.com", doorman.RoleMember)
+		home := doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaMac, DeviceKey: "sarah-laptop"}
+
+		// The first sign-in builds the baseline, wherever it is from.
+		_, first := f.signInWith(t, "sarah@company.com", home)
+		if r := f.stored(t, first).Risk; r.Level != doorman.RiskNone || len(r.Reasons) != 0 {
+			t.Errorf("first sign-in: risk %+v, want none", r)
+		}
+		_, other := f.signInWith(t, "new@company.com", doorman.Meta{IP: geoiptest.Berlin, UserAgent: uaWindows})
+		if r := f.stored(t, other).Risk; r.Level != doorman.RiskNone {
+			t.Errorf("another user's first sign-in from Germany: risk %+v, want none", r)
+		}
+
+		// Same device, same place: nothing to flag.
+		f.clock.Advance(time.Hour)
+		_, again := f.signInWith(t, "sarah@company.com", home)
+		if r := f.stored(t, again).Risk; r.Level != doorman.RiskNone || len(r.Reasons) != 0 {
+			t.Errorf("same device and place: risk %+v, want none", r)
+		}
+
+		// Germany, a new browser and no device cookie of hers: high.
+		f.clock.Advance(time.Hour)
+		_, away := f.signInWith(t, "sarah@company.com", doorman.Meta{IP: geoiptest.Berlin, UserAgent: uaWindows})
+		r := f.stored(t, away).Risk
+		if r.Level != doorman.RiskHigh || !slices.Contains(r.Reasons, doorman.ReasonUnknownLocation) ||
+			!slices.Contains(r.Reasons, doorman.ReasonUnknownDevice) {
+			t.Errorf("Germany with a new browser: risk %+v, want high with unknown_location and unknown_device", r)
+		}
+		if got := doorman.RiskReasonText(doorman.ReasonUnknownLocation, f.stored(t, away), f.clock.Now()); got != "Unknown location: first sign-in from Berlin, Germany" {
+			t.Errorf("reason in words = %q", got)
+		}
+
+		// Her list shows it too, and old_session is judged when read.
+		list, err := f.svc.ListSessions(context.Background(), first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(list, func(s *doorman.Session) bool { return s.ID == away.Session.ID })
+		if i < 0 || list[i].Risk.Level != doorman.RiskHigh {
+			t.Fatalf("ListSessions: flagged session missing or unflagged")
+		}
+		for _, s := range list {
+			if slices.Contains(s.Risk.Reasons, doorman.ReasonOldSession) {
+				t.Errorf("session %s of two hours: old_session", s.ID)
+			}
+		}
+	})
+}
