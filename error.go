@@ -20,6 +20,7 @@ const (
 	ENOTFOUND     = "not_found"         // 404: no such object in the caller's account.
 	ECONFLICT     = "conflict"          // 409: a unique value is already taken.
 	ETOOMANY      = "too_many_requests" // 429: slow down.
+	EREAUTH       = "reauth_required"   // 403: a sensitive action; confirm the password first.
 	EINTERNAL     = "internal"          // 500: a bug or an unexpected failure; logged in full.
 	EUNAVAILABLE  = "unavailable"       // 503: the store cannot answer, so nothing can be decided.
 )

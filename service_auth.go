@@ -85,7 +85,7 @@ func (s *Service) SignIn(ctx context.Context, req SignInRequest) (string, *Princ
 	ua := req.Meta.userAgent()
 	sess := &Session{
 		ID: NewID(PrefixSession, now), TokenHash: hash, UserID: user.ID, AccountID: acct.ID,
-		CreatedAt: now, LastActiveAt: now, ExpiresAt: s.Policy.initialExpiry(now, remember, acct.Settings),
+		CreatedAt: now, LastActiveAt: now, AuthenticatedAt: now, ExpiresAt: s.Policy.initialExpiry(now, remember, acct.Settings),
 		RememberMe: remember, IP: req.IP, UserAgent: ua,
 		Device: s.detect(ua, req.Hints), Location: s.locate(req.IP),
 		// Without a device key only this sign-in is known; with one the

@@ -3,6 +3,7 @@ package doorman_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/doorman/doorman"
 )
@@ -99,6 +100,56 @@ func TestChangePassword(t *testing.T) {
 		if _, _, n, err := f.svc.ChangePassword(ctx, np, doorman.ChangePasswordRequest{CurrentPassword: newPassword,
 			NewPassword: "yet another passphrase", Meta: m}); err != nil || n != 0 {
 			t.Fatalf("ChangePassword keeping others = %d, %v", n, err)
+		}
+	})
+}
+
+func TestReauthenticate(t *testing.T) {
+	stores(t, func(t *testing.T, store doorman.Store) {
+		ctx := context.Background()
+		f := newFixture(t, store)
+		f.user(t, "Company", "ana@company.com", doorman.RoleMember)
+		tok, p := f.signIn(t, "ana@company.com", false)
+		m := doorman.Meta{IP: "83.45.123.78"}
+		if !p.Session.AuthenticatedAt.Equal(p.Session.CreatedAt) || f.svc.NeedsReauth(p) {
+			t.Fatalf("a new session: authenticated at %v, needs re-auth %t", p.Session.AuthenticatedAt, f.svc.NeedsReauth(p))
+		}
+		if err := f.svc.RequireRecentAuth(ctx, p, "", m); err != nil {
+			t.Fatalf("fresh session: %v", err)
+		}
+		f.clock.Advance(doorman.ReauthAfter)
+		p, err := f.auth(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !f.svc.NeedsReauth(p) {
+			t.Fatal("15 minutes after sign-in, no re-authentication needed")
+		}
+		if err := f.svc.RequireRecentAuth(ctx, p, "", m); doorman.ErrorCode(err) != doorman.EREAUTH {
+			t.Fatalf("without password: %v, want EREAUTH", err)
+		}
+		if err := f.svc.RequireRecentAuth(ctx, p, "wrong password!", m); doorman.ErrorCode(err) != doorman.EREAUTH {
+			t.Fatalf("wrong password: %v, want EREAUTH", err)
+		}
+		if err := f.svc.RequireRecentAuth(ctx, p, password, m); err != nil {
+			t.Fatalf("right password: %v", err)
+		}
+		// The proof is stored: the next request's principal carries it.
+		p, err = f.auth(tok)
+		if err != nil || f.svc.NeedsReauth(p) || !p.Session.AuthenticatedAt.Equal(f.clock.Now().UTC().Truncate(time.Microsecond)) {
+			t.Fatalf("after re-auth: %v, authenticated at %v", err, p.Session.AuthenticatedAt)
+		}
+		for action, want := range map[string]int{doorman.ActionReauthenticated: 1, doorman.ActionReauthFailed: 1} {
+			if evs, _, _ := store.FindAuditEvents(ctx, doorman.AuditFilter{Action: action}); len(evs) != want {
+				t.Errorf("%d %s events, want %d", len(evs), action, want)
+			}
+		}
+		// A revoked session cannot re-authenticate.
+		if err := f.svc.SignOut(ctx, p, m); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.Reauthenticate(ctx, p, password, m); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
+			t.Fatalf("re-auth of a signed-out session: %v", err)
 		}
 	})
 }

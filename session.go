@@ -14,6 +14,11 @@ type Session struct {
 
 	CreatedAt    time.Time
 	LastActiveAt time.Time
+	// AuthenticatedAt is when the session last proved its password: its
+	// sign-in, or a later re-authentication. Sensitive actions ask for the
+	// password again when it is older than ReauthAfter. Zero in
+	// CreateSession means CreatedAt.
+	AuthenticatedAt time.Time
 	// ExpiresAt is the absolute end fixed at sign-in (nil: no cap). Account
 	// settings may end a session sooner, never later.
 	ExpiresAt  *time.Time

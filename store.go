@@ -69,6 +69,11 @@ type Store interface {
 	// backwards, nor does an address's last seen time. Returns ENOTFOUND if
 	// no session has that id.
 	TouchSession(ctx context.Context, id string, t Touch) error
+	// ReauthenticateSession moves the session's AuthenticatedAt forward to
+	// at (never back) and writes ev (if not nil), in one transaction.
+	// Returns ENOTFOUND unless a session with that id, not revoked, exists
+	// in the account.
+	ReauthenticateSession(ctx context.Context, accountID, id string, at time.Time, ev *AuditEvent) error
 	// FindSessionIPs returns the addresses the session used, most recently
 	// seen first (then by address). Returns ENOTFOUND unless a session with
 	// that id exists in the account (any account when accountID is "").

@@ -19,7 +19,8 @@ const sessionColumns = `s.id, s.token_hash, s.user_id, s.account_id, s.created_a
 	s.expires_at, s.remember_me, s.revoked_at, s.revoked_by, s.revoke_reason, s.ip, s.user_agent,
 	s.browser, s.browser_version, s.os, s.os_version, s.device_model, s.device_type,
 	s.city, s.region, s.country, s.country_code, s.isp, s.location_local,
-	COALESCE(d.logins, s.logins), s.actions, s.last_page, s.risk_level, s.risk_reasons, s.new_device`
+	COALESCE(d.logins, s.logins), s.actions, s.last_page, s.risk_level, s.risk_reasons, s.new_device,
+	COALESCE(s.authenticated_at, s.created_at)`
 
 // sessionFrom is the FROM clause of sessionColumns.
 const sessionFrom = ` FROM sessions s LEFT JOIN devices d ON d.id = s.device_id`
@@ -36,7 +37,8 @@ func (r *sessionRow) dest() []any {
 		&s.ExpiresAt, &s.RememberMe, &s.RevokedAt, &s.RevokedBy, &s.RevokeReason, &s.IP, &s.UserAgent,
 		&s.Device.Browser, &s.Device.BrowserVersion, &s.Device.OS, &s.Device.OSVersion, &s.Device.Model, &s.Device.Type,
 		&s.Location.City, &s.Location.Region, &s.Location.Country, &s.Location.CountryCode, &s.Location.ISP, &s.Location.Local,
-		&s.Activity.Logins, &s.Activity.Actions, &s.Activity.LastPage, &s.Risk.Level, &r.reasons, &s.NewDevice}
+		&s.Activity.Logins, &s.Activity.Actions, &s.Activity.LastPage, &s.Risk.Level, &r.reasons, &s.NewDevice,
+		&s.AuthenticatedAt}
 }
 
 // session returns the row as a Session with its times in UTC.
@@ -44,6 +46,7 @@ func (r *sessionRow) session() *doorman.Session {
 	s := r.s
 	s.CreatedAt = s.CreatedAt.UTC()
 	s.LastActiveAt = s.LastActiveAt.UTC()
+	s.AuthenticatedAt = s.AuthenticatedAt.UTC()
 	s.ExpiresAt = utcPtr(s.ExpiresAt)
 	s.RevokedAt = utcPtr(s.RevokedAt)
 	if r.reasons != "" {
@@ -84,19 +87,19 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 				expires_at, remember_me, revoked_at, revoked_by, revoke_reason, ip, user_agent,
 				browser, browser_version, os, os_version, device_model, device_type,
 				city, region, country, country_code, isp, location_local,
-				logins, actions, last_page, risk_level, risk_reasons, device_id, new_device)
+				logins, actions, last_page, risk_level, risk_reasons, device_id, new_device, authenticated_at)
 			SELECT $1, $2, u.id, u.account_id, $5, $6,
 				$7, $8, $9, $10, $11, $12, $13,
 				$14, $15, $16, $17, $18, $19,
 				$20, $21, $22, $23, $24, $25,
-				$26, $27, $28, $29, $30, $31, $32
+				$26, $27, $28, $29, $30, $31, $32, $33
 			FROM users u WHERE u.id = $3 AND u.account_id = $4`,
 			sess.ID, sess.TokenHash, sess.UserID, sess.AccountID, sess.CreatedAt, sess.LastActiveAt,
 			sess.ExpiresAt, sess.RememberMe, sess.RevokedAt, sess.RevokedBy, sess.RevokeReason, sess.IP, sess.UserAgent,
 			sess.Device.Browser, sess.Device.BrowserVersion, sess.Device.OS, sess.Device.OSVersion, sess.Device.Model, sess.Device.Type,
 			sess.Location.City, sess.Location.Region, sess.Location.Country, sess.Location.CountryCode, sess.Location.ISP, sess.Location.Local,
 			logins, sess.Activity.Actions, sess.Activity.LastPage, sess.Risk.Level, strings.Join(sess.Risk.Reasons, ","),
-			deviceID, newDevice)
+			deviceID, newDevice, authenticatedAt(sess))
 		switch sqlState(err) {
 		case "":
 		case codeUniqueViolation:
@@ -464,4 +467,33 @@ func (s *Store) PurgeSessions(ctx context.Context, cutoff time.Time, limit int) 
 		return 0, wrap("purge sessions", err)
 	}
 	return int(tag.RowsAffected()), nil
+}
+
+// authenticatedAt is when sess last proved its password: its sign-in unless
+// set.
+func authenticatedAt(sess *doorman.Session) time.Time {
+	if sess.AuthenticatedAt.IsZero() {
+		return sess.CreatedAt
+	}
+	return sess.AuthenticatedAt
+}
+
+// ReauthenticateSession moves the session's AuthenticatedAt forward to at
+// (never back) and writes ev (if not nil) in one transaction. Returns
+// ENOTFOUND unless a session with that id, not revoked, exists in the
+// account.
+func (s *Store) ReauthenticateSession(ctx context.Context, accountID, id string, at time.Time, ev *doorman.AuditEvent) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE sessions
+			SET authenticated_at = GREATEST(COALESCE(authenticated_at, created_at), $3)
+			WHERE id = $2 AND account_id = $1 AND revoked_at IS NULL`, accountID, id, at)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return doorman.Errorf(doorman.ENOTFOUND, "session not found")
+		}
+		return insertAuditEvent(ctx, tx, ev)
+	})
+	return wrap("reauthenticate session", err)
 }

@@ -18,7 +18,8 @@ const sessionCols = `s.id, s.token_hash, s.user_id, s.account_id, s.created_at, 
 	s.expires_at, s.remember_me, s.revoked_at, s.revoked_by, s.revoke_reason, s.ip, s.user_agent,
 	s.browser, s.browser_version, s.os, s.os_version, s.device_model, s.device_type,
 	s.city, s.region, s.country, s.country_code, s.isp, s.location_local,
-	coalesce(d.logins, s.logins), s.actions, s.last_page, s.risk_level, s.risk_reasons, s.new_device`
+	coalesce(d.logins, s.logins), s.actions, s.last_page, s.risk_level, s.risk_reasons, s.new_device,
+	s.authenticated_at`
 
 // sessionFrom is the FROM clause of sessionCols.
 const sessionFrom = ` FROM sessions s LEFT JOIN devices d ON d.id = s.device_id`
@@ -29,6 +30,7 @@ type sessionRow struct {
 	created, lastActive int64
 	expires, revoked    sql.NullInt64
 	reasons             string
+	authenticated       int64
 }
 
 func (r *sessionRow) dest() []any {
@@ -37,7 +39,8 @@ func (r *sessionRow) dest() []any {
 		&r.expires, &s.RememberMe, &r.revoked, &s.RevokedBy, &s.RevokeReason, &s.IP, &s.UserAgent,
 		&s.Device.Browser, &s.Device.BrowserVersion, &s.Device.OS, &s.Device.OSVersion, &s.Device.Model, &s.Device.Type,
 		&s.Location.City, &s.Location.Region, &s.Location.Country, &s.Location.CountryCode, &s.Location.ISP, &s.Location.Local,
-		&s.Activity.Logins, &s.Activity.Actions, &s.Activity.LastPage, &s.Risk.Level, &r.reasons, &s.NewDevice}
+		&s.Activity.Logins, &s.Activity.Actions, &s.Activity.LastPage, &s.Risk.Level, &r.reasons, &s.NewDevice,
+		&r.authenticated}
 }
 
 func (r *sessionRow) session() *doorman.Session {
@@ -46,6 +49,10 @@ func (r *sessionRow) session() *doorman.Session {
 	s.LastActiveAt = fromMicros(r.lastActive)
 	s.ExpiresAt = fromNullMicros(r.expires)
 	s.RevokedAt = fromNullMicros(r.revoked)
+	s.AuthenticatedAt = s.CreatedAt
+	if r.authenticated != 0 {
+		s.AuthenticatedAt = fromMicros(r.authenticated)
+	}
 	if r.reasons != "" {
 		s.Risk.Reasons = strings.Split(r.reasons, ",")
 	}
@@ -77,12 +84,12 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 			 revoked_at, revoked_by, revoke_reason, ip, user_agent,
 			 browser, browser_version, os, os_version, device_model, device_type,
 			 city, region, country, country_code, isp, location_local,
-			 logins, actions, last_page, risk_level, risk_reasons, device_id, new_device)
+			 logins, actions, last_page, risk_level, risk_reasons, device_id, new_device, authenticated_at)
 			SELECT ?, ?, u.id, u.account_id, ?, ?, ?, ?,
 			 ?, ?, ?, ?, ?,
 			 ?, ?, ?, ?, ?, ?,
 			 ?, ?, ?, ?, ?, ?,
-			 ?, ?, ?, ?, ?, ?, ?
+			 ?, ?, ?, ?, ?, ?, ?, ?
 			FROM users u WHERE u.id = ? AND u.account_id = ?`,
 			sess.ID, sess.TokenHash, toMicros(sess.CreatedAt), toMicros(sess.LastActiveAt),
 			toNullMicros(sess.ExpiresAt), sess.RememberMe,
@@ -92,7 +99,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 			sess.Location.City, sess.Location.Region, sess.Location.Country, sess.Location.CountryCode,
 			sess.Location.ISP, sess.Location.Local,
 			logins, sess.Activity.Actions, sess.Activity.LastPage,
-			sess.Risk.Level, strings.Join(sess.Risk.Reasons, ","), deviceID, newDevice,
+			sess.Risk.Level, strings.Join(sess.Risk.Reasons, ","), deviceID, newDevice, toMicros(authenticatedAt(sess)),
 			sess.UserID, sess.AccountID)
 		switch constraint(err) {
 		case 0:
@@ -517,4 +524,34 @@ func (s *Store) PurgeSessions(ctx context.Context, cutoff time.Time, limit int) 
 		return 0, wrap("purge sessions", err)
 	}
 	return int(n), nil
+}
+
+// authenticatedAt is when sess last proved its password: its sign-in unless
+// set.
+func authenticatedAt(sess *doorman.Session) time.Time {
+	if sess.AuthenticatedAt.IsZero() {
+		return sess.CreatedAt
+	}
+	return sess.AuthenticatedAt
+}
+
+// ReauthenticateSession moves the session's AuthenticatedAt forward to at
+// (never back) and writes ev (if not nil) in one transaction. Returns
+// ENOTFOUND unless a session with that id, not revoked, exists in the
+// account.
+func (s *Store) ReauthenticateSession(ctx context.Context, accountID, id string, at time.Time, ev *doorman.AuditEvent) error {
+	return s.inTx(ctx, "reauthenticate session", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sessions
+			SET authenticated_at = max(authenticated_at, created_at, ?)
+			WHERE id = ? AND account_id = ? AND revoked_at IS NULL`, toMicros(at), id, accountID)
+		if err != nil {
+			return wrap("reauthenticate session", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return wrap("reauthenticate session", err)
+		} else if n == 0 {
+			return notFound("session not found")
+		}
+		return insertEvent(ctx, tx, ev)
+	})
 }

@@ -99,6 +99,7 @@ func Run(t *testing.T, open func(testing.TB) doorman.Store, opts ...Option) {
 		{"Session", sessionTests},
 		{"Active", activeTests},
 		{"Touch", touchTests},
+		{"Reauth", reauthTests},
 		{"Device", deviceTests},
 		{"History", historyTests},
 		{"Risk", riskTests},
