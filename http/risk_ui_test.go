@@ -109,7 +109,8 @@ func TestSuspiciousSignIn(t *testing.T) {
 		links = append(links, visibleText(a)+" "+attr(a, "href"))
 	}
 	want := []string{"Sign Out This Session /settings/security/sessions/" + flagged + "/sign-out?from=details",
-		"Sign Out All Other Sessions /settings/security/sessions/sign-out-others"}
+		"Sign Out All Sessions /settings/security/sessions/sign-out-all",
+		"Change Password /settings/security/password"}
 	if !slices.Equal(links, want) {
 		t.Errorf("box actions %q, want %q (no audit log for a member)", links, want)
 	}

@@ -107,9 +107,12 @@ type SessionPage struct {
 
 func (*SessionPage) template() string { return "session" }
 
-// SignOutOthersPath is the page that signs out every other session, one of
-// the suspicious-session box's actions.
-func (*SessionPage) SignOutOthersPath() string { return PathSignOutOthers }
+// SignOutAllPath is the page that signs out every session, this one
+// included, one of the suspicious-session box's actions.
+func (*SessionPage) SignOutAllPath() string { return PathSignOutAll }
+
+// PasswordPath is the Change Password page, another of the box's actions.
+func (*SessionPage) PasswordPath() string { return PathPassword }
 
 // AuditPath is the audit log, the box's last action for admins.
 func (*SessionPage) AuditPath() string { return PathAudit }
