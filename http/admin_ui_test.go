@@ -539,6 +539,9 @@ func TestSessionSettingsShortenSessions(t *testing.T) {
 	m := e.browser()
 	e.signIn(m, "sarah@company.com", false, "")
 	e.clock.Advance(2 * 24 * time.Hour)
+	// Signed in two days ago: the password is asked first.
+	e.page(c, "GET", "/admin/settings/sessions", nil).wantRedirect("/reauth?next=%2Fadmin%2Fsettings%2Fsessions")
+	e.reauth(c, "/admin/settings/sessions")
 	p := e.page(c, "GET", "/admin/settings/sessions", nil).wantStatus(http.StatusOK)
 	v := settingsFormValues(p)
 	v.Set("idle_timeout", "1d")

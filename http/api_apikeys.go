@@ -120,6 +120,8 @@ func (s *Server) listAPIKeys(w *request, r *http.Request) error {
 type createAPIKeyRequest struct {
 	Name     string `json:"name"`
 	ReadOnly bool   `json:"read_only"`
+	// Password re-authenticates a session signed in over 15 minutes ago.
+	Password string `json:"password"`
 }
 
 type createAPIKeyResponse struct {
@@ -132,6 +134,9 @@ type createAPIKeyResponse struct {
 func (s *Server) createAPIKey(w *request, r *http.Request) error {
 	var req createAPIKeyRequest
 	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := s.recentAuth(w, r, req.Password); err != nil {
 		return err
 	}
 	k, secret, err := s.svc.CreateAPIKey(r.Context(), w.principal, req.Name, req.ReadOnly, s.meta(w, r))

@@ -9,6 +9,15 @@ import (
 // signOutAll is POST /api/v1/sessions/sign-out-all: every session of the
 // user ends, this one included, and the cookie goes.
 func (s *Server) signOutAll(w *request, r *http.Request) error {
+	var req passwordOnly
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &req); err != nil {
+			return err
+		}
+	}
+	if err := s.recentAuth(w, r, req.Password); err != nil {
+		return err
+	}
 	n, err := s.svc.SignOutAll(r.Context(), w.principal, s.meta(w, r))
 	if err != nil {
 		return err
@@ -16,6 +25,20 @@ func (s *Server) signOutAll(w *request, r *http.Request) error {
 	s.clearCookie(w)
 	writeJSON(w, http.StatusOK, signedOutResponse{SignedOut: n})
 	return nil
+}
+
+// passwordOnly is the optional body of a sensitive action that needs
+// nothing else.
+type passwordOnly struct {
+	// Password re-authenticates a session signed in over 15 minutes ago.
+	Password string `json:"password"`
+}
+
+// recentAuth answers 403 reauth_required unless the session proved its
+// password in the last 15 minutes; password, when given, proves it now.
+// API keys have no password and pass.
+func (s *Server) recentAuth(w *request, r *http.Request, password string) error {
+	return s.svc.RequireRecentAuth(r.Context(), w.principal, password, s.meta(w, r))
 }
 
 type passwordRequest struct {

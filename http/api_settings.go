@@ -28,6 +28,8 @@ type settingsUpdate struct {
 	RememberMeAllowed  *bool   `json:"remember_me_allowed"`
 	RememberMeDays     *int    `json:"remember_me_days"`
 	MembersSeeSessions *bool   `json:"members_see_sessions"`
+	// Password re-authenticates a session signed in over 15 minutes ago.
+	Password string `json:"password"`
 }
 
 // getSettings is GET /api/v1/settings/sessions; every member may read them.
@@ -47,6 +49,9 @@ func (s *Server) putSettings(w *request, r *http.Request) error {
 	}
 	var req settingsUpdate
 	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := s.recentAuth(w, r, req.Password); err != nil {
 		return err
 	}
 	switch {

@@ -64,6 +64,9 @@ func TestSettings(t *testing.T) {
 
 	// Shortening the idle timeout ends idle sessions at their next request.
 	e.clock.Advance(2 * 24 * time.Hour)
+	// Signed in two days ago: the password is asked again.
+	e.do(admin, "PUT", "/api/v1/settings/sessions", valid).wantError(t, http.StatusForbidden, "reauth_required")
+	valid["password"] = password
 	a := e.do(admin, "PUT", "/api/v1/settings/sessions", valid)
 	if a.status != http.StatusOK {
 		t.Fatalf("admin put: %d %s", a.status, a.body)

@@ -140,6 +140,8 @@ func ownSessionFirst(list []*doorman.Session, p *doorman.Principal) []*doorman.S
 // reasonRequest is the body of the forced sign-outs.
 type reasonRequest struct {
 	Reason string `json:"reason"`
+	// Password re-authenticates a session signed in over 15 minutes ago.
+	Password string `json:"password"`
 }
 
 // forceSignOut is POST /api/v1/team/users/{user_id}/sign-out: every session
@@ -148,6 +150,9 @@ type reasonRequest struct {
 func (s *Server) forceSignOut(w *request, r *http.Request) error {
 	var req reasonRequest
 	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := s.recentAuth(w, r, req.Password); err != nil {
 		return err
 	}
 	n, err := s.svc.ForceSignOut(r.Context(), w.principal, r.PathValue("user_id"), req.Reason, s.meta(w, r))
@@ -163,6 +168,9 @@ func (s *Server) forceSignOut(w *request, r *http.Request) error {
 func (s *Server) signOutTeam(w *request, r *http.Request) error {
 	var req reasonRequest
 	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := s.recentAuth(w, r, req.Password); err != nil {
 		return err
 	}
 	n, err := s.svc.SignOutTeam(r.Context(), w.principal, req.Reason, s.meta(w, r))

@@ -19,6 +19,7 @@ var statusByCode = map[string]int{
 	doorman.EINVALID:      http.StatusBadRequest,
 	doorman.EUNAUTHORIZED: http.StatusUnauthorized,
 	doorman.EFORBIDDEN:    http.StatusForbidden,
+	doorman.EREAUTH:       http.StatusForbidden,
 	doorman.ENOTFOUND:     http.StatusNotFound,
 	codeMethodNotAllowed:  http.StatusMethodNotAllowed,
 	doorman.ECONFLICT:     http.StatusConflict,

@@ -2,7 +2,9 @@ package http_test
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
+	"time"
 
 	"github.com/doorman/doorman"
 )
@@ -139,4 +141,73 @@ func TestChangePasswordPage(t *testing.T) {
 		t.Errorf("flash %q", got)
 	}
 	e.do(nil, "GET", "/api/v1/whoami", nil, bearer(other.Token)...).wantError(t, http.StatusUnauthorized, doorman.EUNAUTHORIZED)
+}
+
+// reauth confirms the password on /reauth and checks it goes on to next.
+func (e *env) reauth(c *http.Client, next string) {
+	e.t.Helper()
+	p := e.page(c, "GET", "/reauth?next="+url.QueryEscape(next), nil).wantStatus(http.StatusOK)
+	v := formValues(p.one("form[action=/reauth]"))
+	v.Set("password", password)
+	e.page(c, "POST", "/reauth", v).wantRedirect(next)
+}
+
+// TestReauthPages: 15 minutes after sign-in, the sensitive pages ask for
+// the password first (a wrong one is refused and nothing happens), then
+// return to the action.
+func TestReauthPages(t *testing.T) {
+	e := newEnv(t)
+	e.user("ana@acme.example", doorman.RoleAdmin)
+	c := e.browser()
+	e.signIn(c, "ana@acme.example", false, "")
+	e.page(c, "GET", "/settings/security/sessions/sign-out-all", nil).wantStatus(http.StatusOK)
+	form := formValues(e.page(c, "GET", "/settings/security/sessions/sign-out-all", nil).one("form.confirm-actions"))
+
+	e.clock.Advance(15 * time.Minute)
+	for _, path := range []string{"/settings/security/sessions/sign-out-all", "/admin/settings/sessions", "/admin/sessions/sign-out-all"} {
+		e.page(c, "GET", path, nil).wantRedirect("/reauth?next=" + url.QueryEscape(path))
+	}
+	// A form shown before is sent to confirm too, and nothing happens.
+	e.page(c, "POST", "/settings/security/sessions/sign-out-all", form).
+		wantRedirect("/reauth?next=%2Fsettings%2Fsecurity%2Fsessions%2Fsign-out-all")
+	e.page(c, "GET", "/settings/security/sessions", nil).wantStatus(http.StatusOK)
+
+	p := e.page(c, "GET", "/reauth?next=%2Fsettings%2Fsecurity%2Fsessions%2Fsign-out-all", nil).wantStatus(http.StatusOK)
+	if got := p.text("h1"); got != "Confirm your password" {
+		t.Errorf("heading %q", got)
+	}
+	v := formValues(p.one("form[action=/reauth]"))
+	if v.Get("next") != "/settings/security/sessions/sign-out-all" {
+		t.Errorf("next %q", v.Get("next"))
+	}
+	v.Set("password", "wrong password!")
+	bad := e.page(c, "POST", "/reauth", v).wantStatus(http.StatusBadRequest)
+	if got := bad.text("#form-error"); got != "The password is wrong." {
+		t.Errorf("wrong password error %q", got)
+	}
+	v.Set("password", password)
+	e.page(c, "POST", "/reauth", v).wantRedirect("/settings/security/sessions/sign-out-all")
+	e.page(c, "GET", "/settings/security/sessions/sign-out-all", nil).wantStatus(http.StatusOK)
+	e.page(c, "POST", "/settings/security/sessions/sign-out-all", form).wantRedirect("/login")
+}
+
+// TestReauthAPI: the API answers 403 reauth_required and takes the
+// password in the body.
+func TestReauthAPI(t *testing.T) {
+	e := newEnv(t)
+	e.user("ana@acme.example", doorman.RoleAdmin)
+	a := e.login(nil, "ana@acme.example", false)
+	e.clock.Advance(16 * time.Minute)
+	auth := bearer(a.Token)
+	e.do(nil, "POST", "/api/v1/api-keys", map[string]any{"name": "CI"}, auth...).wantError(t, http.StatusForbidden, doorman.EREAUTH)
+	e.do(nil, "POST", "/api/v1/sessions/sign-out-all", nil, auth...).wantError(t, http.StatusForbidden, doorman.EREAUTH)
+	e.do(nil, "POST", "/api/v1/sessions/sign-out-all", map[string]any{"password": "wrong password!"}, auth...).
+		wantError(t, http.StatusForbidden, doorman.EREAUTH)
+	if ans := e.do(nil, "POST", "/api/v1/api-keys", map[string]any{"name": "CI", "password": password}, auth...); ans.status != http.StatusCreated {
+		t.Fatalf("with the password: %d %s", ans.status, ans.body)
+	}
+	// The proof lasts: the next sensitive request needs no password.
+	if ans := e.do(nil, "POST", "/api/v1/sessions/sign-out-all", nil, auth...); ans.status != http.StatusOK {
+		t.Fatalf("sign-out-all after re-auth: %d %s", ans.status, ans.body)
+	}
 }

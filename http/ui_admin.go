@@ -130,6 +130,9 @@ func (s *Server) teamUserPage(w *request, r *http.Request) error {
 // forceSignOutPage is GET /admin/users/{id}/sign-out: the guide's "Force
 // Sign Out User" confirmation.
 func (s *Server) forceSignOutPage(w *request, r *http.Request) error {
+	if s.needReauth(w, r, r.URL.Path) {
+		return nil
+	}
 	u, list, err := s.teamMember(w, r)
 	if err != nil {
 		return err
@@ -157,6 +160,9 @@ const msgReasonRequired = "Enter a reason: it is recorded in the audit log. Noth
 func (s *Server) forceSignOutSubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
+	}
+	if s.needReauth(w, r, r.URL.Path) {
+		return nil
 	}
 	u, list, err := s.teamMember(w, r)
 	if err != nil {
@@ -191,6 +197,9 @@ func (s *Server) forceSignOutSubmit(w *request, r *http.Request) error {
 // signOutTeamPage is GET /admin/sessions/sign-out-all: "Sign Out All Team
 // Sessions?", naming who it signs out.
 func (s *Server) signOutTeamPage(w *request, r *http.Request) error {
+	if s.needReauth(w, r, r.URL.Path) {
+		return nil
+	}
 	return s.renderSignOutTeam(w, r, http.StatusOK, "", "")
 }
 
@@ -226,6 +235,9 @@ func (s *Server) renderSignOutTeam(w *request, r *http.Request, status int, reas
 func (s *Server) signOutTeamSubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
+	}
+	if s.needReauth(w, r, r.URL.Path) {
+		return nil
 	}
 	reason := r.PostForm.Get("reason")
 	if strings.TrimSpace(reason) == "" {
@@ -309,6 +321,9 @@ func (s *Server) renderSettings(w *request, r *http.Request, status int, f setti
 // sessionSettingsPage is GET /admin/settings/sessions: Session Timeout and
 // Remember Me as the guide draws them, and who may see the Sessions page.
 func (s *Server) sessionSettingsPage(w *request, r *http.Request) error {
+	if s.needReauth(w, r, r.URL.Path) {
+		return nil
+	}
 	set := w.principal.Account.Settings
 	s.renderSettings(w, r, http.StatusOK, settingsForm{idle: string(set.IdleTimeout), remember: set.RememberMeAllowed,
 		days: strconv.Itoa(set.RememberMeDays), members: set.MembersSeeSessions}, "", "")
@@ -321,6 +336,9 @@ func (s *Server) sessionSettingsPage(w *request, r *http.Request) error {
 func (s *Server) sessionSettingsSubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
+	}
+	if s.needReauth(w, r, r.URL.Path) {
+		return nil
 	}
 	p := w.principal
 	cur := p.Account.Settings

@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/doorman/doorman"
@@ -11,6 +12,9 @@ import (
 // confirmSignOutAllPage is GET /settings/security/sessions/sign-out-all:
 // "Sign Out All Sessions?", this one included.
 func (s *Server) confirmSignOutAllPage(w *request, r *http.Request) error {
+	if s.needReauth(w, r, r.URL.Path) {
+		return nil
+	}
 	list, err := s.svc.ListSessions(r.Context(), w.principal)
 	if err != nil {
 		return err
@@ -24,6 +28,9 @@ func (s *Server) confirmSignOutAllPage(w *request, r *http.Request) error {
 func (s *Server) signOutAllSubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
+	}
+	if s.needReauth(w, r, r.URL.Path) {
+		return nil
 	}
 	n, err := s.svc.SignOutAll(r.Context(), w.principal, s.meta(w, r))
 	if err != nil {
@@ -93,5 +100,46 @@ func (s *Server) passwordSubmit(w *request, r *http.Request) error {
 	}
 	s.setFlash(w, pages.FlashSuccess, msg)
 	s.redirect(w, r, pages.PathPassword)
+	return nil
+}
+
+// needReauth sends a session that last proved its password over 15
+// minutes ago to /reauth, which returns to next (a page showing the form
+// of the sensitive action), and reports whether it did.
+func (s *Server) needReauth(w *request, r *http.Request, next string) bool {
+	if !s.svc.NeedsReauth(w.principal) {
+		return false
+	}
+	s.redirect(w, r, pages.PathReauth+"?next="+url.QueryEscape(next))
+	return true
+}
+
+// reauthPage is GET /reauth: "Confirm your password", then back to next.
+func (s *Server) reauthPage(w *request, r *http.Request) error {
+	next := safeNext(r.URL.Query().Get("next"))
+	if !s.svc.NeedsReauth(w.principal) {
+		s.redirect(w, r, afterLogin(next))
+		return nil
+	}
+	s.render(w, r, http.StatusOK, &pages.ReauthPage{Layout: s.layout(w, r, "Confirm your password"), Next: next})
+	return nil
+}
+
+// reauthSubmit is POST /reauth: the right password records the proof on
+// the session and goes on to next; a wrong one shows the form again.
+func (s *Server) reauthSubmit(w *request, r *http.Request) error {
+	if err := s.checkForm(w, r); err != nil {
+		return err
+	}
+	next := safeNext(r.PostForm.Get("next"))
+	err := s.svc.Reauthenticate(r.Context(), w.principal, r.PostForm.Get("password"), s.meta(w, r))
+	if code := doorman.ErrorCode(err); err != nil && !doorman.IsUnavailable(err) && (code == doorman.EUNAUTHORIZED || code == doorman.EINVALID) {
+		s.render(w, r, http.StatusBadRequest, &pages.ReauthPage{Layout: s.layout(w, r, "Confirm your password"), Next: next,
+			Error: sentence(doorman.ErrorMessage(err))})
+		return nil
+	} else if err != nil {
+		return err
+	}
+	s.redirect(w, r, afterLogin(next))
 	return nil
 }

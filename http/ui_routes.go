@@ -45,6 +45,8 @@ var pageRoutes = []pageRoute{
 	{Route{"POST", pages.PathSignOutOthers, "Sign out other sessions"}, true, personal((*Server).signOutOthersSubmit)},
 	{Route{"GET", pages.PathSignOutAll, "Sign out all sessions"}, true, personal((*Server).confirmSignOutAllPage)},
 	{Route{"POST", pages.PathSignOutAll, "Sign out all sessions"}, true, (*Server).signOutAllSubmit},
+	{Route{"GET", pages.PathReauth, "Confirm password"}, true, (*Server).reauthPage},
+	{Route{"POST", pages.PathReauth, "Confirm password"}, true, (*Server).reauthSubmit},
 	{Route{"GET", pages.PathPassword, "Password"}, true, (*Server).passwordPage},
 	{Route{"POST", pages.PathPassword, "Password"}, true, (*Server).passwordSubmit},
 	// The administrators' Team pages (ui_admin.go).

@@ -29,3 +29,13 @@ type PasswordPage struct {
 }
 
 func (*PasswordPage) template() string { return "password" }
+
+// ReauthPage asks for the password again before a sensitive action, then
+// goes on to Next.
+type ReauthPage struct {
+	Layout
+	Next  string
+	Error string
+}
+
+func (*ReauthPage) template() string { return "reauth" }
