@@ -186,6 +186,9 @@ func (s *Service) Authenticate(ctx context.Context, token string, m Meta) (*Prin
 	}
 	sess := p.Session
 	ch := s.changes(sess, m)
+	if ch.loc != nil || ch.dev != nil {
+		ch.risk = s.changeRisk(ctx, sess, m, ch, now)
+	}
 	if t, due := s.activity.record(sess, now, m.IP, ch, s.touchInterval()); due {
 		if err := s.Store.TouchSession(ctx, sess.ID, t); err != nil {
 			// The session was read and is valid; only its activity is late.
@@ -331,6 +334,9 @@ func (t *tracker) record(sess *Session, now time.Time, ip string, ch change, int
 	if ch.detected {
 		k.hints = ch.hints
 	}
+	if ch.risk != nil {
+		tc.Risk = ch.risk
+	}
 	force := changed && now.Sub(k.changed) >= interval
 	if force {
 		k.changed = now
@@ -429,6 +435,9 @@ func (t *tracker) restore(id string, tc Touch) {
 	if p.touch.UserAgent == "" && p.touch.Device == nil {
 		p.touch.UserAgent, p.touch.Device = tc.UserAgent, tc.Device
 	}
+	if p.touch.Risk == nil {
+		p.touch.Risk = tc.Risk
+	}
 }
 
 // take removes and returns the touches of sessions last written before
@@ -458,6 +467,9 @@ func (t *tracker) overlay(sess *Session) {
 // applyTouch changes sess as writing t changes it in the store.
 func applyTouch(sess *Session, t Touch) {
 	sess.Activity.Actions += t.Actions
+	if t.Risk != nil {
+		sess.Risk = *t.Risk
+	}
 	if t.At.After(sess.LastActiveAt) {
 		sess.LastActiveAt = t.At
 	}

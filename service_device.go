@@ -49,6 +49,7 @@ type change struct {
 	dev      *Device   // the client, detected anew
 	detected bool      // dev was detected with the hints of mask hints
 	hints    uint8
+	risk     *Risk // the risk checks run again on the change; nil: unchanged
 }
 
 // changes compares a request with its session as this node knows it, and

@@ -56,3 +56,42 @@ func (s *Service) markFlagged(ctx context.Context, accountID string, members []T
 	}
 	return nil
 }
+
+// changeRisk runs the risk checks again on a session whose address or
+// device a request changed (ch), against its user's history until now (its
+// own earlier addresses and device included). Flags stick: the reasons found
+// at sign-in or at an earlier change stay until the session ends. It returns
+// nil when the risk is unchanged, or when the store cannot answer (the
+// request goes on; the checks warn, they do not guard).
+func (s *Service) changeRisk(ctx context.Context, sess *Session, m Meta, ch change, now time.Time) *Risk {
+	next := *sess
+	next.DeviceKeyHash = nil
+	if m.DeviceKey != "" {
+		next.DeviceKeyHash = HashDeviceKey(m.DeviceKey)
+	}
+	if ch.loc != nil {
+		next.IP, next.Location = m.IP, *ch.loc
+	}
+	if ch.dev != nil {
+		next.Device = *ch.dev
+	}
+	h, err := s.Store.FindUserHistory(ctx, sess.AccountID, sess.UserID, now)
+	if err != nil {
+		s.Log.Warn("risk history unavailable", "user_id", sess.UserID, "err", err)
+		return nil
+	}
+	found := AssessRisk(&next, h, now)
+	var reasons []string
+	for _, c := range append(slices.Clone(sess.Risk.Reasons), found.Reasons...) {
+		if c != ReasonOldSession && !slices.Contains(reasons, c) {
+			reasons = append(reasons, c)
+		}
+	}
+	if len(reasons) == len(sess.Risk.Reasons) && slices.Equal(reasons, sess.Risk.Reasons) {
+		return nil
+	}
+	r := riskOf(reasons)
+	s.Log.Info("suspicious change", "user_id", sess.UserID, "session_id", sess.ID,
+		"risk_level", r.Level, "risk_reasons", r.Reasons)
+	return &r
+}

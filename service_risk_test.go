@@ -64,3 +64,34 @@ func TestSignInRisk(t *testing.T) {
 		}
 	})
 }
+
+func TestAddressChangeRisk(t *testing.T) {
+	stores(t, func(t *testing.T, store doorman.Store) {
+		f := newPlaced(t, store)
+		f.user(t, "Company", "sarah@company.com", doorman.RoleMember)
+		home := doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaMac, DeviceKey: "sarah-laptop"}
+		f.signInWith(t, "sarah@company.com", home)
+		f.clock.Advance(time.Hour)
+		tok, p := f.signInWith(t, "sarah@company.com", home)
+		if r := f.stored(t, p).Risk; r.Level != doorman.RiskNone {
+			t.Fatalf("usual sign-in: %+v", r)
+		}
+
+		// The same session is used from Germany: flagged at once.
+		f.clock.Advance(time.Minute)
+		away := home
+		away.IP = geoiptest.Berlin
+		f.authWith(t, tok, away)
+		r := f.stored(t, p).Risk
+		if r.Level != doorman.RiskHigh || !slices.Contains(r.Reasons, doorman.ReasonUnknownLocation) ||
+			!slices.Contains(r.Reasons, doorman.ReasonUnrecognizedIP) || slices.Contains(r.Reasons, doorman.ReasonUnknownDevice) {
+			t.Errorf("after a move to Germany: risk %+v, want high with unknown_location and unrecognized_ip", r)
+		}
+		// Back home, the flags stay until the session ends.
+		f.clock.Advance(2 * time.Minute)
+		f.authWith(t, tok, home)
+		if r := f.stored(t, p).Risk; r.Level != doorman.RiskHigh {
+			t.Errorf("back home: risk %+v, want the flags kept", r)
+		}
+	})
+}

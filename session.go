@@ -220,6 +220,9 @@ type Touch struct {
 	// Device, when not nil, replaces the session's Device (the User-Agent
 	// changed, or Client Hints told more).
 	Device *Device
+	// Risk, when not nil, replaces the session's risk level and reasons:
+	// the checks ran again because its address or device changed.
+	Risk *Risk
 }
 
 // SessionIP is one address a session used: where it was and when.

@@ -333,6 +333,9 @@ func (s *Store) TouchSession(ctx context.Context, id string, t doorman.Touch) er
 			`, os = ` + q.arg(d.OS) + `, os_version = ` + q.arg(d.OSVersion) +
 			`, device_model = ` + q.arg(d.Model) + `, device_type = ` + q.arg(d.Type)
 	}
+	if r := t.Risk; r != nil {
+		set += `, risk_level = ` + q.arg(r.Level) + `, risk_reasons = ` + q.arg(strings.Join(r.Reasons, ","))
+	}
 	stmt := set + ` WHERE id = $1`
 	if t.IP != "" {
 		// One statement, so one round trip and atomic: the history row is

@@ -343,7 +343,7 @@ func (s *Store) TouchSession(ctx context.Context, id string, t doorman.Touch) er
 	if !t.At.IsZero() {
 		at, seen = toMicros(t.At), sql.NullInt64{Int64: toMicros(t.At), Valid: true}
 	}
-	if t.IP == "" && t.Location == nil && t.UserAgent == "" && t.Device == nil {
+	if t.IP == "" && t.Location == nil && t.UserAgent == "" && t.Device == nil && t.Risk == nil {
 		res, err := s.touch.ExecContext(ctx, at, t.IP, t.Actions, t.LastPage, id)
 		return touched("touch session", res, err)
 	}
@@ -363,6 +363,11 @@ func (s *Store) TouchSession(ctx context.Context, id string, t doorman.Touch) er
 	if d := t.Device; d != nil {
 		set += ", browser = ?, browser_version = ?, os = ?, os_version = ?, device_model = ?, device_type = ?"
 		args = append(args, d.Browser, d.BrowserVersion, d.OS, d.OSVersion, d.Model, d.Type)
+		prepared = nil
+	}
+	if r := t.Risk; r != nil {
+		set += ", risk_level = ?, risk_reasons = ?"
+		args = append(args, r.Level, strings.Join(r.Reasons, ","))
 		prepared = nil
 	}
 	args = append(args, id)

@@ -14,6 +14,7 @@ var riskTests = []test{
 	{"UserHistory", testUserHistory},
 	{"UserHistoryScoped", testUserHistoryScoped},
 	{"FlaggedUsers", testFlaggedUsers},
+	{"TouchRisk", testTouchRisk},
 }
 
 func (e *env) userHistory(t *testing.T, accountID, userID string, before time.Time) *doorman.RiskHistory {
@@ -151,5 +152,26 @@ func testFlaggedUsers(t *testing.T, open opener) {
 	}
 	if got, err := e.s.FindFlaggedUsers(e.ctx, a.ID, nil, w, Base); err != nil || len(got) != 0 {
 		t.Errorf("FindFlaggedUsers of no users = %v, %v", got, err)
+	}
+}
+
+func testTouchRisk(t *testing.T, open opener) {
+	e := newEnv(t, open)
+	a := e.account("Acme", doorman.DefaultSettings())
+	u := e.user(a, "ana@example.com")
+	s := e.session(u, nil)
+	ok(t, e.s.TouchSession(e.ctx, s.ID, doorman.Touch{At: at(time.Minute), Actions: 1}), "TouchSession without risk")
+	if got := e.sessionByID(s.ID).Risk; got.Level != "none" || len(got.Reasons) != 0 {
+		t.Errorf("risk after a touch without one = %+v, want none", got)
+	}
+	r := doorman.Risk{Level: "high", Reasons: []string{"unknown_location", "unrecognized_ip"}}
+	ok(t, e.s.TouchSession(e.ctx, s.ID, doorman.Touch{At: at(2 * time.Minute), IP: "85.214.132.117", Location: &berlin, Risk: &r}), "TouchSession with risk")
+	got := e.sessionByID(s.ID)
+	if got.Risk.Level != "high" || !slices.Equal(got.Risk.Reasons, r.Reasons) || got.Location != berlin {
+		t.Errorf("after a touch with risk: risk %+v, location %+v", got.Risk, got.Location)
+	}
+	ok(t, e.s.TouchSession(e.ctx, s.ID, doorman.Touch{At: at(3 * time.Minute), Actions: 1}), "TouchSession without risk")
+	if got := e.sessionByID(s.ID).Risk; got.Level != "high" {
+		t.Errorf("a touch without risk changed it: %+v", got)
 	}
 }
