@@ -43,7 +43,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	db := dbFlag(fs)
 	fs.StringVar(&c.baseURL, "base-url", "", "public URL of this server (default http://ADDR); https:// makes cookies Secure and __Host- prefixed")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated networks whose X-Forwarded-For is believed (default none: the connection's address is the client's)")
-	fs.StringVar(&c.geoipDir, "geoip-dir", defaultGeoIPDir, "folder of the IP geolocation databases (see `doorman geoip install`); without them places read \"Unknown location\"")
+	fs.StringVar(&c.geoipDir, "geoip-dir", defaultGeoIPDir, "folder of the IP geolocation databases (see: doorman geoip install); without them places read \"Unknown location\"")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&c.demo, "demo", false, "seed the user guide's demo team on first start")
