@@ -7,17 +7,6 @@ import (
 	"github.com/doorman/doorman"
 )
 
-// teamScanFactor sizes the prefix of recently active sessions a team page
-// is ranked from: that many sessions per user the page needs, which holds
-// the page unless a few users own most of the recent sessions. Past
-// maxTeamScan sessions (pages deep in a large team) the prefix would cost
-// nearly what ranking everyone costs, and might still fall short: every
-// session is ranked at once.
-const (
-	teamScanFactor = 4
-	maxTeamScan    = 20_000
-)
-
 // FindTeamMembers returns the account's users that f selects with their
 // active sessions in w (how many, and the latest activity), newest activity
 // first (users without an active session last), then by email and id; how
@@ -35,22 +24,13 @@ const (
 // a range of sessions_live (used since the idle timeout), one over the
 // remembered sessions.
 func (s *Store) FindTeamMembers(ctx context.Context, accountID string, w *doorman.ActiveWindow, f doorman.TeamFilter) ([]doorman.TeamMember, int, int, error) {
-	need := f.Offset + f.Limit
-	k := teamScanFactor * need
-	// One user (f.Email) has few sessions: rank them all.
-	if f.Limit <= 0 || f.Email != "" || k > maxTeamScan {
-		k = 0
-	}
-	for {
+	return doorman.TeamScan(f, func(k int) (doorman.TeamPage, error) {
 		members, users, active, ranked, complete, err := s.findTeam(ctx, accountID, w, f, k)
 		if err != nil {
-			return nil, 0, 0, wrap("find team members", err)
+			return doorman.TeamPage{}, wrap("find team members", err)
 		}
-		if complete || ranked >= need {
-			return members, users, active, nil
-		}
-		k = 0 // the prefix held too few users: rank them all
-	}
+		return doorman.TeamPage{Members: members, Users: users, Active: active, Ranked: ranked, Full: complete}, nil
+	})
 }
 
 // findTeam runs the team statement over the k most recent active sessions

@@ -1,0 +1,48 @@
+package doorman
+
+// Both stores answer the team view with one statement that ranks users from
+// a prefix of the most recently active sessions instead of aggregating the
+// whole account. TeamScan is the strategy they share.
+
+// teamScanFactor sizes the prefix of recently active sessions a team page is
+// ranked from: that many sessions per user the page needs, which holds the
+// page unless a few users own most of the recent sessions. Past maxTeamScan
+// sessions (pages deep in a large team) the prefix would cost nearly what
+// ranking everyone costs, and might still fall short: every session is
+// ranked at once.
+const (
+	teamScanFactor = 4
+	maxTeamScan    = 20_000
+)
+
+// TeamPage is what one run of a store's team statement found.
+type TeamPage struct {
+	Members []TeamMember
+	Users   int  // users the filter selects
+	Active  int  // the account's active sessions
+	Ranked  int  // users the run ranked
+	Full    bool // the prefix held every active session: the page is exact at any offset
+}
+
+// TeamScan runs find over the k most recent active sessions (k = 0: every
+// one), first with a prefix sized for f's page, then, when that prefix
+// ranked too few users, over every session. It returns the page's members,
+// the users f selects and the account's active sessions.
+func TeamScan(f TeamFilter, find func(k int) (TeamPage, error)) ([]TeamMember, int, int, error) {
+	need := f.Offset + f.Limit
+	k := teamScanFactor * need
+	// One user (f.Email) has few sessions: rank them all.
+	if f.Limit <= 0 || f.Email != "" || k > maxTeamScan {
+		k = 0
+	}
+	for {
+		p, err := find(k)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		if p.Full || p.Ranked >= need || k == 0 {
+			return p.Members, p.Users, p.Active, nil
+		}
+		k = 0 // the prefix held too few users: rank them all
+	}
+}
