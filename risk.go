@@ -41,6 +41,18 @@ type RiskHistory struct {
 	IPs        []netip.Addr // the addresses the user's other sessions used
 }
 
+// AddAddress records one address the user used and its place, as a store
+// reads them: an address that does not parse is skipped, and a place is kept
+// only when it says something (a country, or the local network).
+func (h *RiskHistory) AddAddress(ip string, l Location) {
+	if a, err := netip.ParseAddr(ip); err == nil {
+		h.IPs = append(h.IPs, a)
+	}
+	if l.Country != "" || l.Local {
+		h.Places = append(h.Places, l)
+	}
+}
+
 // New reports whether h is empty: the user has no history to compare with.
 func (h *RiskHistory) New() bool {
 	return h == nil || (h.Sessions == 0 && len(h.DeviceKeys) == 0)

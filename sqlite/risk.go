@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -67,12 +66,7 @@ func (s *Store) FindUserHistory(ctx context.Context, accountID, userID string, b
 			rows.Close()
 			return nil, wrap("find user history", err)
 		}
-		if a, err := netip.ParseAddr(ip); err == nil {
-			h.IPs = append(h.IPs, a)
-		}
-		if l.Country != "" || l.Local {
-			h.Places = append(h.Places, l)
-		}
+		h.AddAddress(ip, l)
 	}
 	if err := closeRows(rows); err != nil {
 		return nil, err
