@@ -41,6 +41,16 @@ type RiskHistory struct {
 	IPs        []netip.Addr // the addresses the user's other sessions used
 }
 
+// AddSessions records n earlier sessions of the user on browser and OS d,
+// as a store reads them grouped: a device with no name is counted but not
+// kept.
+func (h *RiskHistory) AddSessions(d Device, n int) {
+	h.Sessions += n
+	if d.Browser != "" || d.OS != "" {
+		h.Devices = append(h.Devices, d)
+	}
+}
+
 // AddAddress records one address the user used and its place, as a store
 // reads them: an address that does not parse is skipped, and a place is kept
 // only when it says something (a country, or the local network).

@@ -26,10 +26,7 @@ func (s *Store) FindUserHistory(ctx context.Context, accountID, userID string, b
 			rows.Close()
 			return nil, wrap("find user history", err)
 		}
-		h.Sessions += n
-		if d.Browser != "" || d.OS != "" {
-			h.Devices = append(h.Devices, d)
-		}
+		h.AddSessions(d, n)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
