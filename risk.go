@@ -3,6 +3,7 @@ package doorman
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -20,10 +21,22 @@ const (
 const (
 	ReasonUnknownLocation  = "unknown_location"  // high
 	ReasonUnknownDevice    = "unknown_device"    // high
-	ReasonImpossibleTravel = "impossible_travel" // high; needs coordinates, see RiskHistory
+	ReasonImpossibleTravel = "impossible_travel" // high
 	ReasonOldSession       = "old_session"       // medium
 	ReasonUnrecognizedIP   = "unrecognized_ip"   // medium
 )
+
+// MaxTravelSpeed is the fastest a person is believed to travel, in km/h: a
+// sign-in farther from one of the user's places than this speed covers
+// since the user was last seen there is impossible travel. Airliners cruise
+// at about 900 km/h.
+const MaxTravelSpeed = 1000.0
+
+// MinTravelDistance is the distance in km under which two places are never
+// impossible travel: IP location data places an address within tens of
+// kilometres of the truth at best, often at a capital or a provider's
+// hub, so closer places say nothing about a journey.
+const MinTravelDistance = 500.0
 
 // OldSessionAge is how old a session must be (since its sign-in) to be
 // flagged old_session.
@@ -39,6 +52,14 @@ type RiskHistory struct {
 	Devices    []Device     // the browser and OS of the user's other sessions
 	Places     []Location   // where the user's other sessions' addresses were
 	IPs        []netip.Addr // the addresses the user's other sessions used
+	Visits     []Visit      // the places with a point, and when the user was last there
+}
+
+// Visit is a place the user was at, with a point on the globe, and the last
+// time one of the user's sessions was seen there.
+type Visit struct {
+	Place Location
+	At    time.Time
 }
 
 // AddSessions records n earlier sessions of the user on browser and OS d,
@@ -51,15 +72,20 @@ func (h *RiskHistory) AddSessions(d Device, n int) {
 	}
 }
 
-// AddAddress records one address the user used and its place, as a store
-// reads them: an address that does not parse is skipped, and a place is kept
-// only when it says something (a country, or the local network).
-func (h *RiskHistory) AddAddress(ip string, l Location) {
+// AddAddress records one address the user used, its place and the last
+// time the user was seen at it, as a store reads them: an address that does
+// not parse is skipped, a place is kept only when it says something (a
+// country, or the local network), and a visit only when the place has a
+// point.
+func (h *RiskHistory) AddAddress(ip string, l Location, lastSeen time.Time) {
 	if a, err := netip.ParseAddr(ip); err == nil {
 		h.IPs = append(h.IPs, a)
 	}
 	if l.Country != "" || l.Local {
 		h.Places = append(h.Places, l)
+	}
+	if l.HasPoint() && !l.Local {
+		h.Visits = append(h.Visits, Visit{Place: l, At: lastSeen})
 	}
 }
 
@@ -74,6 +100,9 @@ func (h *RiskHistory) New() bool {
 //   - unknown_location (high): s.Location's country was never seen for the
 //     user, or its city never within a known country. A local or unlocated
 //     address is not judged.
+//   - impossible_travel (high): s.Location is at least MinTravelDistance
+//     from a place of the user's history, farther than MaxTravelSpeed
+//     covers between the user's last visit there and now.
 //   - unknown_device (high): s signed in with no device cookie of the user's
 //     (s.DeviceKeyHash not in h.DeviceKeys, or none) and from a browser and
 //     OS family (names, not versions) none of the user's sessions used. An
@@ -92,6 +121,9 @@ func AssessRisk(s *Session, h *RiskHistory, now time.Time) Risk {
 		}
 		if unknownDevice(s, h) {
 			reasons = append(reasons, ReasonUnknownDevice)
+		}
+		if impossibleTravel(s.Location, now, h.Visits) {
+			reasons = append(reasons, ReasonImpossibleTravel)
 		}
 		if unrecognizedIP(s.IP, h.IPs) {
 			reasons = append(reasons, ReasonUnrecognizedIP)
@@ -152,6 +184,37 @@ func unknownLocation(l Location, places []Location) bool {
 	}
 	// A known country with a new city is unknown; so is a new country.
 	return !country || l.City != ""
+}
+
+// impossibleTravel reports whether being at l at now is farther from one of
+// visits than MaxTravelSpeed covers since that visit.
+func impossibleTravel(l Location, now time.Time, visits []Visit) bool {
+	if !l.HasPoint() || l.Local {
+		return false
+	}
+	for _, v := range visits {
+		d := DistanceKm(l, v.Place)
+		if d < MinTravelDistance {
+			continue
+		}
+		hours := now.Sub(v.At).Hours()
+		if hours <= 0 || d/hours > MaxTravelSpeed {
+			return true
+		}
+	}
+	return false
+}
+
+// DistanceKm is the great-circle distance between a's and b's points, in
+// kilometres (haversine, on a sphere of the Earth's mean radius).
+func DistanceKm(a, b Location) float64 {
+	const earthRadiusKm = 6371.0
+	rad := func(deg float64) float64 { return deg * math.Pi / 180 }
+	dLat := rad(b.Latitude - a.Latitude)
+	dLon := rad(b.Longitude - a.Longitude)
+	h := math.Sin(dLat/2)*math.Sin(dLat/2) +
+		math.Cos(rad(a.Latitude))*math.Cos(rad(b.Latitude))*math.Sin(dLon/2)*math.Sin(dLon/2)
+	return 2 * earthRadiusKm * math.Asin(math.Min(1, math.Sqrt(h)))
 }
 
 func sameCountry(a, b Location) bool {
@@ -221,7 +284,7 @@ func RiskReasonText(code string, s *Session, now time.Time) string {
 	case ReasonUnknownDevice, "new_device":
 		return "Unknown device: first sign-in from " + s.Device.Label()
 	case ReasonImpossibleTravel:
-		return "Impossible travel: this session's places and times are too far apart to travel between"
+		return "Impossible travel: " + s.Location.Label() + " is too far from where this user was shortly before to get there in time"
 	case ReasonOldSession:
 		return fmt.Sprintf("Old session: signed in %d days ago", int(now.Sub(s.CreatedAt)/(24*time.Hour)))
 	case ReasonUnrecognizedIP:

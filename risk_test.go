@@ -94,3 +94,56 @@ func TestRiskWithOldSession(t *testing.T) {
 		t.Error("level labels differ from the guide's")
 	}
 }
+
+func TestImpossibleTravel(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	madrid := Location{City: "Madrid", Country: "Spain", CountryCode: "ES", Latitude: 40.4165, Longitude: -3.7026}
+	toledo := Location{City: "Toledo", Country: "Spain", CountryCode: "ES", Latitude: 39.8628, Longitude: -4.0273}
+	berlin := Location{City: "Berlin", Country: "Germany", CountryCode: "DE", Latitude: 52.5244, Longitude: 13.4105}
+	// Madrid to Berlin is about 1,870 km: 1.87 hours at 1,000 km/h.
+	if d := DistanceKm(madrid, berlin); d < 1860 || d > 1880 {
+		t.Fatalf("Madrid to Berlin = %.0f km, want about 1,870", d)
+	}
+	if d := DistanceKm(berlin, berlin); d != 0 {
+		t.Fatalf("Berlin to Berlin = %f km", d)
+	}
+	hist := func(place Location, ago time.Duration) *RiskHistory {
+		h := &RiskHistory{}
+		h.AddSessions(Device{Browser: "Firefox", OS: "Linux"}, 1)
+		h.AddAddress("83.45.123.78", place, now.Add(-ago))
+		return h
+	}
+	tests := []struct {
+		name   string
+		at     Location
+		h      *RiskHistory
+		travel bool
+	}{
+		{"Berlin 30 minutes after Madrid", berlin, hist(madrid, 30*time.Minute), true},
+		{"Berlin at the same instant as Madrid", berlin, hist(madrid, 0), true},
+		{"Berlin after Madrid seen later than now", berlin, hist(madrid, -time.Minute), true},
+		{"Berlin 1h50 after Madrid (1,020 km/h)", berlin, hist(madrid, 110*time.Minute), true},
+		{"Berlin 1h55 after Madrid (975 km/h)", berlin, hist(madrid, 115*time.Minute), false},
+		{"Berlin a day after Madrid", berlin, hist(madrid, 24*time.Hour), false},
+		{"Toledo a minute after Madrid: too close to judge", toledo, hist(madrid, time.Minute), false},
+		{"a place without a point is not judged", Location{City: "Berlin", Country: "Germany", CountryCode: "DE"}, hist(madrid, time.Minute), false},
+		{"a history without points is not judged", berlin, hist(Location{City: "Madrid", Country: "Spain", CountryCode: "ES"}, time.Minute), false},
+		{"a local address is not judged", Location{Local: true, Latitude: 1, Longitude: 1}, hist(madrid, time.Minute), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Session{CreatedAt: now, Location: tc.at}
+			got := slices.Contains(AssessRisk(s, tc.h, now).Reasons, ReasonImpossibleTravel)
+			if got != tc.travel {
+				t.Errorf("impossible_travel = %v, want %v (%+v)", got, tc.travel, AssessRisk(s, tc.h, now))
+			}
+			if got && AssessRisk(s, tc.h, now).Level != RiskHigh {
+				t.Error("impossible_travel is not high")
+			}
+		})
+	}
+	// The first sign-in is the baseline, even far from nowhere.
+	if r := AssessRisk(&Session{CreatedAt: now, Location: berlin}, &RiskHistory{}, now); r.Flagged() {
+		t.Errorf("first sign-in = %+v, want none", r)
+	}
+}

@@ -25,8 +25,8 @@ var (
 	lowHints  = doorman.ClientHints{Brands: brands, Mobile: "?0", Platform: `"Windows"`}
 	fullHints = doorman.ClientHints{Brands: brands, Mobile: "?0", Platform: `"Windows"`, PlatformVersion: `"15.0.0"`,
 		FullVersionList: `"Google Chrome";v="131.0.6778.86", "Chromium";v="131.0.6778.86", "Not_A Brand";v="24.0.0.0"`}
-	madrid = doorman.Location{City: "Madrid", Region: "Madrid", Country: "Spain", CountryCode: "ES", ISP: "Telefonica de Espana"}
-	london = doorman.Location{City: "London", Region: "England", Country: "United Kingdom", CountryCode: "GB", ISP: "Andrews & Arnold Ltd"}
+	madrid = doorman.Location{City: "Madrid", Region: "Madrid", Country: "Spain", CountryCode: "ES", ISP: "Telefonica de Espana", Latitude: 40.4165, Longitude: -3.7026}
+	london = doorman.Location{City: "London", Region: "England", Country: "United Kingdom", CountryCode: "GB", ISP: "Andrews & Arnold Ltd", Latitude: 51.5085, Longitude: -0.1257}
 )
 
 var (

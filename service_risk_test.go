@@ -95,3 +95,52 @@ func TestAddressChangeRisk(t *testing.T) {
 		}
 	})
 }
+
+// TestImpossibleTravelRisk: a user who lives between Madrid and Berlin is
+// not flagged for either city, but is for Berlin half an hour after Madrid,
+// at sign-in and when a session's address moves.
+func TestImpossibleTravelRisk(t *testing.T) {
+	stores(t, func(t *testing.T, store doorman.Store) {
+		f := newPlaced(t, store)
+		f.user(t, "Company", "sarah@company.com", doorman.RoleMember)
+		madrid := doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaMac, DeviceKey: "sarah-laptop"}
+		berlin := doorman.Meta{IP: geoiptest.Berlin, UserAgent: uaMac, DeviceKey: "sarah-laptop"}
+		f.signInWith(t, "sarah@company.com", berlin)
+		f.clock.Advance(3 * 24 * time.Hour)
+		_, home := f.signInWith(t, "sarah@company.com", madrid)
+		if r := f.stored(t, home).Risk; slices.Contains(r.Reasons, doorman.ReasonImpossibleTravel) {
+			t.Errorf("Madrid three days after Berlin: %+v", r)
+		}
+
+		f.clock.Advance(30 * time.Minute)
+		_, away := f.signInWith(t, "sarah@company.com", berlin)
+		if r := f.stored(t, away).Risk; r.Level != doorman.RiskHigh || !slices.Equal(r.Reasons, []string{doorman.ReasonImpossibleTravel}) {
+			t.Errorf("Berlin 30 minutes after Madrid: %+v, want high with impossible_travel alone", r)
+		}
+
+		// Five hours on, the trip was possible.
+		f.clock.Advance(5 * time.Hour)
+		_, later := f.signInWith(t, "sarah@company.com", berlin)
+		if r := f.stored(t, later).Risk; r.Flagged() {
+			t.Errorf("Berlin five hours after Madrid: %+v, want none", r)
+		}
+
+		// A day on, a Madrid session used from Berlin a minute later: its
+		// own address history makes the jump impossible.
+		f.clock.Advance(24 * time.Hour)
+		tok, p := f.signInWith(t, "sarah@company.com", madrid)
+		if r := f.stored(t, p).Risk; r.Flagged() {
+			t.Errorf("Madrid a day after Berlin: %+v, want none", r)
+		}
+		f.clock.Advance(time.Minute)
+		if _, err := f.svc.Authenticate(context.Background(), tok, berlin); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if r := f.stored(t, p).Risk; !slices.Contains(r.Reasons, doorman.ReasonImpossibleTravel) {
+			t.Errorf("session moved Madrid to Berlin in a minute: %+v, want impossible_travel", r)
+		}
+	})
+}

@@ -88,7 +88,14 @@ type Location struct {
 	ISP         string
 	// Local marks private, loopback and link-local addresses.
 	Local bool
+	// Latitude and Longitude are the place's point in degrees (WGS 84), as
+	// precise as the location data is (a city's, at best). Both 0 means
+	// unknown: no city is at that point.
+	Latitude, Longitude float64
 }
+
+// HasPoint reports whether l knows where on the globe it is.
+func (l Location) HasPoint() bool { return l.Latitude != 0 || l.Longitude != 0 }
 
 // Label is the place as the session list shows it: "Madrid, Spain",
 // "Local network" or "Unknown location".

@@ -178,12 +178,20 @@ type geoIP2Record struct {
 	Subdivisions      []struct {
 		Names names `maxminddb:"names"`
 	} `maxminddb:"subdivisions"`
+	Location struct {
+		Latitude  float64 `maxminddb:"latitude"`
+		Longitude float64 `maxminddb:"longitude"`
+	} `maxminddb:"location"`
 }
 
+// flatRecord's point is stored as float (32-bit) in ip-location-db's files;
+// the decoder widens it, and fixtures may write either width.
 type flatRecord struct {
-	CountryCode string `maxminddb:"country_code"`
-	State1      string `maxminddb:"state1"`
-	City        string `maxminddb:"city"`
+	CountryCode string  `maxminddb:"country_code"`
+	State1      string  `maxminddb:"state1"`
+	City        string  `maxminddb:"city"`
+	Latitude    float64 `maxminddb:"latitude"`
+	Longitude   float64 `maxminddb:"longitude"`
 }
 
 type asnRecord struct {
@@ -208,6 +216,7 @@ func (d *database) place(ip netip.Addr, loc *doorman.Location) bool {
 		loc.Region = rec.State1
 		loc.CountryCode = strings.ToUpper(rec.CountryCode)
 		loc.Country = CountryName(loc.CountryCode)
+		loc.Latitude, loc.Longitude = rec.Latitude, rec.Longitude
 	case layoutGeoIP2:
 		var rec geoIP2Record
 		if res.Decode(&rec) != nil {
@@ -220,6 +229,7 @@ func (d *database) place(ip netip.Addr, loc *doorman.Location) bool {
 			c = rec.RegisteredCountry
 		}
 		loc.City = rec.City.Names.EN
+		loc.Latitude, loc.Longitude = rec.Location.Latitude, rec.Location.Longitude
 		if len(rec.Subdivisions) > 0 {
 			loc.Region = rec.Subdivisions[0].Names.EN
 		}

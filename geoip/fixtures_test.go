@@ -25,22 +25,24 @@ type place struct {
 	region  string
 	code    string // ISO 3166-1 alpha-2
 	country string // English name, for the GeoIP2 layout
+	// lat and lon are exact in 32 bits, as ip-location-db stores them.
+	lat, lon float64
 }
 
 // places lie in several countries; 192.168.0.0/16 and 203.0.113.0/24 carry
 // data on purpose, to show that Locate sorts such addresses out before it
 // asks a database.
 var places = []place{
-	{"83.45.0.0/16", "Madrid", "Madrid", "ES", "Spain"},
-	{"81.2.69.0/24", "London", "England", "GB", "United Kingdom"},
-	{"85.214.0.0/16", "Berlin", "Berlin", "DE", "Germany"},
-	{"8.8.8.0/24", "Mountain View", "California", "US", "United States"},
-	{"1.0.16.0/24", "Tokyo", "Tokyo", "JP", "Japan"},
-	{"192.168.0.0/16", "Nowhere", "Private", "ES", "Spain"},
-	{"203.0.113.0/24", "Nowhere", "Documentation", "ES", "Spain"},
-	{"2a02:8100::/32", "Berlin", "Berlin", "DE", "Germany"},
-	{"2400:4050::/32", "Tokyo", "Tokyo", "JP", "Japan"},
-	{"2001:db8::/32", "Nowhere", "Documentation", "ES", "Spain"},
+	{"83.45.0.0/16", "Madrid", "Madrid", "ES", "Spain", 40.5, -3.75},
+	{"81.2.69.0/24", "London", "England", "GB", "United Kingdom", 51.5, -0.125},
+	{"85.214.0.0/16", "Berlin", "Berlin", "DE", "Germany", 52.5, 13.375},
+	{"8.8.8.0/24", "Mountain View", "California", "US", "United States", 37.375, -122.125},
+	{"1.0.16.0/24", "Tokyo", "Tokyo", "JP", "Japan", 35.75, 139.75},
+	{"192.168.0.0/16", "Nowhere", "Private", "ES", "Spain", 10.5, 10.5},
+	{"203.0.113.0/24", "Nowhere", "Documentation", "ES", "Spain", 10.5, 10.5},
+	{"2a02:8100::/32", "Berlin", "Berlin", "DE", "Germany", 52.5, 13.375},
+	{"2400:4050::/32", "Tokyo", "Tokyo", "JP", "Japan", 35.75, 139.75},
+	{"2001:db8::/32", "Nowhere", "Documentation", "ES", "Spain", 10.5, 10.5},
 }
 
 // asnCSV is ip-location-db's ASN layout: no header, the organisation
@@ -65,8 +67,8 @@ func flatRecord(p place) mmdbtype.Map {
 		"state2":       mmdbtype.String(""),
 		"city":         mmdbtype.String(p.city),
 		"postcode":     mmdbtype.String(""),
-		"latitude":     mmdbtype.Float64(40.4),
-		"longitude":    mmdbtype.Float64(-3.7),
+		"latitude":     mmdbtype.Float32(p.lat),
+		"longitude":    mmdbtype.Float32(p.lon),
 		"timezone":     mmdbtype.String(""),
 	}
 }
@@ -85,6 +87,7 @@ func geoIP2Record(p place) mmdbtype.Map {
 		"subdivisions": mmdbtype.Slice{
 			mmdbtype.Map{"names": mmdbtype.Map{"en": mmdbtype.String(p.region)}},
 		},
+		"location": mmdbtype.Map{"latitude": mmdbtype.Float64(p.lat), "longitude": mmdbtype.Float64(p.lon)},
 	}
 }
 

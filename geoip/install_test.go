@@ -261,7 +261,7 @@ func TestInstall(t *testing.T) {
 	}
 
 	l, _ := openDir(t, dir)
-	want := doorman.Location{City: "Madrid", Region: "Madrid", Country: "Spain", CountryCode: "ES", ISP: "Telefonica de Espana"}
+	want := doorman.Location{City: "Madrid", Region: "Madrid", Country: "Spain", CountryCode: "ES", ISP: "Telefonica de Espana", Latitude: 40.5, Longitude: -3.75}
 	if got := l.Locate(netip.MustParseAddr("83.45.123.78")); got != want {
 		t.Errorf("Locate: %+v, want %+v", got, want)
 	}

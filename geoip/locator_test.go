@@ -52,19 +52,19 @@ func openDir(t testing.TB, dir string) (*geoip.Locator, *logBuffer) {
 func TestLocate(t *testing.T) {
 	local := doorman.Location{Local: true}
 	unknown := doorman.Location{}
-	madrid := doorman.Location{City: "Madrid", Region: "Madrid", Country: "Spain", CountryCode: "ES", ISP: "Telefonica de Espana"}
+	madrid := doorman.Location{City: "Madrid", Region: "Madrid", Country: "Spain", CountryCode: "ES", ISP: "Telefonica de Espana", Latitude: 40.5, Longitude: -3.75}
 	tests := []struct {
 		ip   string
 		want doorman.Location
 	}{
 		{"83.45.123.78", madrid},
 		{"::ffff:83.45.123.78", madrid}, // IPv4-mapped: looked up as IPv4
-		{"81.2.69.142", doorman.Location{City: "London", Region: "England", Country: "United Kingdom", CountryCode: "GB", ISP: "Andrews & Arnold Ltd"}},
-		{"85.214.132.117", doorman.Location{City: "Berlin", Region: "Berlin", Country: "Germany", CountryCode: "DE", ISP: "Strato AG"}},
-		{"8.8.8.8", doorman.Location{City: "Mountain View", Region: "California", Country: "United States", CountryCode: "US", ISP: "Google LLC"}},
-		{"1.0.16.1", doorman.Location{City: "Tokyo", Region: "Tokyo", Country: "Japan", CountryCode: "JP", ISP: "ARTERIA Networks Corporation"}},
-		{"2a02:8100:1234::1", doorman.Location{City: "Berlin", Region: "Berlin", Country: "Germany", CountryCode: "DE", ISP: "Vodafone GmbH"}},
-		{"2400:4050:1::1", doorman.Location{City: "Tokyo", Region: "Tokyo", Country: "Japan", CountryCode: "JP", ISP: "NTT Communications Corporation"}},
+		{"81.2.69.142", doorman.Location{City: "London", Region: "England", Country: "United Kingdom", CountryCode: "GB", ISP: "Andrews & Arnold Ltd", Latitude: 51.5, Longitude: -0.125}},
+		{"85.214.132.117", doorman.Location{City: "Berlin", Region: "Berlin", Country: "Germany", CountryCode: "DE", ISP: "Strato AG", Latitude: 52.5, Longitude: 13.375}},
+		{"8.8.8.8", doorman.Location{City: "Mountain View", Region: "California", Country: "United States", CountryCode: "US", ISP: "Google LLC", Latitude: 37.375, Longitude: -122.125}},
+		{"1.0.16.1", doorman.Location{City: "Tokyo", Region: "Tokyo", Country: "Japan", CountryCode: "JP", ISP: "ARTERIA Networks Corporation", Latitude: 35.75, Longitude: 139.75}},
+		{"2a02:8100:1234::1", doorman.Location{City: "Berlin", Region: "Berlin", Country: "Germany", CountryCode: "DE", ISP: "Vodafone GmbH", Latitude: 52.5, Longitude: 13.375}},
+		{"2400:4050:1::1", doorman.Location{City: "Tokyo", Region: "Tokyo", Country: "Japan", CountryCode: "JP", ISP: "NTT Communications Corporation", Latitude: 35.75, Longitude: 139.75}},
 
 		// No data anywhere.
 		{"9.9.9.9", unknown},

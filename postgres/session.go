@@ -18,7 +18,7 @@ import (
 const sessionColumns = `s.id, s.token_hash, s.user_id, s.account_id, s.created_at, s.last_active_at,
 	s.expires_at, s.remember_me, s.revoked_at, s.revoked_by, s.revoke_reason, s.ip, s.user_agent,
 	s.browser, s.browser_version, s.os, s.os_version, s.device_model, s.device_type,
-	s.city, s.region, s.country, s.country_code, s.isp, s.location_local,
+	s.city, s.region, s.country, s.country_code, s.isp, s.location_local, s.latitude, s.longitude,
 	COALESCE(d.logins, s.logins), s.actions, s.last_page, s.risk_level, s.risk_reasons, s.new_device,
 	COALESCE(s.authenticated_at, s.created_at)`
 
@@ -37,6 +37,7 @@ func (r *sessionRow) dest() []any {
 		&s.ExpiresAt, &s.RememberMe, &s.RevokedAt, &s.RevokedBy, &s.RevokeReason, &s.IP, &s.UserAgent,
 		&s.Device.Browser, &s.Device.BrowserVersion, &s.Device.OS, &s.Device.OSVersion, &s.Device.Model, &s.Device.Type,
 		&s.Location.City, &s.Location.Region, &s.Location.Country, &s.Location.CountryCode, &s.Location.ISP, &s.Location.Local,
+		&s.Location.Latitude, &s.Location.Longitude,
 		&s.Activity.Logins, &s.Activity.Actions, &s.Activity.LastPage, &s.Risk.Level, &r.reasons, &s.NewDevice,
 		&s.AuthenticatedAt}
 }
@@ -86,12 +87,12 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 				id, token_hash, user_id, account_id, created_at, last_active_at,
 				expires_at, remember_me, revoked_at, revoked_by, revoke_reason, ip, user_agent,
 				browser, browser_version, os, os_version, device_model, device_type,
-				city, region, country, country_code, isp, location_local,
+				city, region, country, country_code, isp, location_local, latitude, longitude,
 				logins, actions, last_page, risk_level, risk_reasons, device_id, new_device, authenticated_at)
 			SELECT $1, $2, u.id, u.account_id, $5, $6,
 				$7, $8, $9, $10, $11, $12, $13,
 				$14, $15, $16, $17, $18, $19,
-				$20, $21, $22, $23, $24, $25,
+				$20, $21, $22, $23, $24, $25, $34, $35,
 				$26, $27, $28, $29, $30, $31, $32, $33
 			FROM users u WHERE u.id = $3 AND u.account_id = $4`,
 			sess.ID, sess.TokenHash, sess.UserID, sess.AccountID, sess.CreatedAt, sess.LastActiveAt,
@@ -99,7 +100,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 			sess.Device.Browser, sess.Device.BrowserVersion, sess.Device.OS, sess.Device.OSVersion, sess.Device.Model, sess.Device.Type,
 			sess.Location.City, sess.Location.Region, sess.Location.Country, sess.Location.CountryCode, sess.Location.ISP, sess.Location.Local,
 			logins, sess.Activity.Actions, sess.Activity.LastPage, sess.Risk.Level, strings.Join(sess.Risk.Reasons, ","),
-			deviceID, newDevice, authenticatedAt(sess))
+			deviceID, newDevice, authenticatedAt(sess), sess.Location.Latitude, sess.Location.Longitude)
 		switch sqlState(err) {
 		case "":
 		case codeUniqueViolation:
@@ -115,7 +116,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 		if sess.IP != "" {
 			l := sess.Location
 			if _, err := tx.Exec(ctx, firstIPSQL, sess.ID, sess.IP,
-				l.City, l.Region, l.Country, l.CountryCode, l.ISP, l.Local, sess.CreatedAt); err != nil {
+				l.City, l.Region, l.Country, l.CountryCode, l.ISP, l.Local, sess.CreatedAt, l.Latitude, l.Longitude); err != nil {
 				return fmt.Errorf("record session address: %w", err)
 			}
 		}
@@ -159,14 +160,14 @@ func upsertDevice(ctx context.Context, tx pgx.Tx, sess *doorman.Session) (string
 // (a table expression s with columns id, account_id and last_active_at)
 // used the address ip at seen (a NULL seen means the session's last
 // activity), all three SQL expressions: a new row is first and last seen
-// then, at place (six expressions for city, region, country, country_code,
-// isp and location_local); an existing row keeps the earliest first and the
+// then, at place (eight expressions for city, region, country, country_code,
+// isp, location_local, latitude and longitude); an existing row keeps the earliest first and the
 // latest last seen, and takes place too when replacePlace is set. It affects
 // one row, or none when src has none.
 func recordIPSQL(src, ip, place, seen string, replacePlace bool) string {
 	q := `INSERT INTO session_ips
 			(session_id, account_id, ip, city, region, country, country_code, isp, location_local,
-			 first_seen_at, last_seen_at)
+			 latitude, longitude, first_seen_at, last_seen_at)
 		SELECT s.id, s.account_id, ` + ip + `, ` + place + `,
 			COALESCE(` + seen + `, s.last_active_at), COALESCE(` + seen + `, s.last_active_at)
 		FROM ` + src + `
@@ -175,15 +176,16 @@ func recordIPSQL(src, ip, place, seen string, replacePlace bool) string {
 			last_seen_at = GREATEST(session_ips.last_seen_at, excluded.last_seen_at)`
 	if replacePlace {
 		q += `, city = excluded.city, region = excluded.region, country = excluded.country,
-			country_code = excluded.country_code, isp = excluded.isp, location_local = excluded.location_local`
+			country_code = excluded.country_code, isp = excluded.isp, location_local = excluded.location_local,
+			latitude = excluded.latitude, longitude = excluded.longitude`
 	}
 	return q
 }
 
 // firstIPSQL records a new session's first address ($2) and place ($3 to
-// $8), seen at $9.
+// $8, $10 and $11), seen at $9.
 var firstIPSQL = recordIPSQL(`(SELECT id, account_id, last_active_at FROM sessions WHERE id = $1) s`,
-	"$2", "$3, $4, $5, $6, $7, $8", "$9::timestamptz", true)
+	"$2", "$3, $4, $5, $6, $7, $8, $10, $11", "$9::timestamptz", true)
 
 // FindSessionByTokenHash returns the session whose token hash is hash,
 // revoked or not, with its user and account, in one query. Returns
@@ -321,11 +323,13 @@ func (s *Store) TouchSession(ctx context.Context, id string, t doorman.Touch) er
 	if t.UserAgent != "" {
 		set += `, user_agent = ` + q.arg(t.UserAgent)
 	}
-	place := `'', '', '', '', '', false` // of a new history row without a Location
+	place := `'', '', '', '', '', false, 0, 0` // of a new history row without a Location
 	if l := t.Location; l != nil {
 		p := []string{q.arg(l.City), q.arg(l.Region), q.arg(l.Country), q.arg(l.CountryCode), q.arg(l.ISP), q.arg(l.Local)}
 		set += `, city = ` + p[0] + `, region = ` + p[1] + `, country = ` + p[2] +
 			`, country_code = ` + p[3] + `, isp = ` + p[4] + `, location_local = ` + p[5]
+		p = append(p, q.arg(l.Latitude), q.arg(l.Longitude))
+		set += `, latitude = ` + p[6] + `, longitude = ` + p[7]
 		place = strings.Join(p, ", ")
 	}
 	if d := t.Device; d != nil {
@@ -363,7 +367,7 @@ func (s *Store) FindSessionIPs(ctx context.Context, accountID, sessionID string)
 		q.where("i.account_id = " + q.arg(accountID))
 	}
 	rows, err := s.pool.Query(ctx, `SELECT i.ip, i.city, i.region, i.country, i.country_code, i.isp,
-			i.location_local, i.first_seen_at, i.last_seen_at
+			i.location_local, i.latitude, i.longitude, i.first_seen_at, i.last_seen_at
 		FROM session_ips i`+q.clause()+` ORDER BY i.last_seen_at DESC, i.ip COLLATE "C"`, q.args...)
 	if err != nil {
 		return nil, wrap("find session addresses", err)
@@ -374,7 +378,7 @@ func (s *Store) FindSessionIPs(ctx context.Context, accountID, sessionID string)
 		var ip doorman.SessionIP
 		l := &ip.Location
 		if err := rows.Scan(&ip.IP, &l.City, &l.Region, &l.Country, &l.CountryCode, &l.ISP, &l.Local,
-			&ip.FirstSeen, &ip.LastSeen); err != nil {
+			&l.Latitude, &l.Longitude, &ip.FirstSeen, &ip.LastSeen); err != nil {
 			return nil, wrap("find session addresses", err)
 		}
 		ip.FirstSeen, ip.LastSeen = ip.FirstSeen.UTC(), ip.LastSeen.UTC()

@@ -49,9 +49,11 @@ func (s *Store) FindUserHistory(ctx context.Context, accountID, userID string, b
 	if err := closeRows(rows); err != nil {
 		return nil, err
 	}
-	rows, err = s.db.QueryContext(ctx, `SELECT DISTINCT i.ip, i.city, i.country, i.country_code, i.location_local
+	rows, err = s.db.QueryContext(ctx, `SELECT i.ip, i.city, i.country, i.country_code, i.location_local,
+			i.latitude, i.longitude, max(i.last_seen_at)
 		FROM session_ips i JOIN sessions s ON s.id = i.session_id
-		WHERE i.account_id = ? AND s.account_id = ? AND s.user_id = ? AND i.first_seen_at < ?`,
+		WHERE i.account_id = ? AND s.account_id = ? AND s.user_id = ? AND i.first_seen_at < ?
+		GROUP BY i.ip, i.city, i.country, i.country_code, i.location_local, i.latitude, i.longitude`,
 		accountID, accountID, userID, b)
 	if err != nil {
 		return nil, wrap("find user history", err)
@@ -59,11 +61,12 @@ func (s *Store) FindUserHistory(ctx context.Context, accountID, userID string, b
 	for rows.Next() {
 		var ip string
 		var l doorman.Location
-		if err := rows.Scan(&ip, &l.City, &l.Country, &l.CountryCode, &l.Local); err != nil {
+		var seen int64
+		if err := rows.Scan(&ip, &l.City, &l.Country, &l.CountryCode, &l.Local, &l.Latitude, &l.Longitude, &seen); err != nil {
 			rows.Close()
 			return nil, wrap("find user history", err)
 		}
-		h.AddAddress(ip, l)
+		h.AddAddress(ip, l, fromMicros(seen))
 	}
 	if err := closeRows(rows); err != nil {
 		return nil, err

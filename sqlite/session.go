@@ -17,7 +17,7 @@ import (
 const sessionCols = `s.id, s.token_hash, s.user_id, s.account_id, s.created_at, s.last_active_at,
 	s.expires_at, s.remember_me, s.revoked_at, s.revoked_by, s.revoke_reason, s.ip, s.user_agent,
 	s.browser, s.browser_version, s.os, s.os_version, s.device_model, s.device_type,
-	s.city, s.region, s.country, s.country_code, s.isp, s.location_local,
+	s.city, s.region, s.country, s.country_code, s.isp, s.location_local, s.latitude, s.longitude,
 	coalesce(d.logins, s.logins), s.actions, s.last_page, s.risk_level, s.risk_reasons, s.new_device,
 	s.authenticated_at`
 
@@ -39,6 +39,7 @@ func (r *sessionRow) dest() []any {
 		&r.expires, &s.RememberMe, &r.revoked, &s.RevokedBy, &s.RevokeReason, &s.IP, &s.UserAgent,
 		&s.Device.Browser, &s.Device.BrowserVersion, &s.Device.OS, &s.Device.OSVersion, &s.Device.Model, &s.Device.Type,
 		&s.Location.City, &s.Location.Region, &s.Location.Country, &s.Location.CountryCode, &s.Location.ISP, &s.Location.Local,
+		&s.Location.Latitude, &s.Location.Longitude,
 		&s.Activity.Logins, &s.Activity.Actions, &s.Activity.LastPage, &s.Risk.Level, &r.reasons, &s.NewDevice,
 		&r.authenticated}
 }
@@ -83,12 +84,12 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 			(id, token_hash, user_id, account_id, created_at, last_active_at, expires_at, remember_me,
 			 revoked_at, revoked_by, revoke_reason, ip, user_agent,
 			 browser, browser_version, os, os_version, device_model, device_type,
-			 city, region, country, country_code, isp, location_local,
+			 city, region, country, country_code, isp, location_local, latitude, longitude,
 			 logins, actions, last_page, risk_level, risk_reasons, device_id, new_device, authenticated_at)
 			SELECT ?, ?, u.id, u.account_id, ?, ?, ?, ?,
 			 ?, ?, ?, ?, ?,
 			 ?, ?, ?, ?, ?, ?,
-			 ?, ?, ?, ?, ?, ?,
+			 ?, ?, ?, ?, ?, ?, ?, ?,
 			 ?, ?, ?, ?, ?, ?, ?, ?
 			FROM users u WHERE u.id = ? AND u.account_id = ?`,
 			sess.ID, sess.TokenHash, toMicros(sess.CreatedAt), toMicros(sess.LastActiveAt),
@@ -97,7 +98,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 			sess.Device.Browser, sess.Device.BrowserVersion, sess.Device.OS, sess.Device.OSVersion,
 			sess.Device.Model, sess.Device.Type,
 			sess.Location.City, sess.Location.Region, sess.Location.Country, sess.Location.CountryCode,
-			sess.Location.ISP, sess.Location.Local,
+			sess.Location.ISP, sess.Location.Local, sess.Location.Latitude, sess.Location.Longitude,
 			logins, sess.Activity.Actions, sess.Activity.LastPage,
 			sess.Risk.Level, strings.Join(sess.Risk.Reasons, ","), deviceID, newDevice, toMicros(authenticatedAt(sess)),
 			sess.UserID, sess.AccountID)
@@ -163,22 +164,25 @@ func upsertDevice(ctx context.Context, tx *sql.Tx, sess *doorman.Session) (strin
 
 // recordIPSQL records that a session (?9) used an address (?1) at a time
 // (?8, microseconds; NULL for the session's last activity): a new row is
-// first and last seen then, with the place given (?2 to ?7); an existing one
+// first and last seen then, with the place given (?2 to ?7, and its point
+// ?10 and ?11); an existing one
 // keeps the earliest first and the latest last seen. recordIPPlaceSQL also
 // replaces an existing row's place. Neither does anything when no session
 // has the id.
 const (
 	recordIPSQL = `INSERT INTO session_ips
 		(session_id, account_id, ip, city, region, country, country_code, isp, location_local,
-		 first_seen_at, last_seen_at)
-		SELECT id, account_id, ?1, ?2, ?3, ?4, ?5, ?6, ?7, coalesce(?8, last_active_at), coalesce(?8, last_active_at)
+		 latitude, longitude, first_seen_at, last_seen_at)
+		SELECT id, account_id, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?10, ?11,
+			coalesce(?8, last_active_at), coalesce(?8, last_active_at)
 		FROM sessions WHERE id = ?9
 		ON CONFLICT (session_id, ip) DO UPDATE SET
 			first_seen_at = min(first_seen_at, excluded.first_seen_at),
 			last_seen_at = max(last_seen_at, excluded.last_seen_at)`
 	recordIPPlaceSQL = recordIPSQL + `,
 			city = excluded.city, region = excluded.region, country = excluded.country,
-			country_code = excluded.country_code, isp = excluded.isp, location_local = excluded.location_local`
+			country_code = excluded.country_code, isp = excluded.isp, location_local = excluded.location_local,
+			latitude = excluded.latitude, longitude = excluded.longitude`
 )
 
 // recordIP runs recordIPSQL, or recordIPPlaceSQL when loc is not nil, in tx.
@@ -188,7 +192,7 @@ func (s *Store) recordIP(ctx context.Context, tx *sql.Tx, sessionID, ip string, 
 		st, l = s.recordIPPlace, *loc
 	}
 	_, err := tx.StmtContext(ctx, st).ExecContext(ctx,
-		ip, l.City, l.Region, l.Country, l.CountryCode, l.ISP, l.Local, seen, sessionID)
+		ip, l.City, l.Region, l.Country, l.CountryCode, l.ISP, l.Local, seen, sessionID, l.Latitude, l.Longitude)
 	if err != nil {
 		return wrap("record session address", err)
 	}
@@ -330,7 +334,8 @@ const (
 	ip = coalesce(nullif(?, ''), ip),
 	actions = actions + ?,
 	last_page = coalesce(nullif(?, ''), last_page)`
-	placeSet      = `city = ?, region = ?, country = ?, country_code = ?, isp = ?, location_local = ?`
+	placeSet = `city = ?, region = ?, country = ?, country_code = ?, isp = ?, location_local = ?,
+	latitude = ?, longitude = ?`
 	touchSQL      = touchSet + ` WHERE id = ?`
 	touchPlaceSQL = touchSet + `, ` + placeSet + ` WHERE id = ?`
 )
@@ -356,7 +361,7 @@ func (s *Store) TouchSession(ctx context.Context, id string, t doorman.Touch) er
 	}
 	if l := t.Location; l != nil {
 		set += ", " + placeSet
-		args = append(args, l.City, l.Region, l.Country, l.CountryCode, l.ISP, l.Local)
+		args = append(args, l.City, l.Region, l.Country, l.CountryCode, l.ISP, l.Local, l.Latitude, l.Longitude)
 	} else {
 		prepared = nil
 	}
@@ -412,7 +417,7 @@ func (s *Store) FindSessionIPs(ctx context.Context, accountID, sessionID string)
 		w.add("i.account_id = ?", accountID)
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT i.ip, i.city, i.region, i.country, i.country_code, i.isp,
-		i.location_local, i.first_seen_at, i.last_seen_at
+		i.location_local, i.latitude, i.longitude, i.first_seen_at, i.last_seen_at
 		FROM session_ips i`+w.String()+` ORDER BY i.last_seen_at DESC, i.ip`, w.args...)
 	if err != nil {
 		return nil, wrap("find session addresses", err)
@@ -423,7 +428,7 @@ func (s *Store) FindSessionIPs(ctx context.Context, accountID, sessionID string)
 		var ip doorman.SessionIP
 		var first, last int64
 		l := &ip.Location
-		if err := rows.Scan(&ip.IP, &l.City, &l.Region, &l.Country, &l.CountryCode, &l.ISP, &l.Local, &first, &last); err != nil {
+		if err := rows.Scan(&ip.IP, &l.City, &l.Region, &l.Country, &l.CountryCode, &l.ISP, &l.Local, &l.Latitude, &l.Longitude, &first, &last); err != nil {
 			return nil, wrap("find session addresses", err)
 		}
 		ip.FirstSeen, ip.LastSeen = fromMicros(first), fromMicros(last)

@@ -18,9 +18,9 @@ var historyTests = []test{
 }
 
 var (
-	madrid = doorman.Location{City: "Madrid", Region: "Madrid", Country: "Spain", CountryCode: "ES", ISP: "Telefonica de Espana"}
-	london = doorman.Location{City: "London", Region: "England", Country: "United Kingdom", CountryCode: "GB", ISP: "Andrews & Arnold Ltd"}
-	berlin = doorman.Location{City: "Berlin", Region: "Berlin", Country: "Germany", CountryCode: "DE", ISP: "Strato AG"}
+	madrid = doorman.Location{City: "Madrid", Region: "Madrid", Country: "Spain", CountryCode: "ES", ISP: "Telefonica de Espana", Latitude: 40.4165, Longitude: -3.7026}
+	london = doorman.Location{City: "London", Region: "England", Country: "United Kingdom", CountryCode: "GB", ISP: "Andrews & Arnold Ltd", Latitude: 51.5085, Longitude: -0.1257}
+	berlin = doorman.Location{City: "Berlin", Region: "Berlin", Country: "Germany", CountryCode: "DE", ISP: "Strato AG", Latitude: 52.5244, Longitude: 13.4105}
 )
 
 // history returns FindSessionIPs(accountID, id) or fails.

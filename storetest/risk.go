@@ -83,6 +83,18 @@ func testUserHistory(t *testing.T, open opener) {
 	if len(countries) != 3 || !countries["ES/Madrid"] || !countries["GB/London"] || !countries["DE/Berlin"] {
 		t.Errorf("Places = %+v, want Madrid, London and Berlin", h.Places)
 	}
+	// Each place with its point, and the last time the user was seen there:
+	// Madrid at the first sign-in, London at the touch, Berlin at the second.
+	visits := map[string]time.Time{}
+	for _, v := range h.Visits {
+		visits[v.Place.City] = v.At
+		if want := map[string]doorman.Location{"Madrid": madrid, "London": london, "Berlin": berlin}[v.Place.City]; v.Place.Latitude != want.Latitude || v.Place.Longitude != want.Longitude {
+			t.Errorf("visit %s at %v,%v, want %v,%v", v.Place.City, v.Place.Latitude, v.Place.Longitude, want.Latitude, want.Longitude)
+		}
+	}
+	if len(h.Visits) != 3 || !visits["Madrid"].Equal(Base) || !visits["London"].Equal(at(time.Minute)) || !visits["Berlin"].Equal(at(2*time.Minute)) {
+		t.Errorf("Visits = %+v, want Madrid at Base, London at +1m, Berlin at +2m", h.Visits)
+	}
 
 	// Before is exclusive: what starts at it is not history yet.
 	h = e.userHistory(t, a.ID, u.ID, at(time.Minute))

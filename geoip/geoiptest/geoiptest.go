@@ -26,11 +26,11 @@ type Place struct {
 // Places are the networks Write puts in the databases. Every other public
 // address is unknown; the Locator itself sorts out local and reserved ones.
 var Places = []Place{
-	{"83.45.0.0/16", doorman.Location{City: "Madrid", Region: "Madrid", Country: "Spain", CountryCode: "ES", ISP: "Telefonica de Espana"}},
-	{"81.2.69.0/24", doorman.Location{City: "London", Region: "England", Country: "United Kingdom", CountryCode: "GB", ISP: "Andrews & Arnold Ltd"}},
-	{"85.214.0.0/16", doorman.Location{City: "Berlin", Region: "Berlin", Country: "Germany", CountryCode: "DE", ISP: "Strato AG"}},
-	{"8.8.8.0/24", doorman.Location{City: "Mountain View", Region: "California", Country: "United States", CountryCode: "US", ISP: "Google LLC"}},
-	{"2a02:8100::/32", doorman.Location{City: "Berlin", Region: "Berlin", Country: "Germany", CountryCode: "DE", ISP: "Vodafone GmbH"}},
+	{"83.45.0.0/16", doorman.Location{City: "Madrid", Region: "Madrid", Country: "Spain", CountryCode: "ES", ISP: "Telefonica de Espana", Latitude: 40.4165, Longitude: -3.7026}},
+	{"81.2.69.0/24", doorman.Location{City: "London", Region: "England", Country: "United Kingdom", CountryCode: "GB", ISP: "Andrews & Arnold Ltd", Latitude: 51.5085, Longitude: -0.1257}},
+	{"85.214.0.0/16", doorman.Location{City: "Berlin", Region: "Berlin", Country: "Germany", CountryCode: "DE", ISP: "Strato AG", Latitude: 52.5244, Longitude: 13.4105}},
+	{"8.8.8.0/24", doorman.Location{City: "Mountain View", Region: "California", Country: "United States", CountryCode: "US", ISP: "Google LLC", Latitude: 37.3861, Longitude: -122.0839}},
+	{"2a02:8100::/32", doorman.Location{City: "Berlin", Region: "Berlin", Country: "Germany", CountryCode: "DE", ISP: "Vodafone GmbH", Latitude: 52.5244, Longitude: 13.4105}},
 }
 
 // Addresses in Places, for tests to name.
@@ -68,6 +68,7 @@ func Write(tb testing.TB, dir string) {
 			"subdivisions": mmdbtype.Slice{
 				mmdbtype.Map{"names": mmdbtype.Map{"en": mmdbtype.String(l.Region)}},
 			},
+			"location": mmdbtype.Map{"latitude": mmdbtype.Float64(l.Latitude), "longitude": mmdbtype.Float64(l.Longitude)},
 		}); err != nil {
 			tb.Fatalf("geoiptest: insert %s: %v", p.Network, err)
 		}
