@@ -58,6 +58,8 @@ type teamMemberJSON struct {
 	Sessions int          `json:"sessions"`
 	// LastActiveAt is null for a member without active sessions.
 	LastActiveAt *time.Time `json:"last_active_at"`
+	// Flagged marks a member with an active session the risk checks flag.
+	Flagged bool `json:"flagged"`
 }
 
 type teamSessionsResponse struct {
@@ -89,7 +91,7 @@ func (s *Server) teamSessions(w *request, r *http.Request) error {
 	}
 	for _, m := range members {
 		v := teamMemberJSON{UserID: m.User.ID, Email: m.User.Email, Name: m.User.Name, Role: m.User.Role,
-			Sessions: m.Sessions}
+			Sessions: m.Sessions, Flagged: m.Flagged}
 		if m.LastActiveAt != nil {
 			t := m.LastActiveAt.UTC()
 			v.LastActiveAt = &t

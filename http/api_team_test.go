@@ -22,6 +22,7 @@ type teamMember struct {
 	Role         string  `json:"role"`
 	Sessions     int     `json:"sessions"`
 	LastActiveAt *string `json:"last_active_at"`
+	Flagged      bool    `json:"flagged"`
 }
 
 type teamAnswer struct {

@@ -129,4 +129,12 @@ func TestSuspiciousSignIn(t *testing.T) {
 	if len(marked) != 1 || !strings.Contains(marked[0], "ana@acme.example") {
 		t.Errorf("team rows marked %q, want ana's alone", marked)
 	}
+	// So does the team API.
+	flags := map[string]bool{}
+	for _, u := range e.team(boss, "").Users {
+		flags[u.Email] = u.Flagged
+	}
+	if !flags["ana@acme.example"] || flags["boss@acme.example"] || len(flags) != 2 {
+		t.Errorf("team API flagged = %v, want ana alone", flags)
+	}
 }
