@@ -204,21 +204,8 @@ func (s *Service) UpdateSettings(ctx context.Context, by *Principal, accountID s
 // Purge deletes, in batches of batch, sessions revoked or past their absolute
 // end more than retention ago. It returns how many it deleted.
 func (s *Service) Purge(ctx context.Context, retention time.Duration, batch int) (int, error) {
-	if batch <= 0 {
-		batch = 500
-	}
 	cutoff := s.now().Add(-retention)
-	total := 0
-	for {
-		n, err := s.Store.PurgeSessions(ctx, cutoff, batch)
-		total += n
-		if err != nil || n < batch {
-			return total, err
-		}
-		if err := ctx.Err(); err != nil {
-			return total, err
-		}
-	}
+	return purgeBatches(ctx, batch, func(limit int) (int, error) { return s.Store.PurgeSessions(ctx, cutoff, limit) })
 }
 
 // PurgeAudit deletes, in batches of batch, audit events older than
@@ -228,13 +215,32 @@ func (s *Service) PurgeAudit(ctx context.Context, retention time.Duration, batch
 	if retention <= 0 {
 		return 0, nil
 	}
+	before := s.now().Add(-retention)
+	return purgeBatches(ctx, batch, func(limit int) (int, error) { return s.Store.PurgeAuditEvents(ctx, before, limit) })
+}
+
+// APIKeyUsageRetention is how long API keys' hourly counts are kept: the
+// pages show the last 24 hours; a week leaves room to look back at an
+// incident.
+const APIKeyUsageRetention = 7 * 24 * time.Hour
+
+// PurgeAPIKeyUsage deletes, in batches of batch, API keys' hourly counts
+// older than APIKeyUsageRetention, and returns how many it deleted.
+func (s *Service) PurgeAPIKeyUsage(ctx context.Context, batch int) (int, error) {
+	before := s.now().Add(-APIKeyUsageRetention)
+	return purgeBatches(ctx, batch, func(limit int) (int, error) { return s.Store.PurgeAPIKeyUsage(ctx, before, limit) })
+}
+
+// purgeBatches calls purge with batch (500 when not positive) until it
+// deletes fewer than that, or fails, or ctx ends, and returns the total:
+// short batches never hold the store for long.
+func purgeBatches(ctx context.Context, batch int, purge func(limit int) (int, error)) (int, error) {
 	if batch <= 0 {
 		batch = 500
 	}
-	before := s.now().Add(-retention)
 	total := 0
 	for {
-		n, err := s.Store.PurgeAuditEvents(ctx, before, batch)
+		n, err := purge(batch)
 		total += n
 		if err != nil || n < batch {
 			return total, err

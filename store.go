@@ -141,6 +141,9 @@ type Store interface {
 	// since, of the account's keys (only keyID's when it is not ""), by key
 	// id then hour. Another account's keys never count.
 	FindAPIKeyUsage(ctx context.Context, accountID, keyID string, since time.Time) ([]UsageHour, error)
+	// PurgeAPIKeyUsage deletes at most limit hourly counts, of every
+	// account, for hours before before, and returns how many it deleted.
+	PurgeAPIKeyUsage(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// CreateAuditEvent appends ev.
 	CreateAuditEvent(ctx context.Context, ev *AuditEvent) error

@@ -189,3 +189,20 @@ func (s *Store) FindAPIKeyUsage(ctx context.Context, accountID, keyID string, si
 	}
 	return out, nil
 }
+
+// PurgeAPIKeyUsage deletes at most limit hourly counts for hours before
+// before, oldest first, and returns how many it deleted. SKIP LOCKED lets
+// several nodes purge at once, and a flush adding to an old hour never waits.
+func (s *Store) PurgeAPIKeyUsage(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	tag, err := s.pool.Exec(ctx, `DELETE FROM api_key_usage WHERE (key_id, hour) IN (
+			SELECT key_id, hour FROM api_key_usage WHERE hour < $1 ORDER BY hour LIMIT $2
+			FOR UPDATE SKIP LOCKED)`,
+		before, limit)
+	if err != nil {
+		return 0, wrap("purge api key usage", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

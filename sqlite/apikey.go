@@ -210,3 +210,22 @@ func (s *Store) FindAPIKeyUsage(ctx context.Context, accountID, keyID string, si
 	}
 	return out, nil
 }
+
+// PurgeAPIKeyUsage deletes at most limit hourly counts for hours before
+// before, oldest first, and returns how many it deleted.
+func (s *Store) PurgeAPIKeyUsage(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	res, err := s.db.ExecContext(ctx, `DELETE FROM api_key_usage WHERE (key_id, hour) IN (
+			SELECT key_id, hour FROM api_key_usage WHERE hour < ? ORDER BY hour LIMIT ?)`,
+		toMicros(before), limit)
+	if err != nil {
+		return 0, wrap("purge api key usage", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, wrap("purge api key usage", err)
+	}
+	return int(n), nil
+}

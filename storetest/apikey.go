@@ -18,6 +18,7 @@ var apiKeyTests = []test{
 	{"Usage", testAPIKeyUsage},
 	{"UsageConcurrent", testAPIKeyUsageConcurrent},
 	{"UsageIsolation", testAPIKeyUsageIsolation},
+	{"UsagePurge", testAPIKeyUsagePurge},
 }
 
 // apiKey stores a key of a named name, created at t, and returns it with
@@ -298,4 +299,58 @@ func testAPIKeyUsageIsolation(t *testing.T, open opener) {
 	if len(got) != 0 {
 		t.Errorf("FindAPIKeyUsage(A, B's key) = %v, want none", got)
 	}
+}
+
+// testAPIKeyUsagePurge: hours before the cutoff go, of every account, in
+// bounded batches, oldest first; later hours and the keys stay.
+func testAPIKeyUsagePurge(t *testing.T, open opener) {
+	e := newEnv(t, open)
+	a := e.account("Acme", doorman.DefaultSettings())
+	b := e.account("Globex", doorman.DefaultSettings())
+	ka, _ := e.apiKey(a, "One", at(0), nil)
+	kb, _ := e.apiKey(b, "Two", at(0), nil)
+	h0 := Base.Truncate(time.Hour)
+	hours := func(from, n int) []doorman.UsageHour {
+		var out []doorman.UsageHour
+		for i := from; i < from+n; i++ {
+			out = append(out, doorman.UsageHour{Hour: h0.Add(time.Duration(i) * time.Hour), Requests: 1})
+		}
+		return out
+	}
+	ok(t, e.s.RecordAPIKeyUsage(e.ctx, []doorman.APIKeyUsage{
+		{KeyID: ka.ID, At: at(0), Hours: hours(-3, 5)}, // h0-3h … h0+1h
+		{KeyID: kb.ID, At: at(0), Hours: hours(-2, 3)}, // h0-2h … h0
+	}, nil), "RecordAPIKeyUsage")
+
+	n, err := e.s.PurgeAPIKeyUsage(e.ctx, h0, 0)
+	if err != nil || n != 0 {
+		t.Fatalf("PurgeAPIKeyUsage(limit 0) = %d, %v; want 0", n, err)
+	}
+	// Five hours are before h0: ka's -3, -2, -1 and kb's -2, -1.
+	n, err = e.s.PurgeAPIKeyUsage(e.ctx, h0, 2)
+	ok(t, err, "PurgeAPIKeyUsage")
+	if n != 2 {
+		t.Fatalf("PurgeAPIKeyUsage(limit 2) = %d, want 2", n)
+	}
+	got, err := e.s.FindAPIKeyUsage(e.ctx, a.ID, "", h0.Add(-24*time.Hour))
+	ok(t, err, "FindAPIKeyUsage")
+	if len(got) == 0 || !got[0].Hour.After(h0.Add(-3*time.Hour)) {
+		t.Errorf("after purging 2, Acme's usage = %v: the oldest hour must go first", got)
+	}
+	n, err = e.s.PurgeAPIKeyUsage(e.ctx, h0, 10)
+	ok(t, err, "PurgeAPIKeyUsage(rest)")
+	if n != 3 {
+		t.Errorf("PurgeAPIKeyUsage(rest) = %d, want 3", n)
+	}
+	got, err = e.s.FindAPIKeyUsage(e.ctx, a.ID, "", h0.Add(-24*time.Hour))
+	ok(t, err, "FindAPIKeyUsage")
+	if want := hours(0, 2); !sameUsage(got, []doorman.UsageHour{{KeyID: ka.ID, Hour: want[0].Hour, Requests: 1}, {KeyID: ka.ID, Hour: want[1].Hour, Requests: 1}}) {
+		t.Errorf("Acme's usage after the purge = %v, want h0 and h0+1h", got)
+	}
+	got, err = e.s.FindAPIKeyUsage(e.ctx, b.ID, "", h0.Add(-24*time.Hour))
+	ok(t, err, "FindAPIKeyUsage")
+	if !sameUsage(got, []doorman.UsageHour{{KeyID: kb.ID, Hour: h0, Requests: 1}}) {
+		t.Errorf("Globex's usage after the purge = %v, want h0", got)
+	}
+	e.findKey(a.ID, ka.ID) // the key itself stays
 }

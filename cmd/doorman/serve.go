@@ -165,29 +165,33 @@ func newHTTPServer(svc *doorman.Service, cfg doormanhttp.Config) *http.Server {
 	}
 }
 
-// runPurge deletes long-revoked and expired sessions, and audit events
-// older than auditRetention (none when it is 0), every interval, in bounded
+// runPurge deletes long-revoked and expired sessions, audit events older
+// than auditRetention (none when it is 0) and API keys' hourly counts older
+// than doorman.APIKeyUsageRetention, every interval, in bounded
 // batches so that it never holds the store for long.
 func runPurge(ctx context.Context, svc *doorman.Service, log *slog.Logger, retention, auditRetention, interval time.Duration) {
 	if interval <= 0 {
 		return
 	}
+	jobs := []struct {
+		what string
+		run  func() (int, error)
+	}{
+		{"sessions", func() (int, error) { return svc.Purge(ctx, retention, 500) }},
+		{"audit events", func() (int, error) { return svc.PurgeAudit(ctx, auditRetention, 500) }},
+		{"api key usage", func() (int, error) { return svc.PurgeAPIKeyUsage(ctx, 500) }},
+	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		n, err := svc.Purge(ctx, retention, 500)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Warn("purge sessions", "err", err)
-		case n > 0:
-			log.Info("purged sessions", "count", n)
-		}
-		n, err = svc.PurgeAudit(ctx, auditRetention, 500)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Warn("purge audit events", "err", err)
-		case n > 0:
-			log.Info("purged audit events", "count", n, "older_than", formatDuration(auditRetention))
+		for _, j := range jobs {
+			n, err := j.run()
+			switch {
+			case err != nil && ctx.Err() == nil:
+				log.Warn("purge "+j.what, "err", err)
+			case n > 0:
+				log.Info("purged "+j.what, "count", n)
+			}
 		}
 		select {
 		case <-ctx.Done():
