@@ -98,6 +98,9 @@ func (s *Service) SignIn(ctx context.Context, req SignInRequest) (string, *Princ
 	sess.Risk = s.signInRisk(ctx, sess)
 	p := &Principal{Session: sess, User: user, Account: acct}
 	ev := s.event(p, ActionSignIn, sess.ID, req.Meta, now)
+	if sess.Risk.Flagged() {
+		ev.Details = "risk=" + sess.Risk.Level + " reasons=" + strings.Join(sess.Risk.Reasons, ",")
+	}
 	if err := s.Store.CreateSession(ctx, sess, ev); err != nil {
 		return "", nil, unavailable("sign in", err)
 	}

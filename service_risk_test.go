@@ -3,6 +3,7 @@ package doorman_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,21 @@ func TestSignInRisk(t *testing.T) {
 		}
 		if got := doorman.RiskReasonText(doorman.ReasonUnknownLocation, f.stored(t, away), f.clock.Now()); got != "Unknown location: first sign-in from Berlin, Germany" {
 			t.Errorf("reason in words = %q", got)
+		}
+		// The audit log's sign-in event says so; the usual sign-in's does not.
+		evs, _, err := store.FindAuditEvents(context.Background(), doorman.AuditFilter{AccountID: away.Account.ID, Action: doorman.ActionSignIn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		details := map[string]string{}
+		for _, ev := range evs {
+			details[ev.Target] = ev.Details
+		}
+		if got := details[away.Session.ID]; got != "risk=high reasons="+strings.Join(r.Reasons, ",") || !strings.Contains(got, "unknown_location,unknown_device") {
+			t.Errorf("sign-in event details %q, want the risk and its reasons", got)
+		}
+		if got := details[again.Session.ID]; got != "" {
+			t.Errorf("usual sign-in event details %q, want none", got)
 		}
 
 		// Her list shows it too, and old_session is judged when read.
