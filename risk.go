@@ -275,6 +275,37 @@ func RiskLevelLabel(level string) string {
 	return ""
 }
 
+// AuditDetails is how a flagged sign-in's audit event records its risk:
+// "risk=high reasons=unknown_location,unknown_device".
+func (r Risk) AuditDetails() string {
+	return "risk=" + r.Level + " reasons=" + strings.Join(r.Reasons, ",")
+}
+
+// RiskFromAuditDetails reads AuditDetails back; ok is false for any other
+// details.
+func RiskFromAuditDetails(details string) (r Risk, ok bool) {
+	level, reasons, found := strings.Cut(strings.TrimPrefix(details, "risk="), " reasons=")
+	if !found || !strings.HasPrefix(details, "risk=") || (level != RiskHigh && level != RiskMedium) {
+		return Risk{}, false
+	}
+	r.Level = level
+	if reasons != "" {
+		r.Reasons = strings.Split(reasons, ",")
+	}
+	return r, true
+}
+
+// RiskReasonTitle names a reason in a few words: "Unknown location".
+func RiskReasonTitle(code string) string {
+	if code == ReasonUnrecognizedIP {
+		return "Unrecognized IP"
+	}
+	if code == "" {
+		return ""
+	}
+	return strings.ToUpper(code[:1]) + strings.ReplaceAll(code[1:], "_", " ")
+}
+
 // RiskReasonText says a reason in words for the session it was found on:
 // "Unknown location: first sign-in from Berlin, Germany".
 func RiskReasonText(code string, s *Session, now time.Time) string {
@@ -294,8 +325,5 @@ func RiskReasonText(code string, s *Session, now time.Time) string {
 		}
 		return "Unrecognized IP: " + ip + " is outside every network this user signed in from before"
 	}
-	if code == "" {
-		return ""
-	}
-	return strings.ToUpper(code[:1]) + strings.ReplaceAll(code[1:], "_", " ")
+	return RiskReasonTitle(code)
 }

@@ -147,3 +147,19 @@ func TestImpossibleTravel(t *testing.T) {
 		t.Errorf("first sign-in = %+v, want none", r)
 	}
 }
+
+func TestRiskAuditDetails(t *testing.T) {
+	r := Risk{Level: RiskHigh, Reasons: []string{ReasonUnknownLocation, ReasonImpossibleTravel}}
+	got, ok := RiskFromAuditDetails(r.AuditDetails())
+	if !ok || got.Level != r.Level || !slices.Equal(got.Reasons, r.Reasons) {
+		t.Errorf("round trip of %q = %+v, %v", r.AuditDetails(), got, ok)
+	}
+	for _, d := range []string{"", "risk=none reasons=", "idle_timeout=7d", "risk=high", "risk=extreme reasons=x"} {
+		if _, ok := RiskFromAuditDetails(d); ok {
+			t.Errorf("RiskFromAuditDetails(%q) ok", d)
+		}
+	}
+	if got := RiskReasonTitle(ReasonUnrecognizedIP) + "; " + RiskReasonTitle(ReasonImpossibleTravel); got != "Unrecognized IP; Impossible travel" {
+		t.Errorf("titles %q", got)
+	}
+}

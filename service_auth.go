@@ -99,7 +99,7 @@ func (s *Service) SignIn(ctx context.Context, req SignInRequest) (string, *Princ
 	p := &Principal{Session: sess, User: user, Account: acct}
 	ev := s.event(p, ActionSignIn, sess.ID, req.Meta, now)
 	if sess.Risk.Flagged() {
-		ev.Details = "risk=" + sess.Risk.Level + " reasons=" + strings.Join(sess.Risk.Reasons, ",")
+		ev.Details = sess.Risk.AuditDetails()
 	}
 	if err := s.Store.CreateSession(ctx, sess, ev); err != nil {
 		return "", nil, unavailable("sign in", err)

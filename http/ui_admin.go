@@ -475,6 +475,14 @@ func (s *Server) auditRow(ev *doorman.AuditEvent, now time.Time, devices map[str
 	if countedActions[ev.Action] {
 		row.Count = plural(ev.Count, "session", "sessions")
 	}
+	if r, ok := doorman.RiskFromAuditDetails(ev.Details); ok && row.Reason == "" {
+		// A flagged sign-in: its concern level and reasons, in words.
+		words := make([]string, len(r.Reasons))
+		for i, c := range r.Reasons {
+			words[i] = doorman.RiskReasonTitle(c)
+		}
+		row.Reason = doorman.RiskLevelLabel(r.Level) + ": " + strings.Join(words, ", ")
+	}
 	if strings.HasPrefix(ev.Target, doorman.PrefixSession) {
 		row.Target, row.TargetFull = pages.ShortID(ev.Target), ev.Target
 		if row.Target == ev.Target {
