@@ -115,6 +115,9 @@ type DeliveryAttempt struct {
 	// Next is when to try again; nil ends the delivery (delivered, or
 	// failed for good).
 	Next *time.Time
+	// Lease is the ClaimedUntil the delivery was claimed with: only the
+	// claim still holding it may record the attempt. Zero skips the check.
+	Lease time.Time
 }
 
 // DeliveryFilter selects an account's deliveries, newest first.

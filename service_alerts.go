@@ -59,7 +59,8 @@ func (s *Service) alertSignIn(ctx context.Context, p *Principal) {
 	if !slices.ContainsFunc(sess.Risk.Reasons, func(r string) bool { return slices.Contains(alertReasons, r) }) {
 		return
 	}
-	if err := s.createSignInAlert(ctx, p); err != nil {
+	// Not cut short by the client going away: the sign-in happened.
+	if err := s.createSignInAlert(context.WithoutCancel(ctx), p); err != nil {
 		s.Log.Error("sign-in alert not created", "user_id", p.User.ID, "session_id", sess.ID, "err", err)
 	}
 }
@@ -151,10 +152,13 @@ func (s *Service) DeliverAlerts(ctx context.Context) (int, error) {
 
 func (s *Service) deliver(ctx context.Context, d *Delivery) {
 	sctx, cancel := context.WithTimeout(ctx, alertSendTimeout)
-	status, sendErr, final := s.send(sctx, d)
+	status, final, sendErr := s.send(sctx, d)
 	cancel()
 	now := s.now()
 	a := DeliveryAttempt{At: now, StatusCode: status, Delivered: sendErr == nil}
+	if d.ClaimedUntil != nil {
+		a.Lease = *d.ClaimedUntil
+	}
 	var ev *AuditEvent
 	if sendErr != nil {
 		a.Error = cut(sendErr.Error(), 500)
@@ -185,33 +189,29 @@ func (s *Service) deliver(ctx context.Context, d *Delivery) {
 }
 
 // send makes one attempt of d. final marks an error no retry can mend.
-func (s *Service) send(ctx context.Context, d *Delivery) (status int, err error, final bool) {
+func (s *Service) send(ctx context.Context, d *Delivery) (status int, final bool, err error) {
 	switch d.Channel {
 	case ChannelEmail:
 		if s.Alerts.Mailer == nil {
-			return 0, fmt.Errorf("email is not configured on this server"), true
+			return 0, true, fmt.Errorf("email is not configured on this server")
 		}
 		m, err := alertEmail(d, s.Alerts.LinkBase)
 		if err != nil {
-			return 0, err, true
+			return 0, true, err
 		}
-		return 0, s.Alerts.Mailer.Send(ctx, m), false
+		return 0, false, s.Alerts.Mailer.Send(ctx, m)
 	case ChannelWebhook:
 		if d.Secret == "" {
-			return 0, fmt.Errorf("the webhook was deleted or disabled"), true
+			return 0, true, fmt.Errorf("the webhook was deleted or disabled")
 		}
 		if s.Alerts.Webhooks == nil {
-			return 0, fmt.Errorf("webhooks are not configured on this server"), true
+			return 0, true, fmt.Errorf("webhooks are not configured on this server")
 		}
-		return s.postWebhook(ctx, d)
+		status, err := s.Alerts.Webhooks.Post(ctx, WebhookRequest{URL: d.Target, Event: d.Kind, DeliveryID: d.ID,
+			Body: d.Payload, Secret: d.Secret, At: s.now()})
+		return status, false, err
 	}
-	return 0, fmt.Errorf("unknown channel %q", d.Channel), true
-}
-
-func (s *Service) postWebhook(ctx context.Context, d *Delivery) (int, error, bool) {
-	status, err := s.Alerts.Webhooks.Post(ctx, WebhookRequest{URL: d.Target, Event: d.Kind, DeliveryID: d.ID,
-		Body: d.Payload, Secret: d.Secret, At: s.now()})
-	return status, err, false
+	return 0, true, fmt.Errorf("unknown channel %q", d.Channel)
 }
 
 func cut(s string, n int) string {

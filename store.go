@@ -181,7 +181,8 @@ type Store interface {
 	// a.Next, or failed when a.Next is nil; the lease ends and, once the
 	// delivery ends, its LinkToken is cleared. It writes ev (if not nil) in
 	// the same transaction. Returns ENOTFOUND unless a pending delivery has
-	// that id.
+	// that id and, when a.Lease is set, is still claimed until a.Lease (a
+	// node whose lease ran out and was taken over records nothing).
 	RecordDeliveryAttempt(ctx context.Context, id string, a DeliveryAttempt, ev *AuditEvent) error
 	// FindDeliveries returns the deliveries of f.AccountID that f selects,
 	// newest first (then by id, descending), with their alert's Kind; never

@@ -170,11 +170,16 @@ func (s *Store) RecordDeliveryAttempt(ctx context.Context, id string, a doorman.
 	default:
 		next = *a.Next
 	}
+	var lease *time.Time
+	if !a.Lease.IsZero() {
+		lease = &a.Lease
+	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE deliveries SET attempts = attempts + 1, status = $1,
 			next_attempt_at = $2, claimed_until = NULL, last_error = $3, last_status_code = $4, delivered_at = $5,
 			link_token = CASE WHEN $1 = 'pending' THEN link_token ELSE '' END
-			WHERE id = $6 AND status = 'pending'`, status, next, a.Error, a.StatusCode, delivered, id)
+			WHERE id = $6 AND status = 'pending' AND ($7::timestamptz IS NULL OR claimed_until = $7)`,
+			status, next, a.Error, a.StatusCode, delivered, id, lease)
 		if err != nil {
 			return err
 		}

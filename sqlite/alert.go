@@ -205,12 +205,16 @@ func (s *Store) RecordDeliveryAttempt(ctx context.Context, id string, a doorman.
 	default:
 		next = *a.Next
 	}
+	lease := sql.NullInt64{}
+	if !a.Lease.IsZero() {
+		lease = sql.NullInt64{Int64: toMicros(a.Lease), Valid: true}
+	}
 	return s.inTx(ctx, "record delivery attempt", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET attempts = attempts + 1, status = ?,
 			next_attempt_at = ?, claimed_until = NULL, last_error = ?, last_status_code = ?, delivered_at = ?,
 			link_token = CASE WHEN ? = 'pending' THEN link_token ELSE '' END
-			WHERE id = ? AND status = 'pending'`,
-			status, toMicros(next), a.Error, a.StatusCode, delivered, status, id)
+			WHERE id = ? AND status = 'pending' AND (? IS NULL OR claimed_until = ?)`,
+			status, toMicros(next), a.Error, a.StatusCode, delivered, status, id, lease, lease)
 		if err != nil {
 			return wrap("record delivery attempt", err)
 		}

@@ -235,12 +235,20 @@ func testAlertClaim(t *testing.T, open opener) {
 	if len(got) != 1 {
 		t.Fatalf("claimed %d after the lease with limit 1, want 1", len(got))
 	}
+	// The first claimer, late, records nothing over the new claim; the new
+	// claimer records.
+	taken := got[0]
+	wantCode(t, e.s.RecordDeliveryAttempt(e.ctx, taken.ID, doorman.DeliveryAttempt{At: lease, Delivered: true, Lease: at(3 * time.Minute)}, nil),
+		doorman.ENOTFOUND, "RecordDeliveryAttempt(with a lease taken over)")
+	next := lease.Add(time.Hour)
+	ok(t, e.s.RecordDeliveryAttempt(e.ctx, taken.ID, doorman.DeliveryAttempt{At: lease, Error: "timeout", Next: &next,
+		Lease: *taken.ClaimedUntil}, nil), "RecordDeliveryAttempt(with its lease)")
 
 	// The webhook's secret comes with webhook deliveries while it is enabled.
 	w := &doorman.Webhook{AccountID: acct.ID, URL: "https://hooks.example.com/doorman", Secret: "whsec_x",
 		Enabled: true, CreatedAt: Base, UpdatedAt: Base}
 	ok(t, e.s.PutWebhook(e.ctx, w, nil), "PutWebhook")
-	got, err = e.s.ClaimDeliveries(e.ctx, at(time.Hour), at(2*time.Hour), 10)
+	got, err = e.s.ClaimDeliveries(e.ctx, at(2*time.Hour), at(3*time.Hour), 10)
 	ok(t, err, "ClaimDeliveries(with webhook)")
 	if len(got) != 2 {
 		t.Fatalf("claimed %d, want 2", len(got))
@@ -256,7 +264,7 @@ func testAlertClaim(t *testing.T, open opener) {
 	}
 	w.Enabled = false
 	ok(t, e.s.PutWebhook(e.ctx, w, nil), "PutWebhook(disabled)")
-	got, err = e.s.ClaimDeliveries(e.ctx, at(3*time.Hour), at(4*time.Hour), 10)
+	got, err = e.s.ClaimDeliveries(e.ctx, at(4*time.Hour), at(5*time.Hour), 10)
 	ok(t, err, "ClaimDeliveries(webhook disabled)")
 	for _, d := range got {
 		if d.Secret != "" {

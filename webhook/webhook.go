@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -68,6 +69,12 @@ func (s *Sender) Post(ctx context.Context, r doorman.WebhookRequest) (int, error
 	h.Set("X-Doorman-Signature", Sign(r.Secret, r.At, r.Body))
 	resp, err := client.Do(req)
 	if err != nil {
+		// Without the URL, which may carry a token of the receiver's: the
+		// error is logged and shown in the deliveries list.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return 0, fmt.Errorf("webhook: %w", err)
 	}
 	defer resp.Body.Close()

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,8 +67,8 @@ func TestPostErrors(t *testing.T) {
 		}
 		srv.Close()
 	}
-	status, err := webhook.New().Post(context.Background(), doorman.WebhookRequest{URL: "http://127.0.0.1:1/", Body: []byte(`{}`), Secret: "s"})
-	if err == nil || status != 0 {
-		t.Errorf("no server: %d, %v", status, err)
+	status, err := webhook.New().Post(context.Background(), doorman.WebhookRequest{URL: "http://127.0.0.1:1/hook?token=s3cret", Body: []byte(`{}`), Secret: "s"})
+	if err == nil || status != 0 || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("no server: %d, %v (the error must not repeat the URL)", status, err)
 	}
 }
