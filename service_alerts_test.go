@@ -310,3 +310,26 @@ func TestSignInAlertWithoutChannels(t *testing.T) {
 		}
 	})
 }
+
+// alertsDown is a store that cannot write alerts.
+type alertsDown struct{ doorman.Store }
+
+func (alertsDown) CreateAlert(context.Context, *doorman.Alert, []*doorman.Delivery, *doorman.AuditEvent) error {
+	return errors.New("disk full")
+}
+
+// A sign-in whose alert cannot be written still succeeds; the failure is
+// only logged.
+func TestSignInAlertStoreDown(t *testing.T) {
+	stores(t, func(t *testing.T, store doorman.Store) {
+		f, _, _ := alerted(t, alertsDown{store})
+		f.clock.Advance(time.Hour)
+		tok, p := f.signInWith(t, "sarah@company.com", doorman.Meta{IP: geoiptest.Berlin, UserAgent: uaWindows})
+		if tok == "" || p.Session.Risk.Level != doorman.RiskHigh {
+			t.Fatalf("sign-in: %q %+v", tok, p.Session.Risk)
+		}
+		if _, err := f.auth(tok); err != nil {
+			t.Errorf("the new session: %v", err)
+		}
+	})
+}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/doorman/doorman"
 	"github.com/doorman/doorman/geoip/geoiptest"
 	"github.com/doorman/doorman/internal/smtptest"
@@ -79,4 +81,58 @@ func TestAlertBrowser(t *testing.T) {
 	if got := b.dom().text("h1"); got != "This link was already used or has expired" {
 		t.Errorf("the used link: %q", got)
 	}
+}
+
+// TestWebhookBrowser sets up the account's webhook on Team → Webhook in
+// Chromium: the secret shown once, a test event sent, signed and delivered,
+// and its delivery in the table.
+func TestWebhookBrowser(t *testing.T) {
+	path := chromiumPath(t)
+	e := alertEnv(t, "127.0.0.1:1")
+	e.clock.mu.Lock()
+	e.clock.t = time.Date(2024, 1, 15, 12, 30, 0, 0, time.UTC)
+	e.clock.mu.Unlock()
+	rc := newReceiver(t, e.clock.Now)
+	e.user("admin@acme.example", doorman.RoleAdmin)
+	browser := startBrowser(t, path)
+	b := newTab(t, browser, e.srv.URL, macChrome)
+
+	b.navigate("/admin/settings/webhook")
+	b.signIn("admin@acme.example", false)
+	if got := b.path(); got != "/admin/settings/webhook" {
+		t.Fatalf("after sign-in: at %q", got)
+	}
+	if got := navCurrent(b.dom()); got != "Team › Webhook" {
+		t.Errorf("navigation marks %q", got)
+	}
+	b.do(chromedp.SendKeys(chromedp.CSS("#url"), rc.srv.URL+"/doorman"))
+	b.clickAndLoad("form.settings-form button[type=submit]")
+	secret := attr(b.dom().one("input#secret"), "value")
+	if len(secret) != len("whsec_")+43 {
+		t.Fatalf("secret %q", secret)
+	}
+	rc.set(secret, http.StatusOK)
+
+	b.clickAndLoad("form[action='/admin/settings/webhook/test'] button[type=submit]")
+	if got := b.dom().text(".alert"); got != "Test event queued. Its delivery shows below in a few seconds; reload the page." {
+		t.Errorf("after Send test event: %q", got)
+	}
+	if n := e.deliver(); n != 1 {
+		t.Fatalf("deliveries: %d", n)
+	}
+	if rc.count() != 1 || rc.verified != 1 {
+		t.Fatalf("the receiver got %d requests, %d verified", rc.count(), rc.verified)
+	}
+	b.navigate("/admin/settings/webhook")
+	p := b.dom()
+	rows := p.all("tr[data-delivery]")
+	if len(rows) != 1 || textOf(only(t, within(rows[0], "[data-status]"), "status")) != "delivered" {
+		t.Fatalf("deliveries table: %d rows", len(rows))
+	}
+	if len(p.all("input#secret")) != 0 {
+		t.Error("the secret is shown again")
+	}
+	// The receiver's port changes every run; the screenshot shows a fixed URL.
+	eval[string](b, `document.querySelector('#url').value = 'https://hooks.example.com/doorman'`)
+	b.screenshot("webhook-settings", true)
 }

@@ -230,6 +230,7 @@ func TestSignInAlertEmailWebhookAndLink(t *testing.T) {
 
 	// GET shows and changes nothing, whoever opens it (signed out here).
 	p := e.page(nil, "GET", link, nil).wantStatus(http.StatusOK)
+	checkPageMarkup(t, p)
 	if p.header.Get("Referrer-Policy") != "no-referrer" {
 		t.Errorf("Referrer-Policy %q", p.header.Get("Referrer-Policy"))
 	}
@@ -251,6 +252,7 @@ func TestSignInAlertEmailWebhookAndLink(t *testing.T) {
 	e.page(away, "GET", "/settings/security/sessions", nil, awayHdr...).wantStatus(http.StatusOK)
 
 	done := e.page(nil, "POST", link, formValues(form)).wantStatus(http.StatusOK)
+	checkPageMarkup(t, done)
 	if attr(done.one("[data-change-password]"), "href") != "/settings/security/password" {
 		t.Errorf("done page: %s", done.body)
 	}
@@ -439,6 +441,7 @@ func TestWebhookPage(t *testing.T) {
 	e.page(member, "GET", "/admin/settings/webhook", nil).wantStatus(http.StatusForbidden)
 
 	p := e.page(admin, "GET", "/admin/settings/webhook", nil).wantStatus(http.StatusOK)
+	checkPageMarkup(t, p)
 	if got := p.text(".muted"); got != "No deliveries yet." {
 		t.Errorf("empty deliveries: %q", got)
 	}
@@ -451,6 +454,7 @@ func TestWebhookPage(t *testing.T) {
 	}
 	v.Set("url", "https://hooks.example.com/x")
 	created := e.page(admin, "POST", "/admin/settings/webhook", v).wantStatus(http.StatusOK)
+	checkPageMarkup(t, created)
 	secret := attr(created.one("input#secret"), "value")
 	if !strings.HasPrefix(secret, "whsec_") {
 		t.Fatalf("secret %q", secret)
@@ -468,4 +472,18 @@ func TestWebhookPage(t *testing.T) {
 	if len(rows) != 1 {
 		t.Errorf("deliveries rows: %d", len(rows))
 	}
+
+	// Delete, through its confirmation page.
+	confirm := e.page(admin, "GET", "/admin/settings/webhook/delete", nil).wantStatus(http.StatusOK)
+	if got := confirm.text("h2.confirm-title"); got != "Delete Webhook?" {
+		t.Errorf("confirmation: %q", got)
+	}
+	del := formValues(confirm.one("form[action=/admin/settings/webhook/delete]"))
+	e.page(member, "POST", "/admin/settings/webhook/delete", del).wantStatus(http.StatusForbidden)
+	e.page(admin, "POST", "/admin/settings/webhook/delete", del).wantRedirect("/admin/settings/webhook")
+	after := e.page(admin, "GET", "/admin/settings/webhook", nil).wantStatus(http.StatusOK)
+	if got := after.text("form.settings-form button[type=submit]"); got != "Create webhook" {
+		t.Errorf("after deleting: %q", got)
+	}
+	e.page(admin, "GET", "/admin/settings/webhook/delete", nil).wantStatus(http.StatusNotFound)
 }

@@ -72,6 +72,7 @@ var pageRoutes = []pageRoute{
 	{Route{"GET", pages.PathWebhook, "Webhook"}, true, adminOnly((*Server).webhookPage)},
 	{Route{"POST", pages.PathWebhook, "Webhook"}, true, adminOnly((*Server).webhookSubmit)},
 	{Route{"POST", pages.PathWebhook + "/test", "Send test event"}, true, adminOnly((*Server).webhookTestSubmit)},
+	{Route{"GET", pages.PathWebhook + "/delete", "Delete webhook"}, true, adminOnly((*Server).webhookDeletePage)},
 	{Route{"POST", pages.PathWebhook + "/delete", "Delete webhook"}, true, adminOnly((*Server).webhookDeleteSubmit)},
 	{Route{"GET", pages.StaticPrefix + "{name}", "Static file"}, false, (*Server).static},
 }

@@ -48,7 +48,11 @@ func (s *Server) renderWebhook(w *request, r *http.Request, status int, p *pages
 			row.When, row.WhenISO = "Next attempt "+d.NextAttemptAt.UTC().Format("2 Jan 15:04 UTC"), d.NextAttemptAt.UTC().Format("2006-01-02T15:04:05Z")
 		case doorman.DeliveryDelivered:
 			if d.DeliveredAt != nil {
-				row.When, row.WhenISO = "Delivered "+doorman.RelativeTime(now, *d.DeliveredAt), d.DeliveredAt.UTC().Format("2006-01-02T15:04:05Z")
+				ago := doorman.RelativeTime(now, *d.DeliveredAt)
+				if now.Sub(*d.DeliveredAt) < doorman.ActiveNowWindow {
+					ago = "just now"
+				}
+				row.When, row.WhenISO = "Delivered "+ago, d.DeliveredAt.UTC().Format("2006-01-02T15:04:05Z")
 			}
 		default:
 			row.When, row.WhenISO = "Gave up", d.NextAttemptAt.UTC().Format("2006-01-02T15:04:05Z")
@@ -103,12 +107,23 @@ func (s *Server) webhookTestSubmit(w *request, r *http.Request) error {
 	return nil
 }
 
+// webhookDeletePage is GET /admin/settings/webhook/delete: the
+// confirmation.
+func (s *Server) webhookDeletePage(w *request, r *http.Request) error {
+	wh, err := s.svc.Webhook(r.Context(), w.principal)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, &pages.WebhookDeletePage{Layout: s.layout(w, r, "Delete Webhook?"), URL: wh.URL})
+	return nil
+}
+
 // webhookDeleteSubmit is POST /admin/settings/webhook/delete.
 func (s *Server) webhookDeleteSubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
 	}
-	if s.needReauth(w, r, pages.PathWebhook) {
+	if s.needReauth(w, r, pages.PathWebhook+"/delete") {
 		return nil
 	}
 	if err := s.svc.DeleteWebhook(r.Context(), w.principal, s.meta(w, r)); err != nil {

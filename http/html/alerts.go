@@ -61,3 +61,11 @@ type WebhookDelivery struct {
 	When    string
 	WhenISO string
 }
+
+// WebhookDeletePage confirms deleting the webhook.
+type WebhookDeletePage struct {
+	Layout
+	URL string
+}
+
+func (*WebhookDeletePage) template() string { return "webhook_delete" }
