@@ -518,3 +518,28 @@ func (s *Service) WebhookDeliveries(ctx context.Context, p *Principal) ([]*Deliv
 	}
 	return ds, nil
 }
+
+// AlertRetention is how long alerts and their deliveries are kept once no
+// delivery waits: long after their links expire, for the deliveries list and
+// investigations. Their audit events follow the audit log's retention.
+const AlertRetention = 90 * 24 * time.Hour
+
+// PurgeAlerts deletes, in batches of batch, alerts older than
+// AlertRetention with no pending delivery, and returns how many it deleted.
+func (s *Service) PurgeAlerts(ctx context.Context, batch int) (int, error) {
+	if batch <= 0 {
+		batch = 500
+	}
+	before := s.now().Add(-AlertRetention)
+	total := 0
+	for {
+		n, err := s.Store.PurgeAlerts(ctx, before, batch)
+		total += n
+		if err != nil || n < batch {
+			return total, err
+		}
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+	}
+}

@@ -157,6 +157,16 @@ func TestSignInAlert(t *testing.T) {
 				t.Errorf("%s events: %d, want %d", action, counts[action], want)
 			}
 		}
+
+		// Purged after AlertRetention, not before.
+		f.clock.Advance(doorman.AlertRetention - 2*time.Hour)
+		if n, err := f.svc.PurgeAlerts(ctx, 10); err != nil || n != 0 {
+			t.Errorf("PurgeAlerts before the retention: %d, %v", n, err)
+		}
+		f.clock.Advance(3 * time.Hour)
+		if n, err := f.svc.PurgeAlerts(ctx, 10); err != nil || n != 1 {
+			t.Errorf("PurgeAlerts after the retention: %d, %v; want 1", n, err)
+		}
 	})
 }
 

@@ -199,4 +199,8 @@ type Store interface {
 	// in one transaction; its deliveries stay. Returns ENOTFOUND if the
 	// account has none.
 	DeleteWebhook(ctx context.Context, accountID string, ev *AuditEvent) error
+	// PurgeAlerts deletes at most limit alerts created before before that
+	// have no pending delivery, with their deliveries, oldest first, and
+	// returns how many alerts it deleted. Their audit events stay.
+	PurgeAlerts(ctx context.Context, before time.Time, limit int) (int, error)
 }

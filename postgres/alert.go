@@ -266,3 +266,19 @@ func (s *Store) DeleteWebhook(ctx context.Context, accountID string, ev *doorman
 	})
 	return wrap("delete webhook", err)
 }
+
+// PurgeAlerts deletes at most limit alerts created before before with no
+// pending delivery, and their deliveries (ON DELETE CASCADE).
+func (s *Store) PurgeAlerts(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	tag, err := s.pool.Exec(ctx, `DELETE FROM alerts WHERE id IN (
+		SELECT a.id FROM alerts a WHERE a.created_at < $1 AND NOT EXISTS (
+			SELECT 1 FROM deliveries d WHERE d.alert_id = a.id AND d.status = 'pending')
+		ORDER BY a.created_at, a.id LIMIT $2)`, before, limit)
+	if err != nil {
+		return 0, wrap("purge alerts", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

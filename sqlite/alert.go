@@ -316,3 +316,23 @@ func (s *Store) DeleteWebhook(ctx context.Context, accountID string, ev *doorman
 		return insertEvent(ctx, tx, ev)
 	})
 }
+
+// PurgeAlerts deletes at most limit alerts created before before with no
+// pending delivery, and their deliveries (ON DELETE CASCADE).
+func (s *Store) PurgeAlerts(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	res, err := s.db.ExecContext(ctx, `DELETE FROM alerts WHERE id IN (
+		SELECT a.id FROM alerts a WHERE a.created_at < ? AND NOT EXISTS (
+			SELECT 1 FROM deliveries d WHERE d.alert_id = a.id AND d.status = 'pending')
+		ORDER BY a.created_at, a.id LIMIT ?)`, toMicros(before), limit)
+	if err != nil {
+		return 0, wrap("purge alerts", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, wrap("purge alerts", err)
+	}
+	return int(n), nil
+}

@@ -20,6 +20,7 @@ var alertTests = []test{
 	{"Attempts", testAlertAttempts},
 	{"DeliveriesIsolation", testAlertDeliveriesIsolation},
 	{"Webhook", testWebhook},
+	{"Purge", testAlertPurge},
 }
 
 // alert stores an alert of sess with one email and one webhook delivery,
@@ -456,4 +457,45 @@ func testWebhook(t *testing.T, open opener) {
 	if _, n := e.audits(doorman.AuditFilter{AccountID: acct.ID}); n != 2 {
 		t.Errorf("webhook events: %d, want 2", n)
 	}
+}
+
+func testAlertPurge(t *testing.T, open opener) {
+	e := newEnv(t, open)
+	acct := e.account("Acme", doorman.DefaultSettings())
+	sess := e.session(e.user(acct, "a@example.com"), nil)
+	old, oldToken, oldDs := e.alert(sess, Base, event(acct.ID, doorman.ActionSignInAlert, Base))
+	pending, _, _ := e.alert(sess, Base.Add(time.Second), nil)
+	recent, recentToken, _ := e.alert(sess, at(time.Hour), nil)
+	// The old alert's deliveries ended; the other old one still waits.
+	for _, d := range oldDs {
+		ok(t, e.s.RecordDeliveryAttempt(e.ctx, d.ID, doorman.DeliveryAttempt{At: at(time.Minute), Delivered: true}, nil), "RecordDeliveryAttempt")
+	}
+	n, err := e.s.PurgeAlerts(e.ctx, at(time.Hour), 10)
+	ok(t, err, "PurgeAlerts")
+	if n != 1 {
+		t.Errorf("purged %d, want 1 (the old one whose deliveries ended)", n)
+	}
+	_, err = e.s.FindAlertByTokenHash(e.ctx, doorman.HashToken(oldToken))
+	wantCode(t, err, doorman.ENOTFOUND, "FindAlertByTokenHash(purged)")
+	_, err = e.s.FindAlertByTokenHash(e.ctx, doorman.HashToken(recentToken))
+	ok(t, err, "FindAlertByTokenHash(recent)")
+	list, err := e.s.FindDeliveries(e.ctx, doorman.DeliveryFilter{AccountID: acct.ID})
+	ok(t, err, "FindDeliveries")
+	for _, d := range list {
+		if d.AlertID == old.ID {
+			t.Errorf("delivery %s of the purged alert remains", d.ID)
+		}
+	}
+	if len(list) != 4 {
+		t.Errorf("deliveries left: %d, want 4 (pending's and recent's)", len(list))
+	}
+	if _, n := e.audits(doorman.AuditFilter{AccountID: acct.ID, Action: doorman.ActionSignInAlert}); n != 1 {
+		t.Errorf("the purged alert's audit event is gone")
+	}
+	n, err = e.s.PurgeAlerts(e.ctx, at(2*time.Hour), 0)
+	ok(t, err, "PurgeAlerts(limit 0)")
+	if n != 0 {
+		t.Errorf("limit 0 purged %d", n)
+	}
+	_, _ = pending, recent
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/doorman/doorman"
 	"github.com/doorman/doorman/smtp"
@@ -47,4 +49,27 @@ func (c *alertFlags) wire(svc *doorman.Service, base *url.URL, log *slog.Logger)
 	}
 	svc.Alerts.Mailer = m
 	return nil
+}
+
+// runAlertPurge deletes alerts past doorman.AlertRetention every interval.
+func runAlertPurge(ctx context.Context, svc *doorman.Service, log *slog.Logger, interval time.Duration) {
+	if interval <= 0 {
+		return
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		n, err := svc.PurgeAlerts(ctx, 500)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("purge alerts", "err", err)
+		case n > 0:
+			log.Info("purged alerts", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

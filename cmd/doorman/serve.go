@@ -131,6 +131,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stopBG()
 	go svc.RunFlusher(bg, 15*time.Second)
 	go svc.RunAlerts(bg, 10*time.Second)
+	go runAlertPurge(bg, svc, log, c.purgeInterval)
 	go places.Watch(bg, 30*time.Second) // a new `geoip install` is picked up without a restart
 	go runPurge(bg, svc, log, time.Duration(c.retention), time.Duration(c.auditRetention), c.purgeInterval)
 
