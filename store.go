@@ -174,7 +174,9 @@ type Store interface {
 	// pending deliveries due at now (NextAttemptAt not after now) whose
 	// lease, if any, ended, oldest due first, and returns them with their
 	// alert's Kind and Payload and, for webhooks, the account's Secret when
-	// its webhook is enabled. Two callers never claim one delivery at once.
+	// its webhook is enabled; a webhook delivery's Target becomes the
+	// enabled webhook's URL of now. Two callers never claim one delivery at
+	// once.
 	ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*Delivery, error)
 	// RecordDeliveryAttempt counts one attempt of a pending delivery and
 	// records its outcome: delivered (DeliveredAt set), to try again at

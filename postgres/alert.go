@@ -125,8 +125,14 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 	if limit <= 0 {
 		return nil, nil
 	}
+	// A webhook delivery goes to the webhook's URL of now, which an admin
+	// may have corrected since the event.
 	rows, err := s.pool.Query(ctx, `WITH c AS (
-			UPDATE deliveries SET claimed_until = $2 WHERE id IN (
+			UPDATE deliveries SET claimed_until = $2,
+				target = CASE WHEN channel = 'webhook' THEN coalesce(
+					(SELECT w.url FROM webhooks w WHERE w.account_id = deliveries.account_id AND w.enabled), target)
+					ELSE target END
+			WHERE id IN (
 				SELECT id FROM deliveries
 				WHERE status = 'pending' AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
 				ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)

@@ -148,7 +148,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 	var out []*doorman.Delivery
 	err := s.inTx(ctx, "claim deliveries", func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryCols+`, a.payload, d.link_token,
-			CASE WHEN d.channel = 'webhook' AND w.enabled = 1 THEN w.secret ELSE '' END
+			CASE WHEN d.channel = 'webhook' AND w.enabled = 1 THEN w.secret ELSE '' END,
+			CASE WHEN d.channel = 'webhook' AND w.enabled = 1 THEN w.url ELSE d.target END
 			FROM deliveries d JOIN alerts a ON a.id = d.alert_id
 			LEFT JOIN webhooks w ON w.account_id = d.account_id
 			WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND (d.claimed_until IS NULL OR d.claimed_until <= ?)
@@ -160,11 +161,12 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 		for rows.Next() {
 			var r deliveryRow
 			var secret sql.NullString
-			if err := rows.Scan(append(r.dest(), &r.d.Payload, &r.d.LinkToken, &secret)...); err != nil {
+			var target string
+			if err := rows.Scan(append(r.dest(), &r.d.Payload, &r.d.LinkToken, &secret, &target)...); err != nil {
 				return wrap("claim deliveries", err)
 			}
 			d := r.delivery()
-			d.Secret = secret.String
+			d.Secret, d.Target = secret.String, target
 			d.ClaimedUntil = &leaseUntil
 			out = append(out, d)
 		}
@@ -180,8 +182,13 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 		for _, d := range out {
 			ids = append(ids, d.ID)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET claimed_until = ? WHERE id IN (?`+
-			strings.Repeat(", ?", len(out)-1)+`)`, ids...)
+		// A webhook delivery goes to the webhook's URL of now, which an
+		// admin may have corrected since the event.
+		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET claimed_until = ?,
+			target = CASE WHEN channel = 'webhook' THEN coalesce(
+				(SELECT w.url FROM webhooks w WHERE w.account_id = deliveries.account_id AND w.enabled = 1), target)
+				ELSE target END
+			WHERE id IN (?`+strings.Repeat(", ?", len(out)-1)+`)`, ids...)
 		if err != nil {
 			return wrap("claim deliveries", err)
 		}

@@ -246,7 +246,7 @@ func testAlertClaim(t *testing.T, open opener) {
 		Lease: *taken.ClaimedUntil}, nil), "RecordDeliveryAttempt(with its lease)")
 
 	// The webhook's secret comes with webhook deliveries while it is enabled.
-	w := &doorman.Webhook{AccountID: acct.ID, URL: "https://hooks.example.com/doorman", Secret: "whsec_x",
+	w := &doorman.Webhook{AccountID: acct.ID, URL: "https://hooks.example.com/moved", Secret: "whsec_x",
 		Enabled: true, CreatedAt: Base, UpdatedAt: Base}
 	ok(t, e.s.PutWebhook(e.ctx, w, nil), "PutWebhook")
 	got, err = e.s.ClaimDeliveries(e.ctx, at(2*time.Hour), at(3*time.Hour), 10)
@@ -262,6 +262,14 @@ func testAlertClaim(t *testing.T, open opener) {
 		if d.Secret != want {
 			t.Errorf("%s delivery Secret = %q, want %q", d.Channel, d.Secret, want)
 		}
+		if d.Channel == doorman.ChannelWebhook && d.Target != w.URL {
+			t.Errorf("webhook delivery Target = %q, want the webhook's URL of now %q", d.Target, w.URL)
+		}
+	}
+	list, err := e.s.FindDeliveries(e.ctx, doorman.DeliveryFilter{AccountID: acct.ID, Channel: doorman.ChannelWebhook})
+	ok(t, err, "FindDeliveries")
+	if len(list) != 1 || list[0].Target != w.URL {
+		t.Errorf("the listed webhook delivery's Target is not the URL it is sent to: %+v", list)
 	}
 	w.Enabled = false
 	ok(t, e.s.PutWebhook(e.ctx, w, nil), "PutWebhook(disabled)")
