@@ -35,12 +35,15 @@ type Service struct {
 	// SignInLimits throttle sign-in per email and per address; zero fields
 	// take their defaults (5 a minute per email, 20 per address).
 	SignInLimits SignInLimits
+	// Alerts sends sign-in alerts by email and webhook (service_alerts.go).
+	Alerts AlertConfig
 
 	dummyOnce sync.Once
 	dummyHash string
 	activity  tracker
 	keys      keyTracker // API keys' unwritten usage (service_apikeys.go)
 	throttle  throttle   // sign-in limiters (throttle.go)
+	alertKick alertKick  // wakes RunAlerts (service_alerts.go)
 }
 
 // NewService returns a Service with the default policy and the real clock.

@@ -104,6 +104,7 @@ func (s *Service) SignIn(ctx context.Context, req SignInRequest) (string, *Princ
 	if err := s.Store.CreateSession(ctx, sess, ev); err != nil {
 		return "", nil, unavailable("sign in", err)
 	}
+	s.alertSignIn(ctx, p)
 	if s.Devices != nil && ua != "" {
 		s.activity.detected(sess.ID, now, hintMask(req.Hints))
 	}

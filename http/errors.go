@@ -145,7 +145,7 @@ func (s *Server) logFailure(rq *request, r *http.Request, status int, err error)
 	}
 	s.log.LogAttrs(r.Context(), level, msg,
 		slog.String("request_id", rq.id), slog.String("method", r.Method),
-		slog.String("path", r.URL.Path), slog.Any("err", err))
+		slog.String("path", logPath(r)), slog.Any("err", err))
 }
 
 // setRetryAfter sets Retry-After, in seconds, when err asks the caller to

@@ -143,7 +143,7 @@ func (s *Server) serveRecover(rq *request, r *http.Request) {
 		}
 		s.log.LogAttrs(r.Context(), slog.LevelError, "panic serving request",
 			slog.String("request_id", rq.id), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+			slog.String("path", logPath(r)), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
 		if rq.status != 0 {
 			// Part of an answer is out: cut the connection rather than let
 			// the client take it for the whole.
@@ -169,7 +169,7 @@ func (s *Server) accessLog(r *http.Request, rq *request, status int, d time.Dura
 	}
 	attrs := [...]slog.Attr{
 		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
+		slog.String("path", logPath(r)),
 		slog.String("route", route),
 		slog.Int("status", status),
 		slog.Duration("duration", d),

@@ -66,6 +66,14 @@ var pageRoutes = []pageRoute{
 	{Route{"GET", pages.PathAPIKeys + "/{id}", "API key details"}, true, adminOnly((*Server).apiKeyPage)},
 	{Route{"GET", pages.PathAPIKeys + "/{id}/revoke", "Revoke API key"}, true, adminOnly((*Server).revokeAPIKeyPage)},
 	{Route{"POST", pages.PathAPIKeys + "/{id}/revoke", "Revoke API key"}, true, adminOnly((*Server).revokeAPIKeySubmit)},
+	// Sign-in alerts: the "This wasn't me" link and Team → Webhook (ui_alerts.go, ui_webhook.go).
+	{Route{"GET", pages.PathAlerts + "{token}", "Sign-in alert"}, false, (*Server).alertPage},
+	{Route{"POST", pages.PathAlerts + "{token}", "Sign-in alert"}, false, (*Server).alertSubmit},
+	{Route{"GET", pages.PathWebhook, "Webhook"}, true, adminOnly((*Server).webhookPage)},
+	{Route{"POST", pages.PathWebhook, "Webhook"}, true, adminOnly((*Server).webhookSubmit)},
+	{Route{"POST", pages.PathWebhook + "/test", "Send test event"}, true, adminOnly((*Server).webhookTestSubmit)},
+	{Route{"GET", pages.PathWebhook + "/delete", "Delete webhook"}, true, adminOnly((*Server).webhookDeletePage)},
+	{Route{"POST", pages.PathWebhook + "/delete", "Delete webhook"}, true, adminOnly((*Server).webhookDeleteSubmit)},
 	{Route{"GET", pages.StaticPrefix + "{name}", "Static file"}, false, (*Server).static},
 }
 
@@ -341,6 +349,7 @@ func navigation(p *doorman.Principal, path string) []pages.NavSection {
 				Current: under(pages.PathTeamSessions) || strings.HasPrefix(path, pages.PathAdminUsers)},
 			{Label: "Session settings", Href: pages.PathSessionSettings, Current: under(pages.PathSessionSettings)},
 			{Label: "API keys", Href: pages.PathAPIKeys, Current: under(pages.PathAPIKeys)},
+			{Label: "Webhook", Href: pages.PathWebhook, Current: under(pages.PathWebhook)},
 			{Label: "Audit log", Href: pages.PathAudit, Current: under(pages.PathAudit)},
 		}})
 	}
@@ -353,7 +362,7 @@ func (s *Server) render(rq *request, r *http.Request, status int, p pages.Page) 
 	var buf bytes.Buffer
 	if err := s.ui.renderer.Render(&buf, p); err != nil {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "render page",
-			slog.String("request_id", rq.id), slog.String("path", r.URL.Path), slog.Any("err", err))
+			slog.String("request_id", rq.id), slog.String("path", logPath(r)), slog.Any("err", err))
 		h := rq.Header()
 		h["Content-Type"] = []string{"text/plain; charset=utf-8"}
 		rq.WriteHeader(http.StatusInternalServerError)

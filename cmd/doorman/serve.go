@@ -52,6 +52,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&c.retention, "retention", "how long revoked and expired sessions are kept before they are purged")
 	fs.Var(&c.auditRetention, "audit-retention", "how long audit events are kept before they are purged by age (0 = keep forever)")
 	fs.DurationVar(&c.purgeInterval, "purge-interval", time.Hour, "how often the purge job runs")
+	alerts := addAlertFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -98,6 +99,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer places.Close()
 	svc.Places = places
+	if err := alerts.wire(svc, base, log); err != nil {
+		return err
+	}
 
 	if c.demo {
 		pw := c.demoPassword
@@ -126,6 +130,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
 	go svc.RunFlusher(bg, 15*time.Second)
+	go svc.RunAlerts(bg, 10*time.Second)
+	go runAlertPurge(bg, svc, log, c.purgeInterval)
 	go places.Watch(bg, 30*time.Second) // a new `geoip install` is picked up without a restart
 	go runPurge(bg, svc, log, time.Duration(c.retention), time.Duration(c.auditRetention), c.purgeInterval)
 

@@ -32,6 +32,9 @@ type Layout struct {
 	// Places is set on pages that show where sessions are, which carry the
 	// attribution the DB-IP Lite licence asks for.
 	Places bool
+	// NoReferrer keeps the browser from sending this page's address on:
+	// pages whose address is a secret (alert links).
+	NoReferrer bool
 }
 
 func (l *Layout) layout() *Layout { return l }

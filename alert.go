@@ -1,0 +1,225 @@
+package doorman
+
+import (
+	"context"
+	"time"
+)
+
+// Sign-in alerts: on a sign-in from a new device or an unknown place the user
+// gets an email with a "This wasn't me" link, and the account's webhook (if
+// any) the same event as JSON. Alerts and their deliveries are a durable
+// outbox: written with the sign-in's aftermath, sent by a background loop
+// (Service.RunAlerts) that retries with backoff, so that sending never
+// blocks a sign-in.
+
+// Prefixes of the alerts' public ids.
+const (
+	PrefixAlert    = "alr_"
+	PrefixDelivery = "dlv_"
+)
+
+// Event types, as webhooks receive them (X-Doorman-Event and "type").
+const (
+	EventSuspiciousSignIn = "session.suspicious_sign_in"
+	EventWebhookTest      = "webhook.test"
+)
+
+// Delivery channels.
+const (
+	ChannelEmail   = "email"
+	ChannelWebhook = "webhook"
+)
+
+// Delivery statuses.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryFailed    = "failed"
+)
+
+// Audit actions of sign-in alerts.
+const (
+	ActionSignInAlert      = "sign_in_alert"         // an alert was created for a suspicious sign-in
+	ActionSessionReported  = "session_reported"      // "This wasn't me": the session signed out
+	ActionAlertDelivered   = "alert_delivered"       // an email or webhook delivery succeeded
+	ActionAlertUndelivered = "alert_delivery_failed" // a delivery gave up after its last attempt
+	ActionWebhookUpdated   = "webhook_updated"
+	ActionWebhookDeleted   = "webhook_deleted"
+	ActionWebhookTested    = "webhook_test_sent"
+)
+
+// ReasonReported is the revoke reason of a session its user reported
+// through an alert's "This wasn't me" link.
+const ReasonReported = "reported by the user as not theirs"
+
+// AlertLinkTTL is how long an alert's "This wasn't me" link works.
+const AlertLinkTTL = 7 * 24 * time.Hour
+
+// Alert is one sign-in alert: the event, and the hash of its single-use
+// "This wasn't me" token.
+type Alert struct {
+	ID        string
+	AccountID string
+	UserID    string // "" for a webhook test event
+	SessionID string // the session the alert is about; "" for a test event
+	Kind      string // EventSuspiciousSignIn, EventWebhookTest
+	// Payload is the event as webhooks receive it (JSON, AlertEvent).
+	Payload []byte
+	// TokenHash is the SHA-256 of the "This wasn't me" token; nil for an
+	// alert without a link (a test event).
+	TokenHash []byte
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+	CreatedAt time.Time
+}
+
+// Delivery is one message of an alert to one channel, and its attempts.
+type Delivery struct {
+	ID        string
+	AlertID   string
+	AccountID string
+	Channel   string // ChannelEmail or ChannelWebhook
+	Target    string // the email address, or the webhook's URL
+	Status    string // DeliveryPending, DeliveryDelivered, DeliveryFailed
+	Attempts  int
+	// NextAttemptAt is when a pending delivery is due.
+	NextAttemptAt time.Time
+	// ClaimedUntil is the lease of the node sending it: no other node claims
+	// it before then.
+	ClaimedUntil   *time.Time
+	LastError      string
+	LastStatusCode int // the webhook's last HTTP status; 0 for none
+	DeliveredAt    *time.Time
+	CreatedAt      time.Time
+
+	// LinkToken is the alert's "This wasn't me" token, kept on an email
+	// delivery only until it is delivered or fails, since the message can
+	// be written only with it. Stores clear it when the delivery ends.
+	LinkToken string
+
+	// Set by ClaimDeliveries and FindDeliveries from the alert: its Kind
+	// and Payload.
+	Kind    string
+	Payload []byte
+	// Secret is set by ClaimDeliveries on a webhook delivery: the account's
+	// current webhook secret, "" when the webhook is gone or disabled.
+	Secret string
+}
+
+// DeliveryAttempt is the outcome of one try of a delivery.
+type DeliveryAttempt struct {
+	At         time.Time
+	Delivered  bool
+	StatusCode int    // the webhook's HTTP status, 0 for none
+	Error      string // "" when delivered
+	// Next is when to try again; nil ends the delivery (delivered, or
+	// failed for good).
+	Next *time.Time
+	// Lease is the ClaimedUntil the delivery was claimed with: only the
+	// claim still holding it may record the attempt. Zero skips the check.
+	Lease time.Time
+}
+
+// DeliveryFilter selects an account's deliveries, newest first.
+type DeliveryFilter struct {
+	AccountID string // required
+	Channel   string // "" for every channel
+	Limit     int    // 0: no limit
+}
+
+// Webhook is an account's webhook: where its alerts are posted, and the
+// secret that signs them. The secret is stored as it is: signing needs it.
+type Webhook struct {
+	AccountID string
+	URL       string
+	Secret    string
+	Enabled   bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Email is one plain-text message.
+type Email struct {
+	To      string
+	Subject string
+	Text    string
+}
+
+// Mailer sends email (the smtp package). Send returns once the server took
+// the message, or with an error.
+type Mailer interface {
+	Send(ctx context.Context, m Email) error
+}
+
+// WebhookRequest is one signed POST of an event to a webhook.
+type WebhookRequest struct {
+	URL        string
+	Event      string // X-Doorman-Event
+	DeliveryID string // X-Doorman-Delivery
+	Body       []byte
+	Secret     string
+	At         time.Time // the signature's timestamp
+}
+
+// WebhookSender posts events (the webhook package). It returns the HTTP
+// status received (0 when none) and an error unless it was 2xx.
+type WebhookSender interface {
+	Post(ctx context.Context, r WebhookRequest) (status int, err error)
+}
+
+// AlertConfig wires sign-in alerts into a Service. Both ports are optional:
+// without a Mailer no email deliveries are created; without a
+// WebhookSender webhook deliveries wait.
+type AlertConfig struct {
+	Mailer   Mailer
+	Webhooks WebhookSender
+	// LinkBase is the public URL the "This wasn't me" link starts with
+	// ("https://doorman.example.com"); the link is LinkBase + "/alerts/" +
+	// token.
+	LinkBase string
+}
+
+// AlertEvent is the JSON body of an alert as webhooks receive it.
+type AlertEvent struct {
+	ID        string             `json:"id"`
+	Type      string             `json:"type"`
+	CreatedAt time.Time          `json:"created_at"`
+	AccountID string             `json:"account_id"`
+	User      *AlertEventUser    `json:"user,omitempty"`
+	Session   *AlertEventSession `json:"session,omitempty"`
+}
+
+// AlertEventUser is the user of an AlertEvent.
+type AlertEventUser struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+}
+
+// AlertEventSession is the session of an AlertEvent.
+type AlertEventSession struct {
+	ID        string             `json:"id"`
+	Label     string             `json:"label"`
+	Browser   string             `json:"browser"`
+	OS        string             `json:"os"`
+	IP        string             `json:"ip"`
+	Location  AlertEventLocation `json:"location"`
+	CreatedAt time.Time          `json:"created_at"`
+	Risk      AlertEventRisk     `json:"risk"`
+}
+
+// AlertEventLocation is the place of an AlertEventSession.
+type AlertEventLocation struct {
+	Label       string `json:"label"`
+	City        string `json:"city"`
+	Country     string `json:"country"`
+	CountryCode string `json:"country_code"`
+}
+
+// AlertEventRisk is the risk of an AlertEventSession.
+type AlertEventRisk struct {
+	Level   string   `json:"level"`
+	Reasons []string `json:"reasons"`
+}
+
+// Store errors and shapes of sign-in alerts are documented on the Store
+// interface (store.go, "Sign-in alerts").

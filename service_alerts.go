@@ -1,0 +1,545 @@
+package doorman
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// alertReasons are the risk reasons that send a sign-in alert: a place or a
+// device the user never used. The others (old_session, unrecognized_ip) are
+// judged later or are weaker, and alerting on them would teach people to
+// ignore the mail.
+var alertReasons = []string{ReasonUnknownDevice, ReasonUnknownLocation, ReasonImpossibleTravel}
+
+// AlertBackoff is the wait before each retry of a delivery that failed: the
+// first retry 30 seconds after the first attempt, the last 6 hours after
+// the one before. A delivery whose attempt after the last wait fails is
+// failed for good (6 attempts in all, over about 7 hours).
+var AlertBackoff = []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, time.Hour, 6 * time.Hour}
+
+// Delivery loop tuning.
+const (
+	// alertLease is how long a node holds the deliveries it claimed: longer
+	// than alertSendTimeout, so a lease never ends under a send.
+	alertLease       = 2 * time.Minute
+	alertSendTimeout = 45 * time.Second
+	alertBatch       = 20
+)
+
+// alertKick wakes the delivery loop when an alert is created, so that the
+// email leaves at once rather than at the next tick.
+type alertKick struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func (k *alertKick) c() chan struct{} {
+	k.once.Do(func() { k.ch = make(chan struct{}, 1) })
+	return k.ch
+}
+
+// alertSignIn creates the sign-in alert of a session SignIn just created,
+// when its risk checks found a new device or an unknown place: the alert,
+// an email delivery to the user (when a Mailer is configured) and a webhook
+// delivery (when the account's webhook is enabled), with the audit event,
+// in one transaction. Nothing is sent here, and a failure is logged, never
+// returned: an alert must not cost anyone their sign-in.
+func (s *Service) alertSignIn(ctx context.Context, p *Principal) {
+	sess := p.Session
+	if !slices.ContainsFunc(sess.Risk.Reasons, func(r string) bool { return slices.Contains(alertReasons, r) }) {
+		return
+	}
+	// Not cut short by the client going away: the sign-in happened.
+	if err := s.createSignInAlert(context.WithoutCancel(ctx), p); err != nil {
+		s.Log.Error("sign-in alert not created", "user_id", p.User.ID, "session_id", sess.ID, "err", err)
+	}
+}
+
+func (s *Service) createSignInAlert(ctx context.Context, p *Principal) error {
+	now := s.now()
+	sess := p.Session
+	token, hash := NewToken()
+	a := &Alert{ID: NewID(PrefixAlert, now), AccountID: p.Account.ID, UserID: p.User.ID, SessionID: sess.ID,
+		Kind: EventSuspiciousSignIn, TokenHash: hash, ExpiresAt: now.Add(AlertLinkTTL), CreatedAt: now}
+	body, err := json.Marshal(signInEvent(a, p))
+	if err != nil {
+		return err
+	}
+	a.Payload = body
+	var ds []*Delivery
+	var channels []string
+	if s.Alerts.Mailer != nil {
+		ds = append(ds, &Delivery{ID: NewID(PrefixDelivery, now), Channel: ChannelEmail, Target: p.User.Email,
+			Status: DeliveryPending, NextAttemptAt: now, CreatedAt: now, LinkToken: token})
+		channels = append(channels, ChannelEmail)
+	}
+	switch w, err := s.Store.FindWebhook(ctx, p.Account.ID); {
+	case err == nil && w.Enabled:
+		ds = append(ds, &Delivery{ID: NewID(PrefixDelivery, now), Channel: ChannelWebhook, Target: w.URL,
+			Status: DeliveryPending, NextAttemptAt: now, CreatedAt: now})
+		channels = append(channels, ChannelWebhook)
+	case err != nil && ErrorCode(err) != ENOTFOUND:
+		return fmt.Errorf("find webhook: %w", err)
+	}
+	ev := s.event(nil, ActionSignInAlert, sess.ID, Meta{IP: sess.IP, UserAgent: sess.UserAgent}, now)
+	ev.AccountID = p.Account.ID
+	ev.Reason = strings.Join(sess.Risk.Reasons, ",")
+	ev.Details = "alert=" + a.ID + " user=" + p.User.Email + " channels=" + strings.Join(channels, ",")
+	if len(channels) == 0 {
+		ev.Details += "none"
+	}
+	if err := s.Store.CreateAlert(ctx, a, ds, ev); err != nil {
+		return err
+	}
+	if len(ds) > 0 {
+		s.kickAlerts()
+	}
+	return nil
+}
+
+func (s *Service) kickAlerts() {
+	select {
+	case s.alertKick.c() <- struct{}{}:
+	default: // already kicked
+	}
+}
+
+// signInEvent is the webhook body of a's sign-in, as docs/API.md shows it.
+func signInEvent(a *Alert, p *Principal) *AlertEvent {
+	sess := p.Session
+	reasons := sess.Risk.Reasons
+	if reasons == nil {
+		reasons = []string{}
+	}
+	return &AlertEvent{ID: a.ID, Type: a.Kind, CreatedAt: a.CreatedAt, AccountID: a.AccountID,
+		User: &AlertEventUser{ID: p.User.ID, Email: p.User.Email},
+		Session: &AlertEventSession{ID: sess.ID, Label: sess.Device.Label(), Browser: sess.Device.Browser,
+			OS: sess.Device.OS, IP: sess.IP, CreatedAt: sess.CreatedAt,
+			Location: AlertEventLocation{Label: sess.Location.Label(), City: sess.Location.City,
+				Country: sess.Location.Country, CountryCode: sess.Location.CountryCode},
+			Risk: AlertEventRisk{Level: sess.Risk.Level, Reasons: reasons}}}
+}
+
+// DeliverAlerts claims the deliveries due now and sends them, one after
+// another, recording each attempt: a failed one is retried after
+// AlertBackoff, and after the last retry is failed for good. It returns how
+// many it attempted. Several nodes may run it at once: the store's lease
+// gives each delivery to one of them.
+func (s *Service) DeliverAlerts(ctx context.Context) (int, error) {
+	now := s.now()
+	ds, err := s.Store.ClaimDeliveries(ctx, now, now.Add(alertLease), alertBatch)
+	if err != nil {
+		return 0, err
+	}
+	for _, d := range ds {
+		if err := ctx.Err(); err != nil {
+			return 0, err // the lease frees the rest for another node
+		}
+		s.deliver(ctx, d)
+	}
+	return len(ds), nil
+}
+
+func (s *Service) deliver(ctx context.Context, d *Delivery) {
+	sctx, cancel := context.WithTimeout(ctx, alertSendTimeout)
+	status, final, sendErr := s.send(sctx, d)
+	cancel()
+	now := s.now()
+	a := DeliveryAttempt{At: now, StatusCode: status, Delivered: sendErr == nil}
+	if d.ClaimedUntil != nil {
+		a.Lease = *d.ClaimedUntil
+	}
+	var ev *AuditEvent
+	if sendErr != nil {
+		a.Error = cut(sendErr.Error(), 500)
+		if n := d.Attempts; !final && n < len(AlertBackoff) {
+			next := now.Add(AlertBackoff[n])
+			a.Next = &next
+		}
+		s.Log.Warn("alert delivery failed", "delivery_id", d.ID, "channel", d.Channel, "attempt", d.Attempts+1,
+			"status", status, "err", a.Error, "retry", a.Next != nil)
+	}
+	if a.Delivered || a.Next == nil {
+		ev = s.event(nil, ActionAlertDelivered, d.ID, Meta{}, now)
+		if !a.Delivered {
+			ev.Action, ev.Reason = ActionAlertUndelivered, a.Error
+		}
+		ev.AccountID = d.AccountID
+		ev.Details = fmt.Sprintf("alert=%s channel=%s event=%s attempts=%d", d.AlertID, d.Channel, d.Kind, d.Attempts+1)
+		if status != 0 {
+			ev.Details += fmt.Sprintf(" status=%d", status)
+		}
+	}
+	// A fresh context: a send cut short by shutdown is still recorded.
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer rcancel()
+	if err := s.Store.RecordDeliveryAttempt(rctx, d.ID, a, ev); err != nil {
+		s.Log.Error("record delivery attempt", "delivery_id", d.ID, "err", err)
+	}
+}
+
+// send makes one attempt of d. final marks an error no retry can mend.
+func (s *Service) send(ctx context.Context, d *Delivery) (status int, final bool, err error) {
+	switch d.Channel {
+	case ChannelEmail:
+		if s.Alerts.Mailer == nil {
+			return 0, true, fmt.Errorf("email is not configured on this server")
+		}
+		m, err := alertEmail(d, s.Alerts.LinkBase)
+		if err != nil {
+			return 0, true, err
+		}
+		return 0, false, s.Alerts.Mailer.Send(ctx, m)
+	case ChannelWebhook:
+		if d.Secret == "" {
+			return 0, true, fmt.Errorf("the webhook was deleted or disabled")
+		}
+		if s.Alerts.Webhooks == nil {
+			return 0, true, fmt.Errorf("webhooks are not configured on this server")
+		}
+		status, err := s.Alerts.Webhooks.Post(ctx, WebhookRequest{URL: d.Target, Event: d.Kind, DeliveryID: d.ID,
+			Body: d.Payload, Secret: d.Secret, At: s.now()})
+		return status, false, err
+	}
+	return 0, true, fmt.Errorf("unknown channel %q", d.Channel)
+}
+
+func cut(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// alertEmail writes the message of an email delivery: what signed in, where
+// from, when, and what to do, with the "This wasn't me" link.
+func alertEmail(d *Delivery, linkBase string) (Email, error) {
+	var ev AlertEvent
+	if err := json.Unmarshal(d.Payload, &ev); err != nil || ev.Session == nil {
+		return Email{}, fmt.Errorf("alert %s: unreadable payload", d.AlertID)
+	}
+	if d.LinkToken == "" {
+		return Email{}, fmt.Errorf("alert %s: the link is gone", d.AlertID)
+	}
+	sess := ev.Session
+	link := strings.TrimRight(linkBase, "/") + "/alerts/" + d.LinkToken
+	var b strings.Builder
+	fmt.Fprintf(&b, "Someone signed in to your Doorman account %s from a device or place you have not used before.\n\n", d.Target)
+	fmt.Fprintf(&b, "Device:   %s\n", sess.Label)
+	fmt.Fprintf(&b, "Location: %s\n", sess.Location.Label)
+	fmt.Fprintf(&b, "IP:       %s\n", orDash(sess.IP))
+	fmt.Fprintf(&b, "Time:     %s\n\n", sess.CreatedAt.UTC().Format("Monday, 2 January 2006 at 15:04 UTC"))
+	b.WriteString("If this was you, you can ignore this email.\n\n")
+	b.WriteString("If this wasn't you, open this link to sign that session out:\n\n")
+	fmt.Fprintf(&b, "    %s\n\n", link)
+	fmt.Fprintf(&b, "Then change your password (Settings > Security > Password). The link works once and expires in %d days.\n",
+		int(AlertLinkTTL/(24*time.Hour)))
+	return Email{To: d.Target, Subject: "New sign-in to your account: " + sess.Label + ", " + sess.Location.Label,
+		Text: b.String()}, nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// RunAlerts delivers due alerts every interval, and at once when a sign-in
+// creates one, until ctx ends.
+func (s *Service) RunAlerts(ctx context.Context, interval time.Duration) {
+	kick := s.alertKick.c()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		for {
+			n, err := s.DeliverAlerts(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.Log.Warn("deliver alerts failed", "err", err)
+			}
+			if err != nil || n < alertBatch {
+				break // a full batch means more may be due
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-kick:
+		}
+	}
+}
+
+// errAlertLink is the one answer for a link that is unknown, used or
+// expired: the page says the same in each case.
+var errAlertLink = &Error{Code: ENOTFOUND, Message: "This link was already used or has expired."}
+
+// AlertLink returns the sign-in event of a "This wasn't me" link, for the
+// page that asks to confirm. It changes nothing. ENOTFOUND (one message for
+// all) when the token is unknown, used or expired.
+func (s *Service) AlertLink(ctx context.Context, token string) (*Alert, *AlertEvent, error) {
+	if !TokenWellFormed(token) {
+		return nil, nil, errAlertLink
+	}
+	hash := HashToken(token)
+	a, err := s.Store.FindAlertByTokenHash(ctx, hash)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil, errAlertLink
+	}
+	if err != nil {
+		return nil, nil, unavailable("alert link", err)
+	}
+	if !HashesEqual(a.TokenHash, hash) || a.UsedAt != nil || !s.now().Before(a.ExpiresAt) || a.Kind != EventSuspiciousSignIn {
+		return nil, nil, errAlertLink
+	}
+	var ev AlertEvent
+	if err := json.Unmarshal(a.Payload, &ev); err != nil || ev.Session == nil || ev.User == nil {
+		return nil, nil, fmt.Errorf("alert %s: unreadable payload", a.ID)
+	}
+	return a, &ev, nil
+}
+
+// ReportAlert is the "This wasn't me" button: it uses the link (once),
+// signs the alert's session out with ReasonReported and audits it as
+// session_reported, in one transaction. The person need not be signed in:
+// holding the link proves they read the user's email. ENOTFOUND when the
+// link is unknown, used or expired.
+func (s *Service) ReportAlert(ctx context.Context, token string, m Meta) (*AlertEvent, error) {
+	a, info, err := s.AlertLink(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	ev := s.event(nil, ActionSessionReported, a.SessionID, m, now)
+	ev.AccountID, ev.ActorID, ev.Actor = a.AccountID, info.User.ID, info.User.Email
+	ev.Reason = ReasonReported
+	ev.Details = "alert=" + a.ID + " via=email_link"
+	r := Revocation{At: now, By: a.UserID, Reason: ReasonReported}
+	if err := s.Store.UseAlert(ctx, a.AccountID, a.ID, r, ev); err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, errAlertLink // used by a second click meanwhile
+		}
+		return nil, unavailable("report alert", err)
+	}
+	s.Log.Warn("session reported as not the user's", "user_id", a.UserID, "session_id", a.SessionID, "alert_id", a.ID)
+	return info, nil
+}
+
+// MaxWebhookURL bounds a webhook's URL.
+const MaxWebhookURL = 2048
+
+// ValidateWebhookURL checks a webhook URL: https, or http only to this
+// machine or a private network (for development). The message says what is
+// wrong.
+func ValidateWebhookURL(raw string) error {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return Errorf(EINVALID, "URL is required")
+	}
+	if len(raw) > MaxWebhookURL {
+		return Errorf(EINVALID, "URL must be at most %d characters", MaxWebhookURL)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+		return Errorf(EINVALID, "URL must be an absolute URL such as https://hooks.example.com/doorman")
+	}
+	if u.User != nil {
+		return Errorf(EINVALID, "URL must not contain a user name or password; the signature authenticates Doorman")
+	}
+	if u.Fragment != "" {
+		return Errorf(EINVALID, "URL must not contain a #fragment")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if localHost(u.Hostname()) {
+			return nil
+		}
+		return Errorf(EINVALID, "URL must use https:// (http:// is allowed only for localhost and private addresses, in development)")
+	}
+	return Errorf(EINVALID, "URL must start with https://")
+}
+
+func localHost(h string) bool {
+	if strings.EqualFold(h, "localhost") || strings.HasSuffix(strings.ToLower(h), ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	if err != nil {
+		return false
+	}
+	return ip.IsLoopback() || ip.IsPrivate() || net.IP(ip.AsSlice()).IsLinkLocalUnicast()
+}
+
+// newWebhookSecret returns a webhook signing secret: "whsec_" and 256
+// random bits.
+func newWebhookSecret() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return "whsec_" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Webhook returns the account's webhook (its Secret cleared: it is shown
+// only when made). ENOTFOUND when none is set up; EFORBIDDEN for members.
+func (s *Service) Webhook(ctx context.Context, p *Principal) (*Webhook, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	w, err := s.Store.FindWebhook(ctx, p.Account.ID)
+	if err != nil {
+		return nil, unavailable("webhook", err)
+	}
+	w.Secret = ""
+	return w, nil
+}
+
+// WebhookUpdate is an admin's change of the webhook.
+type WebhookUpdate struct {
+	URL     string
+	Enabled bool
+	// RotateSecret draws a new secret; a new webhook always gets one.
+	RotateSecret bool
+}
+
+// SetWebhook creates or changes the account's webhook, audited as
+// webhook_updated. It returns the webhook and, when one was drawn (a new
+// webhook, or RotateSecret), its secret, shown this once. The caller asks
+// for a recent password first (Service.RequireRecentAuth). EFORBIDDEN for
+// members and API keys, EINVALID for a bad URL.
+func (s *Service) SetWebhook(ctx context.Context, p *Principal, u WebhookUpdate, m Meta) (*Webhook, string, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, "", err
+	}
+	if p.APIKey != nil {
+		return nil, "", Errorf(EFORBIDDEN, "API keys cannot change the webhook; sign in as an administrator")
+	}
+	u.URL = strings.TrimSpace(u.URL)
+	if err := ValidateWebhookURL(u.URL); err != nil {
+		return nil, "", err
+	}
+	now := s.now()
+	old, err := s.Store.FindWebhook(ctx, p.Account.ID)
+	if err != nil && ErrorCode(err) != ENOTFOUND {
+		return nil, "", unavailable("set webhook", err)
+	}
+	w := &Webhook{AccountID: p.Account.ID, URL: u.URL, Enabled: u.Enabled, CreatedAt: now, UpdatedAt: now}
+	secret := ""
+	if old == nil || u.RotateSecret {
+		secret = newWebhookSecret()
+		w.Secret = secret
+	} else {
+		w.Secret, w.CreatedAt = old.Secret, old.CreatedAt
+	}
+	ev := s.event(p, ActionWebhookUpdated, u.URL, m, now)
+	ev.Details = fmt.Sprintf("enabled=%t secret_rotated=%t", u.Enabled, secret != "")
+	if old != nil {
+		ev.Details = fmt.Sprintf("url=%s->%s enabled=%t->%t secret_rotated=%t", old.URL, u.URL, old.Enabled, u.Enabled, secret != "")
+	}
+	if err := s.Store.PutWebhook(ctx, w, ev); err != nil {
+		return nil, "", unavailable("set webhook", err)
+	}
+	out := *w
+	out.Secret = ""
+	return &out, secret, nil
+}
+
+// DeleteWebhook removes the account's webhook, audited as webhook_deleted;
+// its pending deliveries then fail. ENOTFOUND when none is set up.
+func (s *Service) DeleteWebhook(ctx context.Context, p *Principal, m Meta) error {
+	if err := requireAdmin(p); err != nil {
+		return err
+	}
+	if p.APIKey != nil {
+		return Errorf(EFORBIDDEN, "API keys cannot change the webhook; sign in as an administrator")
+	}
+	now := s.now()
+	ev := s.event(p, ActionWebhookDeleted, p.Account.ID, m, now)
+	if err := s.Store.DeleteWebhook(ctx, p.Account.ID, ev); err != nil {
+		return unavailable("delete webhook", err)
+	}
+	return nil
+}
+
+// TestWebhook queues a webhook.test event to the account's webhook, audited
+// as webhook_test_sent, and returns its delivery. ENOTFOUND when no webhook
+// is set up, EINVALID when it is disabled.
+func (s *Service) TestWebhook(ctx context.Context, p *Principal, m Meta) (*Delivery, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	w, err := s.Store.FindWebhook(ctx, p.Account.ID)
+	if err != nil {
+		return nil, unavailable("test webhook", err)
+	}
+	if !w.Enabled {
+		return nil, Errorf(EINVALID, "the webhook is disabled; enable it to send a test event")
+	}
+	now := s.now()
+	a := &Alert{ID: NewID(PrefixAlert, now), AccountID: p.Account.ID, Kind: EventWebhookTest, ExpiresAt: now, CreatedAt: now}
+	if a.Payload, err = json.Marshal(&AlertEvent{ID: a.ID, Type: a.Kind, CreatedAt: now, AccountID: a.AccountID}); err != nil {
+		return nil, err
+	}
+	d := &Delivery{ID: NewID(PrefixDelivery, now), Channel: ChannelWebhook, Target: w.URL, Status: DeliveryPending,
+		NextAttemptAt: now, CreatedAt: now}
+	ev := s.event(p, ActionWebhookTested, w.URL, m, now)
+	ev.Details = "alert=" + a.ID + " delivery=" + d.ID
+	if err := s.Store.CreateAlert(ctx, a, []*Delivery{d}, ev); err != nil {
+		return nil, unavailable("test webhook", err)
+	}
+	d.AlertID, d.AccountID, d.Kind = a.ID, a.AccountID, a.Kind
+	s.kickAlerts()
+	return d, nil
+}
+
+// DefaultDeliveryLimit is how many deliveries WebhookDeliveries lists.
+const DefaultDeliveryLimit = 50
+
+// WebhookDeliveries returns the account's recent webhook deliveries, newest
+// first. EFORBIDDEN for members.
+func (s *Service) WebhookDeliveries(ctx context.Context, p *Principal) ([]*Delivery, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	ds, err := s.Store.FindDeliveries(ctx, DeliveryFilter{AccountID: p.Account.ID, Channel: ChannelWebhook,
+		Limit: DefaultDeliveryLimit})
+	if err != nil {
+		return nil, unavailable("webhook deliveries", err)
+	}
+	return ds, nil
+}
+
+// AlertRetention is how long alerts and their deliveries are kept once no
+// delivery waits: long after their links expire, for the deliveries list and
+// investigations. Their audit events follow the audit log's retention.
+const AlertRetention = 90 * 24 * time.Hour
+
+// PurgeAlerts deletes, in batches of batch, alerts older than
+// AlertRetention with no pending delivery, and returns how many it deleted.
+func (s *Service) PurgeAlerts(ctx context.Context, batch int) (int, error) {
+	if batch <= 0 {
+		batch = 500
+	}
+	before := s.now().Add(-AlertRetention)
+	total := 0
+	for {
+		n, err := s.Store.PurgeAlerts(ctx, before, batch)
+		total += n
+		if err != nil || n < batch {
+			return total, err
+		}
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+	}
+}
