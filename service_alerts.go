@@ -238,7 +238,17 @@ func alertEmail(d *Delivery, linkBase string) (Email, error) {
 	fmt.Fprintf(&b, "Device:   %s\n", sess.Label)
 	fmt.Fprintf(&b, "Location: %s\n", sess.Location.Label)
 	fmt.Fprintf(&b, "IP:       %s\n", orDash(sess.IP))
-	fmt.Fprintf(&b, "Time:     %s\n\n", sess.CreatedAt.UTC().Format("Monday, 2 January 2006 at 15:04 UTC"))
+	fmt.Fprintf(&b, "Time:     %s\n", sess.CreatedAt.UTC().Format("Monday, 2 January 2006 at 15:04 UTC"))
+	if label := RiskLevelLabel(sess.Risk.Level); label != "" {
+		// The concern and its reasons in the words of the session's page.
+		fmt.Fprintf(&b, "Concern:  %s\n", label)
+		as := &Session{IP: sess.IP, CreatedAt: sess.CreatedAt, Device: Device{Browser: sess.Browser, OS: sess.OS},
+			Location: Location{City: sess.Location.City, Country: sess.Location.Country, CountryCode: sess.Location.CountryCode}}
+		for _, c := range sess.Risk.Reasons {
+			fmt.Fprintf(&b, "  - %s\n", RiskReasonText(c, as, sess.CreatedAt))
+		}
+	}
+	b.WriteString("\n")
 	b.WriteString("If this was you, you can ignore this email.\n\n")
 	b.WriteString("If this wasn't you, open this link to sign that session out:\n\n")
 	fmt.Fprintf(&b, "    %s\n\n", link)

@@ -176,7 +176,8 @@ func TestSignInAlertEmailWebhookAndLink(t *testing.T) {
 	raw, _ := io.ReadAll(quotedprintable.NewReader(parsed.Body))
 	text := string(raw)
 	when := e.clock.Now().UTC().Format("Monday, 2 January 2006 at 15:04 UTC")
-	for _, want := range []string{"Firefox on Windows", "Berlin, Germany", geoiptest.Berlin, when, e.srv.URL + "/alerts/"} {
+	for _, want := range []string{"Firefox on Windows", "Berlin, Germany", geoiptest.Berlin, when, e.srv.URL + "/alerts/",
+		"Concern:  🔴 High", "- Unknown location: first sign-in from Berlin, Germany", "- Unknown device: first sign-in from Firefox on Windows"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("email lacks %q:\n%s", want, text)
 		}
