@@ -108,6 +108,7 @@ func Run(t *testing.T, open func(testing.TB) doorman.Store, opts ...Option) {
 		{"Audit", auditTests},
 		{"Team", teamTests},
 		{"APIKey", apiKeyTests},
+		{"TwoFactor", twoFactorTests},
 	}
 	t.Run("Ping", func(t *testing.T) {
 		s := open(t)
