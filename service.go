@@ -35,6 +35,10 @@ type Service struct {
 	// SignInLimits throttle sign-in per email and per address; zero fields
 	// take their defaults (5 a minute per email, 20 per address).
 	SignInLimits SignInLimits
+	// OTP checks two-factor codes (the totp package). Optional: without it
+	// no one can turn two-factor authentication on, and a user who has it
+	// cannot sign in.
+	OTP OTP
 
 	dummyOnce sync.Once
 	dummyHash string

@@ -14,6 +14,8 @@ type OTP interface {
 	// otpauth:// URI that authenticator apps read, and a QR code of that
 	// URI as a PNG.
 	Generate(issuer, account string) (*OTPKey, error)
+	// Key returns the otpauth:// URI and QR code of an existing secret.
+	Key(issuer, account, secret string) (*OTPKey, error)
 	// Validate reports whether code is valid for secret at t, and the time
 	// step it matched, so that a code already used can be refused.
 	Validate(secret, code string, t time.Time) (step int64, ok bool)

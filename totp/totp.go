@@ -9,6 +9,8 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"image/png"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +45,27 @@ func (OTP) Generate(issuer, account string) (*doorman.OTPKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("totp: generate: %w", err)
 	}
+	return withQR(key)
+}
+
+// Key returns the otpauth:// URI of secret for account at issuer, with the
+// same parameters as Generate, and its QR code as a PNG.
+func (OTP) Key(issuer, account, secret string) (*doorman.OTPKey, error) {
+	v := url.Values{}
+	v.Set("secret", secret)
+	v.Set("issuer", issuer)
+	v.Set("period", strconv.Itoa(period))
+	v.Set("algorithm", otp.AlgorithmSHA1.String())
+	v.Set("digits", digits.String())
+	u := url.URL{Scheme: "otpauth", Host: "totp", Path: "/" + issuer + ":" + account, RawQuery: v.Encode()}
+	key, err := otp.NewKeyFromURL(u.String())
+	if err != nil {
+		return nil, fmt.Errorf("totp: key: %w", err)
+	}
+	return withQR(key)
+}
+
+func withQR(key *otp.Key) (*doorman.OTPKey, error) {
 	img, err := key.Image(qrSize, qrSize)
 	if err != nil {
 		return nil, fmt.Errorf("totp: qr code: %w", err)

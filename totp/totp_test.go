@@ -69,3 +69,26 @@ func TestGenerateAndValidate(t *testing.T) {
 		t.Error("another secret's code was accepted")
 	}
 }
+
+func TestKeyOfSecret(t *testing.T) {
+	var o totp.OTP
+	k, err := o.Generate("Doorman", "ana@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := o.Key("Doorman", "ana@example.com", k.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Secret != k.Secret {
+		t.Errorf("Key: secret %q, want %q", again.Secret, k.Secret)
+	}
+	a, _ := url.Parse(k.URI)
+	b, _ := url.Parse(again.URI)
+	if a.Path != b.Path || a.Query().Get("secret") != b.Query().Get("secret") || b.Query().Get("issuer") != "Doorman" {
+		t.Errorf("Key URI %q, Generate's %q", again.URI, k.URI)
+	}
+	if _, err := png.Decode(bytes.NewReader(again.QRPNG)); err != nil {
+		t.Errorf("QR code is not a PNG: %v", err)
+	}
+}
