@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -436,4 +437,24 @@ func reauthWrong(err error) string {
 		return "two-factor code"
 	}
 	return "password"
+}
+
+// markTwoFactor sets TwoFactor on the members with two-factor
+// authentication on, in one query for the page.
+func (s *Service) markTwoFactor(ctx context.Context, accountID string, members []TeamMember) error {
+	if len(members) == 0 {
+		return nil
+	}
+	ids := make([]string, len(members))
+	for i, m := range members {
+		ids[i] = m.User.ID
+	}
+	on, err := s.Store.FindTwoFactorUsers(ctx, accountID, ids)
+	if err != nil {
+		return unavailable("team sessions", err)
+	}
+	for i := range members {
+		members[i].TwoFactor = slices.Contains(on, members[i].User.ID)
+	}
+	return nil
 }

@@ -28,8 +28,10 @@ type sessionJSON struct {
 	Status     doorman.Status `json:"status"`
 	StatusText string         `json:"status_text"`
 	RememberMe bool           `json:"remember_me"`
-	Activity   activityJSON   `json:"activity"`
-	Risk       riskJSON       `json:"risk"`
+	// TwoFactor is whether the sign-in passed a second factor.
+	TwoFactor bool         `json:"two_factor"`
+	Activity  activityJSON `json:"activity"`
+	Risk      riskJSON     `json:"risk"`
 }
 
 type locationJSON struct {
@@ -66,7 +68,7 @@ func newSessionJSON(sess *doorman.Session, current bool, set doorman.Settings, n
 			ISP: l.ISP, Label: l.Label()},
 		CreatedAt: sess.CreatedAt.UTC(), LastActiveAt: sess.LastActiveAt.UTC(),
 		Status: sess.StatusAt(now), StatusText: doorman.RelativeTime(now, sess.LastActiveAt),
-		RememberMe: doorman.Remembered(sess, set),
+		RememberMe: doorman.Remembered(sess, set), TwoFactor: sess.TwoFactor,
 		Activity: activityJSON{Logins: sess.Activity.Logins, Actions: sess.Activity.Actions,
 			LastPage: sess.Activity.LastPage},
 		Risk: riskJSON{Level: sess.Risk.Level, Reasons: sess.Risk.Reasons},
@@ -137,6 +139,8 @@ func (v *sessionJSON) appendJSON(b []byte) []byte {
 	b = appendString(b, v.StatusText)
 	b = append(b, `,"remember_me":`...)
 	b = strconv.AppendBool(b, v.RememberMe)
+	b = append(b, `,"two_factor":`...)
+	b = strconv.AppendBool(b, v.TwoFactor)
 	b = append(b, `,"activity":{"logins":`...)
 	b = strconv.AppendInt(b, v.Activity.Logins, 10)
 	b = append(b, `,"actions":`...)

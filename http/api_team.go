@@ -58,6 +58,8 @@ type teamMemberJSON struct {
 	Sessions int          `json:"sessions"`
 	// LastActiveAt is null for a member without active sessions.
 	LastActiveAt *time.Time `json:"last_active_at"`
+	// TwoFactor is whether the member has two-factor authentication on.
+	TwoFactor bool `json:"two_factor"`
 }
 
 type teamSessionsResponse struct {
@@ -89,7 +91,7 @@ func (s *Server) teamSessions(w *request, r *http.Request) error {
 	}
 	for _, m := range members {
 		v := teamMemberJSON{UserID: m.User.ID, Email: m.User.Email, Name: m.User.Name, Role: m.User.Role,
-			Sessions: m.Sessions}
+			Sessions: m.Sessions, TwoFactor: m.TwoFactor}
 		if m.LastActiveAt != nil {
 			t := m.LastActiveAt.UTC()
 			v.LastActiveAt = &t
@@ -142,6 +144,8 @@ type reasonRequest struct {
 	Reason string `json:"reason"`
 	// Password re-authenticates a session signed in over 15 minutes ago.
 	Password string `json:"password"`
+	// TOTPCode goes with Password for a user with two-factor authentication.
+	TOTPCode string `json:"totp_code"`
 }
 
 // forceSignOut is POST /api/v1/team/users/{user_id}/sign-out: every session
@@ -152,7 +156,7 @@ func (s *Server) forceSignOut(w *request, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.recentAuth(w, r, req.Password); err != nil {
+	if err := s.recentAuth(w, r, req.Password, req.TOTPCode); err != nil {
 		return err
 	}
 	n, err := s.svc.ForceSignOut(r.Context(), w.principal, r.PathValue("user_id"), req.Reason, s.meta(w, r))
@@ -170,7 +174,7 @@ func (s *Server) signOutTeam(w *request, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.recentAuth(w, r, req.Password); err != nil {
+	if err := s.recentAuth(w, r, req.Password, req.TOTPCode); err != nil {
 		return err
 	}
 	n, err := s.svc.SignOutTeam(r.Context(), w.principal, req.Reason, s.meta(w, r))

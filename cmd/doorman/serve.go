@@ -18,6 +18,7 @@ import (
 	"github.com/doorman/doorman/demo"
 	"github.com/doorman/doorman/geoip"
 	doormanhttp "github.com/doorman/doorman/http"
+	"github.com/doorman/doorman/totp"
 	"github.com/doorman/doorman/useragent"
 )
 
@@ -98,6 +99,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer places.Close()
 	svc.Places = places
+	svc.OTP = totp.OTP{}
 
 	if c.demo {
 		pw := c.demoPassword

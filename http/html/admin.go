@@ -115,6 +115,8 @@ type TeamRow struct {
 	ActiveNow  bool
 	// Flagged marks a member with a suspicious session.
 	Flagged bool
+	// TwoFactor marks a member with two-factor authentication on.
+	TwoFactor bool
 }
 
 // NewTeamRow describes one member's line at now.
