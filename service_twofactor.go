@@ -353,7 +353,10 @@ func (s *Service) CompleteSignIn(ctx context.Context, challengeToken, code strin
 	if err != nil {
 		return "", nil, unavailable("sign in", err)
 	}
-	if ok, wait := s.throttle.allow(s.SignInLimits, user.Email, m.IP, now); !ok {
+	// The password step took its attempt from the limits: a right code
+	// costs none, a wrong one costs one, and none is tried while they
+	// say wait.
+	if wait := s.throttle.waiting(s.SignInLimits, user.Email, m.IP, now); wait > 0 {
 		return "", nil, s.throttled(ctx, user.Email, m, wait)
 	}
 	tf, err := s.Store.FindTwoFactor(ctx, c.AccountID, c.UserID)
@@ -369,6 +372,7 @@ func (s *Service) CompleteSignIn(ctx context.Context, challengeToken, code strin
 		return "", nil, err
 	}
 	if !ok {
+		s.throttle.allow(s.SignInLimits, user.Email, m.IP, now)
 		n, err := s.Store.FailSignInChallenge(ctx, c.ID)
 		if ErrorCode(err) == ENOTFOUND {
 			return "", nil, errChallengeGone
@@ -457,4 +461,26 @@ func (s *Service) markTwoFactor(ctx context.Context, accountID string, members [
 		members[i].TwoFactor = slices.Contains(on, members[i].User.ID)
 	}
 	return nil
+}
+
+// waiting says how long an attempt for email from ip must wait under the
+// sign-in limits (0: it may go on now), without taking one.
+func (t *throttle) waiting(limits SignInLimits, email, ip string, now time.Time) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.byEmail == nil {
+		t.byEmail, t.byIP = limiters{}, limiters{}
+	}
+	l := limits.withDefaults()
+	ents := []*limiterEntry{t.byEmail.get(email, l.PerEmail, l.EmailBurst, now)}
+	if ip != "" {
+		ents = append(ents, t.byIP.get(ip, l.PerIP, l.IPBurst, now))
+	}
+	var wait time.Duration
+	for _, e := range ents {
+		if tokens := e.lim.TokensAt(now); tokens < 1 {
+			wait = max(wait, time.Duration((1-tokens)/float64(e.lim.Limit())*float64(time.Second)))
+		}
+	}
+	return wait
 }
