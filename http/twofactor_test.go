@@ -344,3 +344,33 @@ func TestTwoFactorAPI(t *testing.T) {
 		t.Errorf("team page 2FA badges %v", badges)
 	}
 }
+
+// TestTwoFactorChallengeCookieOverHTTPS: over HTTPS the pending sign-in's
+// cookie is __Host-, Secure, HttpOnly and SameSite=Lax, like the session's.
+func TestTwoFactorChallengeCookieOverHTTPS(t *testing.T) {
+	e := newEnv(t, withBaseURL("https://doorman.example"))
+	e.user("ana@acme.example", doorman.RoleMember)
+	secret, _ := e.enable2FA("ana@acme.example")
+	c := e.browser()
+	first := e.page(c, "GET", "/login", nil).wantStatus(http.StatusOK)
+	dev := cookieNamed(t, first.header, "__Host-doorman_device")
+	v := formValues(first.one("form[action=/login]"))
+	v.Set("email", "ana@acme.example")
+	v.Set("password", password)
+	a := e.page(c, "POST", "/login", v, "Cookie", dev.Name+"="+dev.Value)
+	a.wantRedirect("/login/two-factor")
+	ck := cookieNamed(t, a.header, "__Host-doorman_challenge")
+	if !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" || ck.Domain != "" {
+		t.Errorf("challenge cookie %+v: want Secure, HttpOnly, SameSite=Lax, Path=/, no Domain", ck)
+	}
+	cookies := dev.Name + "=" + dev.Value + "; " + ck.Name + "=" + ck.Value
+	step := e.page(c, "GET", "/login/two-factor", nil, "Cookie", cookies).wantStatus(http.StatusOK)
+	sv := formValues(step.one("form[action=/login/two-factor]"))
+	e.clock.Advance(30 * time.Second)
+	sv.Set("code", e.totpCode(secret))
+	done := e.page(c, "POST", "/login/two-factor", sv, "Cookie", cookies)
+	done.wantRedirect("/settings/security/sessions")
+	if s := cookieNamed(t, done.header, "__Host-doorman_session"); !s.Secure || s.Value == "" {
+		t.Errorf("session cookie %+v", s)
+	}
+}
