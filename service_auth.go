@@ -118,6 +118,9 @@ func (s *Service) startSession(ctx context.Context, user *User, rememberMe, twoF
 	sess.Risk = s.signInRisk(ctx, sess)
 	p := &Principal{Session: sess, User: user, Account: acct}
 	ev := s.event(p, ActionSignIn, sess.ID, req.Meta, now)
+	if twoFactor {
+		ev.Details = "two_factor=true"
+	}
 	if err := s.Store.CreateSession(ctx, sess, ev); err != nil {
 		return "", nil, unavailable("sign in", err)
 	}

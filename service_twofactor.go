@@ -64,11 +64,7 @@ func (s *Service) TwoFactorStatus(ctx context.Context, p *Principal) (*TwoFactor
 	if err != nil {
 		return nil, unavailable("two-factor status", err)
 	}
-	pending := tf.PendingSecret != ""
 	tf.Secret, tf.PendingSecret = "", ""
-	if pending {
-		tf.PendingSecret = "pending" // tells that a setup is in progress, not the secret
-	}
 	return tf, nil
 }
 

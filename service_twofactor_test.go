@@ -122,6 +122,10 @@ func TestTwoFactorSetupAndSignIn(t *testing.T) {
 		if got, err := f.auth(tok); err != nil || !got.Session.TwoFactor {
 			t.Fatalf("Authenticate: TwoFactor not kept (%v)", err)
 		}
+		evs, _, err := store.FindAuditEvents(ctx, doorman.AuditFilter{AccountID: acct, Action: doorman.ActionSignIn, Target: p2.Session.ID})
+		if err != nil || len(evs) != 1 || evs[0].Details != "two_factor=true" {
+			t.Fatalf("sign_in event of a 2FA sign-in: %+v, %v", evs, err)
+		}
 		// Replay of the same code, same step: refused.
 		if _, _, err := f.signInCode("ana@company.com", f.code(t, key.Secret)); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
 			t.Fatalf("replayed code = %v, want EUNAUTHORIZED", err)
@@ -301,5 +305,44 @@ func TestTwoFactorThrottleAndReauth(t *testing.T) {
 			t.Fatalf("%d reauth_failed 'bad two-factor code' events, want 1", n)
 		}
 
+	})
+}
+
+// TestTwoFactorChallengeThrottle: the second step costs a sign-in attempt
+// only for a wrong code, and is refused while the limits say wait.
+func TestTwoFactorChallengeThrottle(t *testing.T) {
+	stores(t, func(t *testing.T, store doorman.Store) {
+		ctx := context.Background()
+		f := newFixture(t, store)
+		f.svc.OTP = totp.OTP{}
+		f.svc.SignInLimits = doorman.SignInLimits{} // 5 a minute per email
+		f.user(t, "Company", "ana@company.com", doorman.RoleMember)
+		_, p := f.signIn(t, "ana@company.com", false) // 1
+		_, codes := f.enable2FA(t, p)
+		m := doorman.Meta{IP: "83.45.123.78"}
+		start := func() string {
+			t.Helper()
+			_, _, err := f.svc.SignIn(ctx, doorman.SignInRequest{Email: "ana@company.com", Password: password, Challenge: true, Meta: m})
+			var ch *doorman.ChallengeRequired
+			if !errors.As(err, &ch) {
+				t.Fatalf("SignIn = %v, want ChallengeRequired", err)
+			}
+			return ch.Token
+		}
+		// 2 and 3: a right code costs nothing more. The clock stands still,
+		// so recovery codes stand in for codes of new time steps.
+		for _, code := range codes[:2] {
+			tok := start()
+			if _, _, err := f.svc.CompleteSignIn(ctx, tok, code, m); err != nil {
+				t.Fatalf("CompleteSignIn = %v", err)
+			}
+		}
+		tok := start()                                                                                                 // 4
+		if _, _, err := f.svc.CompleteSignIn(ctx, tok, "000000", m); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED { // 5
+			t.Fatalf("wrong code = %v", err)
+		}
+		if _, _, err := f.svc.CompleteSignIn(ctx, tok, "000000", m); doorman.ErrorCode(err) != doorman.ETOOMANY {
+			t.Fatalf("a sixth attempt in the minute = %v, want ETOOMANY", err)
+		}
 	})
 }
