@@ -317,7 +317,7 @@ func TestTwoFactorChallengeThrottle(t *testing.T) {
 		f.svc.OTP = totp.OTP{}
 		f.svc.SignInLimits = doorman.SignInLimits{} // 5 a minute per email
 		f.user(t, "Company", "ana@company.com", doorman.RoleMember)
-		_, p := f.signIn(t, "ana@company.com", false) // 1
+		_, p := f.signIn(t, "ana@company.com", false) // the first attempt
 		_, codes := f.enable2FA(t, p)
 		m := doorman.Meta{IP: "83.45.123.78"}
 		start := func() string {
@@ -337,8 +337,9 @@ func TestTwoFactorChallengeThrottle(t *testing.T) {
 				t.Fatalf("CompleteSignIn = %v", err)
 			}
 		}
-		tok := start()                                                                                                 // 4
-		if _, _, err := f.svc.CompleteSignIn(ctx, tok, "000000", m); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED { // 5
+		// 4, then 5 for the wrong code.
+		tok := start()
+		if _, _, err := f.svc.CompleteSignIn(ctx, tok, "000000", m); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
 			t.Fatalf("wrong code = %v", err)
 		}
 		if _, _, err := f.svc.CompleteSignIn(ctx, tok, "000000", m); doorman.ErrorCode(err) != doorman.ETOOMANY {
