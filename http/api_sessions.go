@@ -28,10 +28,11 @@ type sessionJSON struct {
 	Status     doorman.Status `json:"status"`
 	StatusText string         `json:"status_text"`
 	RememberMe bool           `json:"remember_me"`
+	Activity   activityJSON   `json:"activity"`
+	Risk       riskJSON       `json:"risk"`
+
 	// TwoFactor is whether the sign-in passed a second factor.
-	TwoFactor bool         `json:"two_factor"`
-	Activity  activityJSON `json:"activity"`
-	Risk      riskJSON     `json:"risk"`
+	TwoFactor bool `json:"two_factor"`
 }
 
 type locationJSON struct {
@@ -139,8 +140,6 @@ func (v *sessionJSON) appendJSON(b []byte) []byte {
 	b = appendString(b, v.StatusText)
 	b = append(b, `,"remember_me":`...)
 	b = strconv.AppendBool(b, v.RememberMe)
-	b = append(b, `,"two_factor":`...)
-	b = strconv.AppendBool(b, v.TwoFactor)
 	b = append(b, `,"activity":{"logins":`...)
 	b = strconv.AppendInt(b, v.Activity.Logins, 10)
 	b = append(b, `,"actions":`...)
@@ -162,7 +161,9 @@ func (v *sessionJSON) appendJSON(b []byte) []byte {
 		}
 		b = append(b, ']')
 	}
-	return append(b, "}}"...)
+	b = append(b, `},"two_factor":`...)
+	b = strconv.AppendBool(b, v.TwoFactor)
+	return append(b, '}')
 }
 
 type sessionsResponse struct {

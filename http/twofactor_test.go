@@ -343,6 +343,19 @@ func TestTwoFactorAPI(t *testing.T) {
 	if !badges["ana@acme.example"] || badges["admin@acme.example"] {
 		t.Errorf("team page 2FA badges %v", badges)
 	}
+	audit := e.page(c, "GET", "/admin/audit", nil).wantStatus(http.StatusOK)
+	options := audit.texts("select#action option")
+	for _, want := range []string{"Turned on two-factor authentication", "Turned off two-factor authentication",
+		"Regenerated recovery codes", "Used a recovery code"} {
+		if !slices.Contains(options, want) {
+			t.Errorf("audit filter has no %q: %q", want, options)
+		}
+	}
+	if rows := audit.texts("table tbody tr"); !slices.ContainsFunc(rows, func(r string) bool {
+		return strings.Contains(r, "Turned on two-factor authentication")
+	}) {
+		t.Errorf("audit log rows %q: no two-factor event", rows)
+	}
 }
 
 // TestTwoFactorChallengeCookieOverHTTPS: over HTTPS the pending sign-in's
