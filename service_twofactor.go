@@ -101,13 +101,18 @@ func (s *Service) BeginTwoFactorSetup(ctx context.Context, p *Principal, passwor
 }
 
 // TwoFactorSetupKey returns the key of p's setup in progress, to show it
-// again (a wrong code was typed). ENOTFOUND when no setup is in progress.
+// again (a wrong code was typed). ENOTFOUND when no setup is in progress;
+// EREAUTH unless p proved its password in the last ReauthAfter, as for
+// beginning it, so that another session of the user cannot read it.
 func (s *Service) TwoFactorSetupKey(ctx context.Context, p *Principal) (*OTPKey, error) {
 	if err := person(p); err != nil {
 		return nil, err
 	}
 	if s.OTP == nil {
 		return nil, errNoOTP
+	}
+	if s.NeedsReauth(p) {
+		return nil, errReauth
 	}
 	tf, err := s.Store.FindTwoFactor(ctx, p.Account.ID, p.User.ID)
 	if err != nil {
@@ -122,13 +127,17 @@ func (s *Service) TwoFactorSetupKey(ctx context.Context, p *Principal) (*OTPKey,
 // ConfirmTwoFactorSetup turns two-factor authentication on when code is a
 // valid code of the pending secret, and returns the new recovery codes:
 // shown once, only their hashes are kept. Audited as two_factor_enabled.
-// EINVALID for a missing or wrong code or no setup in progress.
+// EINVALID for a missing or wrong code or no setup in progress; EREAUTH
+// unless p proved its password in the last ReauthAfter, as for beginning.
 func (s *Service) ConfirmTwoFactorSetup(ctx context.Context, p *Principal, code string, m Meta) ([]string, error) {
 	if err := person(p); err != nil {
 		return nil, err
 	}
 	if s.OTP == nil {
 		return nil, errNoOTP
+	}
+	if s.NeedsReauth(p) {
+		return nil, errReauth
 	}
 	code = strings.TrimSpace(code)
 	if code == "" {

@@ -347,3 +347,30 @@ func TestTwoFactorChallengeThrottle(t *testing.T) {
 		}
 	})
 }
+
+// TestTwoFactorSetupNeedsRecentAuth: a session that has not proved the
+// password lately can neither read a pending setup's key nor confirm it.
+func TestTwoFactorSetupNeedsRecentAuth(t *testing.T) {
+	stores(t, func(t *testing.T, store doorman.Store) {
+		ctx := context.Background()
+		f := newFixture(t, store)
+		f.svc.OTP = totp.OTP{}
+		f.user(t, "Company", "ana@company.com", doorman.RoleMember)
+		_, old := f.signIn(t, "ana@company.com", false)
+		f.clock.Advance(doorman.ReauthAfter)
+		_, p := f.signIn(t, "ana@company.com", false)
+		key, err := f.svc.BeginTwoFactorSetup(ctx, p, "", doorman.Meta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.TwoFactorSetupKey(ctx, old); doorman.ErrorCode(err) != doorman.EREAUTH {
+			t.Fatalf("TwoFactorSetupKey from an old session = %v, want EREAUTH", err)
+		}
+		if _, err := f.svc.ConfirmTwoFactorSetup(ctx, old, f.code(t, key.Secret), doorman.Meta{}); doorman.ErrorCode(err) != doorman.EREAUTH {
+			t.Fatalf("ConfirmTwoFactorSetup from an old session = %v, want EREAUTH", err)
+		}
+		if _, err := f.svc.ConfirmTwoFactorSetup(ctx, p, f.code(t, key.Secret), doorman.Meta{}); err != nil {
+			t.Fatalf("ConfirmTwoFactorSetup = %v", err)
+		}
+	})
+}

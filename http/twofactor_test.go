@@ -387,3 +387,27 @@ func TestTwoFactorChallengeCookieOverHTTPS(t *testing.T) {
 		t.Errorf("session cookie %+v", s)
 	}
 }
+
+// TestTwoFactorSetupReauth: 15 minutes after the last password proof, the
+// setup asks for the password again before showing or confirming the key.
+func TestTwoFactorSetupReauth(t *testing.T) {
+	e := newEnv(t)
+	e.user("ana@acme.example", doorman.RoleMember)
+	c := e.browser()
+	e.signIn(c, "ana@acme.example", false, "")
+	p := e.page(c, "GET", "/settings/security/two-factor", nil).wantStatus(http.StatusOK)
+	setup := e.page(c, "POST", "/settings/security/two-factor/setup",
+		formValues(p.one("form[action=/settings/security/two-factor/setup]"))).wantStatus(http.StatusOK)
+	key := setup.text("#setup-key")
+	confirm := formValues(setup.one("form[action=/settings/security/two-factor/confirm]"))
+	e.clock.Advance(16 * time.Minute)
+	const again = "/reauth?next=%2Fsettings%2Fsecurity%2Ftwo-factor%2Fsetup"
+	e.page(c, "GET", "/settings/security/two-factor/setup", nil).wantRedirect(again)
+	confirm.Set("code", e.totpCode(key))
+	e.page(c, "POST", "/settings/security/two-factor/confirm", confirm).wantRedirect(again)
+	e.reauth(c, "/settings/security/two-factor/setup")
+	if got := e.page(c, "GET", "/settings/security/two-factor/setup", nil).wantStatus(http.StatusOK).text("#setup-key"); got != key {
+		t.Errorf("after the password: key %q, want the pending one", got)
+	}
+	e.page(c, "POST", "/settings/security/two-factor/confirm", confirm).wantStatus(http.StatusOK)
+}

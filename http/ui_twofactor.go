@@ -45,6 +45,9 @@ func (s *Server) twoFactorHome(w *request, r *http.Request) error {
 // twoFactorSetupPage is GET /settings/security/two-factor/setup: the setup
 // in progress shown again, or the two-factor page when there is none.
 func (s *Server) twoFactorSetupPage(w *request, r *http.Request) error {
+	if s.needReauth(w, r, pages.PathTwoFactorSetup) {
+		return nil
+	}
 	key, err := s.svc.TwoFactorSetupKey(r.Context(), w.principal)
 	if doorman.ErrorCode(err) == doorman.ENOTFOUND {
 		return s.twoFactorHome(w, r)
@@ -83,6 +86,9 @@ func (s *Server) twoFactorSetupSubmit(w *request, r *http.Request) error {
 func (s *Server) twoFactorConfirmSubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
+	}
+	if s.needReauth(w, r, pages.PathTwoFactorSetup) {
+		return nil
 	}
 	codes, err := s.svc.ConfirmTwoFactorSetup(r.Context(), w.principal, r.PostForm.Get("code"), s.meta(w, r))
 	switch code := doorman.ErrorCode(err); {
