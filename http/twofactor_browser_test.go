@@ -3,6 +3,7 @@ package http_test
 import (
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,6 +41,7 @@ func TestTwoFactorBrowser(t *testing.T) {
 	if w := eval[float64](a, `document.querySelector("img.qr").naturalWidth`); w == 0 {
 		t.Error("the QR code image did not load (Content-Security-Policy?)")
 	}
+	a.screenshot("two-factor-setup", true)
 	a.do(chromedp.SendKeys(chromedp.CSS("#code"), e.totpCode(key)))
 	a.clickAndLoad("form[action='/settings/security/two-factor/confirm'] button[type=submit]")
 	p = a.dom()
@@ -47,11 +49,14 @@ func TestTwoFactorBrowser(t *testing.T) {
 	if len(codes) != doorman.RecoveryCodeCount {
 		t.Fatalf("recovery codes %q", codes)
 	}
+	a.screenshot("two-factor-recovery-codes", false)
 	a.clickAndLoad("a.btn-primary[href='/settings/security/two-factor']")
 	if got := a.dom().text("#two-factor-status .badge"); got != "On" {
 		t.Fatalf("status %q, want On", got)
 	}
+	a.screenshot("two-factor", true)
 
+	var shot sync.Once
 	signOut := func() {
 		t.Helper()
 		a.clickAndLoad("form[action='/logout'] button[type=submit]")
@@ -68,6 +73,7 @@ func TestTwoFactorBrowser(t *testing.T) {
 		if len(a.dom().all("input[type=password]")) != 0 {
 			t.Fatal("the second step has a password field")
 		}
+		shot.Do(func() { a.screenshot("login-two-factor", false) })
 		a.do(chromedp.SendKeys(chromedp.CSS("#code"), code))
 		a.clickAndLoad("form[action='/login/two-factor'] button[type=submit]")
 	}
