@@ -21,6 +21,11 @@ const (
 	ActionSessionRotated      = "session_rotated" // a new token replaced the session's after a privilege change
 	ActionReauthenticated     = "reauthenticated" // the password asked again before a sensitive action
 	ActionReauthFailed        = "reauth_failed"   // a wrong password given for re-authentication
+
+	ActionTwoFactorEnabled     = "two_factor_enabled"
+	ActionTwoFactorDisabled    = "two_factor_disabled"
+	ActionRecoveryCodesRenewed = "recovery_codes_regenerated"
+	ActionRecoveryCodeUsed     = "recovery_code_used" // in place of a TOTP code, at sign-in or re-authentication
 )
 
 // ActorSystem is the actor of operator commands and background jobs.

@@ -21,6 +21,7 @@ const (
 	ECONFLICT     = "conflict"          // 409: a unique value is already taken.
 	ETOOMANY      = "too_many_requests" // 429: slow down.
 	EREAUTH       = "reauth_required"   // 403: a sensitive action; confirm the password first.
+	ETOTP         = "totp_required"     // 401: the password is right; the two-factor code is missing.
 	EINTERNAL     = "internal"          // 500: a bug or an unexpected failure; logged in full.
 	EUNAVAILABLE  = "unavailable"       // 503: the store cannot answer, so nothing can be decided.
 )

@@ -281,11 +281,19 @@ func (r Risk) AuditDetails() string {
 	return "risk=" + r.Level + " reasons=" + strings.Join(r.Reasons, ",")
 }
 
-// RiskFromAuditDetails reads AuditDetails back; ok is false for any other
-// details.
+// RiskFromAuditDetails reads AuditDetails back from an event's details,
+// which may hold other "key=value" facts too; ok is false when they hold
+// no risk.
 func RiskFromAuditDetails(details string) (r Risk, ok bool) {
-	level, reasons, found := strings.Cut(strings.TrimPrefix(details, "risk="), " reasons=")
-	if !found || !strings.HasPrefix(details, "risk=") || (level != RiskHigh && level != RiskMedium) {
+	var level, reasons string
+	for _, f := range strings.Fields(details) {
+		if v, found := strings.CutPrefix(f, "risk="); found {
+			level = v
+		} else if v, found := strings.CutPrefix(f, "reasons="); found {
+			reasons = v
+		}
+	}
+	if level != RiskHigh && level != RiskMedium {
 		return Risk{}, false
 	}
 	r.Level = level

@@ -154,7 +154,10 @@ func TestRiskAuditDetails(t *testing.T) {
 	if !ok || got.Level != r.Level || !slices.Equal(got.Reasons, r.Reasons) {
 		t.Errorf("round trip of %q = %+v, %v", r.AuditDetails(), got, ok)
 	}
-	for _, d := range []string{"", "risk=none reasons=", "idle_timeout=7d", "risk=high", "risk=extreme reasons=x"} {
+	if got, ok := RiskFromAuditDetails(r.AuditDetails() + " two_factor=true"); !ok || !slices.Equal(got.Reasons, r.Reasons) {
+		t.Errorf("with another fact: %+v, %v", got, ok)
+	}
+	for _, d := range []string{"", "risk=none reasons=", "idle_timeout=7d", "two_factor=true", "risk=extreme reasons=x"} {
 		if _, ok := RiskFromAuditDetails(d); ok {
 			t.Errorf("RiskFromAuditDetails(%q) ok", d)
 		}

@@ -37,6 +37,10 @@ type Service struct {
 	SignInLimits SignInLimits
 	// Alerts sends sign-in alerts by email and webhook (service_alerts.go).
 	Alerts AlertConfig
+	// OTP checks two-factor codes (the totp package). Optional: without it
+	// no one can turn two-factor authentication on, and a user who has it
+	// cannot sign in.
+	OTP OTP
 
 	dummyOnce sync.Once
 	dummyHash string

@@ -26,6 +26,8 @@ type TeamMember struct {
 	// Flagged marks a user with an active session the risk checks flag
 	// (medium or high, old_session included).
 	Flagged bool
+	// TwoFactor marks a user with two-factor authentication on.
+	TwoFactor bool
 }
 
 // TeamFilter selects the team view's rows.
@@ -80,6 +82,9 @@ func (s *Service) TeamSessions(ctx context.Context, p *Principal, f TeamFilter) 
 		return nil, 0, 0, unavailable("team sessions", err)
 	}
 	if err := s.markFlagged(ctx, p.Account.ID, members, w, now); err != nil {
+		return nil, 0, 0, err
+	}
+	if err := s.markTwoFactor(ctx, p.Account.ID, members); err != nil {
 		return nil, 0, 0, err
 	}
 	return members, users, totalActive, nil

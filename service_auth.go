@@ -13,6 +13,13 @@ type SignInRequest struct {
 	Email      string
 	Password   string
 	RememberMe bool
+	// TOTPCode is the two-factor code (or a recovery code) of a user with
+	// two-factor authentication; ignored for other users.
+	TOTPCode string
+	// Challenge asks, for a user with two-factor authentication who gave
+	// no code, for a sign-in challenge (a *ChallengeRequired error) rather
+	// than ETOTP: the sign-in page's second step.
+	Challenge bool
 	Meta
 }
 
@@ -25,7 +32,9 @@ var errBadCredentials = &Error{Code: EUNAUTHORIZED, Message: "Invalid email or p
 // SignIn checks the credentials and starts a new session with a new token.
 // It returns the token, which is never stored, and the new session's
 // principal. Unknown emails and wrong passwords get the same EUNAUTHORIZED
-// and cost the same password check; both are audited.
+// and cost the same password check; both are audited. A user with
+// two-factor authentication also needs req.TOTPCode (or a recovery code):
+// without one the answer is ETOTP, with a wrong one EUNAUTHORIZED.
 func (s *Service) SignIn(ctx context.Context, req SignInRequest) (string, *Principal, error) {
 	email := NormalizeEmail(req.Email)
 	if email == "" {
@@ -76,6 +85,17 @@ func (s *Service) SignIn(ctx context.Context, req SignInRequest) (string, *Princ
 		s.Log.Info("sign-in failed", "email", email, "ip", req.IP, "reason", ev.Reason)
 		return "", nil, errBadCredentials
 	}
+	twoFactor, err := s.signInSecondFactor(ctx, user, email, req)
+	if err != nil {
+		return "", nil, err
+	}
+	return s.startSession(ctx, user, req.RememberMe, twoFactor, req.Meta)
+}
+
+// startSession starts a session of user, whose credentials were checked.
+func (s *Service) startSession(ctx context.Context, user *User, rememberMe, twoFactor bool, m Meta) (string, *Principal, error) {
+	req := SignInRequest{RememberMe: rememberMe, Meta: m}
+	now := s.now()
 	acct, err := s.Store.FindAccountByID(ctx, user.AccountID)
 	if err != nil {
 		return "", nil, unavailable("sign in", err)
@@ -86,7 +106,7 @@ func (s *Service) SignIn(ctx context.Context, req SignInRequest) (string, *Princ
 	sess := &Session{
 		ID: NewID(PrefixSession, now), TokenHash: hash, UserID: user.ID, AccountID: acct.ID,
 		CreatedAt: now, LastActiveAt: now, AuthenticatedAt: now, ExpiresAt: s.Policy.initialExpiry(now, remember, acct.Settings),
-		RememberMe: remember, IP: req.IP, UserAgent: ua,
+		RememberMe: remember, TwoFactor: twoFactor, IP: req.IP, UserAgent: ua,
 		Device: s.detect(ua, req.Hints), Location: s.locate(req.IP),
 		// Without a device key only this sign-in is known; with one the
 		// store counts the device's sign-ins.
@@ -98,9 +118,14 @@ func (s *Service) SignIn(ctx context.Context, req SignInRequest) (string, *Princ
 	sess.Risk = s.signInRisk(ctx, sess)
 	p := &Principal{Session: sess, User: user, Account: acct}
 	ev := s.event(p, ActionSignIn, sess.ID, req.Meta, now)
+	var details []string
 	if sess.Risk.Flagged() {
-		ev.Details = sess.Risk.AuditDetails()
+		details = append(details, sess.Risk.AuditDetails())
 	}
+	if twoFactor {
+		details = append(details, "two_factor=true")
+	}
+	ev.Details = strings.Join(details, " ")
 	if err := s.Store.CreateSession(ctx, sess, ev); err != nil {
 		return "", nil, unavailable("sign in", err)
 	}

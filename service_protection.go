@@ -176,15 +176,25 @@ func (s *Service) NeedsReauth(p *Principal) bool {
 // ReauthAfter; else, with a password, re-authenticates with it; else
 // EREAUTH. A wrong password is EREAUTH too, saying so, and audited.
 func (s *Service) RequireRecentAuth(ctx context.Context, p *Principal, password string, m Meta) error {
+	return s.RequireRecentAuthCode(ctx, p, password, "", m)
+}
+
+// RequireRecentAuthCode is RequireRecentAuth with the two-factor code (or
+// a recovery code) that a user with two-factor authentication must give
+// with the password.
+func (s *Service) RequireRecentAuthCode(ctx context.Context, p *Principal, password, code string, m Meta) error {
 	if !s.NeedsReauth(p) {
 		return nil
 	}
 	if password == "" {
 		return errReauth
 	}
-	if err := s.Reauthenticate(ctx, p, password, m); err != nil {
-		if ErrorCode(err) == EUNAUTHORIZED {
-			return &Error{Code: EREAUTH, Message: "The password is wrong; confirm your password to continue"}
+	if err := s.ReauthenticateCode(ctx, p, password, code, m); err != nil {
+		switch ErrorCode(err) {
+		case EUNAUTHORIZED:
+			return &Error{Code: EREAUTH, Message: "The " + reauthWrong(err) + " is wrong; confirm your password to continue"}
+		case ETOTP:
+			return &Error{Code: EREAUTH, Message: "Confirm your password and two-factor code to continue"}
 		}
 		return err
 	}
@@ -194,8 +204,16 @@ func (s *Service) RequireRecentAuth(ctx context.Context, p *Principal, password 
 // Reauthenticate checks the signed-in user's password again and, when it
 // is right, records the proof on the session (AuthenticatedAt), audited as
 // reauthenticated. A wrong password is EUNAUTHORIZED, audited as
-// reauth_failed; the session goes on.
+// reauth_failed; the session goes on. A user with two-factor
+// authentication needs ReauthenticateCode.
 func (s *Service) Reauthenticate(ctx context.Context, p *Principal, password string, m Meta) error {
+	return s.ReauthenticateCode(ctx, p, password, "", m)
+}
+
+// ReauthenticateCode is Reauthenticate with the two-factor code (or a
+// recovery code) of a user with two-factor authentication: without one it
+// is ETOTP, with a wrong one EUNAUTHORIZED (audited as reauth_failed).
+func (s *Service) ReauthenticateCode(ctx context.Context, p *Principal, password, code string, m Meta) error {
 	if p == nil || p.Session == nil || p.User == nil {
 		return Errorf(EFORBIDDEN, "only a person can confirm a password")
 	}
@@ -203,6 +221,9 @@ func (s *Service) Reauthenticate(ctx context.Context, p *Principal, password str
 		return Errorf(EINVALID, "password is required")
 	}
 	if err := s.checkPassword(ctx, p, password, m); err != nil {
+		return err
+	}
+	if err := s.reauthSecondFactor(ctx, p, code, m); err != nil {
 		return err
 	}
 	now := s.now()

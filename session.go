@@ -23,6 +23,9 @@ type Session struct {
 	// settings may end a session sooner, never later.
 	ExpiresAt  *time.Time
 	RememberMe bool
+	// TwoFactor records that the sign-in passed a second factor (a TOTP
+	// code or a recovery code).
+	TwoFactor bool
 
 	RevokedAt    *time.Time
 	RevokedBy    string // actor id: the user's own id, an admin's id, or ActorSystem

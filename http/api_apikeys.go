@@ -122,6 +122,8 @@ type createAPIKeyRequest struct {
 	ReadOnly bool   `json:"read_only"`
 	// Password re-authenticates a session signed in over 15 minutes ago.
 	Password string `json:"password"`
+	// TOTPCode goes with Password for a user with two-factor authentication.
+	TOTPCode string `json:"totp_code"`
 }
 
 type createAPIKeyResponse struct {
@@ -136,7 +138,7 @@ func (s *Server) createAPIKey(w *request, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.recentAuth(w, r, req.Password); err != nil {
+	if err := s.recentAuth(w, r, req.Password, req.TOTPCode); err != nil {
 		return err
 	}
 	k, secret, err := s.svc.CreateAPIKey(r.Context(), w.principal, req.Name, req.ReadOnly, s.meta(w, r))

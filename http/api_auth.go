@@ -37,8 +37,9 @@ type loginRequest struct {
 	Email      string `json:"email"`
 	Password   string `json:"password"`
 	RememberMe bool   `json:"remember_me"`
-	// TOTPCode is accepted for clients written against the whole contract;
-	// no account has a second factor yet.
+	// TOTPCode is the two-factor code, or a recovery code, of a user with
+	// two-factor authentication: without one the answer is 401
+	// totp_required.
 	TOTPCode string `json:"totp_code"`
 }
 
@@ -68,7 +69,7 @@ func (s *Server) login(w *request, r *http.Request) error {
 	m := s.meta(w, r)
 	m.DeviceKey = s.deviceKey(w, r)
 	token, p, err := s.svc.SignIn(r.Context(), doorman.SignInRequest{Email: req.Email, Password: req.Password,
-		RememberMe: req.RememberMe, Meta: m})
+		RememberMe: req.RememberMe, TOTPCode: req.TOTPCode, Meta: m})
 	if err != nil {
 		return err
 	}

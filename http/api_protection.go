@@ -15,7 +15,7 @@ func (s *Server) signOutAll(w *request, r *http.Request) error {
 			return err
 		}
 	}
-	if err := s.recentAuth(w, r, req.Password); err != nil {
+	if err := s.recentAuth(w, r, req.Password, req.TOTPCode); err != nil {
 		return err
 	}
 	n, err := s.svc.SignOutAll(r.Context(), w.principal, s.meta(w, r))
@@ -32,13 +32,16 @@ func (s *Server) signOutAll(w *request, r *http.Request) error {
 type passwordOnly struct {
 	// Password re-authenticates a session signed in over 15 minutes ago.
 	Password string `json:"password"`
+	// TOTPCode goes with Password for a user with two-factor authentication.
+	TOTPCode string `json:"totp_code"`
 }
 
 // recentAuth answers 403 reauth_required unless the session proved its
-// password in the last 15 minutes; password, when given, proves it now.
-// API keys have no password and pass.
-func (s *Server) recentAuth(w *request, r *http.Request, password string) error {
-	return s.svc.RequireRecentAuth(r.Context(), w.principal, password, s.meta(w, r))
+// password in the last 15 minutes; password, when given, proves it now
+// (with code, for a user with two-factor authentication). API keys have no
+// password and pass.
+func (s *Server) recentAuth(w *request, r *http.Request, password, code string) error {
+	return s.svc.RequireRecentAuthCode(r.Context(), w.principal, password, code, s.meta(w, r))
 }
 
 type passwordRequest struct {

@@ -30,6 +30,9 @@ type sessionJSON struct {
 	RememberMe bool           `json:"remember_me"`
 	Activity   activityJSON   `json:"activity"`
 	Risk       riskJSON       `json:"risk"`
+
+	// TwoFactor is whether the sign-in passed a second factor.
+	TwoFactor bool `json:"two_factor"`
 }
 
 type locationJSON struct {
@@ -66,7 +69,7 @@ func newSessionJSON(sess *doorman.Session, current bool, set doorman.Settings, n
 			ISP: l.ISP, Label: l.Label()},
 		CreatedAt: sess.CreatedAt.UTC(), LastActiveAt: sess.LastActiveAt.UTC(),
 		Status: sess.StatusAt(now), StatusText: doorman.RelativeTime(now, sess.LastActiveAt),
-		RememberMe: doorman.Remembered(sess, set),
+		RememberMe: doorman.Remembered(sess, set), TwoFactor: sess.TwoFactor,
 		Activity: activityJSON{Logins: sess.Activity.Logins, Actions: sess.Activity.Actions,
 			LastPage: sess.Activity.LastPage},
 		Risk: riskJSON{Level: sess.Risk.Level, Reasons: sess.Risk.Reasons},
@@ -158,7 +161,9 @@ func (v *sessionJSON) appendJSON(b []byte) []byte {
 		}
 		b = append(b, ']')
 	}
-	return append(b, "}}"...)
+	b = append(b, `},"two_factor":`...)
+	b = strconv.AppendBool(b, v.TwoFactor)
+	return append(b, '}')
 }
 
 type sessionsResponse struct {

@@ -30,6 +30,8 @@ type settingsUpdate struct {
 	MembersSeeSessions *bool   `json:"members_see_sessions"`
 	// Password re-authenticates a session signed in over 15 minutes ago.
 	Password string `json:"password"`
+	// TOTPCode goes with Password for a user with two-factor authentication.
+	TOTPCode string `json:"totp_code"`
 }
 
 // getSettings is GET /api/v1/settings/sessions; every member may read them.
@@ -51,7 +53,7 @@ func (s *Server) putSettings(w *request, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.recentAuth(w, r, req.Password); err != nil {
+	if err := s.recentAuth(w, r, req.Password, req.TOTPCode); err != nil {
 		return err
 	}
 	switch {

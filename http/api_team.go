@@ -60,6 +60,8 @@ type teamMemberJSON struct {
 	LastActiveAt *time.Time `json:"last_active_at"`
 	// Flagged marks a member with an active session the risk checks flag.
 	Flagged bool `json:"flagged"`
+	// TwoFactor is whether the member has two-factor authentication on.
+	TwoFactor bool `json:"two_factor"`
 }
 
 type teamSessionsResponse struct {
@@ -91,7 +93,7 @@ func (s *Server) teamSessions(w *request, r *http.Request) error {
 	}
 	for _, m := range members {
 		v := teamMemberJSON{UserID: m.User.ID, Email: m.User.Email, Name: m.User.Name, Role: m.User.Role,
-			Sessions: m.Sessions, Flagged: m.Flagged}
+			Sessions: m.Sessions, Flagged: m.Flagged, TwoFactor: m.TwoFactor}
 		if m.LastActiveAt != nil {
 			t := m.LastActiveAt.UTC()
 			v.LastActiveAt = &t
@@ -144,6 +146,8 @@ type reasonRequest struct {
 	Reason string `json:"reason"`
 	// Password re-authenticates a session signed in over 15 minutes ago.
 	Password string `json:"password"`
+	// TOTPCode goes with Password for a user with two-factor authentication.
+	TOTPCode string `json:"totp_code"`
 }
 
 // forceSignOut is POST /api/v1/team/users/{user_id}/sign-out: every session
@@ -154,7 +158,7 @@ func (s *Server) forceSignOut(w *request, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.recentAuth(w, r, req.Password); err != nil {
+	if err := s.recentAuth(w, r, req.Password, req.TOTPCode); err != nil {
 		return err
 	}
 	n, err := s.svc.ForceSignOut(r.Context(), w.principal, r.PathValue("user_id"), req.Reason, s.meta(w, r))
@@ -172,7 +176,7 @@ func (s *Server) signOutTeam(w *request, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.recentAuth(w, r, req.Password); err != nil {
+	if err := s.recentAuth(w, r, req.Password, req.TOTPCode); err != nil {
 		return err
 	}
 	n, err := s.svc.SignOutTeam(r.Context(), w.principal, req.Reason, s.meta(w, r))

@@ -44,6 +44,8 @@ type putWebhookRequest struct {
 	RotateSecret bool  `json:"rotate_secret"`
 	// Password re-authenticates a session signed in over 15 minutes ago.
 	Password string `json:"password"`
+	// TOTPCode goes with Password for a user with two-factor authentication.
+	TOTPCode string `json:"totp_code"`
 }
 
 // putWebhook is PUT /api/v1/webhook: create (201, with the secret) or
@@ -53,7 +55,7 @@ func (s *Server) putWebhook(w *request, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.recentAuth(w, r, req.Password); err != nil {
+	if err := s.recentAuth(w, r, req.Password, req.TOTPCode); err != nil {
 		return err
 	}
 	enabled := req.Enabled == nil || *req.Enabled
@@ -83,7 +85,7 @@ func (s *Server) deleteWebhook(w *request, r *http.Request) error {
 			return err
 		}
 	}
-	if err := s.recentAuth(w, r, req.Password); err != nil {
+	if err := s.recentAuth(w, r, req.Password, req.TOTPCode); err != nil {
 		return err
 	}
 	if err := s.svc.DeleteWebhook(r.Context(), w.principal, s.meta(w, r)); err != nil {

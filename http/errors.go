@@ -20,6 +20,7 @@ var statusByCode = map[string]int{
 	doorman.EUNAUTHORIZED: http.StatusUnauthorized,
 	doorman.EFORBIDDEN:    http.StatusForbidden,
 	doorman.EREAUTH:       http.StatusForbidden,
+	doorman.ETOTP:         http.StatusUnauthorized,
 	doorman.ENOTFOUND:     http.StatusNotFound,
 	codeMethodNotAllowed:  http.StatusMethodNotAllowed,
 	doorman.ECONFLICT:     http.StatusConflict,

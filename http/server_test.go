@@ -21,6 +21,7 @@ import (
 	"github.com/doorman/doorman/argon2id"
 	doormanhttp "github.com/doorman/doorman/http"
 	"github.com/doorman/doorman/internal/testdb"
+	"github.com/doorman/doorman/totp"
 )
 
 const password = "correct horse battery"
@@ -127,6 +128,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	e.svc = doorman.NewService(e.store, testHasher)
 	e.svc.Now = e.clock.Now
 	e.svc.Log = log
+	e.svc.OTP = totp.OTP{}
 
 	e.srv = httptest.NewUnstartedServer(nil)
 	cfg := doormanhttp.Config{

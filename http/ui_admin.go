@@ -71,6 +71,7 @@ func (s *Server) teamSessionsPage(w *request, r *http.Request) error {
 	for _, m := range members {
 		row := pages.NewTeamRow(m.User, m.Sessions, m.LastActiveAt, now)
 		row.Flagged = m.Flagged
+		row.TwoFactor = m.TwoFactor
 		page.Rows = append(page.Rows, row)
 	}
 	page.Pager = pages.NewPager(n, teamPageSize, len(page.Rows), users, "users", pages.PathTeamSessions, q)

@@ -62,7 +62,10 @@ func (s *Server) loginSubmit(w *request, r *http.Request) error {
 	m := s.meta(w, r)
 	m.DeviceKey = key
 	token, p, err := s.svc.SignIn(r.Context(), doorman.SignInRequest{Email: page.Email,
-		Password: f.Get("password"), RememberMe: page.RememberMe, Meta: m})
+		Password: f.Get("password"), RememberMe: page.RememberMe, Challenge: true, Meta: m})
+	if s.toSecondStep(w, r, err, page.Next) {
+		return nil
+	}
 	if err != nil {
 		code := doorman.ErrorCode(err)
 		if doorman.IsUnavailable(err) || (code != doorman.EUNAUTHORIZED && code != doorman.EINVALID && code != doorman.ETOOMANY) {

@@ -121,7 +121,12 @@ func (s *Server) reauthPage(w *request, r *http.Request) error {
 		s.redirect(w, r, afterLogin(next))
 		return nil
 	}
-	s.render(w, r, http.StatusOK, &pages.ReauthPage{Layout: s.layout(w, r, "Confirm your password"), Next: next})
+	tf, err := s.svc.TwoFactorStatus(r.Context(), w.principal)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, &pages.ReauthPage{Layout: s.layout(w, r, "Confirm your password"), Next: next,
+		TwoFactor: tf.Enabled()})
 	return nil
 }
 
@@ -132,10 +137,10 @@ func (s *Server) reauthSubmit(w *request, r *http.Request) error {
 		return err
 	}
 	next := safeNext(r.PostForm.Get("next"))
-	err := s.svc.Reauthenticate(r.Context(), w.principal, r.PostForm.Get("password"), s.meta(w, r))
-	if code := doorman.ErrorCode(err); err != nil && !doorman.IsUnavailable(err) && (code == doorman.EUNAUTHORIZED || code == doorman.EINVALID) {
+	err := s.svc.ReauthenticateCode(r.Context(), w.principal, r.PostForm.Get("password"), r.PostForm.Get("code"), s.meta(w, r))
+	if code := doorman.ErrorCode(err); err != nil && !doorman.IsUnavailable(err) && (code == doorman.EUNAUTHORIZED || code == doorman.EINVALID || code == doorman.ETOTP) {
 		s.render(w, r, http.StatusBadRequest, &pages.ReauthPage{Layout: s.layout(w, r, "Confirm your password"), Next: next,
-			Error: sentence(doorman.ErrorMessage(err))})
+			Error: sentence(doorman.ErrorMessage(err)), TwoFactor: code == doorman.ETOTP || r.PostForm.Get("code") != ""})
 		return nil
 	} else if err != nil {
 		return err

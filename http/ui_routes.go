@@ -49,6 +49,18 @@ var pageRoutes = []pageRoute{
 	{Route{"POST", pages.PathReauth, "Confirm password"}, true, (*Server).reauthSubmit},
 	{Route{"GET", pages.PathPassword, "Password"}, true, (*Server).passwordPage},
 	{Route{"POST", pages.PathPassword, "Password"}, true, (*Server).passwordSubmit},
+	// Two-factor authentication and the sign-in's second step (ui_twofactor.go).
+	{Route{"GET", pages.PathTwoFactor, "Two-factor authentication"}, true, (*Server).twoFactorPage},
+	{Route{"GET", pages.PathTwoFactorSetup, "Set up two-factor authentication"}, true, (*Server).twoFactorSetupPage},
+	{Route{"POST", pages.PathTwoFactorSetup, "Set up two-factor authentication"}, true, (*Server).twoFactorSetupSubmit},
+	{Route{"GET", pages.PathTwoFactorConfirm, "Two-factor authentication"}, true, (*Server).twoFactorHome},
+	{Route{"POST", pages.PathTwoFactorConfirm, "Turn on two-factor authentication"}, true, (*Server).twoFactorConfirmSubmit},
+	{Route{"GET", pages.PathRecoveryCodes, "Two-factor authentication"}, true, (*Server).twoFactorHome},
+	{Route{"POST", pages.PathRecoveryCodes, "Regenerate recovery codes"}, true, (*Server).recoveryCodesSubmit},
+	{Route{"GET", pages.PathTwoFactorDisable, "Two-factor authentication"}, true, (*Server).twoFactorHome},
+	{Route{"POST", pages.PathTwoFactorDisable, "Turn off two-factor authentication"}, true, (*Server).twoFactorDisableSubmit},
+	{Route{"GET", pages.PathLoginTwoFactor, "Two-factor sign-in"}, false, (*Server).loginTwoFactorPage},
+	{Route{"POST", pages.PathLoginTwoFactor, "Two-factor sign-in"}, false, (*Server).loginTwoFactorSubmit},
 	// The administrators' Team pages (ui_admin.go).
 	{Route{"GET", pages.PathAdmin, "Team"}, true, adminOnly((*Server).adminHome)},
 	{Route{"GET", pages.PathTeamSessions, "Team Sessions"}, true, adminOnly((*Server).teamSessionsPage)},
@@ -341,6 +353,7 @@ func navigation(p *doorman.Principal, path string) []pages.NavSection {
 		{Title: "Security", Items: []pages.NavItem{
 			{Label: "Sessions", Href: pages.PathSessions, Current: under(pages.PathSessions)},
 			{Label: "Password", Href: pages.PathPassword, Current: under(pages.PathPassword)},
+			{Label: "Two-factor authentication", Href: pages.PathTwoFactor, Current: under(pages.PathTwoFactor)},
 		}},
 	}
 	if p.User.IsAdmin() {

@@ -20,7 +20,7 @@ const sessionColumns = `s.id, s.token_hash, s.user_id, s.account_id, s.created_a
 	s.browser, s.browser_version, s.os, s.os_version, s.device_model, s.device_type,
 	s.city, s.region, s.country, s.country_code, s.isp, s.location_local, s.latitude, s.longitude,
 	COALESCE(d.logins, s.logins), s.actions, s.last_page, s.risk_level, s.risk_reasons, s.new_device,
-	COALESCE(s.authenticated_at, s.created_at)`
+	COALESCE(s.authenticated_at, s.created_at), s.two_factor`
 
 // sessionFrom is the FROM clause of sessionColumns.
 const sessionFrom = ` FROM sessions s LEFT JOIN devices d ON d.id = s.device_id`
@@ -39,7 +39,7 @@ func (r *sessionRow) dest() []any {
 		&s.Location.City, &s.Location.Region, &s.Location.Country, &s.Location.CountryCode, &s.Location.ISP, &s.Location.Local,
 		&s.Location.Latitude, &s.Location.Longitude,
 		&s.Activity.Logins, &s.Activity.Actions, &s.Activity.LastPage, &s.Risk.Level, &r.reasons, &s.NewDevice,
-		&s.AuthenticatedAt}
+		&s.AuthenticatedAt, &s.TwoFactor}
 }
 
 // session returns the row as a Session with its times in UTC.
@@ -88,19 +88,22 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 				expires_at, remember_me, revoked_at, revoked_by, revoke_reason, ip, user_agent,
 				browser, browser_version, os, os_version, device_model, device_type,
 				city, region, country, country_code, isp, location_local, latitude, longitude,
-				logins, actions, last_page, risk_level, risk_reasons, device_id, new_device, authenticated_at)
+				logins, actions, last_page, risk_level, risk_reasons, device_id, new_device, authenticated_at,
+				two_factor)
 			SELECT $1, $2, u.id, u.account_id, $5, $6,
 				$7, $8, $9, $10, $11, $12, $13,
 				$14, $15, $16, $17, $18, $19,
 				$20, $21, $22, $23, $24, $25, $34, $35,
-				$26, $27, $28, $29, $30, $31, $32, $33
+				$26, $27, $28, $29, $30, $31, $32, $33,
+				$36
 			FROM users u WHERE u.id = $3 AND u.account_id = $4`,
 			sess.ID, sess.TokenHash, sess.UserID, sess.AccountID, sess.CreatedAt, sess.LastActiveAt,
 			sess.ExpiresAt, sess.RememberMe, sess.RevokedAt, sess.RevokedBy, sess.RevokeReason, sess.IP, sess.UserAgent,
 			sess.Device.Browser, sess.Device.BrowserVersion, sess.Device.OS, sess.Device.OSVersion, sess.Device.Model, sess.Device.Type,
 			sess.Location.City, sess.Location.Region, sess.Location.Country, sess.Location.CountryCode, sess.Location.ISP, sess.Location.Local,
 			logins, sess.Activity.Actions, sess.Activity.LastPage, sess.Risk.Level, strings.Join(sess.Risk.Reasons, ","),
-			deviceID, newDevice, authenticatedAt(sess), sess.Location.Latitude, sess.Location.Longitude)
+			deviceID, newDevice, authenticatedAt(sess), sess.Location.Latitude, sess.Location.Longitude,
+			sess.TwoFactor)
 		switch sqlState(err) {
 		case "":
 		case codeUniqueViolation:

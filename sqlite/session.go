@@ -19,7 +19,7 @@ const sessionCols = `s.id, s.token_hash, s.user_id, s.account_id, s.created_at, 
 	s.browser, s.browser_version, s.os, s.os_version, s.device_model, s.device_type,
 	s.city, s.region, s.country, s.country_code, s.isp, s.location_local, s.latitude, s.longitude,
 	coalesce(d.logins, s.logins), s.actions, s.last_page, s.risk_level, s.risk_reasons, s.new_device,
-	s.authenticated_at`
+	s.authenticated_at, s.two_factor`
 
 // sessionFrom is the FROM clause of sessionCols.
 const sessionFrom = ` FROM sessions s LEFT JOIN devices d ON d.id = s.device_id`
@@ -41,7 +41,7 @@ func (r *sessionRow) dest() []any {
 		&s.Location.City, &s.Location.Region, &s.Location.Country, &s.Location.CountryCode, &s.Location.ISP, &s.Location.Local,
 		&s.Location.Latitude, &s.Location.Longitude,
 		&s.Activity.Logins, &s.Activity.Actions, &s.Activity.LastPage, &s.Risk.Level, &r.reasons, &s.NewDevice,
-		&r.authenticated}
+		&r.authenticated, &s.TwoFactor}
 }
 
 func (r *sessionRow) session() *doorman.Session {
@@ -85,12 +85,14 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 			 revoked_at, revoked_by, revoke_reason, ip, user_agent,
 			 browser, browser_version, os, os_version, device_model, device_type,
 			 city, region, country, country_code, isp, location_local, latitude, longitude,
-			 logins, actions, last_page, risk_level, risk_reasons, device_id, new_device, authenticated_at)
+			 logins, actions, last_page, risk_level, risk_reasons, device_id, new_device, authenticated_at,
+			 two_factor)
 			SELECT ?, ?, u.id, u.account_id, ?, ?, ?, ?,
 			 ?, ?, ?, ?, ?,
 			 ?, ?, ?, ?, ?, ?,
 			 ?, ?, ?, ?, ?, ?, ?, ?,
-			 ?, ?, ?, ?, ?, ?, ?, ?
+			 ?, ?, ?, ?, ?, ?, ?, ?,
+			 ?
 			FROM users u WHERE u.id = ? AND u.account_id = ?`,
 			sess.ID, sess.TokenHash, toMicros(sess.CreatedAt), toMicros(sess.LastActiveAt),
 			toNullMicros(sess.ExpiresAt), sess.RememberMe,
@@ -101,6 +103,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 			sess.Location.ISP, sess.Location.Local, sess.Location.Latitude, sess.Location.Longitude,
 			logins, sess.Activity.Actions, sess.Activity.LastPage,
 			sess.Risk.Level, strings.Join(sess.Risk.Reasons, ","), deviceID, newDevice, toMicros(authenticatedAt(sess)),
+			sess.TwoFactor,
 			sess.UserID, sess.AccountID)
 		switch constraint(err) {
 		case 0:

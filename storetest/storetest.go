@@ -109,6 +109,7 @@ func Run(t *testing.T, open func(testing.TB) doorman.Store, opts ...Option) {
 		{"Team", teamTests},
 		{"APIKey", apiKeyTests},
 		{"Alert", alertTests},
+		{"TwoFactor", twoFactorTests},
 	}
 	t.Run("Ping", func(t *testing.T) {
 		s := open(t)

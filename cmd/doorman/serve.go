@@ -18,6 +18,7 @@ import (
 	"github.com/doorman/doorman/demo"
 	"github.com/doorman/doorman/geoip"
 	doormanhttp "github.com/doorman/doorman/http"
+	"github.com/doorman/doorman/totp"
 	"github.com/doorman/doorman/useragent"
 )
 
@@ -102,6 +103,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := alerts.wire(svc, base, log); err != nil {
 		return err
 	}
+	svc.OTP = totp.OTP{}
 
 	if c.demo {
 		pw := c.demoPassword

@@ -115,6 +115,8 @@ type TeamRow struct {
 	ActiveNow  bool
 	// Flagged marks a member with a suspicious session.
 	Flagged bool
+	// TwoFactor marks a member with two-factor authentication on.
+	TwoFactor bool
 }
 
 // NewTeamRow describes one member's line at now.
@@ -277,6 +279,8 @@ var Actions = []string{
 	doorman.ActionAPIKeyCreated, doorman.ActionAPIKeyRevoked, doorman.ActionAPIKeyNewIP,
 	doorman.ActionAllSessionsRevoked, doorman.ActionPasswordChanged, doorman.ActionSessionRotated,
 	doorman.ActionReauthenticated, doorman.ActionReauthFailed,
+	doorman.ActionTwoFactorEnabled, doorman.ActionTwoFactorDisabled, doorman.ActionRecoveryCodesRenewed,
+	doorman.ActionRecoveryCodeUsed,
 }
 
 var actionTexts = map[string]string{
@@ -297,6 +301,12 @@ var actionTexts = map[string]string{
 	doorman.ActionSessionRotated:      "Session given a new token",
 	doorman.ActionReauthenticated:     "Confirmed password",
 	doorman.ActionReauthFailed:        "Password confirmation failed",
+
+	// Two-factor authentication.
+	doorman.ActionTwoFactorEnabled:     "Turned on two-factor authentication",
+	doorman.ActionTwoFactorDisabled:    "Turned off two-factor authentication",
+	doorman.ActionRecoveryCodesRenewed: "Regenerated recovery codes",
+	doorman.ActionRecoveryCodeUsed:     "Used a recovery code",
 }
 
 // Thousands writes n with comma separators: "1,234".

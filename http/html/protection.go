@@ -36,6 +36,8 @@ type ReauthPage struct {
 	Layout
 	Next  string
 	Error string
+	// TwoFactor asks for the two-factor code too.
+	TwoFactor bool
 }
 
 func (*ReauthPage) template() string { return "reauth" }

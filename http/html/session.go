@@ -64,6 +64,8 @@ type Session struct {
 	// the account before.
 	NewDevice bool
 	Risk      Risk
+	// TwoFactor is whether the sign-in passed a second factor.
+	TwoFactor bool
 }
 
 // Risk is a suspicious session's concern level, as the user guide shows it.
@@ -81,7 +83,7 @@ type Risk struct {
 func NewSession(sess *doorman.Session, current bool, set doorman.Settings, now time.Time) Session {
 	d, l := sess.Device, sess.Location
 	v := Session{
-		ID: sess.ID, ShortID: shortID(sess.ID), Current: current,
+		ID: sess.ID, ShortID: shortID(sess.ID), Current: current, TwoFactor: sess.TwoFactor,
 		Label: d.Label(), DeviceType: deviceType(d.Type),
 		Browser: orUnknown(joinNonEmpty(d.Browser, d.BrowserVersion)),
 		OS:      orUnknown(joinNonEmpty(d.OS, d.OSVersion)),

@@ -1,0 +1,491 @@
+package doorman
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// TwoFactorIssuer names Doorman in authenticator apps.
+const TwoFactorIssuer = "Doorman"
+
+// ReasonBadTwoFactor is the reason of a sign_in_failed or reauth_failed
+// event for a wrong two-factor code or recovery code.
+const ReasonBadTwoFactor = "bad two-factor code"
+
+// maxCodeLength bounds what is looked at as a code.
+const maxCodeLength = 64
+
+var (
+	errTOTPRequired = &Error{Code: ETOTP, Message: "Two-factor code required"}
+	// errSignInBadCode answers a sign-in with a right password and a wrong
+	// code as a wrong password is answered.
+	errSignInBadCode = &Error{Code: EUNAUTHORIZED, Message: "Invalid email, password or two-factor code"}
+	errBadCode       = &Error{Code: EUNAUTHORIZED, Message: "Invalid two-factor code"}
+	errReauthBadCode = &Error{Code: EUNAUTHORIZED, Message: "the two-factor code is wrong"}
+	errNoOTP         = &Error{Code: EFORBIDDEN, Message: "two-factor authentication is not available on this server"}
+	// errChallengeGone sends the sign-in page back to its first step.
+	errChallengeGone = &Error{Code: EUNAUTHORIZED, Reason: ReasonChallengeGone,
+		Message: "The sign-in expired or was already used. Please sign in again."}
+)
+
+// ReasonChallengeGone is the Reason of the EUNAUTHORIZED answer to a
+// sign-in challenge that expired, was used or had too many wrong codes.
+const ReasonChallengeGone = "challenge_gone"
+
+// ChallengeRequired is SignIn's answer, when the request asked for it
+// (SignInRequest.Challenge), for a user with two-factor authentication who
+// gave no code: the password was right, and CompleteSignIn with Token and a
+// code finishes the sign-in before ExpiresAt.
+type ChallengeRequired struct {
+	Token     string // never stored; only its hash is
+	ExpiresAt time.Time
+}
+
+func (c *ChallengeRequired) Error() string { return "doorman: " + errTOTPRequired.Message }
+
+// person returns EFORBIDDEN unless p is a signed-in person.
+func person(p *Principal) error {
+	if p == nil || p.Session == nil || p.User == nil {
+		return Errorf(EFORBIDDEN, "only a signed-in person has two-factor authentication")
+	}
+	return nil
+}
+
+// TwoFactorStatus returns p's two-factor state without its secrets.
+func (s *Service) TwoFactorStatus(ctx context.Context, p *Principal) (*TwoFactor, error) {
+	if err := person(p); err != nil {
+		return nil, err
+	}
+	tf, err := s.Store.FindTwoFactor(ctx, p.Account.ID, p.User.ID)
+	if err != nil {
+		return nil, unavailable("two-factor status", err)
+	}
+	tf.Secret, tf.PendingSecret = "", ""
+	return tf, nil
+}
+
+// BeginTwoFactorSetup starts turning two-factor authentication on for p: a
+// new secret, kept pending until ConfirmTwoFactorSetup, returned with its
+// otpauth:// URI and QR code for the authenticator app. It needs a recent
+// password proof (password, when given, re-authenticates; else EREAUTH).
+// ECONFLICT when two-factor authentication is on already.
+func (s *Service) BeginTwoFactorSetup(ctx context.Context, p *Principal, password string, m Meta) (*OTPKey, error) {
+	if err := person(p); err != nil {
+		return nil, err
+	}
+	if s.OTP == nil {
+		return nil, errNoOTP
+	}
+	tf, err := s.Store.FindTwoFactor(ctx, p.Account.ID, p.User.ID)
+	if err != nil {
+		return nil, unavailable("begin two-factor setup", err)
+	}
+	if tf.Enabled() {
+		return nil, Errorf(ECONFLICT, "Two-factor authentication is already on")
+	}
+	if err := s.RequireRecentAuth(ctx, p, password, m); err != nil {
+		return nil, err
+	}
+	key, err := s.OTP.Generate(TwoFactorIssuer, p.User.Email)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Store.SetPendingTwoFactor(ctx, p.Account.ID, p.User.ID, key.Secret); err != nil {
+		return nil, unavailable("begin two-factor setup", err)
+	}
+	return key, nil
+}
+
+// TwoFactorSetupKey returns the key of p's setup in progress, to show it
+// again (a wrong code was typed). ENOTFOUND when no setup is in progress;
+// EREAUTH unless p proved its password in the last ReauthAfter, as for
+// beginning it, so that another session of the user cannot read it.
+func (s *Service) TwoFactorSetupKey(ctx context.Context, p *Principal) (*OTPKey, error) {
+	if err := person(p); err != nil {
+		return nil, err
+	}
+	if s.OTP == nil {
+		return nil, errNoOTP
+	}
+	if s.NeedsReauth(p) {
+		return nil, errReauth
+	}
+	tf, err := s.Store.FindTwoFactor(ctx, p.Account.ID, p.User.ID)
+	if err != nil {
+		return nil, unavailable("two-factor setup", err)
+	}
+	if tf.Enabled() || tf.PendingSecret == "" {
+		return nil, Errorf(ENOTFOUND, "no two-factor setup in progress")
+	}
+	return s.OTP.Key(TwoFactorIssuer, p.User.Email, tf.PendingSecret)
+}
+
+// ConfirmTwoFactorSetup turns two-factor authentication on when code is a
+// valid code of the pending secret, and returns the new recovery codes:
+// shown once, only their hashes are kept. Audited as two_factor_enabled.
+// EINVALID for a missing or wrong code or no setup in progress; EREAUTH
+// unless p proved its password in the last ReauthAfter, as for beginning.
+func (s *Service) ConfirmTwoFactorSetup(ctx context.Context, p *Principal, code string, m Meta) ([]string, error) {
+	if err := person(p); err != nil {
+		return nil, err
+	}
+	if s.OTP == nil {
+		return nil, errNoOTP
+	}
+	if s.NeedsReauth(p) {
+		return nil, errReauth
+	}
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return nil, Errorf(EINVALID, "Enter the 6-digit code from your authenticator app")
+	}
+	tf, err := s.Store.FindTwoFactor(ctx, p.Account.ID, p.User.ID)
+	if err != nil {
+		return nil, unavailable("confirm two-factor setup", err)
+	}
+	if tf.Enabled() {
+		return nil, Errorf(ECONFLICT, "Two-factor authentication is already on")
+	}
+	if tf.PendingSecret == "" {
+		return nil, Errorf(EINVALID, "Start the two-factor setup first")
+	}
+	now := s.now()
+	step, ok := s.OTP.Validate(tf.PendingSecret, code, now)
+	if !ok {
+		return nil, Errorf(EINVALID, "That code is not right: type the 6-digit code your authenticator app shows now")
+	}
+	codes, hashes := NewRecoveryCodes()
+	ev := s.event(p, ActionTwoFactorEnabled, p.User.Email, m, now)
+	if err := s.Store.EnableTwoFactor(ctx, p.Account.ID, p.User.ID, tf.PendingSecret, step, now, hashes, ev); err != nil {
+		return nil, unavailable("confirm two-factor setup", err)
+	}
+	s.Log.Info("two-factor authentication on", "user_id", p.User.ID)
+	return codes, nil
+}
+
+// DisableTwoFactor turns two-factor authentication off. It always asks
+// for the password and a current code or a recovery code, however recent
+// the sign-in: this removes a protection. Audited as two_factor_disabled;
+// a wrong password or code is EUNAUTHORIZED, audited as reauth_failed.
+func (s *Service) DisableTwoFactor(ctx context.Context, p *Principal, password, code string, m Meta) error {
+	if err := person(p); err != nil {
+		return err
+	}
+	code = strings.TrimSpace(code)
+	switch {
+	case password == "":
+		return Errorf(EINVALID, "password is required")
+	case code == "":
+		return Errorf(EINVALID, "a two-factor code or a recovery code is required")
+	}
+	tf, err := s.Store.FindTwoFactor(ctx, p.Account.ID, p.User.ID)
+	if err != nil {
+		return unavailable("disable two-factor", err)
+	}
+	if !tf.Enabled() {
+		return Errorf(ECONFLICT, "Two-factor authentication is off")
+	}
+	if err := s.checkPassword(ctx, p, password, m); err != nil {
+		return err
+	}
+	if err := s.reauthCode(ctx, p, tf, code, m); err != nil {
+		return err
+	}
+	ev := s.event(p, ActionTwoFactorDisabled, p.User.Email, m, s.now())
+	if err := s.Store.DisableTwoFactor(ctx, p.Account.ID, p.User.ID, ev); err != nil {
+		return unavailable("disable two-factor", err)
+	}
+	s.Log.Info("two-factor authentication off", "user_id", p.User.ID)
+	return nil
+}
+
+// RegenerateRecoveryCodes replaces every recovery code of p, used or not,
+// by new ones, returned once. It needs a recent proof (password and code,
+// when given, re-authenticate; else EREAUTH). Audited as
+// recovery_codes_regenerated. ECONFLICT when two-factor authentication is off.
+func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p *Principal, password, code string, m Meta) ([]string, error) {
+	if err := person(p); err != nil {
+		return nil, err
+	}
+	tf, err := s.Store.FindTwoFactor(ctx, p.Account.ID, p.User.ID)
+	if err != nil {
+		return nil, unavailable("regenerate recovery codes", err)
+	}
+	if !tf.Enabled() {
+		return nil, Errorf(ECONFLICT, "Two-factor authentication is off")
+	}
+	if err := s.RequireRecentAuthCode(ctx, p, password, code, m); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	codes, hashes := NewRecoveryCodes()
+	ev := s.event(p, ActionRecoveryCodesRenewed, p.User.Email, m, now)
+	if err := s.Store.ReplaceRecoveryCodes(ctx, p.Account.ID, p.User.ID, hashes, now, ev); err != nil {
+		return nil, unavailable("regenerate recovery codes", err)
+	}
+	return codes, nil
+}
+
+// checkSecondFactor reports whether code is a valid second factor of
+// user, and uses it up: a TOTP code's step is recorded (a code is accepted
+// once), a recovery code is marked used (audited as recovery_code_used).
+// A code that looks like a recovery code is checked as one.
+func (s *Service) checkSecondFactor(ctx context.Context, user *User, tf *TwoFactor, code string, m Meta) (bool, error) {
+	if s.OTP == nil {
+		return false, errNoOTP
+	}
+	if code == "" || len(code) > maxCodeLength {
+		return false, nil
+	}
+	now := s.now()
+	if LooksLikeRecoveryCode(code) {
+		ev := s.event(&Principal{User: user, Account: &Account{ID: user.AccountID}}, ActionRecoveryCodeUsed, user.Email, m, now)
+		ev.Details = fmt.Sprintf("remaining=%d", max(tf.RecoveryCodesLeft-1, 0))
+		err := s.Store.UseRecoveryCode(ctx, user.AccountID, user.ID, HashRecoveryCode(code), now, ev)
+		switch ErrorCode(err) {
+		case "":
+			s.Log.Info("recovery code used", "user_id", user.ID)
+			return true, nil
+		case ENOTFOUND:
+			return false, nil
+		}
+		return false, unavailable("check two-factor code", err)
+	}
+	step, ok := s.OTP.Validate(tf.Secret, code, now)
+	if !ok {
+		return false, nil
+	}
+	err := s.Store.AcceptTOTPStep(ctx, user.AccountID, user.ID, step)
+	switch ErrorCode(err) {
+	case "":
+		return true, nil
+	case ECONFLICT, ENOTFOUND: // a replayed code, or 2FA turned off meanwhile
+		return false, nil
+	}
+	return false, unavailable("check two-factor code", err)
+}
+
+// signInSecondFactor asks a user with two-factor authentication, whose
+// password was right, for the second factor, and reports whether the
+// sign-in passed one.
+func (s *Service) signInSecondFactor(ctx context.Context, user *User, email string, req SignInRequest) (bool, error) {
+	tf, err := s.Store.FindTwoFactor(ctx, user.AccountID, user.ID)
+	if err != nil {
+		return false, unavailable("sign in", err)
+	}
+	if !tf.Enabled() {
+		return false, nil
+	}
+	code := strings.TrimSpace(req.TOTPCode)
+	if code == "" {
+		if req.Challenge {
+			return false, s.startChallenge(ctx, user, req.RememberMe)
+		}
+		return false, errTOTPRequired
+	}
+	ok, err := s.checkSecondFactor(ctx, user, tf, code, req.Meta)
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		return false, s.signInBadCode(ctx, user, email, req.Meta, errSignInBadCode)
+	}
+	return true, nil
+}
+
+// signInBadCode audits a wrong second factor at sign-in and returns ret.
+func (s *Service) signInBadCode(ctx context.Context, user *User, email string, m Meta, ret error) error {
+	ev := s.event(nil, ActionSignInFailed, email, m, s.now())
+	ev.ActorID, ev.Actor, ev.AccountID, ev.Reason = "", email, user.AccountID, ReasonBadTwoFactor
+	if err := s.Store.CreateAuditEvent(ctx, ev); err != nil {
+		return unavailable("sign in", err)
+	}
+	s.Log.Info("sign-in failed", "email", email, "ip", m.IP, "reason", ev.Reason)
+	return ret
+}
+
+func (s *Service) startChallenge(ctx context.Context, user *User, remember bool) error {
+	now := s.now()
+	token, hash := NewToken()
+	c := &SignInChallenge{ID: NewID(PrefixChallenge, now), TokenHash: hash, AccountID: user.AccountID, UserID: user.ID,
+		RememberMe: remember, CreatedAt: now, ExpiresAt: now.Add(ChallengeTTL)}
+	if err := s.Store.CreateSignInChallenge(ctx, c); err != nil {
+		return unavailable("sign in", err)
+	}
+	return &ChallengeRequired{Token: token, ExpiresAt: c.ExpiresAt}
+}
+
+// CompleteSignIn finishes a sign-in that SignIn answered with
+// ChallengeRequired: with a valid code (or recovery code) of the user it
+// starts the session, as SignIn does, and the challenge is used up. A wrong
+// code is EUNAUTHORIZED "Invalid two-factor code", audited and counted by
+// the sign-in limits; after ChallengeMaxAttempts wrong codes, after
+// ChallengeTTL, or once used, the challenge is gone (EUNAUTHORIZED with
+// Reason ReasonChallengeGone) and the person signs in again.
+func (s *Service) CompleteSignIn(ctx context.Context, challengeToken, code string, m Meta) (string, *Principal, error) {
+	if !TokenWellFormed(challengeToken) {
+		return "", nil, errChallengeGone
+	}
+	hash := HashToken(challengeToken)
+	c, err := s.Store.FindSignInChallenge(ctx, hash)
+	if ErrorCode(err) == ENOTFOUND {
+		return "", nil, errChallengeGone
+	}
+	if err != nil {
+		return "", nil, unavailable("sign in", err)
+	}
+	if !HashesEqual(c.TokenHash, hash) {
+		return "", nil, errChallengeGone
+	}
+	now := s.now()
+	if !now.Before(c.ExpiresAt) || c.Attempts >= ChallengeMaxAttempts {
+		s.dropChallenge(ctx, c.ID)
+		return "", nil, errChallengeGone
+	}
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return "", nil, Errorf(EINVALID, "Enter the 6-digit code from your authenticator app, or a recovery code")
+	}
+	user, err := s.Store.FindUserByID(ctx, c.AccountID, c.UserID)
+	if ErrorCode(err) == ENOTFOUND {
+		s.dropChallenge(ctx, c.ID)
+		return "", nil, errChallengeGone
+	}
+	if err != nil {
+		return "", nil, unavailable("sign in", err)
+	}
+	// The password step took its attempt from the limits: a right code
+	// costs none, a wrong one costs one, and none is tried while they
+	// say wait.
+	if wait := s.throttle.waiting(s.SignInLimits, user.Email, m.IP, now); wait > 0 {
+		return "", nil, s.throttled(ctx, user.Email, m, wait)
+	}
+	tf, err := s.Store.FindTwoFactor(ctx, c.AccountID, c.UserID)
+	if err != nil {
+		return "", nil, unavailable("sign in", err)
+	}
+	if user.Disabled || !tf.Enabled() {
+		s.dropChallenge(ctx, c.ID)
+		return "", nil, errChallengeGone
+	}
+	ok, err := s.checkSecondFactor(ctx, user, tf, code, m)
+	if err != nil {
+		return "", nil, err
+	}
+	if !ok {
+		s.throttle.allow(s.SignInLimits, user.Email, m.IP, now)
+		n, err := s.Store.FailSignInChallenge(ctx, c.ID)
+		if ErrorCode(err) == ENOTFOUND {
+			return "", nil, errChallengeGone
+		}
+		if err != nil {
+			return "", nil, unavailable("sign in", err)
+		}
+		ret := error(errBadCode)
+		if n >= ChallengeMaxAttempts {
+			s.dropChallenge(ctx, c.ID)
+			ret = &Error{Code: EUNAUTHORIZED, Reason: ReasonChallengeGone,
+				Message: "Too many wrong codes. Please sign in again."}
+		}
+		return "", nil, s.signInBadCode(ctx, user, user.Email, m, ret)
+	}
+	if err := s.Store.DeleteSignInChallenge(ctx, c.ID); err != nil {
+		if ErrorCode(err) == ENOTFOUND { // another request used it first
+			return "", nil, errChallengeGone
+		}
+		return "", nil, unavailable("sign in", err)
+	}
+	return s.startSession(ctx, user, c.RememberMe, true, m)
+}
+
+func (s *Service) dropChallenge(ctx context.Context, id string) {
+	if err := s.Store.DeleteSignInChallenge(ctx, id); err != nil && ErrorCode(err) != ENOTFOUND {
+		s.Log.Warn("delete sign-in challenge failed", "challenge_id", id, "err", err)
+	}
+}
+
+// reauthSecondFactor asks a user with two-factor authentication for the
+// code as well when they confirm their password.
+func (s *Service) reauthSecondFactor(ctx context.Context, p *Principal, code string, m Meta) error {
+	tf, err := s.Store.FindTwoFactor(ctx, p.Account.ID, p.User.ID)
+	if err != nil {
+		return unavailable("reauthenticate", err)
+	}
+	if !tf.Enabled() {
+		return nil
+	}
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return errTOTPRequired
+	}
+	return s.reauthCode(ctx, p, tf, code, m)
+}
+
+// reauthCode checks a signed-in user's second factor, auditing a wrong
+// one as reauth_failed.
+func (s *Service) reauthCode(ctx context.Context, p *Principal, tf *TwoFactor, code string, m Meta) error {
+	ok, err := s.checkSecondFactor(ctx, p.User, tf, code, m)
+	if err != nil || ok {
+		return err
+	}
+	ev := s.event(p, ActionReauthFailed, p.User.Email, m, s.now())
+	ev.Reason = ReasonBadTwoFactor
+	if err := s.Store.CreateAuditEvent(ctx, ev); err != nil {
+		return unavailable("check two-factor code", err)
+	}
+	return errReauthBadCode
+}
+
+// reauthWrong names what a failed re-authentication got wrong.
+func reauthWrong(err error) string {
+	if errors.Is(err, errReauthBadCode) {
+		return "two-factor code"
+	}
+	return "password"
+}
+
+// markTwoFactor sets TwoFactor on the members with two-factor
+// authentication on, in one query for the page.
+func (s *Service) markTwoFactor(ctx context.Context, accountID string, members []TeamMember) error {
+	if len(members) == 0 {
+		return nil
+	}
+	ids := make([]string, len(members))
+	for i, m := range members {
+		ids[i] = m.User.ID
+	}
+	on, err := s.Store.FindTwoFactorUsers(ctx, accountID, ids)
+	if err != nil {
+		return unavailable("team sessions", err)
+	}
+	for i := range members {
+		members[i].TwoFactor = slices.Contains(on, members[i].User.ID)
+	}
+	return nil
+}
+
+// waiting says how long an attempt for email from ip must wait under the
+// sign-in limits (0: it may go on now), without taking one.
+func (t *throttle) waiting(limits SignInLimits, email, ip string, now time.Time) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.byEmail == nil {
+		t.byEmail, t.byIP = limiters{}, limiters{}
+	}
+	l := limits.withDefaults()
+	ents := []*limiterEntry{t.byEmail.get(email, l.PerEmail, l.EmailBurst, now)}
+	if ip != "" {
+		ents = append(ents, t.byIP.get(ip, l.PerIP, l.IPBurst, now))
+	}
+	var wait time.Duration
+	for _, e := range ents {
+		if tokens := e.lim.TokensAt(now); tokens < 1 {
+			wait = max(wait, time.Duration((1-tokens)/float64(e.lim.Limit())*float64(time.Second)))
+		}
+	}
+	return wait
+}
