@@ -22,6 +22,7 @@ const (
 	ActionReauthenticated     = "reauthenticated" // the password asked again before a sensitive action
 	ActionReauthFailed        = "reauth_failed"   // a wrong password given for re-authentication
 
+	ActionSessionFlagged       = "session_flagged" // a session's new address or device made the risk checks flag it
 	ActionTwoFactorEnabled     = "two_factor_enabled"
 	ActionTwoFactorDisabled    = "two_factor_disabled"
 	ActionRecoveryCodesRenewed = "recovery_codes_regenerated"

@@ -93,5 +93,12 @@ func (s *Service) changeRisk(ctx context.Context, sess *Session, m Meta, ch chan
 	r := riskOf(reasons)
 	s.Log.Info("suspicious change", "user_id", sess.UserID, "session_id", sess.ID,
 		"risk_level", r.Level, "risk_reasons", r.Reasons)
+	// The audit log shows the flag where it appeared. The request goes on
+	// if it cannot be written: the checks warn, they do not guard.
+	ev := s.event(nil, ActionSessionFlagged, sess.ID, m, now)
+	ev.AccountID, ev.Details = sess.AccountID, r.AuditDetails()
+	if err := s.Store.CreateAuditEvent(ctx, ev); err != nil {
+		s.Log.Warn("session flag not audited", "session_id", sess.ID, "err", err)
+	}
 	return &r
 }

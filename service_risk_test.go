@@ -109,6 +109,14 @@ func TestAddressChangeRisk(t *testing.T) {
 		if r := f.stored(t, p).Risk; r.Level != doorman.RiskHigh {
 			t.Errorf("back home: risk %+v, want the flags kept", r)
 		}
+		// The audit log holds the flag once, where it appeared.
+		evs, _, err := store.FindAuditEvents(context.Background(), doorman.AuditFilter{AccountID: p.Account.ID, Action: doorman.ActionSessionFlagged})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != 1 || evs[0].Target != p.Session.ID || evs[0].IP != geoiptest.Berlin || evs[0].Details != r.AuditDetails() {
+			t.Errorf("session_flagged events %+v, want one for the move to Germany", evs)
+		}
 	})
 }
 

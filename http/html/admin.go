@@ -281,6 +281,9 @@ var Actions = []string{
 	doorman.ActionReauthenticated, doorman.ActionReauthFailed,
 	doorman.ActionTwoFactorEnabled, doorman.ActionTwoFactorDisabled, doorman.ActionRecoveryCodesRenewed,
 	doorman.ActionRecoveryCodeUsed,
+	doorman.ActionSessionFlagged, doorman.ActionSignInAlert, doorman.ActionSessionReported,
+	doorman.ActionAlertDelivered, doorman.ActionAlertUndelivered,
+	doorman.ActionWebhookUpdated, doorman.ActionWebhookDeleted, doorman.ActionWebhookTested,
 }
 
 var actionTexts = map[string]string{
@@ -307,6 +310,16 @@ var actionTexts = map[string]string{
 	doorman.ActionTwoFactorDisabled:    "Turned off two-factor authentication",
 	doorman.ActionRecoveryCodesRenewed: "Regenerated recovery codes",
 	doorman.ActionRecoveryCodeUsed:     "Used a recovery code",
+
+	// Suspicious sessions and sign-in alerts.
+	doorman.ActionSessionFlagged:   "Session flagged",
+	doorman.ActionSignInAlert:      "Sign-in alert sent",
+	doorman.ActionSessionReported:  "Reported a session (This wasn't me)",
+	doorman.ActionAlertDelivered:   "Alert delivered",
+	doorman.ActionAlertUndelivered: "Alert delivery failed",
+	doorman.ActionWebhookUpdated:   "Changed the webhook",
+	doorman.ActionWebhookDeleted:   "Deleted the webhook",
+	doorman.ActionWebhookTested:    "Sent a webhook test event",
 }
 
 // Thousands writes n with comma separators: "1,234".
