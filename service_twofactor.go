@@ -489,3 +489,43 @@ func (t *throttle) waiting(limits SignInLimits, email, ip string, now time.Time)
 	}
 	return wait
 }
+
+// OperatorResetTwoFactor turns two-factor authentication off for the user
+// with email in the account named accountName, from the command line, for
+// a person who lost both their authenticator and their recovery codes: they
+// sign in with their password again and may set it up anew. Audited as
+// two_factor_disabled by the system actor with the reason given. The
+// user's sessions stay. ENOTFOUND for an unknown account or user, ECONFLICT
+// when two-factor authentication is off, EINVALID without a reason.
+func (s *Service) OperatorResetTwoFactor(ctx context.Context, accountName, email, reason string) (*User, error) {
+	reason, err := ValidateReason(reason)
+	if err != nil {
+		return nil, err
+	}
+	acct, err := s.Store.FindAccountByName(ctx, accountName)
+	if err != nil {
+		return nil, err
+	}
+	users, _, err := s.Store.FindUsers(ctx, UserFilter{AccountID: acct.ID, Email: NormalizeEmail(email), Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(users) == 0 {
+		return nil, Errorf(ENOTFOUND, "no user has email %s in account %s", NormalizeEmail(email), acct.Name)
+	}
+	u := users[0]
+	tf, err := s.Store.FindTwoFactor(ctx, acct.ID, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !tf.Enabled() {
+		return nil, Errorf(ECONFLICT, "%s does not have two-factor authentication on", u.Email)
+	}
+	ev := s.event(nil, ActionTwoFactorDisabled, u.Email, Meta{}, s.now())
+	ev.AccountID, ev.Reason, ev.Details = acct.ID, reason, "user_id="+u.ID
+	if err := s.Store.DisableTwoFactor(ctx, acct.ID, u.ID, ev); err != nil {
+		return nil, err
+	}
+	s.Log.Info("two-factor authentication reset by an operator", "user_id", u.ID)
+	return u, nil
+}

@@ -194,3 +194,33 @@ func plural(n int, what string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, what)
 }
+
+// cmdUserReset2FA turns two-factor authentication off for a user who lost
+// their authenticator and recovery codes.
+func cmdUserReset2FA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("user reset-2fa", stderr)
+	db := dbFlag(fs)
+	account := fs.String("account", "", "the user's account (team) name")
+	email := fs.String("email", "", "the user's email")
+	reason := fs.String("reason", "", "why (required; recorded in the audit log)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *account == "" || *email == "" {
+		return errors.New("usage: doorman user reset-2fa --account NAME --email EMAIL --reason REASON")
+	}
+	if _, err := doorman.ValidateReason(*reason); err != nil {
+		return errors.New("--reason is required: it is recorded in the audit log")
+	}
+	store, err := openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	u, err := doorman.NewService(store, argon2id.New()).OperatorResetTwoFactor(ctx, *account, *email, *reason)
+	if err != nil {
+		return userMessage(err)
+	}
+	fmt.Fprintf(stdout, "Two-factor authentication is off for %s. They sign in with their password and may set it up again.\n", u.Email)
+	return nil
+}

@@ -46,6 +46,8 @@ Usage:
   doorman migrate [--db …]              apply schema migrations and exit
   doorman user create --account NAME --email EMAIL [--name N] [--role admin|member]
                                         create a user; the password is read from stdin
+  doorman user reset-2fa --account NAME --email EMAIL --reason R
+                                        turn two-factor authentication off for a user
   doorman sessions list --email EMAIL   list a user's active sessions
   doorman sessions revoke ID --reason R sign out one session
   doorman sessions revoke --email EMAIL --reason R
@@ -73,7 +75,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if len(args) > 1 && args[1] == "create" {
 			return cmdUserCreate(ctx, args[2:], stdin, stdout, stderr)
 		}
-		return errors.New(`usage: doorman user create --account NAME --email EMAIL [--role admin|member]`)
+		if len(args) > 1 && args[1] == "reset-2fa" {
+			return cmdUserReset2FA(ctx, args[2:], stdout, stderr)
+		}
+		return errors.New(`usage: doorman user create --account NAME --email EMAIL [--role admin|member] | doorman user reset-2fa --account NAME --email EMAIL --reason REASON`)
 	case "sessions":
 		if len(args) > 1 {
 			switch args[1] {

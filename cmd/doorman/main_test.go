@@ -386,3 +386,68 @@ func TestAuditRetentionFlag(t *testing.T) {
 		t.Errorf("--audit-retention forever: %v, want a flag error", err)
 	}
 }
+
+// TestUserReset2FA: an operator turns two-factor authentication off for a
+// user who lost their authenticator, with a reason that is audited.
+func TestUserReset2FA(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "d.db")
+	if out, err := runCmd(t, "s3cret-password\n", "user", "create", "--db", db, "--account", "Acme", "--email", "ann@acme.test"); err != nil {
+		t.Fatalf("user create: %v\n%s", err, out)
+	}
+	store, err := sqlite.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	acct, err := store.FindAccountByName(ctx, "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, _, err := store.FindUsers(ctx, doorman.UserFilter{AccountID: acct.ID, Email: "ann@acme.test"})
+	if err != nil || len(users) != 1 {
+		t.Fatalf("FindUsers: %v %v", users, err)
+	}
+	u := users[0]
+	// Off already: nothing to reset.
+	if _, err := runCmd(t, "", "user", "reset-2fa", "--db", db, "--account", "Acme", "--email", "ann@acme.test", "--reason", "lost phone"); err == nil ||
+		!strings.Contains(err.Error(), "does not have two-factor authentication on") {
+		t.Errorf("reset with 2FA off: %v", err)
+	}
+	now := time.Now()
+	if err := store.SetPendingTwoFactor(ctx, acct.ID, u.ID, "JBSWY3DPEHPK3PXP"); err != nil {
+		t.Fatal(err)
+	}
+	ev := &doorman.AuditEvent{ID: doorman.NewID(doorman.PrefixEvent, now), AccountID: acct.ID, At: now,
+		ActorID: u.ID, Actor: u.Email, Action: doorman.ActionTwoFactorEnabled, Target: u.Email}
+	if err := store.EnableTwoFactor(ctx, acct.ID, u.ID, "JBSWY3DPEHPK3PXP", 1, now, nil, ev); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, args := range [][]string{
+		{"user", "reset-2fa", "--db", db, "--account", "Acme", "--email", "ann@acme.test"},
+		{"user", "reset-2fa", "--db", db, "--account", "Acme", "--email", "ann@acme.test", "--reason", " "},
+		{"user", "reset-2fa", "--db", db, "--email", "ann@acme.test", "--reason", "lost phone"},
+		{"user", "reset-2fa", "--db", db, "--account", "Globex", "--email", "ann@acme.test", "--reason", "lost phone"},
+		{"user", "reset-2fa", "--db", db, "--account", "Acme", "--email", "bob@acme.test", "--reason", "lost phone"},
+	} {
+		if out, err := runCmd(t, "", args...); err == nil {
+			t.Errorf("%v succeeded:\n%s", args, out)
+		}
+	}
+	if tf, err := store.FindTwoFactor(ctx, acct.ID, u.ID); err != nil || !tf.Enabled() {
+		t.Fatalf("a refused reset changed 2FA: %+v %v", tf, err)
+	}
+
+	out, err := runCmd(t, "", "user", "reset-2fa", "--db", db, "--account", "Acme", "--email", "Ann@Acme.test", "--reason", "Lost phone and codes, identity checked")
+	if err != nil || !strings.Contains(out, "Two-factor authentication is off for ann@acme.test") {
+		t.Fatalf("reset-2fa: %v\n%s", err, out)
+	}
+	if tf, err := store.FindTwoFactor(ctx, acct.ID, u.ID); err != nil || tf.Enabled() {
+		t.Errorf("after the reset: %+v %v, want off", tf, err)
+	}
+	evs, _, err := store.FindAuditEvents(ctx, doorman.AuditFilter{AccountID: acct.ID, Action: doorman.ActionTwoFactorDisabled})
+	if err != nil || len(evs) != 1 || evs[0].Actor != doorman.ActorSystem || evs[0].Reason != "Lost phone and codes, identity checked" {
+		t.Errorf("audit: %+v %v, want one two_factor_disabled by system with the reason", evs, err)
+	}
+}
