@@ -78,13 +78,8 @@ func (s *Store) UpdateAccountSettings(ctx context.Context, id string, set doorma
 			SET idle_timeout = ?, remember_me_allowed = ?, remember_me_days = ?, members_see_sessions = ?
 			WHERE id = ?`,
 			string(set.IdleTimeout), set.RememberMeAllowed, set.RememberMeDays, set.MembersSeeSessions, id)
-		if err != nil {
-			return wrap("update account settings", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return wrap("update account settings", err)
-		} else if n == 0 {
-			return notFound("account not found")
+		if err := oneRow("update account settings", "account not found", res, err); err != nil {
+			return err
 		}
 		return insertEvent(ctx, tx, ev)
 	})

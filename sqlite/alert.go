@@ -222,13 +222,8 @@ func (s *Store) RecordDeliveryAttempt(ctx context.Context, id string, a doorman.
 			link_token = CASE WHEN ? = 'pending' THEN link_token ELSE '' END
 			WHERE id = ? AND status = 'pending' AND (? IS NULL OR claimed_until = ?)`,
 			status, toMicros(next), a.Error, a.StatusCode, delivered, status, id, lease, lease)
-		if err != nil {
-			return wrap("record delivery attempt", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return wrap("record delivery attempt", err)
-		} else if n == 0 {
-			return notFound("delivery not found or no longer pending")
+		if err := oneRow("record delivery attempt", "delivery not found or no longer pending", res, err); err != nil {
+			return err
 		}
 		return insertEvent(ctx, tx, ev)
 	})
@@ -312,13 +307,8 @@ func (s *Store) PutWebhook(ctx context.Context, w *doorman.Webhook, ev *doorman.
 func (s *Store) DeleteWebhook(ctx context.Context, accountID string, ev *doorman.AuditEvent) error {
 	return s.inTx(ctx, "delete webhook", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM webhooks WHERE account_id = ?`, accountID)
-		if err != nil {
-			return wrap("delete webhook", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return wrap("delete webhook", err)
-		} else if n == 0 {
-			return notFound("no webhook is set up")
+		if err := oneRow("delete webhook", "no webhook is set up", res, err); err != nil {
+			return err
 		}
 		return insertEvent(ctx, tx, ev)
 	})

@@ -128,13 +128,8 @@ func (s *Store) RevokeAPIKey(ctx context.Context, accountID, id string, r doorma
 	return s.inTx(ctx, "revoke api key", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ?, revoked_by = ?
 			WHERE id = ? AND account_id = ? AND revoked_at IS NULL`, toMicros(r.At), r.By, id, accountID)
-		if err != nil {
-			return wrap("revoke api key", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return wrap("revoke api key", err)
-		} else if n == 0 {
-			return notFound("api key not found")
+		if err := oneRow("revoke api key", "api key not found", res, err); err != nil {
+			return err
 		}
 		return insertEvent(ctx, tx, ev)
 	})

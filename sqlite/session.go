@@ -114,13 +114,8 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return notFound("user not found")
 		}
-		if err != nil {
-			return wrap("create session", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return wrap("create session", err)
-		} else if n == 0 {
-			return notFound("user not found")
+		if err := oneRow("create session", "user not found", res, err); err != nil {
+			return err
 		}
 		if sess.IP != "" {
 			seen := sql.NullInt64{Int64: toMicros(sess.CreatedAt), Valid: true}
@@ -399,13 +394,19 @@ func (s *Store) TouchSession(ctx context.Context, id string, t doorman.Touch) er
 
 // touched returns ENOTFOUND when an UPDATE of one session changed no row.
 func touched(op string, res sql.Result, err error) error {
+	return oneRow(op, "session not found", res, err)
+}
+
+// oneRow checks the outcome of a statement that must change a row: err
+// wrapped with op, or ENOTFOUND saying msg when it changed none.
+func oneRow(op, msg string, res sql.Result, err error) error {
 	if err != nil {
 		return wrap(op, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return wrap(op, err)
 	} else if n == 0 {
-		return notFound("session not found")
+		return notFound("%s", msg)
 	}
 	return nil
 }
@@ -557,13 +558,8 @@ func (s *Store) ReauthenticateSession(ctx context.Context, accountID, id string,
 		res, err := tx.ExecContext(ctx, `UPDATE sessions
 			SET authenticated_at = max(authenticated_at, created_at, ?)
 			WHERE id = ? AND account_id = ? AND revoked_at IS NULL`, toMicros(at), id, accountID)
-		if err != nil {
-			return wrap("reauthenticate session", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return wrap("reauthenticate session", err)
-		} else if n == 0 {
-			return notFound("session not found")
+		if err := oneRow("reauthenticate session", "session not found", res, err); err != nil {
+			return err
 		}
 		return insertEvent(ctx, tx, ev)
 	})

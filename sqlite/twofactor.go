@@ -151,13 +151,8 @@ func (s *Store) DisableTwoFactor(ctx context.Context, accountID, userID string, 
 		res, err := tx.ExecContext(ctx, `UPDATE users SET totp_secret = '', totp_pending_secret = '',
 				totp_enabled_at = NULL, totp_last_step = 0
 			WHERE id = ? AND account_id = ? AND totp_enabled_at IS NOT NULL`, userID, accountID)
-		if err != nil {
-			return wrap("disable two-factor", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return wrap("disable two-factor", err)
-		} else if n == 0 {
-			return notFound("no user with two-factor authentication on")
+		if err := oneRow("disable two-factor", "no user with two-factor authentication on", res, err); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
 			return wrap("disable two-factor", err)
@@ -222,13 +217,8 @@ func (s *Store) UseRecoveryCode(ctx context.Context, accountID, userID string, h
 			WHERE user_id = (SELECT id FROM users WHERE id = ? AND account_id = ? AND totp_enabled_at IS NOT NULL)
 			AND code_hash = ? AND used_at IS NULL`,
 			toMicros(at), userID, accountID, hash)
-		if err != nil {
-			return wrap("use recovery code", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return wrap("use recovery code", err)
-		} else if n == 0 {
-			return notFound("no such unused recovery code")
+		if err := oneRow("use recovery code", "no such unused recovery code", res, err); err != nil {
+			return err
 		}
 		return insertEvent(ctx, tx, ev)
 	})
@@ -250,13 +240,8 @@ func (s *Store) CreateSignInChallenge(ctx context.Context, c *doorman.SignInChal
 		if isUnique(err) {
 			return conflict("sign-in challenge id or token is taken")
 		}
-		if err != nil {
-			return wrap("create sign-in challenge", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return wrap("create sign-in challenge", err)
-		} else if n == 0 {
-			return notFound("user not found")
+		if err := oneRow("create sign-in challenge", "user not found", res, err); err != nil {
+			return err
 		}
 		return nil
 	})
@@ -298,13 +283,8 @@ func (s *Store) FailSignInChallenge(ctx context.Context, id string) (int, error)
 // challenge has that id.
 func (s *Store) DeleteSignInChallenge(ctx context.Context, id string) error {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM sign_in_challenges WHERE id = ?`, id)
-	if err != nil {
-		return wrap("delete sign-in challenge", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return wrap("delete sign-in challenge", err)
-	} else if n == 0 {
-		return notFound("sign-in challenge not found")
+	if err := oneRow("delete sign-in challenge", "sign-in challenge not found", res, err); err != nil {
+		return err
 	}
 	return nil
 }

@@ -112,13 +112,8 @@ func (s *Store) UpdateUserPassword(ctx context.Context, accountID, userID, hash 
 	return s.inTx(ctx, "update user password", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ? AND account_id = ?`,
 			hash, userID, accountID)
-		if err != nil {
-			return wrap("update user password", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return wrap("update user password", err)
-		} else if n == 0 {
-			return notFound("user not found")
+		if err := oneRow("update user password", "user not found", res, err); err != nil {
+			return err
 		}
 		return insertEvent(ctx, tx, ev)
 	})
