@@ -19,7 +19,6 @@ import (
 	"github.com/doorman/doorman/geoip/geoiptest"
 	"github.com/doorman/doorman/internal/smtptest"
 	"github.com/doorman/doorman/smtp"
-	"github.com/doorman/doorman/useragent"
 	"github.com/doorman/doorman/webhook"
 )
 
@@ -72,13 +71,7 @@ func (rc *receiver) count() int {
 // by webhook, placing addresses with the test database and naming browsers.
 func alertEnv(t *testing.T, mailAddr string) *env {
 	t.Helper()
-	e := newEnv(t, withTrustedProxies("127.0.0.1"))
-	det, err := useragent.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.svc.Devices = det
-	e.svc.Places = geoiptest.Open(t)
+	e := placedEnv(t)
 	m, err := smtp.New(mailAddr, "Doorman <doorman@acme.example>", "", "")
 	if err != nil {
 		t.Fatal(err)

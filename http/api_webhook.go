@@ -42,10 +42,7 @@ type putWebhookRequest struct {
 	// Enabled defaults to true.
 	Enabled      *bool `json:"enabled"`
 	RotateSecret bool  `json:"rotate_secret"`
-	// Password re-authenticates a session signed in over 15 minutes ago.
-	Password string `json:"password"`
-	// TOTPCode goes with Password for a user with two-factor authentication.
-	TOTPCode string `json:"totp_code"`
+	passwordOnly       // re-authentication, for a session signed in over 15 minutes ago
 }
 
 // putWebhook is PUT /api/v1/webhook: create (201, with the secret) or

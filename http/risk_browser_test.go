@@ -10,7 +10,6 @@ import (
 
 	"github.com/doorman/doorman"
 	"github.com/doorman/doorman/geoip/geoiptest"
-	"github.com/doorman/doorman/useragent"
 )
 
 // TestSuspiciousSessionBrowser drives Chromium through the guide's
@@ -21,13 +20,7 @@ import (
 // This Session ends it, and Sign Out All Sessions ends every one.
 func TestSuspiciousSessionBrowser(t *testing.T) {
 	path := chromiumPath(t)
-	e := newEnv(t, withTrustedProxies("127.0.0.1"))
-	det, err := useragent.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.svc.Devices = det
-	e.svc.Places = geoiptest.Open(t)
+	e := placedEnv(t)
 	e.user("ana@acme.example", doorman.RoleAdmin)
 	browser := startBrowser(t, path)
 

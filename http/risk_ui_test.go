@@ -37,13 +37,7 @@ func (e *env) signInFrom(c *http.Client, email, ip, ua string) {
 // browser sees that session flagged high, with both reasons, in the API and
 // on the pages; her first and her usual sign-ins are not flagged.
 func TestSuspiciousSignIn(t *testing.T) {
-	e := newEnv(t, withTrustedProxies("127.0.0.1"))
-	det, err := useragent.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.svc.Devices = det
-	e.svc.Places = geoiptest.Open(t)
+	e := placedEnv(t)
 	e.user("ana@acme.example", doorman.RoleMember)
 
 	laptop := e.browser()
@@ -137,4 +131,19 @@ func TestSuspiciousSignIn(t *testing.T) {
 	if !flags["ana@acme.example"] || flags["boss@acme.example"] || len(flags) != 2 {
 		t.Errorf("team API flagged = %v, want ana alone", flags)
 	}
+}
+
+// placedEnv is a server behind a trusted proxy on 127.0.0.1 (so tests set
+// the client's address with X-Forwarded-For) whose Service names browsers
+// and places addresses with the test location databases.
+func placedEnv(t *testing.T) *env {
+	t.Helper()
+	e := newEnv(t, withTrustedProxies("127.0.0.1"))
+	det, err := useragent.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc.Devices = det
+	e.svc.Places = geoiptest.Open(t)
+	return e
 }
