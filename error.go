@@ -1,9 +1,12 @@
-// Package doorman holds Doorman's domain: accounts, users, sessions and the
-// audit log, the Store port that persists them, and the Service that applies
-// every session rule once, above whichever store is plugged in.
+// Package doorman holds Doorman's domain: accounts, users, sessions, API
+// keys, alerts and the audit log, the rules that are pure functions of them
+// (validity, risk, policy), and the ports that adapters implement: the Store
+// that persists them, and the device, place, OTP, mail and webhook ports.
 //
-// The package uses only the standard library. Adapters live in their own
-// packages (sqlite, postgres, http, argon2id) and talk in these types.
+// The package uses only the standard library. The Service that applies every
+// rule above whichever store is plugged in is in package app; adapters live
+// in their own packages (sqlite, postgres, http, argon2id, …) and talk in
+// these types.
 package doorman
 
 import (

@@ -29,8 +29,9 @@ const DefaultAbsoluteCap = 30 * 24 * time.Hour
 
 const day = 24 * time.Hour
 
-// initialExpiry is the absolute end fixed at sign-in.
-func (p Policy) initialExpiry(created time.Time, remember bool, set Settings) *time.Time {
+// InitialExpiry is the absolute end fixed at sign-in of a session created
+// at created, remembered or not, under the account settings set.
+func (p Policy) InitialExpiry(created time.Time, remember bool, set Settings) *time.Time {
 	if remember {
 		t := created.Add(time.Duration(set.RememberMeDays) * day)
 		return &t

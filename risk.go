@@ -132,11 +132,12 @@ func AssessRisk(s *Session, h *RiskHistory, now time.Time) Risk {
 	if now.Sub(s.CreatedAt) > OldSessionAge {
 		reasons = append(reasons, ReasonOldSession)
 	}
-	return riskOf(reasons)
+	return RiskOf(reasons)
 }
 
-// riskOf is the Risk of reasons, ordered as AssessRisk writes them.
-func riskOf(reasons []string) Risk {
+// RiskOf is the Risk of reasons (its level the highest of theirs), the
+// reasons ordered as AssessRisk writes them.
+func RiskOf(reasons []string) Risk {
 	r := Risk{Level: RiskNone, Reasons: reasons}
 	for _, c := range reasons {
 		switch c {
@@ -162,7 +163,7 @@ func (r Risk) WithOldSession(s *Session, now time.Time) Risk {
 	if len(reasons) == 0 {
 		reasons = nil
 	}
-	return riskOf(reasons)
+	return RiskOf(reasons)
 }
 
 // Flagged reports whether r has any reason.

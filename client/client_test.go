@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/argon2id"
 	"github.com/doorman/doorman/client"
 	doormanhttp "github.com/doorman/doorman/http"
@@ -20,31 +21,31 @@ import (
 // A host application behind the middleware, with a real Doorman beside it.
 func TestMiddleware(t *testing.T) {
 	ctx := context.Background()
-	svc := doorman.NewService(testdb.SQLite(t), argon2id.Hasher{Params: argon2id.Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
+	svc := app.NewService(testdb.SQLite(t), argon2id.Hasher{Params: argon2id.Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
 	svc.Log = slog.New(slog.DiscardHandler)
 	if _, err := svc.CreateUser(ctx, "Acme", "ana@acme.test", "Ana", doorman.RoleAdmin, "correct horse battery"); err != nil {
 		t.Fatal(err)
 	}
 	dm := httptest.NewServer(doormanhttp.NewServer(svc, doormanhttp.Config{Logger: slog.New(slog.DiscardHandler)}).Handler())
 	defer dm.Close()
-	token, p, err := svc.SignIn(ctx, doorman.SignInRequest{Email: "ana@acme.test", Password: "correct horse battery"})
+	token, p, err := svc.SignIn(ctx, app.SignInRequest{Email: "ana@acme.test", Password: "correct horse battery"})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	c := client.New(dm.URL)
 	c.LoginURL = "https://auth.example/login"
-	app := httptest.NewServer(c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	host := httptest.NewServer(c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, ok := client.IdentityFrom(r.Context())
 		if !ok {
 			t.Error("no identity in the context")
 		}
 		io.WriteString(w, id.Email+" "+id.Role+" "+id.SessionID)
 	})))
-	defer app.Close()
+	defer host.Close()
 
 	get := func(hdr ...string) (*http.Response, string) {
-		req, _ := http.NewRequest("GET", app.URL+"/reports?x=1", nil)
+		req, _ := http.NewRequest("GET", host.URL+"/reports?x=1", nil)
 		for i := 0; i+1 < len(hdr); i += 2 {
 			req.Header.Set(hdr[i], hdr[i+1])
 		}
@@ -71,7 +72,7 @@ func TestMiddleware(t *testing.T) {
 		t.Fatalf("a browser without a session: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	// Signed out elsewhere: refused on the next request.
-	if err := svc.SignOut(ctx, p, doorman.Meta{}); err != nil {
+	if err := svc.SignOut(ctx, p, app.Meta{}); err != nil {
 		t.Fatal(err)
 	}
 	if resp, _ := get("Authorization", "Bearer "+token); resp.StatusCode != http.StatusUnauthorized {

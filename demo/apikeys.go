@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 )
 
 // demoKeys are the user guide's "API Sessions": their last use and their
@@ -25,7 +26,7 @@ var demoKeys = []struct {
 // seedKeys creates the guide's three keys for the admin, with their usage
 // spread over the hours of the window up to their last use. Their secrets
 // are dropped: nobody can use a demo key.
-func seedKeys(ctx context.Context, svc *doorman.Service, admin *doorman.User, now time.Time) error {
+func seedKeys(ctx context.Context, svc *app.Service, admin *doorman.User, now time.Time) error {
 	start := doorman.UsageWindowStart(now)
 	for _, dk := range demoKeys {
 		_, prefix, hash := doorman.NewAPIKey()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 )
 
 // demoSession is one session of the user guide's demo team.
@@ -75,7 +76,7 @@ const Account = "Company"
 // Seed creates the demo team unless the demo account exists, every user with
 // password. It reports whether it seeded. Demo sessions get tokens nobody
 // knows: they can be seen and signed out, never used.
-func Seed(ctx context.Context, svc *doorman.Service, password string) (bool, error) {
+func Seed(ctx context.Context, svc *app.Service, password string) (bool, error) {
 	if _, err := svc.Store.FindAccountByName(ctx, Account); err == nil {
 		return false, nil
 	} else if doorman.ErrorCode(err) != doorman.ENOTFOUND {
@@ -128,7 +129,7 @@ func Seed(ctx context.Context, svc *doorman.Service, password string) (bool, err
 // demo with is then one the admin used before, as in the guide's drawing,
 // and is not flagged as an unknown device. It writes no audit event and
 // shows on no page: only the risk checks read it.
-func seedPast(ctx context.Context, svc *doorman.Service, admin *doorman.User, now time.Time) error {
+func seedPast(ctx context.Context, svc *app.Service, admin *doorman.User, now time.Time) error {
 	_, hash := doorman.NewToken()
 	created := now.Add(-20 * 24 * time.Hour)
 	exp := created.Add(doorman.DefaultAbsoluteCap)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 )
 
 // auditEventJSON is one event of GET /api/v1/audit.
@@ -78,7 +79,7 @@ func (s *Server) auditLog(w *request, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if f.Limit, f.Offset, err = paging(q, doorman.MaxAuditLimit); err != nil {
+	if f.Limit, f.Offset, err = paging(q, app.MaxAuditLimit); err != nil {
 		return err
 	}
 	evs, total, err := s.svc.AuditLog(r.Context(), w.principal, f)
@@ -87,7 +88,7 @@ func (s *Server) auditLog(w *request, r *http.Request) error {
 	}
 	out := auditResponse{Events: make([]auditEventJSON, 0, len(evs)), Total: total, Limit: f.Limit, Offset: f.Offset}
 	if out.Limit == 0 {
-		out.Limit = doorman.DefaultAuditLimit
+		out.Limit = app.DefaultAuditLimit
 	}
 	for _, ev := range evs {
 		out.Events = append(out.Events, newAuditEventJSON(ev))

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 )
 
 // userJSON is the user object of the API.
@@ -68,7 +69,7 @@ func (s *Server) login(w *request, r *http.Request) error {
 	}
 	m := s.meta(w, r)
 	m.DeviceKey = s.deviceKey(w, r)
-	token, p, err := s.svc.SignIn(r.Context(), doorman.SignInRequest{Email: req.Email, Password: req.Password,
+	token, p, err := s.svc.SignIn(r.Context(), app.SignInRequest{Email: req.Email, Password: req.Password,
 		RememberMe: req.RememberMe, TOTPCode: req.TOTPCode, Meta: m})
 	if err != nil {
 		return err

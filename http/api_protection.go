@@ -3,7 +3,7 @@ package http
 import (
 	"net/http"
 
-	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 )
 
 // signOutAll is POST /api/v1/sessions/sign-out-all: every session of the
@@ -67,7 +67,7 @@ func (s *Server) changePassword(w *request, r *http.Request) error {
 	}
 	others := req.SignOutOthers == nil || *req.SignOutOthers
 	m := s.meta(w, r)
-	token, p, n, err := s.svc.ChangePassword(r.Context(), w.principal, doorman.ChangePasswordRequest{
+	token, p, n, err := s.svc.ChangePassword(r.Context(), w.principal, app.ChangePasswordRequest{
 		CurrentPassword: req.CurrentPassword, NewPassword: req.NewPassword, SignOutOthers: others, Meta: m})
 	if err != nil {
 		return err

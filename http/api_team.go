@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 )
 
 // adminOnly wraps the handler of an administrator's endpoint or page. A
@@ -77,7 +78,7 @@ type teamSessionsResponse struct {
 // active, a page at a time.
 func (s *Server) teamSessions(w *request, r *http.Request) error {
 	q := r.URL.Query()
-	limit, offset, err := paging(q, doorman.MaxTeamLimit)
+	limit, offset, err := paging(q, app.MaxTeamLimit)
 	if err != nil {
 		return err
 	}
@@ -89,7 +90,7 @@ func (s *Server) teamSessions(w *request, r *http.Request) error {
 	out := teamSessionsResponse{Users: make([]teamMemberJSON, 0, len(members)), TotalActive: active,
 		TotalUsers: users, Limit: limit, Offset: offset}
 	if out.Limit == 0 {
-		out.Limit = doorman.DefaultTeamLimit
+		out.Limit = app.DefaultTeamLimit
 	}
 	for _, m := range members {
 		v := teamMemberJSON{UserID: m.User.ID, Email: m.User.Email, Name: m.User.Name, Role: m.User.Role,

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 )
 
 // webhookJSON is the account's webhook as the API shows it; never its
@@ -62,7 +63,7 @@ func (s *Server) putWebhook(w *request, r *http.Request) error {
 		return err
 	}
 	wh, secret, err := s.svc.SetWebhook(r.Context(), w.principal,
-		doorman.WebhookUpdate{URL: req.URL, Enabled: enabled, RotateSecret: req.RotateSecret}, s.meta(w, r))
+		app.WebhookUpdate{URL: req.URL, Enabled: enabled, RotateSecret: req.RotateSecret}, s.meta(w, r))
 	if err != nil {
 		return err
 	}

@@ -9,22 +9,23 @@ import (
 	"testing"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	doormanhttp "github.com/doorman/doorman/http"
 	"github.com/doorman/doorman/internal/testdb"
 )
 
 // benchSetup returns a service on a fresh SQLite store and the token of one
 // signed-in session.
-func benchSetup(b *testing.B) (*doorman.Service, string) {
+func benchSetup(b *testing.B) (*app.Service, string) {
 	b.Helper()
-	svc := doorman.NewService(testdb.SQLite(b), testHasher)
+	svc := app.NewService(testdb.SQLite(b), testHasher)
 	svc.Log = slog.New(slog.DiscardHandler)
 	ctx := context.Background()
 	if _, err := svc.CreateUser(ctx, "Bench", "bench@bench.example", "Bench", doorman.RoleMember, password); err != nil {
 		b.Fatal(err)
 	}
-	token, _, err := svc.SignIn(ctx, doorman.SignInRequest{Email: "bench@bench.example", Password: password,
-		Meta: doorman.Meta{IP: "192.0.2.1", UserAgent: "bench"}})
+	token, _, err := svc.SignIn(ctx, app.SignInRequest{Email: "bench@bench.example", Password: password,
+		Meta: app.Meta{IP: "192.0.2.1", UserAgent: "bench"}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func BenchmarkWhoamiAuthenticateOnly(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := svc.Authenticate(ctx, token, doorman.Meta{IP: "192.0.2.1"}); err != nil {
+		if _, err := svc.Authenticate(ctx, token, app.Meta{IP: "192.0.2.1"}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 )
 
 // codeMethodNotAllowed is the code of a 405: a fault of the request's
@@ -57,7 +58,7 @@ func errorStatus(err error) (status int, code, message string) {
 		return http.StatusRequestEntityTooLarge, errBodyTooLarge.Code, errBodyTooLarge.Message
 	case errors.Is(err, errMediaType):
 		return http.StatusUnsupportedMediaType, errMediaType.Code, errMediaType.Message
-	case doorman.IsUnavailable(err):
+	case app.IsUnavailable(err):
 		return http.StatusServiceUnavailable, doorman.EUNAVAILABLE, msgUnavailable
 	}
 	code = doorman.ErrorCode(err)
@@ -153,6 +154,6 @@ func (s *Server) logFailure(rq *request, r *http.Request, status int, err error)
 // wait (a throttled sign-in).
 func setRetryAfter(rq *request, err error) {
 	if d := doorman.RetryAfter(err); d > 0 {
-		rq.Header()["Retry-After"] = []string{strconv.Itoa(doorman.RetrySeconds(d))}
+		rq.Header()["Retry-After"] = []string{strconv.Itoa(app.RetrySeconds(d))}
 	}
 }

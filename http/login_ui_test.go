@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 )
 
 const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
@@ -297,7 +298,7 @@ func TestLoginPageRememberMe(t *testing.T) {
 	// page says so.
 	set := doorman.DefaultSettings()
 	set.RememberMeAllowed = false
-	if _, err := e.svc.UpdateSettings(context.Background(), nil, u.AccountID, set, doorman.Meta{}); err != nil {
+	if _, err := e.svc.UpdateSettings(context.Background(), nil, u.AccountID, set, app.Meta{}); err != nil {
 		t.Fatal(err)
 	}
 	c = e.browser()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 )
 
 // request is the state the middleware keeps for one request. It wraps the
@@ -232,7 +233,7 @@ func (s *Server) authenticate(rq *request, r *http.Request, rt *route) bool {
 	}
 	if err != nil {
 		switch {
-		case doorman.IsUnavailable(err):
+		case app.IsUnavailable(err):
 			s.metrics.validation(outcomeUnavailable)
 		case doorman.ErrorCode(err) == doorman.EUNAUTHORIZED:
 			s.metrics.validation(outcomeInvalid)
@@ -291,8 +292,8 @@ func cookieValue(lines []string, name string) string {
 }
 
 // meta describes the request for the audit log and the session's activity.
-func (s *Server) meta(rq *request, r *http.Request) doorman.Meta {
-	return doorman.Meta{IP: rq.clientIP(), UserAgent: r.UserAgent(), Hints: clientHints(r)}
+func (s *Server) meta(rq *request, r *http.Request) app.Meta {
+	return app.Meta{IP: rq.clientIP(), UserAgent: r.UserAgent(), Hints: clientHints(r)}
 }
 
 // setSessionCookie sends the new session's token. A remembered session's

@@ -1,6 +1,6 @@
 // Package http serves Doorman's JSON API, the forward-auth endpoint for
 // reverse proxies, health checks and metrics over net/http. It talks to the
-// domain only through *doorman.Service.
+// domain only through *app.Service.
 //
 // The contract (paths, fields, status codes) is /api/v1/openapi.json, which
 // a test keeps in step with the routes registered here.
@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 )
 
 // DefaultMaxBodyBytes is Config.MaxBodyBytes's default.
@@ -111,7 +111,7 @@ var routes = []route{
 
 // Server is Doorman's HTTP front: routes, middleware and error rendering.
 type Server struct {
-	svc     *doorman.Service
+	svc     *app.Service
 	cfg     Config
 	log     *slog.Logger
 	mux     *http.ServeMux
@@ -134,7 +134,7 @@ type Server struct {
 }
 
 // NewServer returns a Server for svc. Handler serves it.
-func NewServer(svc *doorman.Service, cfg Config) *Server {
+func NewServer(svc *app.Service, cfg Config) *Server {
 	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
 		cop: http.NewCrossOriginProtection(), maxBody: cfg.MaxBodyBytes}
 	if s.log == nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/argon2id"
 	doormanhttp "github.com/doorman/doorman/http"
 	"github.com/doorman/doorman/internal/testdb"
@@ -107,7 +108,7 @@ type env struct {
 	t       *testing.T
 	clock   *clock
 	store   *flakyStore
-	svc     *doorman.Service
+	svc     *app.Service
 	server  *doormanhttp.Server
 	handler http.Handler
 	srv     *httptest.Server
@@ -125,7 +126,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	e := &env{t: t, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, logs: new(syncBuffer)}
 	e.store = &flakyStore{Store: testdb.SQLite(t)}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.svc = doorman.NewService(e.store, testHasher)
+	e.svc = app.NewService(e.store, testHasher)
 	e.svc.Now = e.clock.Now
 	e.svc.Log = log
 	e.svc.OTP = totp.OTP{}

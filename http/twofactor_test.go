@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	ptotp "github.com/pquerna/otp/totp"
 )
 
@@ -28,15 +29,15 @@ func (e *env) totpCode(secret string) string {
 func (e *env) enable2FA(email string) (string, []string) {
 	e.t.Helper()
 	ctx := context.Background()
-	_, p, err := e.svc.SignIn(ctx, doorman.SignInRequest{Email: email, Password: password})
+	_, p, err := e.svc.SignIn(ctx, app.SignInRequest{Email: email, Password: password})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	key, err := e.svc.BeginTwoFactorSetup(ctx, p, "", doorman.Meta{})
+	key, err := e.svc.BeginTwoFactorSetup(ctx, p, "", app.Meta{})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	codes, err := e.svc.ConfirmTwoFactorSetup(ctx, p, e.totpCode(key.Secret), doorman.Meta{})
+	codes, err := e.svc.ConfirmTwoFactorSetup(ctx, p, e.totpCode(key.Secret), app.Meta{})
 	if err != nil {
 		e.t.Fatal(err)
 	}

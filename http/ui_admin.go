@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	pages "github.com/doorman/doorman/http/html"
 )
 
@@ -206,7 +207,7 @@ func (s *Server) signOutTeamPage(w *request, r *http.Request) error {
 
 func (s *Server) renderSignOutTeam(w *request, r *http.Request, status int, reason, msg string) error {
 	p := w.principal
-	members, users, active, err := s.svc.TeamSessions(r.Context(), p, doorman.TeamFilter{Limit: doorman.MaxTeamLimit})
+	members, users, active, err := s.svc.TeamSessions(r.Context(), p, doorman.TeamFilter{Limit: app.MaxTeamLimit})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	pages "github.com/doorman/doorman/http/html"
 )
 
@@ -26,7 +27,7 @@ func (s *Server) loginPage(w *request, r *http.Request) error {
 			w.principal = p
 			s.redirect(w, r, afterLogin(next))
 			return nil
-		case doorman.ErrorCode(err) == doorman.EUNAUTHORIZED && !doorman.IsUnavailable(err):
+		case doorman.ErrorCode(err) == doorman.EUNAUTHORIZED && !app.IsUnavailable(err):
 			s.clearCookie(w)
 			reason = signedOutReason(err)
 		}
@@ -61,14 +62,14 @@ func (s *Server) loginSubmit(w *request, r *http.Request) error {
 	}
 	m := s.meta(w, r)
 	m.DeviceKey = key
-	token, p, err := s.svc.SignIn(r.Context(), doorman.SignInRequest{Email: page.Email,
+	token, p, err := s.svc.SignIn(r.Context(), app.SignInRequest{Email: page.Email,
 		Password: f.Get("password"), RememberMe: page.RememberMe, Challenge: true, Meta: m})
 	if s.toSecondStep(w, r, err, page.Next) {
 		return nil
 	}
 	if err != nil {
 		code := doorman.ErrorCode(err)
-		if doorman.IsUnavailable(err) || (code != doorman.EUNAUTHORIZED && code != doorman.EINVALID && code != doorman.ETOOMANY) {
+		if app.IsUnavailable(err) || (code != doorman.EUNAUTHORIZED && code != doorman.EINVALID && code != doorman.ETOOMANY) {
 			return err
 		}
 		setRetryAfter(w, err)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	pages "github.com/doorman/doorman/http/html"
 )
 
@@ -71,12 +72,12 @@ func (s *Server) passwordSubmit(w *request, r *http.Request) error {
 	if f.Get("new_password") != f.Get("confirm_password") {
 		return fail(http.StatusBadRequest, "confirm_password", "the new passwords do not match")
 	}
-	token, p, n, err := s.svc.ChangePassword(r.Context(), w.principal, doorman.ChangePasswordRequest{
+	token, p, n, err := s.svc.ChangePassword(r.Context(), w.principal, app.ChangePasswordRequest{
 		CurrentPassword: f.Get("current_password"), NewPassword: f.Get("new_password"),
 		SignOutOthers: page.SignOutOthers, Meta: s.meta(w, r)})
 	switch code := doorman.ErrorCode(err); {
 	case err == nil:
-	case doorman.IsUnavailable(err):
+	case app.IsUnavailable(err):
 		return err
 	case code == doorman.EUNAUTHORIZED:
 		return fail(http.StatusBadRequest, "current_password", doorman.ErrorMessage(err))
@@ -138,7 +139,7 @@ func (s *Server) reauthSubmit(w *request, r *http.Request) error {
 	}
 	next := safeNext(r.PostForm.Get("next"))
 	err := s.svc.ReauthenticateCode(r.Context(), w.principal, r.PostForm.Get("password"), r.PostForm.Get("code"), s.meta(w, r))
-	if code := doorman.ErrorCode(err); err != nil && !doorman.IsUnavailable(err) && (code == doorman.EUNAUTHORIZED || code == doorman.EINVALID || code == doorman.ETOTP) {
+	if code := doorman.ErrorCode(err); err != nil && !app.IsUnavailable(err) && (code == doorman.EUNAUTHORIZED || code == doorman.EINVALID || code == doorman.ETOTP) {
 		s.render(w, r, http.StatusBadRequest, &pages.ReauthPage{Layout: s.layout(w, r, "Confirm your password"), Next: next,
 			Error: sentence(doorman.ErrorMessage(err)), TwoFactor: code == doorman.ETOTP || r.PostForm.Get("code") != ""})
 		return nil

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	pages "github.com/doorman/doorman/http/html"
 )
 
@@ -192,7 +193,7 @@ func (s *Server) pageAuth(rq *request, r *http.Request, rt *pageRoute) bool {
 	}
 	p, err := s.svc.Authenticate(r.Context(), token, s.meta(rq, r))
 	if err != nil {
-		if doorman.ErrorCode(err) != doorman.EUNAUTHORIZED || doorman.IsUnavailable(err) {
+		if doorman.ErrorCode(err) != doorman.EUNAUTHORIZED || app.IsUnavailable(err) {
 			s.metrics.validation(outcomeUnavailable)
 			s.pageError(rq, r, err)
 			return false

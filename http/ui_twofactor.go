@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	pages "github.com/doorman/doorman/http/html"
 )
 
@@ -93,7 +94,7 @@ func (s *Server) twoFactorConfirmSubmit(w *request, r *http.Request) error {
 	codes, err := s.svc.ConfirmTwoFactorSetup(r.Context(), w.principal, r.PostForm.Get("code"), s.meta(w, r))
 	switch code := doorman.ErrorCode(err); {
 	case err == nil:
-	case doorman.IsUnavailable(err):
+	case app.IsUnavailable(err):
 		return err
 	case code == doorman.ECONFLICT:
 		s.setFlash(w, pages.FlashInfo, doorman.ErrorMessage(err)+".")
@@ -150,7 +151,7 @@ func (s *Server) twoFactorDisableSubmit(w *request, r *http.Request) error {
 	err := s.svc.DisableTwoFactor(r.Context(), w.principal, f.Get("password"), f.Get("code"), s.meta(w, r))
 	switch code := doorman.ErrorCode(err); {
 	case err == nil:
-	case doorman.IsUnavailable(err):
+	case app.IsUnavailable(err):
 		return err
 	case code == doorman.ECONFLICT:
 		s.setFlash(w, pages.FlashInfo, doorman.ErrorMessage(err)+".")
@@ -193,7 +194,7 @@ func (s *Server) clearChallengeCookie(w *request) {
 // second step, when SignIn answered with a challenge; it reports whether
 // it did.
 func (s *Server) toSecondStep(w *request, r *http.Request, err error, next string) bool {
-	var ch *doorman.ChallengeRequired
+	var ch *app.ChallengeRequired
 	if !errors.As(err, &ch) {
 		return false
 	}
@@ -248,9 +249,9 @@ func (s *Server) loginTwoFactorSubmit(w *request, r *http.Request) error {
 	if err != nil {
 		var e *doorman.Error
 		switch {
-		case doorman.IsUnavailable(err):
+		case app.IsUnavailable(err):
 			return err
-		case errors.As(err, &e) && e.Reason == doorman.ReasonChallengeGone:
+		case errors.As(err, &e) && e.Reason == app.ReasonChallengeGone:
 			s.clearChallengeCookie(w)
 			s.setFlash(w, pages.FlashError, e.Message)
 			s.redirect(w, r, loginURL(next))

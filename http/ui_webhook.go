@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	pages "github.com/doorman/doorman/http/html"
 )
 
@@ -73,7 +74,7 @@ func (s *Server) webhookSubmit(w *request, r *http.Request) error {
 		return nil
 	}
 	v := r.PostForm
-	u := doorman.WebhookUpdate{URL: strings.TrimSpace(v.Get("url")), Enabled: v.Get("enabled") != "",
+	u := app.WebhookUpdate{URL: strings.TrimSpace(v.Get("url")), Enabled: v.Get("enabled") != "",
 		RotateSecret: v.Get("rotate_secret") != ""}
 	_, secret, err := s.svc.SetWebhook(r.Context(), w.principal, u, s.meta(w, r))
 	if doorman.ErrorCode(err) == doorman.EINVALID {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/argon2id"
 )
 
@@ -57,7 +58,7 @@ func cmdUserCreate(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		return err
 	}
 	defer store.Close()
-	svc := doorman.NewService(store, argon2id.New())
+	svc := app.NewService(store, argon2id.New())
 	u, err := svc.CreateUser(ctx, *account, *email, *name, doorman.Role(*role), pw)
 	if err != nil {
 		return userMessage(err)
@@ -112,7 +113,7 @@ func cmdSessionsList(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer store.Close()
-	svc := doorman.NewService(store, argon2id.New())
+	svc := app.NewService(store, argon2id.New())
 	users, sessions, err := svc.OperatorSessions(ctx, *email)
 	if err != nil {
 		return userMessage(err)
@@ -149,7 +150,7 @@ func cmdSessionsRevoke(ctx context.Context, args []string, stdout, stderr io.Wri
 		return errors.New("usage: doorman sessions revoke SESSION_ID --reason REASON | doorman sessions revoke --email EMAIL --reason REASON")
 	}
 	// Checked before the store is opened: a missing reason changes nothing.
-	if _, err := doorman.ValidateReason(*reason); err != nil {
+	if _, err := app.ValidateReason(*reason); err != nil {
 		return errors.New("--reason is required: it is recorded in the audit log")
 	}
 	store, err := openStore(ctx, *db)
@@ -157,7 +158,7 @@ func cmdSessionsRevoke(ctx context.Context, args []string, stdout, stderr io.Wri
 		return err
 	}
 	defer store.Close()
-	svc := doorman.NewService(store, argon2id.New())
+	svc := app.NewService(store, argon2id.New())
 	if *email != "" {
 		return revokeByEmail(ctx, svc, *email, *reason, stdout)
 	}
@@ -170,7 +171,7 @@ func cmdSessionsRevoke(ctx context.Context, args []string, stdout, stderr io.Wri
 
 // revokeByEmail signs out every session of a user, in each account the
 // email exists in, and says how many per account.
-func revokeByEmail(ctx context.Context, svc *doorman.Service, email, reason string, stdout io.Writer) error {
+func revokeByEmail(ctx context.Context, svc *app.Service, email, reason string, stdout io.Writer) error {
 	users, counts, err := svc.OperatorForceSignOut(ctx, email, reason)
 	// Report what was done also when a later account failed.
 	for _, u := range users {
@@ -209,7 +210,7 @@ func cmdUserReset2FA(ctx context.Context, args []string, stdout, stderr io.Write
 	if *account == "" || *email == "" {
 		return errors.New("usage: doorman user reset-2fa --account NAME --email EMAIL --reason REASON")
 	}
-	if _, err := doorman.ValidateReason(*reason); err != nil {
+	if _, err := app.ValidateReason(*reason); err != nil {
 		return errors.New("--reason is required: it is recorded in the audit log")
 	}
 	store, err := openStore(ctx, *db)
@@ -217,7 +218,7 @@ func cmdUserReset2FA(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer store.Close()
-	u, err := doorman.NewService(store, argon2id.New()).OperatorResetTwoFactor(ctx, *account, *email, *reason)
+	u, err := app.NewService(store, argon2id.New()).OperatorResetTwoFactor(ctx, *account, *email, *reason)
 	if err != nil {
 		return userMessage(err)
 	}

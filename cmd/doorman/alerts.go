@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/smtp"
 	"github.com/doorman/doorman/webhook"
 )
@@ -31,7 +32,7 @@ func addAlertFlags(fs *flag.FlagSet) *alertFlags {
 
 // wire sets svc's alert ports: SMTP when configured, webhooks always, and
 // the links' base, the server's public URL.
-func (c *alertFlags) wire(svc *doorman.Service, base *url.URL, log *slog.Logger) error {
+func (c *alertFlags) wire(svc *app.Service, base *url.URL, log *slog.Logger) error {
 	svc.Alerts = doorman.AlertConfig{Webhooks: webhook.New(), LinkBase: strings.TrimRight(base.String(), "/")}
 	if c.smtpAddr == "" {
 		if c.smtpFrom != "" || c.smtpUsername != "" {
@@ -51,8 +52,8 @@ func (c *alertFlags) wire(svc *doorman.Service, base *url.URL, log *slog.Logger)
 	return nil
 }
 
-// runAlertPurge deletes alerts past doorman.AlertRetention every interval.
-func runAlertPurge(ctx context.Context, svc *doorman.Service, log *slog.Logger, interval time.Duration) {
+// runAlertPurge deletes alerts past app.AlertRetention every interval.
+func runAlertPurge(ctx context.Context, svc *app.Service, log *slog.Logger, interval time.Duration) {
 	if interval <= 0 {
 		return
 	}

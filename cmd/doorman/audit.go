@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/argon2id"
 )
 
@@ -71,7 +72,7 @@ func cmdAuditExport(ctx context.Context, args []string, stdout, stderr io.Writer
 			return err
 		}
 	}
-	n, err := exportAudit(ctx, doorman.NewService(store, argon2id.New()), f, *format, w)
+	n, err := exportAudit(ctx, app.NewService(store, argon2id.New()), f, *format, w)
 	if cerr := finish(err); err == nil {
 		err = cerr
 	}
@@ -86,7 +87,7 @@ func cmdAuditExport(ctx context.Context, args []string, stdout, stderr io.Writer
 
 // exportAudit writes the events of f to w in format, a page at a time, and
 // returns how many it wrote.
-func exportAudit(ctx context.Context, svc *doorman.Service, f doorman.AuditFilter, format string, w io.Writer) (int, error) {
+func exportAudit(ctx context.Context, svc *app.Service, f doorman.AuditFilter, format string, w io.Writer) (int, error) {
 	enc, err := doorman.NewAuditEncoder(w, format)
 	if err != nil {
 		return 0, err

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/argon2id"
 	"github.com/doorman/doorman/geoip"
 	doormanhttp "github.com/doorman/doorman/http"
@@ -148,7 +149,7 @@ func startBenchServer(ctx context.Context, path string, n int) (string, []string
 	if err != nil {
 		return "", nil, nil, err
 	}
-	svc := doorman.NewService(store, argon2id.New())
+	svc := app.NewService(store, argon2id.New())
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	svc.Log = log
 	// Device and place tracking on, as in `serve` (places only if installed).

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/argon2id"
 	"github.com/doorman/doorman/sqlite"
 )
@@ -226,8 +227,8 @@ func signIn(t *testing.T, db, email string) string {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	tok, _, err := doorman.NewService(store, argon2id.New()).SignIn(context.Background(),
-		doorman.SignInRequest{Email: email, Password: "s3cret-password", Meta: doorman.Meta{IP: "83.45.123.78", UserAgent: "test"}})
+	tok, _, err := app.NewService(store, argon2id.New()).SignIn(context.Background(),
+		app.SignInRequest{Email: email, Password: "s3cret-password", Meta: app.Meta{IP: "83.45.123.78", UserAgent: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +243,7 @@ func authenticate(t *testing.T, db, tok string) error {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	_, err = doorman.NewService(store, argon2id.New()).Authenticate(context.Background(), tok, doorman.Meta{})
+	_, err = app.NewService(store, argon2id.New()).Authenticate(context.Background(), tok, app.Meta{})
 	return err
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/argon2id"
 	"github.com/doorman/doorman/demo"
 	"github.com/doorman/doorman/geoip"
@@ -88,7 +89,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer store.Close()
-	svc := doorman.NewService(store, argon2id.New())
+	svc := app.NewService(store, argon2id.New())
 	svc.Log = log
 	svc.Policy.AbsoluteCap = time.Duration(c.absoluteCap)
 	if svc.Devices, err = useragent.New(); err != nil {
@@ -161,7 +162,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // newHTTPServer wraps Doorman's handler in a net/http server with limits on
 // slow clients and header size.
-func newHTTPServer(svc *doorman.Service, cfg doormanhttp.Config) *http.Server {
+func newHTTPServer(svc *app.Service, cfg doormanhttp.Config) *http.Server {
 	return &http.Server{
 		Handler:           doormanhttp.NewServer(svc, cfg).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -175,9 +176,9 @@ func newHTTPServer(svc *doorman.Service, cfg doormanhttp.Config) *http.Server {
 
 // runPurge deletes long-revoked and expired sessions, audit events older
 // than auditRetention (none when it is 0) and API keys' hourly counts older
-// than doorman.APIKeyUsageRetention, every interval, in bounded
+// than app.APIKeyUsageRetention, every interval, in bounded
 // batches so that it never holds the store for long.
-func runPurge(ctx context.Context, svc *doorman.Service, log *slog.Logger, retention, auditRetention, interval time.Duration) {
+func runPurge(ctx context.Context, svc *app.Service, log *slog.Logger, retention, auditRetention, interval time.Duration) {
 	if interval <= 0 {
 		return
 	}

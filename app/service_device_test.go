@@ -1,4 +1,4 @@
-package doorman_test
+package app_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/geoip/geoiptest"
 	"github.com/doorman/doorman/useragent"
 )
@@ -69,16 +70,16 @@ func newPlaced(t *testing.T, store doorman.Store) *placed {
 	return &placed{fixture: f, store: cs, devices: d}
 }
 
-func (f *placed) signInWith(t *testing.T, email string, m doorman.Meta) (string, *doorman.Principal) {
+func (f *placed) signInWith(t *testing.T, email string, m app.Meta) (string, *doorman.Principal) {
 	t.Helper()
-	tok, p, err := f.svc.SignIn(context.Background(), doorman.SignInRequest{Email: email, Password: password, Meta: m})
+	tok, p, err := f.svc.SignIn(context.Background(), app.SignInRequest{Email: email, Password: password, Meta: m})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tok, p
 }
 
-func (f *placed) authWith(t *testing.T, token string, m doorman.Meta) *doorman.Principal {
+func (f *placed) authWith(t *testing.T, token string, m app.Meta) *doorman.Principal {
 	t.Helper()
 	p, err := f.svc.Authenticate(context.Background(), token, m)
 	if err != nil {
@@ -125,44 +126,44 @@ func TestSignInNamesAndPlacesTheSession(t *testing.T) {
 		long := uaWindows + " " + strings.Repeat("x", 2*doorman.MaxUserAgent)
 		tests := []struct {
 			name     string
-			meta     doorman.Meta
+			meta     app.Meta
 			device   string
 			location doorman.Location
 			check    func(t *testing.T, s *doorman.Session)
 		}{
-			{"iPhone in Madrid", doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaIPhone}, "Safari on iPhone", madrid,
+			{"iPhone in Madrid", app.Meta{IP: geoiptest.Madrid, UserAgent: uaIPhone}, "Safari on iPhone", madrid,
 				func(t *testing.T, s *doorman.Session) {
 					if s.Device.Type != "mobile" || s.Device.Model != "iPhone" || s.Location.Label() != "Madrid, Spain" {
 						t.Errorf("device %+v, location %q", s.Device, s.Location.Label())
 					}
 				}},
-			{"local network", doorman.Meta{IP: "192.168.1.50", UserAgent: uaIPhone}, "Safari on iPhone", doorman.Location{Local: true},
+			{"local network", app.Meta{IP: "192.168.1.50", UserAgent: uaIPhone}, "Safari on iPhone", doorman.Location{Local: true},
 				func(t *testing.T, s *doorman.Session) {
 					if s.Location.Label() != "Local network" {
 						t.Errorf("location %q, want Local network", s.Location.Label())
 					}
 				}},
-			{"reserved address", doorman.Meta{IP: "203.0.113.7", UserAgent: uaIPhone}, "Safari on iPhone", doorman.Location{}, nil},
-			{"address that does not parse", doorman.Meta{IP: "not-an-ip", UserAgent: uaIPhone}, "Safari on iPhone", doorman.Location{},
+			{"reserved address", app.Meta{IP: "203.0.113.7", UserAgent: uaIPhone}, "Safari on iPhone", doorman.Location{}, nil},
+			{"address that does not parse", app.Meta{IP: "not-an-ip", UserAgent: uaIPhone}, "Safari on iPhone", doorman.Location{},
 				func(t *testing.T, s *doorman.Session) {
 					if s.Location.Label() != "Unknown location" {
 						t.Errorf("location %q, want Unknown location", s.Location.Label())
 					}
 				}},
-			{"empty User-Agent", doorman.Meta{IP: geoiptest.London, UserAgent: ""}, "Unknown browser", london, nil},
-			{"User-Agent over 1 KB is cut", doorman.Meta{IP: geoiptest.Madrid, UserAgent: long}, "Chrome on Windows", madrid,
+			{"empty User-Agent", app.Meta{IP: geoiptest.London, UserAgent: ""}, "Unknown browser", london, nil},
+			{"User-Agent over 1 KB is cut", app.Meta{IP: geoiptest.Madrid, UserAgent: long}, "Chrome on Windows", madrid,
 				func(t *testing.T, s *doorman.Session) {
 					if s.UserAgent != long[:doorman.MaxUserAgent] {
 						t.Errorf("User-Agent of %d bytes stored, want the first %d", len(s.UserAgent), doorman.MaxUserAgent)
 					}
 				}},
-			{"Client Hints tell Windows 11", doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, Hints: fullHints}, "Chrome on Windows", madrid,
+			{"Client Hints tell Windows 11", app.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, Hints: fullHints}, "Chrome on Windows", madrid,
 				func(t *testing.T, s *doorman.Session) {
 					if s.Device.OSVersion != "11" {
 						t.Errorf("OS version %q, want 11", s.Device.OSVersion)
 					}
 				}},
-			{"no Client Hints, Windows 10 as the string says", doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows}, "Chrome on Windows", madrid,
+			{"no Client Hints, Windows 10 as the string says", app.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows}, "Chrome on Windows", madrid,
 				func(t *testing.T, s *doorman.Session) {
 					if s.Device.OSVersion != "10" {
 						t.Errorf("OS version %q, want 10", s.Device.OSVersion)
@@ -192,8 +193,8 @@ func TestServiceWithoutDetectorOrLocator(t *testing.T) {
 	stores(t, func(t *testing.T, store doorman.Store) {
 		f := newFixture(t, store)
 		f.user(t, "Company", "sarah@company.com", doorman.RoleMember)
-		tok, p, err := f.svc.SignIn(context.Background(), doorman.SignInRequest{Email: "sarah@company.com", Password: password,
-			Meta: doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaIPhone}})
+		tok, p, err := f.svc.SignIn(context.Background(), app.SignInRequest{Email: "sarah@company.com", Password: password,
+			Meta: app.Meta{IP: geoiptest.Madrid, UserAgent: uaIPhone}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,7 +202,7 @@ func TestServiceWithoutDetectorOrLocator(t *testing.T) {
 			t.Fatalf("session %+v", p.Session)
 		}
 		f.clock.Advance(time.Second)
-		p, err = f.svc.Authenticate(context.Background(), tok, doorman.Meta{IP: geoiptest.London, UserAgent: uaWindows})
+		p, err = f.svc.Authenticate(context.Background(), tok, app.Meta{IP: geoiptest.London, UserAgent: uaWindows})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,12 +221,12 @@ func TestAddressChangeMovesTheSession(t *testing.T) {
 		ctx := context.Background()
 		f := newPlaced(t, store)
 		f.user(t, "Company", "sarah@company.com", doorman.RoleMember)
-		tok, p := f.signInWith(t, "sarah@company.com", doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaIPhone})
-		_, other := f.signInWith(t, "sarah@company.com", doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows})
+		tok, p := f.signInWith(t, "sarah@company.com", app.Meta{IP: geoiptest.Madrid, UserAgent: uaIPhone})
+		_, other := f.signInWith(t, "sarah@company.com", app.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows})
 
 		// A new address is located and written at once.
 		f.clock.Advance(10 * time.Second)
-		p = f.authWith(t, tok, doorman.Meta{IP: geoiptest.London, UserAgent: uaIPhone})
+		p = f.authWith(t, tok, app.Meta{IP: geoiptest.London, UserAgent: uaIPhone})
 		if p.Session.IP != geoiptest.London || p.Session.Location != london {
 			t.Errorf("principal at %s %+v, want London", p.Session.IP, p.Session.Location)
 		}
@@ -249,7 +250,7 @@ func TestAddressChangeMovesTheSession(t *testing.T) {
 
 		// Back within the minute: shown at once, written with the next touch.
 		f.clock.Advance(10 * time.Second)
-		p = f.authWith(t, tok, doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaIPhone})
+		p = f.authWith(t, tok, app.Meta{IP: geoiptest.Madrid, UserAgent: uaIPhone})
 		if p.Session.IP != geoiptest.Madrid || p.Session.Location != madrid {
 			t.Errorf("principal at %s %+v, want Madrid", p.Session.IP, p.Session.Location)
 		}
@@ -268,7 +269,7 @@ func TestAddressChangeMovesTheSession(t *testing.T) {
 		}
 
 		f.clock.Advance(time.Minute)
-		p = f.authWith(t, tok, doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaIPhone})
+		p = f.authWith(t, tok, app.Meta{IP: geoiptest.Madrid, UserAgent: uaIPhone})
 		if n := f.store.touches.Load(); n != 2 {
 			t.Errorf("%d writes, want 2 once the touch is due", n)
 		}
@@ -282,14 +283,14 @@ func TestAddressChangeMovesTheSession(t *testing.T) {
 		// Only the session's user sees its history.
 		f.user(t, "Company", "mark@company.com", doorman.RoleAdmin)
 		f.user(t, "Other", "eve@other.com", doorman.RoleAdmin)
-		_, mark := f.signInWith(t, "mark@company.com", doorman.Meta{IP: geoiptest.Berlin})
-		_, eve := f.signInWith(t, "eve@other.com", doorman.Meta{IP: geoiptest.Berlin})
+		_, mark := f.signInWith(t, "mark@company.com", app.Meta{IP: geoiptest.Berlin})
+		_, eve := f.signInWith(t, "eve@other.com", app.Meta{IP: geoiptest.Berlin})
 		for _, by := range []*doorman.Principal{mark, eve} {
 			if _, err := f.svc.SessionHistory(ctx, by, p.Session.ID); doorman.ErrorCode(err) != doorman.ENOTFOUND {
 				t.Errorf("history of sarah's session for %s: %v, want ENOTFOUND", by.User.Email, err)
 			}
 		}
-		if err := f.svc.RevokeSession(ctx, other, p.Session.ID, doorman.Meta{}); err != nil {
+		if err := f.svc.RevokeSession(ctx, other, p.Session.ID, app.Meta{}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := f.svc.SessionHistory(ctx, other, p.Session.ID); doorman.ErrorCode(err) != doorman.ENOTFOUND {
@@ -304,7 +305,7 @@ func TestDeviceKeyCountsLogins(t *testing.T) {
 		f := newPlaced(t, store)
 		f.user(t, "Company", "sarah@company.com", doorman.RoleMember)
 		f.user(t, "Company", "mark@company.com", doorman.RoleMember)
-		laptop := doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, DeviceKey: "Vb0yN0bJ2x3mM5g7xq3ZqkXcQ6u7iZb1Qk1nqW0Jd0E"}
+		laptop := app.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, DeviceKey: "Vb0yN0bJ2x3mM5g7xq3ZqkXcQ6u7iZb1Qk1nqW0Jd0E"}
 
 		_, first := f.signInWith(t, "sarah@company.com", laptop)
 		if !first.Session.NewDevice || first.Session.Activity.Logins != 1 {
@@ -329,7 +330,7 @@ func TestDeviceKeyCountsLogins(t *testing.T) {
 			t.Errorf("another user from the same browser: new device %t, logins %d; want true, 1", mark.Session.NewDevice, mark.Session.Activity.Logins)
 		}
 		// A client without a device cookie is not recognised: one login known, not flagged.
-		_, api := f.signInWith(t, "sarah@company.com", doorman.Meta{IP: geoiptest.Madrid, UserAgent: "curl/8.5.0"})
+		_, api := f.signInWith(t, "sarah@company.com", app.Meta{IP: geoiptest.Madrid, UserAgent: "curl/8.5.0"})
 		if api.Session.NewDevice || api.Session.Activity.Logins != 1 {
 			t.Errorf("sign-in without a device key: new device %t, logins %d; want false, 1", api.Session.NewDevice, api.Session.Activity.Logins)
 		}
@@ -343,19 +344,19 @@ func TestUserAgentChangeIsDetectedOnce(t *testing.T) {
 	stores(t, func(t *testing.T, store doorman.Store) {
 		f := newPlaced(t, store)
 		f.user(t, "Company", "sarah@company.com", doorman.RoleMember)
-		tok, p := f.signInWith(t, "sarah@company.com", doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaIPhone})
+		tok, p := f.signInWith(t, "sarah@company.com", app.Meta{IP: geoiptest.Madrid, UserAgent: uaIPhone})
 		if n := f.devices.calls.Load(); n != 1 {
 			t.Fatalf("%d detections at sign-in, want 1", n)
 		}
 		// Requests without a User-Agent change nothing.
 		f.clock.Advance(time.Second)
-		p = f.authWith(t, tok, doorman.Meta{IP: geoiptest.Madrid})
+		p = f.authWith(t, tok, app.Meta{IP: geoiptest.Madrid})
 		if p.Session.Device.Label() != "Safari on iPhone" || p.Session.UserAgent != uaIPhone || f.store.touches.Load() != 0 {
 			t.Errorf("after a request without a User-Agent: %q %q, %d writes", p.Session.Device.Label(), p.Session.UserAgent, f.store.touches.Load())
 		}
 
 		f.clock.Advance(time.Second)
-		p = f.authWith(t, tok, doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, Hints: fullHints})
+		p = f.authWith(t, tok, app.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, Hints: fullHints})
 		if p.Session.Device.Label() != "Chrome on Windows" || p.Session.Device.OSVersion != "11" {
 			t.Errorf("principal after a User-Agent change: %+v", p.Session.Device)
 		}
@@ -372,7 +373,7 @@ func TestUserAgentChangeIsDetectedOnce(t *testing.T) {
 			if i%3 == 0 {
 				h = lowHints
 			}
-			p = f.authWith(t, tok, doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, Hints: h})
+			p = f.authWith(t, tok, app.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, Hints: h})
 		}
 		if n := f.devices.calls.Load(); n != 2 {
 			t.Errorf("%d detections in all, want 2: sign-in and the one change", n)
@@ -389,18 +390,18 @@ func TestClientHintsAfterSignIn(t *testing.T) {
 		f.user(t, "Company", "sarah@company.com", doorman.RoleMember)
 		// Chrome sends the low-entropy hints unasked: Windows 10 or 11 is
 		// not yet known.
-		tok, p := f.signInWith(t, "sarah@company.com", doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, Hints: lowHints})
+		tok, p := f.signInWith(t, "sarah@company.com", app.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, Hints: lowHints})
 		if p.Session.Device.OSVersion != "10" {
 			t.Fatalf("OS version %q at sign-in, want 10", p.Session.Device.OSVersion)
 		}
 		f.clock.Advance(time.Second)
-		p = f.authWith(t, tok, doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, Hints: lowHints})
+		p = f.authWith(t, tok, app.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, Hints: lowHints})
 		if n := f.devices.calls.Load(); n != 1 {
 			t.Errorf("%d detections after a request with the same hints, want 1", n)
 		}
 		// Then it sends what Accept-CH asked for.
 		f.clock.Advance(time.Second)
-		p = f.authWith(t, tok, doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, Hints: fullHints})
+		p = f.authWith(t, tok, app.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, Hints: fullHints})
 		if p.Session.Device.OSVersion != "11" {
 			t.Errorf("OS version %q once the hints tell, want 11", p.Session.Device.OSVersion)
 		}
@@ -409,8 +410,8 @@ func TestClientHintsAfterSignIn(t *testing.T) {
 		}
 		for range 100 {
 			f.clock.Advance(time.Second)
-			f.authWith(t, tok, doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, Hints: fullHints})
-			f.authWith(t, tok, doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows})
+			f.authWith(t, tok, app.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, Hints: fullHints})
+			f.authWith(t, tok, app.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows})
 		}
 		if n := f.devices.calls.Load(); n != 2 {
 			t.Errorf("%d detections in all, want 2", n)
@@ -426,13 +427,13 @@ func TestChangesKeepWritesBounded(t *testing.T) {
 		ctx := context.Background()
 		f := newPlaced(t, store)
 		f.user(t, "Company", "sarah@company.com", doorman.RoleMember)
-		tok, p := f.signInWith(t, "sarah@company.com", doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, Hints: fullHints})
+		tok, p := f.signInWith(t, "sarah@company.com", app.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, Hints: fullHints})
 		// 1,000 requests a minute for 10 minutes from one place and browser:
 		// a write a minute, and no parse.
 		const requests = 10_000
 		for i := range requests {
 			f.clock.Advance(60 * time.Millisecond)
-			f.authWith(t, tok, doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, Hints: fullHints})
+			f.authWith(t, tok, app.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, Hints: fullHints})
 			if i%1000 == 0 {
 				f.svc.RecordPage(p.Session.ID, "Dashboard")
 			}
@@ -452,7 +453,7 @@ func TestChangesKeepWritesBounded(t *testing.T) {
 			if i%2 == 1 {
 				ip = geoiptest.BerlinV6
 			}
-			f.authWith(t, tok, doorman.Meta{IP: ip, UserAgent: uaWindows, Hints: fullHints})
+			f.authWith(t, tok, app.Meta{IP: ip, UserAgent: uaWindows, Hints: fullHints})
 		}
 		if n := f.store.touches.Load(); n > 21 {
 			t.Errorf("%d requests flipping between two addresses cost %d writes over 10 minutes, want at most 21", requests, n)
@@ -481,11 +482,11 @@ func TestRecordPageIsWrittenWithTheTouch(t *testing.T) {
 		ctx := context.Background()
 		f := newPlaced(t, store)
 		f.user(t, "Company", "sarah@company.com", doorman.RoleMember)
-		_, viewer := f.signInWith(t, "sarah@company.com", doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows})
-		tok, p := f.signInWith(t, "sarah@company.com", doorman.Meta{IP: geoiptest.London, UserAgent: uaIPhone})
+		_, viewer := f.signInWith(t, "sarah@company.com", app.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows})
+		tok, p := f.signInWith(t, "sarah@company.com", app.Meta{IP: geoiptest.London, UserAgent: uaIPhone})
 		for _, page := range []string{"Dashboard", "Active sessions"} {
 			f.clock.Advance(time.Second)
-			p = f.authWith(t, tok, doorman.Meta{IP: geoiptest.London, UserAgent: uaIPhone})
+			p = f.authWith(t, tok, app.Meta{IP: geoiptest.London, UserAgent: uaIPhone})
 			f.svc.RecordPage(p.Session.ID, page)
 		}
 		if n := f.store.touches.Load(); n != 0 {

@@ -1,25 +1,26 @@
-package doorman
+package app
 
 import (
 	"context"
+	"github.com/doorman/doorman"
 	"strings"
 )
 
 // ListSessions returns the signed-in user's valid sessions: the current one
 // first, then by last activity. EFORBIDDEN for a member when the account's
 // admins restricted the Sessions page (Settings.MembersSeeSessions).
-func (s *Service) ListSessions(ctx context.Context, p *Principal) ([]*Session, error) {
+func (s *Service) ListSessions(ctx context.Context, p *doorman.Principal) ([]*doorman.Session, error) {
 	if err := canSeeSessions(p); err != nil {
 		return nil, err
 	}
 	now := s.now()
-	list, _, err := s.Store.FindSessions(ctx, SessionFilter{
-		AccountID: p.Account.ID, UserID: p.User.ID, Active: Window(p.Account.Settings, now),
+	list, _, err := s.Store.FindSessions(ctx, doorman.SessionFilter{
+		AccountID: p.Account.ID, UserID: p.User.ID, Active: doorman.Window(p.Account.Settings, now),
 	})
 	if err != nil {
 		return nil, unavailable("list sessions", err)
 	}
-	out := make([]*Session, 0, len(list)+1)
+	out := make([]*doorman.Session, 0, len(list)+1)
 	out = append(out, p.Session)
 	for _, sess := range list {
 		if sess.ID != p.Session.ID {
@@ -34,7 +35,7 @@ func (s *Service) ListSessions(ctx context.Context, p *Principal) ([]*Session, e
 // GetSession returns one of the signed-in user's valid sessions. Another
 // user's session, or one that has ended, is ENOTFOUND. EFORBIDDEN for a
 // member when the Sessions page is restricted.
-func (s *Service) GetSession(ctx context.Context, p *Principal, id string) (*Session, error) {
+func (s *Service) GetSession(ctx context.Context, p *doorman.Principal, id string) (*doorman.Session, error) {
 	if err := canSeeSessions(p); err != nil {
 		return nil, err
 	}
@@ -46,8 +47,8 @@ func (s *Service) GetSession(ctx context.Context, p *Principal, id string) (*Ses
 	if err != nil {
 		return nil, unavailable("get session", err)
 	}
-	if sess.UserID != p.User.ID || CheckSession(sess, nil, p.Account.Settings, s.now()) != nil {
-		return nil, Errorf(ENOTFOUND, "session not found")
+	if sess.UserID != p.User.ID || doorman.CheckSession(sess, nil, p.Account.Settings, s.now()) != nil {
+		return nil, doorman.Errorf(doorman.ENOTFOUND, "session not found")
 	}
 	s.activity.overlay(sess)
 	readRisk(s.now(), sess)
@@ -55,13 +56,13 @@ func (s *Service) GetSession(ctx context.Context, p *Principal, id string) (*Ses
 }
 
 // SignOut revokes the current session.
-func (s *Service) SignOut(ctx context.Context, p *Principal, m Meta) error {
+func (s *Service) SignOut(ctx context.Context, p *doorman.Principal, m Meta) error {
 	now := s.now()
-	ev := s.event(p, ActionSignOut, p.Session.ID, m, now)
+	ev := s.event(p, doorman.ActionSignOut, p.Session.ID, m, now)
 	_, err := s.Store.RevokeSessions(ctx,
-		RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, SessionID: p.Session.ID},
-		Revocation{At: now, By: p.User.ID, Reason: ReasonSignedOut}, ev)
-	if ErrorCode(err) == ENOTFOUND {
+		doorman.RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, SessionID: p.Session.ID},
+		doorman.Revocation{At: now, By: p.User.ID, Reason: doorman.ReasonSignedOut}, ev)
+	if doorman.ErrorCode(err) == doorman.ENOTFOUND {
 		return nil // already signed out: the goal is met
 	}
 	return unavailable("sign out", err)
@@ -71,7 +72,7 @@ func (s *Service) SignOut(ctx context.Context, p *Principal, m Meta) error {
 // effect on that session's next request. Signing out the current session is
 // SignOut, always allowed; any other is EFORBIDDEN for a member when the
 // Sessions page is restricted.
-func (s *Service) RevokeSession(ctx context.Context, p *Principal, id string, m Meta) error {
+func (s *Service) RevokeSession(ctx context.Context, p *doorman.Principal, id string, m Meta) error {
 	if id == p.Session.ID {
 		return s.SignOut(ctx, p, m)
 	}
@@ -79,12 +80,12 @@ func (s *Service) RevokeSession(ctx context.Context, p *Principal, id string, m 
 		return err
 	}
 	now := s.now()
-	ev := s.event(p, ActionSessionRevoked, id, m, now)
+	ev := s.event(p, doorman.ActionSessionRevoked, id, m, now)
 	_, err := s.Store.RevokeSessions(ctx,
-		RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, SessionID: id},
-		Revocation{At: now, By: p.User.ID}, ev)
-	if ErrorCode(err) == ENOTFOUND {
-		return Errorf(ENOTFOUND, "session not found")
+		doorman.RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, SessionID: id},
+		doorman.Revocation{At: now, By: p.User.ID}, ev)
+	if doorman.ErrorCode(err) == doorman.ENOTFOUND {
+		return doorman.Errorf(doorman.ENOTFOUND, "session not found")
 	}
 	return unavailable("revoke session", err)
 }
@@ -92,16 +93,16 @@ func (s *Service) RevokeSession(ctx context.Context, p *Principal, id string, m 
 // SignOutOthers signs out every session of the user but the current one and
 // returns how many valid sessions it signed out. EFORBIDDEN for a member
 // when the Sessions page is restricted.
-func (s *Service) SignOutOthers(ctx context.Context, p *Principal, m Meta) (int, error) {
+func (s *Service) SignOutOthers(ctx context.Context, p *doorman.Principal, m Meta) (int, error) {
 	if err := canSeeSessions(p); err != nil {
 		return 0, err
 	}
 	now := s.now()
-	ev := s.event(p, ActionOtherSessionsRevoke, p.User.Email, m, now)
+	ev := s.event(p, doorman.ActionOtherSessionsRevoke, p.User.Email, m, now)
 	n, err := s.Store.RevokeSessions(ctx,
-		RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, ExceptSessionID: p.Session.ID,
-			CountActive: Window(p.Account.Settings, now)},
-		Revocation{At: now, By: p.User.ID}, ev)
+		doorman.RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, ExceptSessionID: p.Session.ID,
+			CountActive: doorman.Window(p.Account.Settings, now)},
+		doorman.Revocation{At: now, By: p.User.ID}, ev)
 	return n, unavailable("sign out others", err)
 }
 
@@ -110,32 +111,32 @@ func (s *Service) SignOutOthers(ctx context.Context, p *Principal, m Meta) (int,
 func ValidateReason(reason string) (string, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
-		return "", Errorf(EINVALID, "reason is required")
+		return "", doorman.Errorf(doorman.EINVALID, "reason is required")
 	}
 	if len(reason) > 500 {
-		return "", Errorf(EINVALID, "reason is longer than 500 characters")
+		return "", doorman.Errorf(doorman.EINVALID, "reason is longer than 500 characters")
 	}
 	return reason, nil
 }
 
 // OperatorSessions returns the valid sessions of every user with that email,
 // for the command line.
-func (s *Service) OperatorSessions(ctx context.Context, email string) ([]*User, map[string][]*Session, error) {
-	users, _, err := s.Store.FindUsers(ctx, UserFilter{Email: NormalizeEmail(email)})
+func (s *Service) OperatorSessions(ctx context.Context, email string) ([]*doorman.User, map[string][]*doorman.Session, error) {
+	users, _, err := s.Store.FindUsers(ctx, doorman.UserFilter{Email: doorman.NormalizeEmail(email)})
 	if err != nil {
 		return nil, nil, err
 	}
 	if len(users) == 0 {
-		return nil, nil, Errorf(ENOTFOUND, "no user has email %s", NormalizeEmail(email))
+		return nil, nil, doorman.Errorf(doorman.ENOTFOUND, "no user has email %s", doorman.NormalizeEmail(email))
 	}
 	now := s.now()
-	out := make(map[string][]*Session, len(users))
+	out := make(map[string][]*doorman.Session, len(users))
 	for _, u := range users {
 		acct, err := s.Store.FindAccountByID(ctx, u.AccountID)
 		if err != nil {
 			return nil, nil, err
 		}
-		list, _, err := s.Store.FindSessions(ctx, SessionFilter{AccountID: acct.ID, UserID: u.ID, Active: Window(acct.Settings, now)})
+		list, _, err := s.Store.FindSessions(ctx, doorman.SessionFilter{AccountID: acct.ID, UserID: u.ID, Active: doorman.Window(acct.Settings, now)})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -156,12 +157,12 @@ func (s *Service) OperatorRevokeSession(ctx context.Context, id, reason string) 
 		return err
 	}
 	now := s.now()
-	ev := s.event(nil, ActionSessionRevoked, id, Meta{}, now)
+	ev := s.event(nil, doorman.ActionSessionRevoked, id, Meta{}, now)
 	ev.AccountID, ev.Reason = sess.AccountID, reason
-	_, err = s.Store.RevokeSessions(ctx, RevokeFilter{AccountID: sess.AccountID, SessionID: id},
-		Revocation{At: now, By: ActorSystem, Reason: reason}, ev)
-	if ErrorCode(err) == ENOTFOUND {
-		return Errorf(ENOTFOUND, "session %s is already signed out", id)
+	_, err = s.Store.RevokeSessions(ctx, doorman.RevokeFilter{AccountID: sess.AccountID, SessionID: id},
+		doorman.Revocation{At: now, By: doorman.ActorSystem, Reason: reason}, ev)
+	if doorman.ErrorCode(err) == doorman.ENOTFOUND {
+		return doorman.Errorf(doorman.ENOTFOUND, "session %s is already signed out", id)
 	}
 	return err
 }
@@ -170,7 +171,7 @@ func (s *Service) OperatorRevokeSession(ctx context.Context, id, reason string) 
 // absolute end, across all accounts, for the active-sessions gauge. Idle
 // expiry depends on each account's settings and is not applied here.
 func (s *Service) CountLiveSessions(ctx context.Context) (int, error) {
-	_, n, err := s.Store.FindSessions(ctx, SessionFilter{Active: &ActiveWindow{Now: s.now()}, Limit: 1})
+	_, n, err := s.Store.FindSessions(ctx, doorman.SessionFilter{Active: &doorman.ActiveWindow{Now: s.now()}, Limit: 1})
 	return n, err
 }
 
@@ -180,18 +181,18 @@ func (s *Service) CountLiveSessions(ctx context.Context) (int, error) {
 // event per account. It returns the users found and, by user id, how many
 // valid sessions each lost. A missing reason is EINVALID and changes
 // nothing; an unknown email is ENOTFOUND.
-func (s *Service) OperatorForceSignOut(ctx context.Context, email, reason string) ([]*User, map[string]int, error) {
+func (s *Service) OperatorForceSignOut(ctx context.Context, email, reason string) ([]*doorman.User, map[string]int, error) {
 	reason, err := ValidateReason(reason)
 	if err != nil {
 		return nil, nil, err
 	}
-	email = NormalizeEmail(email)
-	users, _, err := s.Store.FindUsers(ctx, UserFilter{Email: email})
+	email = doorman.NormalizeEmail(email)
+	users, _, err := s.Store.FindUsers(ctx, doorman.UserFilter{Email: email})
 	if err != nil {
 		return nil, nil, err
 	}
 	if len(users) == 0 {
-		return nil, nil, Errorf(ENOTFOUND, "no user has email %s", email)
+		return nil, nil, doorman.Errorf(doorman.ENOTFOUND, "no user has email %s", email)
 	}
 	counts := make(map[string]int, len(users))
 	for _, u := range users {
@@ -200,11 +201,11 @@ func (s *Service) OperatorForceSignOut(ctx context.Context, email, reason string
 			return users, counts, err
 		}
 		now := s.now()
-		ev := s.event(nil, ActionUserSessionsRevoked, u.Email, Meta{}, now)
+		ev := s.event(nil, doorman.ActionUserSessionsRevoked, u.Email, Meta{}, now)
 		ev.AccountID, ev.Reason, ev.Details = acct.ID, reason, "user_id="+u.ID
 		n, err := s.Store.RevokeSessions(ctx,
-			RevokeFilter{AccountID: acct.ID, UserID: u.ID, CountActive: Window(acct.Settings, now)},
-			Revocation{At: now, By: ActorSystem, Reason: reason}, ev)
+			doorman.RevokeFilter{AccountID: acct.ID, UserID: u.ID, CountActive: doorman.Window(acct.Settings, now)},
+			doorman.Revocation{At: now, By: doorman.ActorSystem, Reason: reason}, ev)
 		if err != nil {
 			return users, counts, err
 		}

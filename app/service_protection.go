@@ -1,8 +1,9 @@
-package doorman
+package app
 
 import (
 	"context"
 	"fmt"
+	"github.com/doorman/doorman"
 	"time"
 )
 
@@ -15,12 +16,12 @@ const ReasonRotated = "rotated"
 // guide's answer to suspicious activity: whoever else holds a session loses
 // it, and the user signs in again. Allowed even when the Sessions page is
 // restricted: it reveals nothing and only ends the user's own sessions.
-func (s *Service) SignOutAll(ctx context.Context, p *Principal, m Meta) (int, error) {
+func (s *Service) SignOutAll(ctx context.Context, p *doorman.Principal, m Meta) (int, error) {
 	now := s.now()
-	ev := s.event(p, ActionAllSessionsRevoked, p.User.Email, m, now)
+	ev := s.event(p, doorman.ActionAllSessionsRevoked, p.User.Email, m, now)
 	n, err := s.Store.RevokeSessions(ctx,
-		RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, CountActive: Window(p.Account.Settings, now)},
-		Revocation{At: now, By: p.User.ID}, ev)
+		doorman.RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, CountActive: doorman.Window(p.Account.Settings, now)},
+		doorman.Revocation{At: now, By: p.User.ID}, ev)
 	if err != nil {
 		return 0, unavailable("sign out all", err)
 	}
@@ -46,31 +47,31 @@ type ChangePasswordRequest struct {
 // session ends too. It returns the new token and principal, and how many
 // other sessions it signed out. A wrong current password is EUNAUTHORIZED
 // and audited as a failed re-authentication; nothing changes.
-func (s *Service) ChangePassword(ctx context.Context, p *Principal, req ChangePasswordRequest) (string, *Principal, int, error) {
+func (s *Service) ChangePassword(ctx context.Context, p *doorman.Principal, req ChangePasswordRequest) (string, *doorman.Principal, int, error) {
 	if p.Session == nil || p.User == nil {
-		return "", nil, 0, Errorf(EFORBIDDEN, "only a person can change their password")
+		return "", nil, 0, doorman.Errorf(doorman.EFORBIDDEN, "only a person can change their password")
 	}
 	if req.CurrentPassword == "" {
-		return "", nil, 0, Errorf(EINVALID, "current password is required")
+		return "", nil, 0, doorman.Errorf(doorman.EINVALID, "current password is required")
 	}
 	if err := s.checkPassword(ctx, p, req.CurrentPassword, req.Meta); err != nil {
-		if ErrorCode(err) == EUNAUTHORIZED {
-			err = Errorf(EUNAUTHORIZED, "the current password is wrong")
+		if doorman.ErrorCode(err) == doorman.EUNAUTHORIZED {
+			err = doorman.Errorf(doorman.EUNAUTHORIZED, "the current password is wrong")
 		}
 		return "", nil, 0, err
 	}
-	if err := ValidatePassword(req.NewPassword); err != nil {
-		return "", nil, 0, Errorf(EINVALID, "new %s", ErrorMessage(err))
+	if err := doorman.ValidatePassword(req.NewPassword); err != nil {
+		return "", nil, 0, doorman.Errorf(doorman.EINVALID, "new %s", doorman.ErrorMessage(err))
 	}
 	if req.NewPassword == req.CurrentPassword {
-		return "", nil, 0, Errorf(EINVALID, "the new password must differ from the current one")
+		return "", nil, 0, doorman.Errorf(doorman.EINVALID, "the new password must differ from the current one")
 	}
 	hash, err := s.Passwords.Hash(req.NewPassword)
 	if err != nil {
 		return "", nil, 0, fmt.Errorf("hash password: %w", err)
 	}
 	now := s.now()
-	ev := s.event(p, ActionPasswordChanged, p.User.Email, req.Meta, now)
+	ev := s.event(p, doorman.ActionPasswordChanged, p.User.Email, req.Meta, now)
 	ev.Details = fmt.Sprintf("sign_out_others=%t", req.SignOutOthers)
 	if err := s.Store.UpdateUserPassword(ctx, p.Account.ID, p.User.ID, hash, ev); err != nil {
 		return "", nil, 0, unavailable("change password", err)
@@ -79,17 +80,17 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, req ChangePa
 	user.PasswordHash = hash
 	n := 0
 	if req.SignOutOthers {
-		ev := s.event(p, ActionOtherSessionsRevoke, p.User.Email, req.Meta, now)
+		ev := s.event(p, doorman.ActionOtherSessionsRevoke, p.User.Email, req.Meta, now)
 		ev.Reason = "password changed"
 		n, err = s.Store.RevokeSessions(ctx,
-			RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, ExceptSessionID: p.Session.ID,
-				CountActive: Window(p.Account.Settings, now)},
-			Revocation{At: now, By: p.User.ID, Reason: "password changed"}, ev)
+			doorman.RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, ExceptSessionID: p.Session.ID,
+				CountActive: doorman.Window(p.Account.Settings, now)},
+			doorman.Revocation{At: now, By: p.User.ID, Reason: "password changed"}, ev)
 		if err != nil {
 			return "", nil, 0, unavailable("change password", err)
 		}
 	}
-	token, np, err := s.rotate(ctx, &Principal{Session: p.Session, User: &user, Account: p.Account}, req.Meta, now)
+	token, np, err := s.rotate(ctx, &doorman.Principal{Session: p.Session, User: &user, Account: p.Account}, req.Meta, now)
 	if err != nil {
 		return "", nil, 0, err
 	}
@@ -99,9 +100,9 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, req ChangePa
 
 // checkPassword verifies the signed-in user's password, auditing a wrong
 // one as ActionReauthFailed.
-func (s *Service) checkPassword(ctx context.Context, p *Principal, password string, m Meta) error {
+func (s *Service) checkPassword(ctx context.Context, p *doorman.Principal, password string, m Meta) error {
 	ok := false
-	if len(password) <= MaxPasswordLength {
+	if len(password) <= doorman.MaxPasswordLength {
 		var err error
 		ok, err = s.Passwords.Verify(p.User.PasswordHash, password)
 		if err != nil {
@@ -111,22 +112,22 @@ func (s *Service) checkPassword(ctx context.Context, p *Principal, password stri
 	if ok {
 		return nil
 	}
-	ev := s.event(p, ActionReauthFailed, p.User.Email, m, s.now())
+	ev := s.event(p, doorman.ActionReauthFailed, p.User.Email, m, s.now())
 	if err := s.Store.CreateAuditEvent(ctx, ev); err != nil {
 		return unavailable("check password", err)
 	}
-	return Errorf(EUNAUTHORIZED, "the password is wrong")
+	return doorman.Errorf(doorman.EUNAUTHORIZED, "the password is wrong")
 }
 
 // rotate replaces p's session by a new one with a new token, the same
 // sign-in otherwise (created, expiry, device, remember me), and revokes the
 // old one. The new session is written first: a failure leaves the old one
 // working.
-func (s *Service) rotate(ctx context.Context, p *Principal, m Meta, now time.Time) (string, *Principal, error) {
+func (s *Service) rotate(ctx context.Context, p *doorman.Principal, m Meta, now time.Time) (string, *doorman.Principal, error) {
 	old := p.Session
-	token, hash := NewToken()
+	token, hash := doorman.NewToken()
 	ns := *old
-	ns.ID, ns.TokenHash = NewID(PrefixSession, now), hash
+	ns.ID, ns.TokenHash = doorman.NewID(doorman.PrefixSession, now), hash
 	ns.LastActiveAt, ns.RevokedAt, ns.RevokedBy, ns.RevokeReason = now, nil, "", ""
 	ns.IP = m.IP
 	if ua := m.userAgent(); ua != "" {
@@ -135,15 +136,15 @@ func (s *Service) rotate(ctx context.Context, p *Principal, m Meta, now time.Tim
 	// Not a sign-in: the device's count of logins stays as it is.
 	ns.DeviceKeyHash = nil
 	ns.AuthenticatedAt = now // the password was just proven
-	np := &Principal{Session: &ns, User: p.User, Account: p.Account}
-	ev := s.event(np, ActionSessionRotated, ns.ID, m, now)
+	np := &doorman.Principal{Session: &ns, User: p.User, Account: p.Account}
+	ev := s.event(np, doorman.ActionSessionRotated, ns.ID, m, now)
 	ev.Details = "replaces=" + old.ID
 	if err := s.Store.CreateSession(ctx, &ns, ev); err != nil {
 		return "", nil, unavailable("rotate session", err)
 	}
-	_, err := s.Store.RevokeSessions(ctx, RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, SessionID: old.ID},
-		Revocation{At: now, By: p.User.ID, Reason: ReasonRotated}, nil)
-	if err != nil && ErrorCode(err) != ENOTFOUND {
+	_, err := s.Store.RevokeSessions(ctx, doorman.RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, SessionID: old.ID},
+		doorman.Revocation{At: now, By: p.User.ID, Reason: ReasonRotated}, nil)
+	if err != nil && doorman.ErrorCode(err) != doorman.ENOTFOUND {
 		return "", nil, unavailable("rotate session", err)
 	}
 	return token, np, nil
@@ -157,11 +158,11 @@ func (s *Service) rotate(ctx context.Context, p *Principal, m Meta, now time.Tim
 const ReauthAfter = 15 * time.Minute
 
 // errReauth asks for the password before a sensitive action.
-var errReauth = &Error{Code: EREAUTH, Message: "Confirm your password to continue: this action needs a sign-in from the last 15 minutes"}
+var errReauth = &doorman.Error{Code: doorman.EREAUTH, Message: "Confirm your password to continue: this action needs a sign-in from the last 15 minutes"}
 
 // NeedsReauth reports whether p must confirm its password before a
 // sensitive action. API keys have no password and never need to.
-func (s *Service) NeedsReauth(p *Principal) bool {
+func (s *Service) NeedsReauth(p *doorman.Principal) bool {
 	if p == nil || p.Session == nil {
 		return false
 	}
@@ -175,14 +176,14 @@ func (s *Service) NeedsReauth(p *Principal) bool {
 // RequireRecentAuth returns nil when p proved its password in the last
 // ReauthAfter; else, with a password, re-authenticates with it; else
 // EREAUTH. A wrong password is EREAUTH too, saying so, and audited.
-func (s *Service) RequireRecentAuth(ctx context.Context, p *Principal, password string, m Meta) error {
+func (s *Service) RequireRecentAuth(ctx context.Context, p *doorman.Principal, password string, m Meta) error {
 	return s.RequireRecentAuthCode(ctx, p, password, "", m)
 }
 
 // RequireRecentAuthCode is RequireRecentAuth with the two-factor code (or
 // a recovery code) that a user with two-factor authentication must give
 // with the password.
-func (s *Service) RequireRecentAuthCode(ctx context.Context, p *Principal, password, code string, m Meta) error {
+func (s *Service) RequireRecentAuthCode(ctx context.Context, p *doorman.Principal, password, code string, m Meta) error {
 	if !s.NeedsReauth(p) {
 		return nil
 	}
@@ -190,11 +191,11 @@ func (s *Service) RequireRecentAuthCode(ctx context.Context, p *Principal, passw
 		return errReauth
 	}
 	if err := s.ReauthenticateCode(ctx, p, password, code, m); err != nil {
-		switch ErrorCode(err) {
-		case EUNAUTHORIZED:
-			return &Error{Code: EREAUTH, Message: "The " + reauthWrong(err) + " is wrong; confirm your password to continue"}
-		case ETOTP:
-			return &Error{Code: EREAUTH, Message: "Confirm your password and two-factor code to continue"}
+		switch doorman.ErrorCode(err) {
+		case doorman.EUNAUTHORIZED:
+			return &doorman.Error{Code: doorman.EREAUTH, Message: "The " + reauthWrong(err) + " is wrong; confirm your password to continue"}
+		case doorman.ETOTP:
+			return &doorman.Error{Code: doorman.EREAUTH, Message: "Confirm your password and two-factor code to continue"}
 		}
 		return err
 	}
@@ -206,19 +207,19 @@ func (s *Service) RequireRecentAuthCode(ctx context.Context, p *Principal, passw
 // reauthenticated. A wrong password is EUNAUTHORIZED, audited as
 // reauth_failed; the session goes on. A user with two-factor
 // authentication needs ReauthenticateCode.
-func (s *Service) Reauthenticate(ctx context.Context, p *Principal, password string, m Meta) error {
+func (s *Service) Reauthenticate(ctx context.Context, p *doorman.Principal, password string, m Meta) error {
 	return s.ReauthenticateCode(ctx, p, password, "", m)
 }
 
 // ReauthenticateCode is Reauthenticate with the two-factor code (or a
 // recovery code) of a user with two-factor authentication: without one it
 // is ETOTP, with a wrong one EUNAUTHORIZED (audited as reauth_failed).
-func (s *Service) ReauthenticateCode(ctx context.Context, p *Principal, password, code string, m Meta) error {
+func (s *Service) ReauthenticateCode(ctx context.Context, p *doorman.Principal, password, code string, m Meta) error {
 	if p == nil || p.Session == nil || p.User == nil {
-		return Errorf(EFORBIDDEN, "only a person can confirm a password")
+		return doorman.Errorf(doorman.EFORBIDDEN, "only a person can confirm a password")
 	}
 	if password == "" {
-		return Errorf(EINVALID, "password is required")
+		return doorman.Errorf(doorman.EINVALID, "password is required")
 	}
 	if err := s.checkPassword(ctx, p, password, m); err != nil {
 		return err
@@ -227,9 +228,9 @@ func (s *Service) ReauthenticateCode(ctx context.Context, p *Principal, password
 		return err
 	}
 	now := s.now()
-	ev := s.event(p, ActionReauthenticated, p.Session.ID, m, now)
+	ev := s.event(p, doorman.ActionReauthenticated, p.Session.ID, m, now)
 	if err := s.Store.ReauthenticateSession(ctx, p.Account.ID, p.Session.ID, now, ev); err != nil {
-		if ErrorCode(err) == ENOTFOUND {
+		if doorman.ErrorCode(err) == doorman.ENOTFOUND {
 			return errNoSession
 		}
 		return unavailable("reauthenticate", err)

@@ -1,8 +1,9 @@
-package doorman
+package app
 
 import (
 	"context"
 	"fmt"
+	"github.com/doorman/doorman"
 	"strings"
 	"sync"
 	"time"
@@ -27,7 +28,7 @@ type SignInRequest struct {
 // email exists in several accounts.
 const maxAccountsPerEmail = 5
 
-var errBadCredentials = &Error{Code: EUNAUTHORIZED, Message: "Invalid email or password"}
+var errBadCredentials = &doorman.Error{Code: doorman.EUNAUTHORIZED, Message: "Invalid email or password"}
 
 // SignIn checks the credentials and starts a new session with a new token.
 // It returns the token, which is never stored, and the new session's
@@ -35,25 +36,25 @@ var errBadCredentials = &Error{Code: EUNAUTHORIZED, Message: "Invalid email or p
 // and cost the same password check; both are audited. A user with
 // two-factor authentication also needs req.TOTPCode (or a recovery code):
 // without one the answer is ETOTP, with a wrong one EUNAUTHORIZED.
-func (s *Service) SignIn(ctx context.Context, req SignInRequest) (string, *Principal, error) {
-	email := NormalizeEmail(req.Email)
+func (s *Service) SignIn(ctx context.Context, req SignInRequest) (string, *doorman.Principal, error) {
+	email := doorman.NormalizeEmail(req.Email)
 	if email == "" {
-		return "", nil, Errorf(EINVALID, "email is required")
+		return "", nil, doorman.Errorf(doorman.EINVALID, "email is required")
 	}
 	if req.Password == "" {
-		return "", nil, Errorf(EINVALID, "password is required")
+		return "", nil, doorman.Errorf(doorman.EINVALID, "password is required")
 	}
-	if len(email) > 254 || len(req.Password) > MaxPasswordLength {
+	if len(email) > 254 || len(req.Password) > doorman.MaxPasswordLength {
 		return "", nil, errBadCredentials
 	}
 	if ok, wait := s.throttle.allow(s.SignInLimits, email, req.IP, s.now()); !ok {
 		return "", nil, s.throttled(ctx, email, req.Meta, wait)
 	}
-	users, _, err := s.Store.FindUsers(ctx, UserFilter{Email: email, Limit: maxAccountsPerEmail})
+	users, _, err := s.Store.FindUsers(ctx, doorman.UserFilter{Email: email, Limit: maxAccountsPerEmail})
 	if err != nil {
 		return "", nil, unavailable("sign in", err)
 	}
-	var user *User
+	var user *doorman.User
 	for _, u := range users {
 		ok, err := s.Passwords.Verify(u.PasswordHash, req.Password)
 		if err != nil {
@@ -70,7 +71,7 @@ func (s *Service) SignIn(ctx context.Context, req SignInRequest) (string, *Princ
 		s.burnPasswordCheck(req.Password)
 	}
 	if user == nil || user.Disabled {
-		ev := s.event(nil, ActionSignInFailed, email, req.Meta, now)
+		ev := s.event(nil, doorman.ActionSignInFailed, email, req.Meta, now)
 		ev.ActorID, ev.Actor = "", email
 		ev.Reason = "bad credentials"
 		if len(users) > 0 {
@@ -93,7 +94,7 @@ func (s *Service) SignIn(ctx context.Context, req SignInRequest) (string, *Princ
 }
 
 // startSession starts a session of user, whose credentials were checked.
-func (s *Service) startSession(ctx context.Context, user *User, rememberMe, twoFactor bool, m Meta) (string, *Principal, error) {
+func (s *Service) startSession(ctx context.Context, user *doorman.User, rememberMe, twoFactor bool, m Meta) (string, *doorman.Principal, error) {
 	req := SignInRequest{RememberMe: rememberMe, Meta: m}
 	now := s.now()
 	acct, err := s.Store.FindAccountByID(ctx, user.AccountID)
@@ -101,23 +102,23 @@ func (s *Service) startSession(ctx context.Context, user *User, rememberMe, twoF
 		return "", nil, unavailable("sign in", err)
 	}
 	remember := req.RememberMe && acct.Settings.RememberMeAllowed
-	token, hash := NewToken()
+	token, hash := doorman.NewToken()
 	ua := req.Meta.userAgent()
-	sess := &Session{
-		ID: NewID(PrefixSession, now), TokenHash: hash, UserID: user.ID, AccountID: acct.ID,
-		CreatedAt: now, LastActiveAt: now, AuthenticatedAt: now, ExpiresAt: s.Policy.initialExpiry(now, remember, acct.Settings),
+	sess := &doorman.Session{
+		ID: doorman.NewID(doorman.PrefixSession, now), TokenHash: hash, UserID: user.ID, AccountID: acct.ID,
+		CreatedAt: now, LastActiveAt: now, AuthenticatedAt: now, ExpiresAt: s.Policy.InitialExpiry(now, remember, acct.Settings),
 		RememberMe: remember, TwoFactor: twoFactor, IP: req.IP, UserAgent: ua,
 		Device: s.detect(ua, req.Hints), Location: s.locate(req.IP),
 		// Without a device key only this sign-in is known; with one the
 		// store counts the device's sign-ins.
-		Activity: Activity{Logins: 1},
+		Activity: doorman.Activity{Logins: 1},
 	}
 	if req.DeviceKey != "" {
-		sess.DeviceKeyHash = HashDeviceKey(req.DeviceKey)
+		sess.DeviceKeyHash = doorman.HashDeviceKey(req.DeviceKey)
 	}
 	sess.Risk = s.signInRisk(ctx, sess)
-	p := &Principal{Session: sess, User: user, Account: acct}
-	ev := s.event(p, ActionSignIn, sess.ID, req.Meta, now)
+	p := &doorman.Principal{Session: sess, User: user, Account: acct}
+	ev := s.event(p, doorman.ActionSignIn, sess.ID, req.Meta, now)
 	var details []string
 	if sess.Risk.Flagged() {
 		details = append(details, sess.Risk.AuditDetails())
@@ -147,9 +148,9 @@ const ReasonThrottled = "throttled"
 // when there is one, so its admins see the attack.
 func (s *Service) throttled(ctx context.Context, email string, m Meta, wait time.Duration) error {
 	now := s.now()
-	ev := s.event(nil, ActionSignInFailed, email, m, now)
+	ev := s.event(nil, doorman.ActionSignInFailed, email, m, now)
 	ev.ActorID, ev.Actor, ev.Reason = "", email, ReasonThrottled
-	users, _, err := s.Store.FindUsers(ctx, UserFilter{Email: email, Limit: 1})
+	users, _, err := s.Store.FindUsers(ctx, doorman.UserFilter{Email: email, Limit: 1})
 	if err != nil {
 		return unavailable("sign in", err)
 	}
@@ -165,7 +166,7 @@ func (s *Service) throttled(ctx context.Context, email string, m Meta, wait time
 	if n == 1 {
 		unit = "second"
 	}
-	return &Error{Code: ETOOMANY, RetryAfter: time.Duration(n) * time.Second,
+	return &doorman.Error{Code: doorman.ETOOMANY, RetryAfter: time.Duration(n) * time.Second,
 		Message: fmt.Sprintf("Too many sign-in attempts. Try again in %d %s.", n, unit)}
 }
 
@@ -180,7 +181,7 @@ func (s *Service) burnPasswordCheck(password string) {
 	}
 }
 
-var errNoSession = &Error{Code: EUNAUTHORIZED, Message: "Not signed in"}
+var errNoSession = &doorman.Error{Code: doorman.EUNAUTHORIZED, Message: "Not signed in"}
 
 // Authenticate returns the principal of a session token, applying every
 // session rule at this instant. It returns EUNAUTHORIZED (with a Reason)
@@ -194,23 +195,23 @@ var errNoSession = &Error{Code: EUNAUTHORIZED, Message: "Not signed in"}
 // rides with the next touch (shown meanwhile by this node). A request with
 // no User-Agent keeps the session's. Unchanged requests cost neither a
 // lookup nor a parse.
-func (s *Service) Authenticate(ctx context.Context, token string, m Meta) (*Principal, error) {
-	if !TokenWellFormed(token) {
+func (s *Service) Authenticate(ctx context.Context, token string, m Meta) (*doorman.Principal, error) {
+	if !doorman.TokenWellFormed(token) {
 		return nil, errNoSession
 	}
-	hash := HashToken(token)
+	hash := doorman.HashToken(token)
 	p, err := s.Store.FindSessionByTokenHash(ctx, hash)
 	if err != nil {
-		if ErrorCode(err) == ENOTFOUND {
+		if doorman.ErrorCode(err) == doorman.ENOTFOUND {
 			return nil, errNoSession
 		}
 		return nil, unavailable("authenticate", err)
 	}
-	if !HashesEqual(p.Session.TokenHash, hash) {
+	if !doorman.HashesEqual(p.Session.TokenHash, hash) {
 		return nil, errNoSession
 	}
 	now := s.now()
-	if err := CheckSession(p.Session, p.User, p.Account.Settings, now); err != nil {
+	if err := doorman.CheckSession(p.Session, p.User, p.Account.Settings, now); err != nil {
 		return nil, err
 	}
 	sess := p.Session
@@ -256,7 +257,7 @@ func (s *Service) flush(ctx context.Context, writtenBefore time.Time) error {
 		firstErr = s.flushKeys(ctx)
 	}
 	for id, t := range s.activity.take(writtenBefore) {
-		if err := s.Store.TouchSession(ctx, id, t); err != nil && ErrorCode(err) != ENOTFOUND {
+		if err := s.Store.TouchSession(ctx, id, t); err != nil && doorman.ErrorCode(err) != doorman.ENOTFOUND {
 			s.activity.restore(id, t)
 			if firstErr == nil {
 				firstErr = err
@@ -295,7 +296,7 @@ type pending struct {
 	// touch accumulates the next write. Its IP always comes with the
 	// Location of that IP, so that a write never pairs an address with
 	// another's place.
-	touch Touch
+	touch doorman.Touch
 }
 
 // known is what this node remembers of a session across writes, so that
@@ -317,7 +318,7 @@ const forgetAfter = time.Hour
 // last interval: changes are written at once, yet a client that flips
 // between two addresses (IPv4 and IPv6) costs at most one more write per
 // interval.
-func (t *tracker) record(sess *Session, now time.Time, ip string, ch change, interval time.Duration) (Touch, bool) {
+func (t *tracker) record(sess *doorman.Session, now time.Time, ip string, ch change, interval time.Duration) (doorman.Touch, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
@@ -371,7 +372,7 @@ func (t *tracker) record(sess *Session, now time.Time, ip string, ch change, int
 		k.changed = now
 	}
 	if !force && now.Sub(p.written) < interval {
-		return Touch{}, false
+		return doorman.Touch{}, false
 	}
 	delete(t.m, sess.ID)
 	return p.touch, true
@@ -403,11 +404,11 @@ func (t *tracker) detected(id string, now time.Time, mask uint8) {
 type view struct {
 	ip    string
 	ua    string
-	dev   Device
+	dev   doorman.Device
 	hints uint8
 }
 
-func (t *tracker) view(sess *Session) view {
+func (t *tracker) view(sess *doorman.Session) view {
 	v := view{ip: sess.IP, ua: sess.UserAgent, dev: sess.Device}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -440,7 +441,7 @@ func (t *tracker) forget(before time.Time) {
 }
 
 // restore puts back a touch whose write failed, merged with what came since.
-func (t *tracker) restore(id string, tc Touch) {
+func (t *tracker) restore(id string, tc doorman.Touch) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
@@ -471,10 +472,10 @@ func (t *tracker) restore(id string, tc Touch) {
 
 // take removes and returns the touches of sessions last written before
 // writtenBefore (all of them when it is zero).
-func (t *tracker) take(writtenBefore time.Time) map[string]Touch {
+func (t *tracker) take(writtenBefore time.Time) map[string]doorman.Touch {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make(map[string]Touch)
+	out := make(map[string]doorman.Touch)
 	for id, p := range t.m {
 		if writtenBefore.IsZero() || !p.written.After(writtenBefore) {
 			out[id] = p.touch
@@ -485,7 +486,7 @@ func (t *tracker) take(writtenBefore time.Time) map[string]Touch {
 }
 
 // overlay adds this node's unwritten activity to a session read from the store.
-func (t *tracker) overlay(sess *Session) {
+func (t *tracker) overlay(sess *doorman.Session) {
 	t.mu.Lock()
 	if p := t.m[sess.ID]; p != nil {
 		applyTouch(sess, p.touch)
@@ -494,7 +495,7 @@ func (t *tracker) overlay(sess *Session) {
 }
 
 // applyTouch changes sess as writing t changes it in the store.
-func applyTouch(sess *Session, t Touch) {
+func applyTouch(sess *doorman.Session, t doorman.Touch) {
 	sess.Activity.Actions += t.Actions
 	if t.Risk != nil {
 		sess.Risk = *t.Risk
@@ -544,7 +545,7 @@ func (s *Service) RecordPage(sessionID, title string) {
 			t.m = make(map[string]*pending)
 		}
 		// The session was just written; keep the page for its next write.
-		t.m[sessionID] = &pending{written: s.now(), touch: Touch{LastPage: title}}
+		t.m[sessionID] = &pending{written: s.now(), touch: doorman.Touch{LastPage: title}}
 	}
 	t.mu.Unlock()
 }

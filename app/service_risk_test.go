@@ -1,4 +1,4 @@
-package doorman_test
+package app_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/geoip/geoiptest"
 )
 
@@ -18,14 +19,14 @@ func TestSignInRisk(t *testing.T) {
 		f := newPlaced(t, store)
 		f.user(t, "Company", "sarah@company.com", doorman.RoleMember)
 		f.user(t, "Company", "new@company.com", doorman.RoleMember)
-		home := doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaMac, DeviceKey: "sarah-laptop"}
+		home := app.Meta{IP: geoiptest.Madrid, UserAgent: uaMac, DeviceKey: "sarah-laptop"}
 
 		// The first sign-in builds the baseline, wherever it is from.
 		_, first := f.signInWith(t, "sarah@company.com", home)
 		if r := f.stored(t, first).Risk; r.Level != doorman.RiskNone || len(r.Reasons) != 0 {
 			t.Errorf("first sign-in: risk %+v, want none", r)
 		}
-		_, other := f.signInWith(t, "new@company.com", doorman.Meta{IP: geoiptest.Berlin, UserAgent: uaWindows})
+		_, other := f.signInWith(t, "new@company.com", app.Meta{IP: geoiptest.Berlin, UserAgent: uaWindows})
 		if r := f.stored(t, other).Risk; r.Level != doorman.RiskNone {
 			t.Errorf("another user's first sign-in from Germany: risk %+v, want none", r)
 		}
@@ -39,7 +40,7 @@ func TestSignInRisk(t *testing.T) {
 
 		// Germany, a new browser and no device cookie of hers: high.
 		f.clock.Advance(time.Hour)
-		_, away := f.signInWith(t, "sarah@company.com", doorman.Meta{IP: geoiptest.Berlin, UserAgent: uaWindows})
+		_, away := f.signInWith(t, "sarah@company.com", app.Meta{IP: geoiptest.Berlin, UserAgent: uaWindows})
 		r := f.stored(t, away).Risk
 		if r.Level != doorman.RiskHigh || !slices.Contains(r.Reasons, doorman.ReasonUnknownLocation) ||
 			!slices.Contains(r.Reasons, doorman.ReasonUnknownDevice) {
@@ -85,7 +86,7 @@ func TestAddressChangeRisk(t *testing.T) {
 	stores(t, func(t *testing.T, store doorman.Store) {
 		f := newPlaced(t, store)
 		f.user(t, "Company", "sarah@company.com", doorman.RoleMember)
-		home := doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaMac, DeviceKey: "sarah-laptop"}
+		home := app.Meta{IP: geoiptest.Madrid, UserAgent: uaMac, DeviceKey: "sarah-laptop"}
 		f.signInWith(t, "sarah@company.com", home)
 		f.clock.Advance(time.Hour)
 		tok, p := f.signInWith(t, "sarah@company.com", home)
@@ -127,8 +128,8 @@ func TestImpossibleTravelRisk(t *testing.T) {
 	stores(t, func(t *testing.T, store doorman.Store) {
 		f := newPlaced(t, store)
 		f.user(t, "Company", "sarah@company.com", doorman.RoleMember)
-		madrid := doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaMac, DeviceKey: "sarah-laptop"}
-		berlin := doorman.Meta{IP: geoiptest.Berlin, UserAgent: uaMac, DeviceKey: "sarah-laptop"}
+		madrid := app.Meta{IP: geoiptest.Madrid, UserAgent: uaMac, DeviceKey: "sarah-laptop"}
+		berlin := app.Meta{IP: geoiptest.Berlin, UserAgent: uaMac, DeviceKey: "sarah-laptop"}
 		f.signInWith(t, "sarah@company.com", berlin)
 		f.clock.Advance(3 * 24 * time.Hour)
 		_, home := f.signInWith(t, "sarah@company.com", madrid)

@@ -1,4 +1,4 @@
-package doorman_test
+package app_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 )
 
 func TestSignOutAll(t *testing.T) {
@@ -17,7 +18,7 @@ func TestSignOutAll(t *testing.T) {
 		tok1, p1 := f.signIn(t, "ana@company.com", false)
 		tok2, _ := f.signIn(t, "ana@company.com", true)
 		tokBo, _ := f.signIn(t, "bo@company.com", false)
-		n, err := f.svc.SignOutAll(ctx, p1, doorman.Meta{IP: "83.45.123.78"})
+		n, err := f.svc.SignOutAll(ctx, p1, app.Meta{IP: "83.45.123.78"})
 		if err != nil || n != 2 {
 			t.Fatalf("SignOutAll = %d, %v; want 2", n, err)
 		}
@@ -43,17 +44,17 @@ func TestChangePassword(t *testing.T) {
 		f.user(t, "Company", "ana@company.com", doorman.RoleMember)
 		tok1, p1 := f.signIn(t, "ana@company.com", false)
 		tok2, _ := f.signIn(t, "ana@company.com", false)
-		m := doorman.Meta{IP: "83.45.123.78", UserAgent: "test-agent"}
+		m := app.Meta{IP: "83.45.123.78", UserAgent: "test-agent"}
 		const newPassword = "a new long passphrase"
 
 		for _, c := range []struct {
-			req  doorman.ChangePasswordRequest
+			req  app.ChangePasswordRequest
 			code string
 		}{
-			{doorman.ChangePasswordRequest{CurrentPassword: "wrong password!", NewPassword: newPassword}, doorman.EUNAUTHORIZED},
-			{doorman.ChangePasswordRequest{CurrentPassword: "", NewPassword: newPassword}, doorman.EINVALID},
-			{doorman.ChangePasswordRequest{CurrentPassword: password, NewPassword: "short"}, doorman.EINVALID},
-			{doorman.ChangePasswordRequest{CurrentPassword: password, NewPassword: password}, doorman.EINVALID},
+			{app.ChangePasswordRequest{CurrentPassword: "wrong password!", NewPassword: newPassword}, doorman.EUNAUTHORIZED},
+			{app.ChangePasswordRequest{CurrentPassword: "", NewPassword: newPassword}, doorman.EINVALID},
+			{app.ChangePasswordRequest{CurrentPassword: password, NewPassword: "short"}, doorman.EINVALID},
+			{app.ChangePasswordRequest{CurrentPassword: password, NewPassword: password}, doorman.EINVALID},
 		} {
 			c.req.Meta = m
 			if _, _, _, err := f.svc.ChangePassword(ctx, p1, c.req); doorman.ErrorCode(err) != c.code {
@@ -67,7 +68,7 @@ func TestChangePassword(t *testing.T) {
 			t.Fatalf("%d reauth_failed events for one wrong password, want 1", len(evs))
 		}
 
-		tok, np, n, err := f.svc.ChangePassword(ctx, p1, doorman.ChangePasswordRequest{CurrentPassword: password,
+		tok, np, n, err := f.svc.ChangePassword(ctx, p1, app.ChangePasswordRequest{CurrentPassword: password,
 			NewPassword: newPassword, SignOutOthers: true, Meta: m})
 		if err != nil || n != 1 {
 			t.Fatalf("ChangePassword = %d, %v; want 1 other signed out", n, err)
@@ -83,10 +84,10 @@ func TestChangePassword(t *testing.T) {
 		if p, err := f.auth(tok); err != nil || p.Session.ID != np.Session.ID || !p.Session.CreatedAt.Equal(p1.Session.CreatedAt) {
 			t.Fatalf("the new token: %v, %v", p, err)
 		}
-		if _, _, err := f.svc.SignIn(ctx, doorman.SignInRequest{Email: "ana@company.com", Password: password}); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
+		if _, _, err := f.svc.SignIn(ctx, app.SignInRequest{Email: "ana@company.com", Password: password}); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
 			t.Fatalf("the old password still signs in: %v", err)
 		}
-		if _, _, err := f.svc.SignIn(ctx, doorman.SignInRequest{Email: "ana@company.com", Password: newPassword}); err != nil {
+		if _, _, err := f.svc.SignIn(ctx, app.SignInRequest{Email: "ana@company.com", Password: newPassword}); err != nil {
 			t.Fatalf("the new password: %v", err)
 		}
 		for action, want := range map[string]int{doorman.ActionPasswordChanged: 1, doorman.ActionSessionRotated: 1,
@@ -97,7 +98,7 @@ func TestChangePassword(t *testing.T) {
 		}
 
 		// Keeping the other sessions (the one just signed in).
-		if _, _, n, err := f.svc.ChangePassword(ctx, np, doorman.ChangePasswordRequest{CurrentPassword: newPassword,
+		if _, _, n, err := f.svc.ChangePassword(ctx, np, app.ChangePasswordRequest{CurrentPassword: newPassword,
 			NewPassword: "yet another passphrase", Meta: m}); err != nil || n != 0 {
 			t.Fatalf("ChangePassword keeping others = %d, %v", n, err)
 		}
@@ -110,14 +111,14 @@ func TestReauthenticate(t *testing.T) {
 		f := newFixture(t, store)
 		f.user(t, "Company", "ana@company.com", doorman.RoleMember)
 		tok, p := f.signIn(t, "ana@company.com", false)
-		m := doorman.Meta{IP: "83.45.123.78"}
+		m := app.Meta{IP: "83.45.123.78"}
 		if !p.Session.AuthenticatedAt.Equal(p.Session.CreatedAt) || f.svc.NeedsReauth(p) {
 			t.Fatalf("a new session: authenticated at %v, needs re-auth %t", p.Session.AuthenticatedAt, f.svc.NeedsReauth(p))
 		}
 		if err := f.svc.RequireRecentAuth(ctx, p, "", m); err != nil {
 			t.Fatalf("fresh session: %v", err)
 		}
-		f.clock.Advance(doorman.ReauthAfter)
+		f.clock.Advance(app.ReauthAfter)
 		p, err := f.auth(tok)
 		if err != nil {
 			t.Fatal(err)

@@ -1,8 +1,9 @@
-package doorman
+package app
 
 import (
 	"cmp"
 	"context"
+	"github.com/doorman/doorman"
 	"net/netip"
 	"slices"
 	"strings"
@@ -10,28 +11,28 @@ import (
 
 // detect names the client behind a User-Agent (already cut to MaxUserAgent)
 // and its hints; an empty Device without a DeviceDetector or a User-Agent.
-func (s *Service) detect(ua string, h ClientHints) Device {
+func (s *Service) detect(ua string, h doorman.ClientHints) doorman.Device {
 	if s.Devices == nil || strings.TrimSpace(ua) == "" {
-		return Device{}
+		return doorman.Device{}
 	}
 	return s.Devices.Detect(ua, h)
 }
 
 // locate places an address; an empty Location without a Locator or for an
 // address that does not parse.
-func (s *Service) locate(ip string) Location {
+func (s *Service) locate(ip string) doorman.Location {
 	if s.Places == nil || ip == "" {
-		return Location{}
+		return doorman.Location{}
 	}
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
-		return Location{}
+		return doorman.Location{}
 	}
 	return s.Places.Locate(a)
 }
 
 // hintMask has one bit for each Client Hint that was sent.
-func hintMask(h ClientHints) uint8 {
+func hintMask(h doorman.ClientHints) uint8 {
 	var m uint8
 	for i, v := range [...]string{h.Brands, h.FullVersionList, h.Mobile, h.Platform, h.PlatformVersion, h.Model} {
 		if v != "" {
@@ -44,12 +45,12 @@ func hintMask(h ClientHints) uint8 {
 // change is what a request tells about its session that the session does
 // not hold yet.
 type change struct {
-	loc      *Location // where the request's address is, when it is new
-	ua       string    // a new User-Agent
-	dev      *Device   // the client, detected anew
-	detected bool      // dev was detected with the hints of mask hints
+	loc      *doorman.Location // where the request's address is, when it is new
+	ua       string            // a new User-Agent
+	dev      *doorman.Device   // the client, detected anew
+	detected bool              // dev was detected with the hints of mask hints
 	hints    uint8
-	risk     *Risk // the risk checks run again on the change; nil: unchanged
+	risk     *doorman.Risk // the risk checks run again on the change; nil: unchanged
 }
 
 // changes compares a request with its session as this node knows it, and
@@ -66,7 +67,7 @@ type change struct {
 //     sign-in. Never on fewer hints, so that a request without them cannot
 //     turn Windows 11 back into 10. A node that has not seen the session
 //     since it started does this once.
-func (s *Service) changes(sess *Session, m Meta) change {
+func (s *Service) changes(sess *doorman.Session, m Meta) change {
 	var ch change
 	v := s.activity.view(sess)
 	if m.IP != "" && m.IP != v.ip && m.IP != sess.IP {
@@ -97,7 +98,7 @@ func (s *Service) changes(sess *Session, m Meta) change {
 // sessions used, with where they were and when, most recently seen first.
 // Another user's session, or one that has ended, is ENOTFOUND. EFORBIDDEN
 // for a member when the Sessions page is restricted.
-func (s *Service) SessionHistory(ctx context.Context, p *Principal, sessionID string) ([]*SessionIP, error) {
+func (s *Service) SessionHistory(ctx context.Context, p *doorman.Principal, sessionID string) ([]*doorman.SessionIP, error) {
 	if _, err := s.GetSession(ctx, p, sessionID); err != nil {
 		return nil, err
 	}
@@ -111,9 +112,9 @@ func (s *Service) SessionHistory(ctx context.Context, p *Principal, sessionID st
 // overlayHistory adds the address this node has seen a session use but not
 // yet written to its history: a later last seen, or (for an address written
 // at the next touch) a row first seen as late as its latest request.
-func (t *tracker) overlayHistory(id string, list []*SessionIP) []*SessionIP {
+func (t *tracker) overlayHistory(id string, list []*doorman.SessionIP) []*doorman.SessionIP {
 	t.mu.Lock()
-	var tc Touch
+	var tc doorman.Touch
 	if p := t.m[id]; p != nil {
 		tc = p.touch
 	}
@@ -121,9 +122,9 @@ func (t *tracker) overlayHistory(id string, list []*SessionIP) []*SessionIP {
 	if tc.IP == "" || tc.At.IsZero() {
 		return list
 	}
-	i := slices.IndexFunc(list, func(r *SessionIP) bool { return r.IP == tc.IP })
+	i := slices.IndexFunc(list, func(r *doorman.SessionIP) bool { return r.IP == tc.IP })
 	if i < 0 {
-		r := &SessionIP{IP: tc.IP, FirstSeen: tc.At, LastSeen: tc.At}
+		r := &doorman.SessionIP{IP: tc.IP, FirstSeen: tc.At, LastSeen: tc.At}
 		if tc.Location != nil {
 			r.Location = *tc.Location
 		}
@@ -134,7 +135,7 @@ func (t *tracker) overlayHistory(id string, list []*SessionIP) []*SessionIP {
 			r.Location = *tc.Location
 		}
 	}
-	slices.SortStableFunc(list, func(a, b *SessionIP) int {
+	slices.SortStableFunc(list, func(a, b *doorman.SessionIP) int {
 		return cmp.Or(b.LastSeen.Compare(a.LastSeen), strings.Compare(a.IP, b.IP))
 	})
 	return list

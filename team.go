@@ -1,5 +1,27 @@
 package doorman
 
+import "time"
+
+// TeamMember is one row of the Team Sessions table: a user of the account
+// with their active sessions.
+type TeamMember struct {
+	User         *User
+	Sessions     int        // active sessions now
+	LastActiveAt *time.Time // latest activity of an active session; nil when none
+	// Flagged marks a user with an active session the risk checks flag
+	// (medium or high, old_session included).
+	Flagged bool
+	// TwoFactor marks a user with two-factor authentication on.
+	TwoFactor bool
+}
+
+// TeamFilter selects the team view's rows.
+type TeamFilter struct {
+	Email  string // "" = all users
+	Limit  int    // default 50, max 500
+	Offset int
+}
+
 // Both stores answer the team view with one statement that ranks users from
 // a prefix of the most recently active sessions instead of aggregating the
 // whole account. TeamScan is the strategy they share.

@@ -1,4 +1,4 @@
-package doorman_test
+package app_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/geoip/geoiptest"
 )
 
@@ -63,7 +64,7 @@ func alerted(t *testing.T, store doorman.Store) (*placed, *fakeMailer, *fakeHook
 	m, h := &fakeMailer{}, &fakeHooks{status: 204}
 	f.svc.Alerts = doorman.AlertConfig{Mailer: m, Webhooks: h, LinkBase: "https://doorman.example.com/"}
 	f.user(t, "Company", "sarah@company.com", doorman.RoleAdmin)
-	f.signInWith(t, "sarah@company.com", doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaMac, DeviceKey: "laptop"})
+	f.signInWith(t, "sarah@company.com", app.Meta{IP: geoiptest.Madrid, UserAgent: uaMac, DeviceKey: "laptop"})
 	return f, m, h
 }
 
@@ -80,13 +81,13 @@ func TestSignInAlert(t *testing.T) {
 	stores(t, func(t *testing.T, store doorman.Store) {
 		ctx := context.Background()
 		f, mail, hooks := alerted(t, store)
-		admin, _, err := f.svc.SignIn(ctx, doorman.SignInRequest{Email: "sarah@company.com", Password: password,
-			Meta: doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaMac, DeviceKey: "laptop"}})
+		admin, _, err := f.svc.SignIn(ctx, app.SignInRequest{Email: "sarah@company.com", Password: password,
+			Meta: app.Meta{IP: geoiptest.Madrid, UserAgent: uaMac, DeviceKey: "laptop"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ap, _ := f.auth(admin)
-		if _, secret, err := f.svc.SetWebhook(ctx, ap, doorman.WebhookUpdate{URL: "https://hooks.example.com/x", Enabled: true}, doorman.Meta{}); err != nil || !strings.HasPrefix(secret, "whsec_") {
+		if _, secret, err := f.svc.SetWebhook(ctx, ap, app.WebhookUpdate{URL: "https://hooks.example.com/x", Enabled: true}, app.Meta{}); err != nil || !strings.HasPrefix(secret, "whsec_") {
 			t.Fatalf("SetWebhook: %q, %v", secret, err)
 		}
 		// The first sign-in (baseline) and the usual one sent nothing.
@@ -95,7 +96,7 @@ func TestSignInAlert(t *testing.T) {
 		}
 
 		f.clock.Advance(time.Hour)
-		_, away := f.signInWith(t, "sarah@company.com", doorman.Meta{IP: geoiptest.Berlin, UserAgent: uaWindows})
+		_, away := f.signInWith(t, "sarah@company.com", app.Meta{IP: geoiptest.Berlin, UserAgent: uaWindows})
 		if n := f.deliver(t); n != 2 {
 			t.Fatalf("suspicious sign-in: %d deliveries, want 2", n)
 		}
@@ -131,13 +132,13 @@ func TestSignInAlert(t *testing.T) {
 		if _, info, err := f.svc.AlertLink(ctx, link[1]); err != nil || info.Session.ID != away.Session.ID {
 			t.Fatalf("AlertLink: %v", err)
 		}
-		if _, err := f.svc.ReportAlert(ctx, link[1], doorman.Meta{IP: geoiptest.Madrid}); err != nil {
+		if _, err := f.svc.ReportAlert(ctx, link[1], app.Meta{IP: geoiptest.Madrid}); err != nil {
 			t.Fatalf("ReportAlert: %v", err)
 		}
 		if s := f.stored(t, away); s.RevokedAt == nil || s.RevokeReason != doorman.ReasonReported {
 			t.Errorf("reported session: revoked %v (%q)", s.RevokedAt, s.RevokeReason)
 		}
-		if _, err := f.svc.ReportAlert(ctx, link[1], doorman.Meta{}); doorman.ErrorCode(err) != doorman.ENOTFOUND {
+		if _, err := f.svc.ReportAlert(ctx, link[1], app.Meta{}); doorman.ErrorCode(err) != doorman.ENOTFOUND {
 			t.Errorf("second use: %v, want ENOTFOUND", err)
 		}
 		if _, _, err := f.svc.AlertLink(ctx, link[1]); doorman.ErrorMessage(err) != "This link was already used or has expired." {
@@ -159,7 +160,7 @@ func TestSignInAlert(t *testing.T) {
 		}
 
 		// Purged after AlertRetention, not before.
-		f.clock.Advance(doorman.AlertRetention - 2*time.Hour)
+		f.clock.Advance(app.AlertRetention - 2*time.Hour)
 		if n, err := f.svc.PurgeAlerts(ctx, 10); err != nil || n != 0 {
 			t.Errorf("PurgeAlerts before the retention: %d, %v", n, err)
 		}
@@ -174,11 +175,11 @@ func TestSignInAlertLinkExpires(t *testing.T) {
 	stores(t, func(t *testing.T, store doorman.Store) {
 		f, mail, _ := alerted(t, store)
 		f.clock.Advance(time.Hour)
-		f.signInWith(t, "sarah@company.com", doorman.Meta{IP: geoiptest.Berlin, UserAgent: uaWindows})
+		f.signInWith(t, "sarah@company.com", app.Meta{IP: geoiptest.Berlin, UserAgent: uaWindows})
 		f.deliver(t)
 		link := linkRE.FindStringSubmatch(mail.messages()[0].Text)
 		f.clock.Advance(doorman.AlertLinkTTL)
-		if _, err := f.svc.ReportAlert(context.Background(), link[1], doorman.Meta{}); doorman.ErrorCode(err) != doorman.ENOTFOUND {
+		if _, err := f.svc.ReportAlert(context.Background(), link[1], app.Meta{}); doorman.ErrorCode(err) != doorman.ENOTFOUND {
 			t.Errorf("expired link: %v, want ENOTFOUND", err)
 		}
 		for _, bad := range []string{"", "short", strings.Repeat("A", 43)} {
@@ -197,21 +198,21 @@ func TestSignInAlertRetries(t *testing.T) {
 		f, mail, hooks := alerted(t, store)
 		mail.err = errors.New("connection refused")
 		hooks.status = 500
-		tok, _ := f.signInWith(t, "sarah@company.com", doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaMac, DeviceKey: "laptop"})
+		tok, _ := f.signInWith(t, "sarah@company.com", app.Meta{IP: geoiptest.Madrid, UserAgent: uaMac, DeviceKey: "laptop"})
 		p, _ := f.auth(tok)
-		if _, _, err := f.svc.SetWebhook(ctx, p, doorman.WebhookUpdate{URL: "http://127.0.0.1:9/hook", Enabled: true}, doorman.Meta{}); err != nil {
+		if _, _, err := f.svc.SetWebhook(ctx, p, app.WebhookUpdate{URL: "http://127.0.0.1:9/hook", Enabled: true}, app.Meta{}); err != nil {
 			t.Fatal(err)
 		}
 		f.clock.Advance(time.Hour)
-		if _, _, err := f.svc.SignIn(ctx, doorman.SignInRequest{Email: "sarah@company.com", Password: password,
-			Meta: doorman.Meta{IP: geoiptest.Berlin, UserAgent: uaWindows}}); err != nil {
+		if _, _, err := f.svc.SignIn(ctx, app.SignInRequest{Email: "sarah@company.com", Password: password,
+			Meta: app.Meta{IP: geoiptest.Berlin, UserAgent: uaWindows}}); err != nil {
 			t.Fatalf("sign-in with mail and webhook down: %v", err)
 		}
 		if n := f.deliver(t); n != 2 {
 			t.Fatalf("first attempts: %d", n)
 		}
 		mail.err = nil // the email goes through on its first retry
-		for i, wait := range doorman.AlertBackoff {
+		for i, wait := range app.AlertBackoff {
 			f.clock.Advance(wait - time.Second)
 			if n := f.deliver(t); n != 0 {
 				t.Fatalf("retry %d attempted %d before its backoff", i+1, n)
@@ -229,10 +230,10 @@ func TestSignInAlertRetries(t *testing.T) {
 		if err != nil || len(ds) != 1 {
 			t.Fatalf("WebhookDeliveries: %v, %v", ds, err)
 		}
-		if d := ds[0]; d.Status != doorman.DeliveryFailed || d.Attempts != len(doorman.AlertBackoff)+1 || d.LastStatusCode != 500 {
+		if d := ds[0]; d.Status != doorman.DeliveryFailed || d.Attempts != len(app.AlertBackoff)+1 || d.LastStatusCode != 500 {
 			t.Errorf("webhook delivery: %+v", d)
 		}
-		if len(hooks.got) != len(doorman.AlertBackoff)+1 {
+		if len(hooks.got) != len(app.AlertBackoff)+1 {
 			t.Errorf("webhook posts: %d", len(hooks.got))
 		}
 		if len(mail.messages()) != 1 {
@@ -250,12 +251,12 @@ func TestWebhookSettings(t *testing.T) {
 		ctx := context.Background()
 		f, _, hooks := alerted(t, store)
 		f.user(t, "Company", "member@company.com", doorman.RoleMember)
-		tok, _ := f.signInWith(t, "sarah@company.com", doorman.Meta{IP: geoiptest.Madrid, UserAgent: uaMac, DeviceKey: "laptop"})
+		tok, _ := f.signInWith(t, "sarah@company.com", app.Meta{IP: geoiptest.Madrid, UserAgent: uaMac, DeviceKey: "laptop"})
 		admin, _ := f.auth(tok)
-		mtok, _ := f.signInWith(t, "member@company.com", doorman.Meta{IP: geoiptest.Madrid})
+		mtok, _ := f.signInWith(t, "member@company.com", app.Meta{IP: geoiptest.Madrid})
 		member, _ := f.auth(mtok)
 
-		if _, _, err := f.svc.SetWebhook(ctx, member, doorman.WebhookUpdate{URL: "https://x.example"}, doorman.Meta{}); doorman.ErrorCode(err) != doorman.EFORBIDDEN {
+		if _, _, err := f.svc.SetWebhook(ctx, member, app.WebhookUpdate{URL: "https://x.example"}, app.Meta{}); doorman.ErrorCode(err) != doorman.EFORBIDDEN {
 			t.Errorf("member SetWebhook: %v", err)
 		}
 		if _, err := f.svc.Webhook(ctx, admin); doorman.ErrorCode(err) != doorman.ENOTFOUND {
@@ -263,28 +264,28 @@ func TestWebhookSettings(t *testing.T) {
 		}
 		for _, bad := range []string{"", "hooks.example.com", "http://hooks.example.com/x", "ftp://x.example/",
 			"https://user:pw@x.example/", "https://x.example/#f", "https://" + strings.Repeat("a", 2050)} {
-			if _, _, err := f.svc.SetWebhook(ctx, admin, doorman.WebhookUpdate{URL: bad}, doorman.Meta{}); doorman.ErrorCode(err) != doorman.EINVALID {
+			if _, _, err := f.svc.SetWebhook(ctx, admin, app.WebhookUpdate{URL: bad}, app.Meta{}); doorman.ErrorCode(err) != doorman.EINVALID {
 				t.Errorf("SetWebhook(%q): %v, want EINVALID", bad, err)
 			}
 		}
 		for _, good := range []string{"https://hooks.example.com/x", "http://localhost:8080/h", "http://127.0.0.1/h", "http://10.1.2.3/h", "http://[::1]:9/h"} {
-			if err := doorman.ValidateWebhookURL(good); err != nil {
+			if err := app.ValidateWebhookURL(good); err != nil {
 				t.Errorf("ValidateWebhookURL(%q): %v", good, err)
 			}
 		}
-		w, secret, err := f.svc.SetWebhook(ctx, admin, doorman.WebhookUpdate{URL: "https://hooks.example.com/x", Enabled: true}, doorman.Meta{})
+		w, secret, err := f.svc.SetWebhook(ctx, admin, app.WebhookUpdate{URL: "https://hooks.example.com/x", Enabled: true}, app.Meta{})
 		if err != nil || secret == "" || w.Secret != "" {
 			t.Fatalf("SetWebhook: %+v %q %v", w, secret, err)
 		}
-		_, again, err := f.svc.SetWebhook(ctx, admin, doorman.WebhookUpdate{URL: "https://hooks.example.com/y", Enabled: true}, doorman.Meta{})
+		_, again, err := f.svc.SetWebhook(ctx, admin, app.WebhookUpdate{URL: "https://hooks.example.com/y", Enabled: true}, app.Meta{})
 		if err != nil || again != "" {
 			t.Fatalf("change without rotation: secret %q, %v", again, err)
 		}
-		_, rotated, err := f.svc.SetWebhook(ctx, admin, doorman.WebhookUpdate{URL: "https://hooks.example.com/y", Enabled: true, RotateSecret: true}, doorman.Meta{})
+		_, rotated, err := f.svc.SetWebhook(ctx, admin, app.WebhookUpdate{URL: "https://hooks.example.com/y", Enabled: true, RotateSecret: true}, app.Meta{})
 		if err != nil || rotated == "" || rotated == secret {
 			t.Fatalf("rotation: %q, %v", rotated, err)
 		}
-		d, err := f.svc.TestWebhook(ctx, admin, doorman.Meta{})
+		d, err := f.svc.TestWebhook(ctx, admin, app.Meta{})
 		if err != nil || d.Kind != doorman.EventWebhookTest {
 			t.Fatalf("TestWebhook: %+v %v", d, err)
 		}
@@ -292,13 +293,13 @@ func TestWebhookSettings(t *testing.T) {
 		if len(hooks.got) != 1 || hooks.got[0].Secret != rotated || hooks.got[0].Event != doorman.EventWebhookTest || hooks.got[0].URL != "https://hooks.example.com/y" {
 			t.Fatalf("test event: %+v", hooks.got)
 		}
-		if err := f.svc.DeleteWebhook(ctx, admin, doorman.Meta{}); err != nil {
+		if err := f.svc.DeleteWebhook(ctx, admin, app.Meta{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.DeleteWebhook(ctx, admin, doorman.Meta{}); doorman.ErrorCode(err) != doorman.ENOTFOUND {
+		if err := f.svc.DeleteWebhook(ctx, admin, app.Meta{}); doorman.ErrorCode(err) != doorman.ENOTFOUND {
 			t.Errorf("second delete: %v", err)
 		}
-		if _, err := f.svc.TestWebhook(ctx, admin, doorman.Meta{}); doorman.ErrorCode(err) != doorman.ENOTFOUND {
+		if _, err := f.svc.TestWebhook(ctx, admin, app.Meta{}); doorman.ErrorCode(err) != doorman.ENOTFOUND {
 			t.Errorf("TestWebhook without a webhook: %v", err)
 		}
 	})
@@ -310,7 +311,7 @@ func TestSignInAlertWithoutChannels(t *testing.T) {
 		f, _, _ := alerted(t, store)
 		f.svc.Alerts = doorman.AlertConfig{}
 		f.clock.Advance(time.Hour)
-		_, p := f.signInWith(t, "sarah@company.com", doorman.Meta{IP: geoiptest.Berlin, UserAgent: uaWindows})
+		_, p := f.signInWith(t, "sarah@company.com", app.Meta{IP: geoiptest.Berlin, UserAgent: uaWindows})
 		if n := f.deliver(t); n != 0 {
 			t.Errorf("deliveries without channels: %d", n)
 		}
@@ -334,7 +335,7 @@ func TestSignInAlertStoreDown(t *testing.T) {
 	stores(t, func(t *testing.T, store doorman.Store) {
 		f, _, _ := alerted(t, alertsDown{store})
 		f.clock.Advance(time.Hour)
-		tok, p := f.signInWith(t, "sarah@company.com", doorman.Meta{IP: geoiptest.Berlin, UserAgent: uaWindows})
+		tok, p := f.signInWith(t, "sarah@company.com", app.Meta{IP: geoiptest.Berlin, UserAgent: uaWindows})
 		if tok == "" || p.Session.Risk.Level != doorman.RiskHigh {
 			t.Fatalf("sign-in: %q %+v", tok, p.Session.Risk)
 		}

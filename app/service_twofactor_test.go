@@ -1,4 +1,4 @@
-package doorman_test
+package app_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/totp"
 	ptotp "github.com/pquerna/otp/totp"
 )
@@ -16,11 +17,11 @@ import (
 func (f *fixture) enable2FA(t *testing.T, p *doorman.Principal) (string, []string) {
 	t.Helper()
 	ctx := context.Background()
-	key, err := f.svc.BeginTwoFactorSetup(ctx, p, "", doorman.Meta{})
+	key, err := f.svc.BeginTwoFactorSetup(ctx, p, "", app.Meta{})
 	if err != nil {
 		t.Fatalf("BeginTwoFactorSetup: %v", err)
 	}
-	codes, err := f.svc.ConfirmTwoFactorSetup(ctx, p, f.code(t, key.Secret), doorman.Meta{})
+	codes, err := f.svc.ConfirmTwoFactorSetup(ctx, p, f.code(t, key.Secret), app.Meta{})
 	if err != nil {
 		t.Fatalf("ConfirmTwoFactorSetup: %v", err)
 	}
@@ -38,8 +39,8 @@ func (f *fixture) code(t *testing.T, secret string) string {
 }
 
 func (f *fixture) signInCode(email, code string) (string, *doorman.Principal, error) {
-	return f.svc.SignIn(context.Background(), doorman.SignInRequest{Email: email, Password: password, TOTPCode: code,
-		Meta: doorman.Meta{IP: "83.45.123.78", UserAgent: "test-agent"}})
+	return f.svc.SignIn(context.Background(), app.SignInRequest{Email: email, Password: password, TOTPCode: code,
+		Meta: app.Meta{IP: "83.45.123.78", UserAgent: "test-agent"}})
 }
 
 func countEvents(t *testing.T, store doorman.Store, accountID, action, reason string) int {
@@ -67,11 +68,11 @@ func TestTwoFactorSetupAndSignIn(t *testing.T) {
 		acct := p.Account.ID
 
 		// Setup needs a recent password proof.
-		f.clock.Advance(doorman.ReauthAfter)
-		if _, err := f.svc.BeginTwoFactorSetup(ctx, p, "", doorman.Meta{}); doorman.ErrorCode(err) != doorman.EREAUTH {
+		f.clock.Advance(app.ReauthAfter)
+		if _, err := f.svc.BeginTwoFactorSetup(ctx, p, "", app.Meta{}); doorman.ErrorCode(err) != doorman.EREAUTH {
 			t.Fatalf("BeginTwoFactorSetup without a recent password = %v, want EREAUTH", err)
 		}
-		key, err := f.svc.BeginTwoFactorSetup(ctx, p, password, doorman.Meta{})
+		key, err := f.svc.BeginTwoFactorSetup(ctx, p, password, app.Meta{})
 		if err != nil || key.Secret == "" || key.URI == "" || len(key.QRPNG) == 0 {
 			t.Fatalf("BeginTwoFactorSetup = %+v, %v", key, err)
 		}
@@ -79,11 +80,11 @@ func TestTwoFactorSetupAndSignIn(t *testing.T) {
 			t.Fatalf("TwoFactorSetupKey = %+v, %v; want the pending secret", again, err)
 		}
 		for _, bad := range []string{"", "000000"} {
-			if _, err := f.svc.ConfirmTwoFactorSetup(ctx, p, bad, doorman.Meta{}); doorman.ErrorCode(err) != doorman.EINVALID {
+			if _, err := f.svc.ConfirmTwoFactorSetup(ctx, p, bad, app.Meta{}); doorman.ErrorCode(err) != doorman.EINVALID {
 				t.Fatalf("ConfirmTwoFactorSetup(%q) = %v, want EINVALID", bad, err)
 			}
 		}
-		codes, err := f.svc.ConfirmTwoFactorSetup(ctx, p, f.code(t, key.Secret), doorman.Meta{})
+		codes, err := f.svc.ConfirmTwoFactorSetup(ctx, p, f.code(t, key.Secret), app.Meta{})
 		if err != nil || len(codes) != doorman.RecoveryCodeCount {
 			t.Fatalf("ConfirmTwoFactorSetup = %d codes, %v", len(codes), err)
 		}
@@ -93,7 +94,7 @@ func TestTwoFactorSetupAndSignIn(t *testing.T) {
 		if n := countEvents(t, store, acct, doorman.ActionTwoFactorEnabled, ""); n != 1 {
 			t.Fatalf("%d two_factor_enabled events", n)
 		}
-		if _, err := f.svc.BeginTwoFactorSetup(ctx, p, password, doorman.Meta{}); doorman.ErrorCode(err) != doorman.ECONFLICT {
+		if _, err := f.svc.BeginTwoFactorSetup(ctx, p, password, app.Meta{}); doorman.ErrorCode(err) != doorman.ECONFLICT {
 			t.Fatalf("BeginTwoFactorSetup when on = %v, want ECONFLICT", err)
 		}
 
@@ -107,12 +108,12 @@ func TestTwoFactorSetupAndSignIn(t *testing.T) {
 		if _, _, err := f.signInCode("ana@company.com", "123456"); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
 			t.Fatalf("SignIn with a wrong code = %v, want EUNAUTHORIZED", err)
 		}
-		if n := countEvents(t, store, acct, doorman.ActionSignInFailed, doorman.ReasonBadTwoFactor); n != 2 {
+		if n := countEvents(t, store, acct, doorman.ActionSignInFailed, app.ReasonBadTwoFactor); n != 2 {
 			t.Fatalf("%d sign_in_failed 'bad two-factor code' events, want 2", n)
 		}
 		// A wrong password with the right code is a wrong password.
 		f.clock.Advance(30 * time.Second)
-		if _, _, err := f.svc.SignIn(ctx, doorman.SignInRequest{Email: "ana@company.com", Password: "wrong password!", TOTPCode: f.code(t, key.Secret)}); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
+		if _, _, err := f.svc.SignIn(ctx, app.SignInRequest{Email: "ana@company.com", Password: "wrong password!", TOTPCode: f.code(t, key.Secret)}); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
 			t.Fatalf("wrong password = %v", err)
 		}
 		tok, p2, err := f.signInCode("ana@company.com", f.code(t, key.Secret))
@@ -143,14 +144,14 @@ func TestTwoFactorSetupAndSignIn(t *testing.T) {
 		}
 
 		// Regenerate: old codes stop working.
-		f.clock.Advance(doorman.ReauthAfter)
-		if _, err := f.svc.RegenerateRecoveryCodes(ctx, p, "", "", doorman.Meta{}); doorman.ErrorCode(err) != doorman.EREAUTH {
+		f.clock.Advance(app.ReauthAfter)
+		if _, err := f.svc.RegenerateRecoveryCodes(ctx, p, "", "", app.Meta{}); doorman.ErrorCode(err) != doorman.EREAUTH {
 			t.Fatalf("RegenerateRecoveryCodes without proof = %v, want EREAUTH", err)
 		}
-		if _, err := f.svc.RegenerateRecoveryCodes(ctx, p, password, "", doorman.Meta{}); doorman.ErrorCode(err) != doorman.EREAUTH {
+		if _, err := f.svc.RegenerateRecoveryCodes(ctx, p, password, "", app.Meta{}); doorman.ErrorCode(err) != doorman.EREAUTH {
 			t.Fatalf("RegenerateRecoveryCodes without code = %v, want EREAUTH", err)
 		}
-		fresh, err := f.svc.RegenerateRecoveryCodes(ctx, p, password, f.code(t, key.Secret), doorman.Meta{})
+		fresh, err := f.svc.RegenerateRecoveryCodes(ctx, p, password, f.code(t, key.Secret), app.Meta{})
 		if err != nil || len(fresh) != doorman.RecoveryCodeCount {
 			t.Fatalf("RegenerateRecoveryCodes = %v", err)
 		}
@@ -163,16 +164,16 @@ func TestTwoFactorSetupAndSignIn(t *testing.T) {
 
 		// Turning off needs the password and a code, whatever the sign-in's age.
 		f.clock.Advance(time.Minute)
-		if err := f.svc.DisableTwoFactor(ctx, p, password, "", doorman.Meta{}); doorman.ErrorCode(err) != doorman.EINVALID {
+		if err := f.svc.DisableTwoFactor(ctx, p, password, "", app.Meta{}); doorman.ErrorCode(err) != doorman.EINVALID {
 			t.Fatalf("DisableTwoFactor without code = %v", err)
 		}
-		if err := f.svc.DisableTwoFactor(ctx, p, "wrong password!", f.code(t, key.Secret), doorman.Meta{}); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
+		if err := f.svc.DisableTwoFactor(ctx, p, "wrong password!", f.code(t, key.Secret), app.Meta{}); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
 			t.Fatalf("DisableTwoFactor with a wrong password = %v", err)
 		}
-		if err := f.svc.DisableTwoFactor(ctx, p, password, "654321", doorman.Meta{}); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
+		if err := f.svc.DisableTwoFactor(ctx, p, password, "654321", app.Meta{}); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
 			t.Fatalf("DisableTwoFactor with a wrong code = %v", err)
 		}
-		if err := f.svc.DisableTwoFactor(ctx, p, password, fresh[2], doorman.Meta{}); err != nil {
+		if err := f.svc.DisableTwoFactor(ctx, p, password, fresh[2], app.Meta{}); err != nil {
 			t.Fatalf("DisableTwoFactor with a recovery code = %v", err)
 		}
 		if n := countEvents(t, store, acct, doorman.ActionTwoFactorDisabled, ""); n != 1 {
@@ -202,11 +203,11 @@ func TestTwoFactorChallenge(t *testing.T) {
 		f.user(t, "Company", "ana@company.com", doorman.RoleMember)
 		_, p := f.signIn(t, "ana@company.com", false)
 		secret, codes := f.enable2FA(t, p)
-		m := doorman.Meta{IP: "83.45.123.78", UserAgent: "test-agent"}
+		m := app.Meta{IP: "83.45.123.78", UserAgent: "test-agent"}
 		start := func() string {
 			t.Helper()
-			_, _, err := f.svc.SignIn(ctx, doorman.SignInRequest{Email: "ana@company.com", Password: password, RememberMe: true, Challenge: true, Meta: m})
-			var ch *doorman.ChallengeRequired
+			_, _, err := f.svc.SignIn(ctx, app.SignInRequest{Email: "ana@company.com", Password: password, RememberMe: true, Challenge: true, Meta: m})
+			var ch *app.ChallengeRequired
 			if !errors.As(err, &ch) || ch.Token == "" {
 				t.Fatalf("SignIn with Challenge = %v, want ChallengeRequired", err)
 			}
@@ -215,7 +216,7 @@ func TestTwoFactorChallenge(t *testing.T) {
 		gone := func(err error, what string) {
 			t.Helper()
 			var e *doorman.Error
-			if !errors.As(err, &e) || e.Code != doorman.EUNAUTHORIZED || e.Reason != doorman.ReasonChallengeGone {
+			if !errors.As(err, &e) || e.Code != doorman.EUNAUTHORIZED || e.Reason != app.ReasonChallengeGone {
 				t.Fatalf("%s = %v, want the challenge gone", what, err)
 			}
 		}
@@ -268,7 +269,7 @@ func TestTwoFactorThrottleAndReauth(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, store)
 		f.svc.OTP = totp.OTP{}
-		f.svc.SignInLimits = doorman.SignInLimits{} // the defaults: 5 a minute per email
+		f.svc.SignInLimits = app.SignInLimits{} // the defaults: 5 a minute per email
 		f.user(t, "Company", "ana@company.com", doorman.RoleMember)
 		_, p := f.signIn(t, "ana@company.com", false)
 		secret, _ := f.enable2FA(t, p)
@@ -285,23 +286,23 @@ func TestTwoFactorThrottleAndReauth(t *testing.T) {
 		}
 
 		// Re-authentication asks for the code too.
-		f.clock.Advance(doorman.ReauthAfter)
-		if err := f.svc.Reauthenticate(ctx, p, password, doorman.Meta{}); doorman.ErrorCode(err) != doorman.ETOTP {
+		f.clock.Advance(app.ReauthAfter)
+		if err := f.svc.Reauthenticate(ctx, p, password, app.Meta{}); doorman.ErrorCode(err) != doorman.ETOTP {
 			t.Fatalf("Reauthenticate without code = %v, want ETOTP", err)
 		}
-		if err := f.svc.ReauthenticateCode(ctx, p, password, "333333", doorman.Meta{}); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
+		if err := f.svc.ReauthenticateCode(ctx, p, password, "333333", app.Meta{}); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
 			t.Fatalf("ReauthenticateCode with a wrong code = %v", err)
 		}
-		if err := f.svc.RequireRecentAuth(ctx, p, password, doorman.Meta{}); doorman.ErrorCode(err) != doorman.EREAUTH {
+		if err := f.svc.RequireRecentAuth(ctx, p, password, app.Meta{}); doorman.ErrorCode(err) != doorman.EREAUTH {
 			t.Fatalf("RequireRecentAuth without code = %v, want EREAUTH", err)
 		}
-		if err := f.svc.ReauthenticateCode(ctx, p, password, f.code(t, secret), doorman.Meta{}); err != nil {
+		if err := f.svc.ReauthenticateCode(ctx, p, password, f.code(t, secret), app.Meta{}); err != nil {
 			t.Fatalf("ReauthenticateCode = %v", err)
 		}
 		if f.svc.NeedsReauth(p) {
 			t.Fatal("still needs re-authentication")
 		}
-		if n := countEvents(t, store, p.Account.ID, doorman.ActionReauthFailed, doorman.ReasonBadTwoFactor); n != 1 {
+		if n := countEvents(t, store, p.Account.ID, doorman.ActionReauthFailed, app.ReasonBadTwoFactor); n != 1 {
 			t.Fatalf("%d reauth_failed 'bad two-factor code' events, want 1", n)
 		}
 
@@ -315,15 +316,15 @@ func TestTwoFactorChallengeThrottle(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, store)
 		f.svc.OTP = totp.OTP{}
-		f.svc.SignInLimits = doorman.SignInLimits{} // 5 a minute per email
+		f.svc.SignInLimits = app.SignInLimits{} // 5 a minute per email
 		f.user(t, "Company", "ana@company.com", doorman.RoleMember)
 		_, p := f.signIn(t, "ana@company.com", false) // the first attempt
 		_, codes := f.enable2FA(t, p)
-		m := doorman.Meta{IP: "83.45.123.78"}
+		m := app.Meta{IP: "83.45.123.78"}
 		start := func() string {
 			t.Helper()
-			_, _, err := f.svc.SignIn(ctx, doorman.SignInRequest{Email: "ana@company.com", Password: password, Challenge: true, Meta: m})
-			var ch *doorman.ChallengeRequired
+			_, _, err := f.svc.SignIn(ctx, app.SignInRequest{Email: "ana@company.com", Password: password, Challenge: true, Meta: m})
+			var ch *app.ChallengeRequired
 			if !errors.As(err, &ch) {
 				t.Fatalf("SignIn = %v, want ChallengeRequired", err)
 			}
@@ -357,19 +358,19 @@ func TestTwoFactorSetupNeedsRecentAuth(t *testing.T) {
 		f.svc.OTP = totp.OTP{}
 		f.user(t, "Company", "ana@company.com", doorman.RoleMember)
 		_, old := f.signIn(t, "ana@company.com", false)
-		f.clock.Advance(doorman.ReauthAfter)
+		f.clock.Advance(app.ReauthAfter)
 		_, p := f.signIn(t, "ana@company.com", false)
-		key, err := f.svc.BeginTwoFactorSetup(ctx, p, "", doorman.Meta{})
+		key, err := f.svc.BeginTwoFactorSetup(ctx, p, "", app.Meta{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := f.svc.TwoFactorSetupKey(ctx, old); doorman.ErrorCode(err) != doorman.EREAUTH {
 			t.Fatalf("TwoFactorSetupKey from an old session = %v, want EREAUTH", err)
 		}
-		if _, err := f.svc.ConfirmTwoFactorSetup(ctx, old, f.code(t, key.Secret), doorman.Meta{}); doorman.ErrorCode(err) != doorman.EREAUTH {
+		if _, err := f.svc.ConfirmTwoFactorSetup(ctx, old, f.code(t, key.Secret), app.Meta{}); doorman.ErrorCode(err) != doorman.EREAUTH {
 			t.Fatalf("ConfirmTwoFactorSetup from an old session = %v, want EREAUTH", err)
 		}
-		if _, err := f.svc.ConfirmTwoFactorSetup(ctx, p, f.code(t, key.Secret), doorman.Meta{}); err != nil {
+		if _, err := f.svc.ConfirmTwoFactorSetup(ctx, p, f.code(t, key.Secret), app.Meta{}); err != nil {
 			t.Fatalf("ConfirmTwoFactorSetup = %v", err)
 		}
 	})

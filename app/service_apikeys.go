@@ -1,14 +1,15 @@
-package doorman
+package app
 
 import (
 	"context"
+	"github.com/doorman/doorman"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 )
 
-var errNoAPIKey = &Error{Code: EUNAUTHORIZED, Message: "Invalid API key"}
+var errNoAPIKey = &doorman.Error{Code: doorman.EUNAUTHORIZED, Message: "Invalid API key"}
 
 // AuthenticateAPIKey returns the principal of an API key: the key, its
 // account, and as User the key acting for the account with an
@@ -23,26 +24,26 @@ var errNoAPIKey = &Error{Code: EUNAUTHORIZED, Message: "Invalid API key"}
 // request from an address that is not the key's stored last address and
 // that this node has not seen since its last flush is written at once with
 // an api_key_new_ip audit event (bounded by address changes).
-func (s *Service) AuthenticateAPIKey(ctx context.Context, key string, m Meta) (*Principal, error) {
-	if !APIKeyWellFormed(key) {
+func (s *Service) AuthenticateAPIKey(ctx context.Context, key string, m Meta) (*doorman.Principal, error) {
+	if !doorman.APIKeyWellFormed(key) {
 		return nil, errNoAPIKey
 	}
-	hash := HashAPIKey(key)
+	hash := doorman.HashAPIKey(key)
 	p, err := s.Store.FindAPIKeyByHash(ctx, hash)
 	if err != nil {
-		if ErrorCode(err) == ENOTFOUND {
+		if doorman.ErrorCode(err) == doorman.ENOTFOUND {
 			return nil, errNoAPIKey
 		}
 		return nil, unavailable("authenticate api key", err)
 	}
 	k := p.APIKey
-	if !HashesEqual(k.Hash, hash) || k.Revoked() {
+	if !doorman.HashesEqual(k.Hash, hash) || k.Revoked() {
 		return nil, errNoAPIKey
 	}
 	now := s.now()
 	ua := m.userAgent()
 	if s.keys.record(k, now, m.IP, ua) {
-		ev := s.event(p, ActionAPIKeyNewIP, k.ID, m, now)
+		ev := s.event(p, doorman.ActionAPIKeyNewIP, k.ID, m, now)
 		ev.Details = "prefix=" + k.Prefix
 		if err := s.flushKey(ctx, k.ID, ev); err != nil {
 			s.Log.Warn("record api key address failed", "api_key_id", k.ID, "err", err)
@@ -55,16 +56,16 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key string, m Meta) (*
 
 // keyUser is the User an API key acts as: an administrator of its account
 // named after the key, with the key's id.
-func keyUser(k *APIKey) *User {
-	return &User{ID: k.ID, AccountID: k.AccountID, Name: k.Name, Role: RoleAdmin, CreatedAt: k.CreatedAt}
+func keyUser(k *doorman.APIKey) *doorman.User {
+	return &doorman.User{ID: k.ID, AccountID: k.AccountID, Name: k.Name, Role: doorman.RoleAdmin, CreatedAt: k.CreatedAt}
 }
 
 // requirePerson returns EFORBIDDEN for an API key: only a person (an admin
 // signed in with a session) may manage API keys, so that a leaked key cannot
 // mint others.
-func requirePerson(p *Principal) error {
+func requirePerson(p *doorman.Principal) error {
 	if p != nil && p.APIKey != nil {
-		return Errorf(EFORBIDDEN, "API keys cannot manage API keys; sign in as an administrator")
+		return doorman.Errorf(doorman.EFORBIDDEN, "API keys cannot manage API keys; sign in as an administrator")
 	}
 	return nil
 }
@@ -73,7 +74,7 @@ func requirePerson(p *Principal) error {
 // its secret, which is shown this once: only its hash is stored. Audited as
 // api_key_created. EFORBIDDEN for members and API keys, EINVALID for a
 // missing or overlong name.
-func (s *Service) CreateAPIKey(ctx context.Context, p *Principal, name string, readOnly bool, m Meta) (*APIKey, string, error) {
+func (s *Service) CreateAPIKey(ctx context.Context, p *doorman.Principal, name string, readOnly bool, m Meta) (*doorman.APIKey, string, error) {
 	if err := requireAdmin(p); err != nil {
 		return nil, "", err
 	}
@@ -83,22 +84,22 @@ func (s *Service) CreateAPIKey(ctx context.Context, p *Principal, name string, r
 	name = strings.TrimSpace(name)
 	switch {
 	case name == "":
-		return nil, "", Errorf(EINVALID, "name is required")
-	case len(name) > MaxAPIKeyName:
-		return nil, "", Errorf(EINVALID, "name must be at most %d characters", MaxAPIKeyName)
+		return nil, "", doorman.Errorf(doorman.EINVALID, "name is required")
+	case len(name) > doorman.MaxAPIKeyName:
+		return nil, "", doorman.Errorf(doorman.EINVALID, "name must be at most %d characters", doorman.MaxAPIKeyName)
 	}
 	now := s.now()
 	for attempt := 0; ; attempt++ {
-		secret, prefix, hash := NewAPIKey()
-		k := &APIKey{ID: NewID(PrefixAPIKeyID, now), AccountID: p.Account.ID, Name: name, Prefix: prefix,
+		secret, prefix, hash := doorman.NewAPIKey()
+		k := &doorman.APIKey{ID: doorman.NewID(doorman.PrefixAPIKeyID, now), AccountID: p.Account.ID, Name: name, Prefix: prefix,
 			Hash: hash, ReadOnly: readOnly, CreatedAt: now, CreatedBy: p.User.ID, CreatedByEmail: p.User.Email}
-		ev := s.event(p, ActionAPIKeyCreated, k.ID, m, now)
+		ev := s.event(p, doorman.ActionAPIKeyCreated, k.ID, m, now)
 		ev.Details = "name=" + name + " prefix=" + prefix
 		if readOnly {
 			ev.Details += " read_only=true"
 		}
 		err := s.Store.CreateAPIKey(ctx, k, ev)
-		if ErrorCode(err) == ECONFLICT && attempt < 3 {
+		if doorman.ErrorCode(err) == doorman.ECONFLICT && attempt < 3 {
 			continue // a short id taken by chance: draw another
 		}
 		if err != nil {
@@ -112,16 +113,16 @@ func (s *Service) CreateAPIKey(ctx context.Context, p *Principal, name string, r
 // APIKeys returns the account's keys not revoked, with their last use and
 // Requests24h including this node's unwritten counts, most recently used
 // first (never used last, newest first among those). EFORBIDDEN for members.
-func (s *Service) APIKeys(ctx context.Context, p *Principal) ([]*APIKey, error) {
+func (s *Service) APIKeys(ctx context.Context, p *doorman.Principal) ([]*doorman.APIKey, error) {
 	if err := requireAdmin(p); err != nil {
 		return nil, err
 	}
-	keys, err := s.Store.FindAPIKeys(ctx, APIKeyFilter{AccountID: p.Account.ID})
+	keys, err := s.Store.FindAPIKeys(ctx, doorman.APIKeyFilter{AccountID: p.Account.ID})
 	if err != nil {
 		return nil, unavailable("api keys", err)
 	}
 	now := s.now()
-	start := UsageWindowStart(now)
+	start := doorman.UsageWindowStart(now)
 	usage, err := s.Store.FindAPIKeyUsage(ctx, p.Account.ID, "", start)
 	if err != nil {
 		return nil, unavailable("api keys", err)
@@ -133,9 +134,9 @@ func (s *Service) APIKeys(ctx context.Context, p *Principal) ([]*APIKey, error) 
 	for _, k := range keys {
 		s.keys.overlay(k)
 		k.Requests24h = sums[k.ID] + s.keys.pendingSince(k.ID, start)
-		k.LastDevice = s.detect(k.LastUserAgent, ClientHints{})
+		k.LastDevice = s.detect(k.LastUserAgent, doorman.ClientHints{})
 	}
-	slices.SortStableFunc(keys, func(a, b *APIKey) int {
+	slices.SortStableFunc(keys, func(a, b *doorman.APIKey) int {
 		switch {
 		case a.LastUsedAt == nil && b.LastUsedAt == nil:
 			return 0
@@ -152,7 +153,7 @@ func (s *Service) APIKeys(ctx context.Context, p *Principal) ([]*APIKey, error) 
 // APIKey returns one key of the admin's account (revoked ones too) with its
 // requests per hour over the window: UsageWindowHours entries, oldest first,
 // the last being the current hour. Another account's key is ENOTFOUND.
-func (s *Service) APIKey(ctx context.Context, p *Principal, id string) (*APIKey, []UsageHour, error) {
+func (s *Service) APIKey(ctx context.Context, p *doorman.Principal, id string) (*doorman.APIKey, []doorman.UsageHour, error) {
 	if err := requireAdmin(p); err != nil {
 		return nil, nil, err
 	}
@@ -161,14 +162,14 @@ func (s *Service) APIKey(ctx context.Context, p *Principal, id string) (*APIKey,
 		return nil, nil, err
 	}
 	now := s.now()
-	start := UsageWindowStart(now)
+	start := doorman.UsageWindowStart(now)
 	usage, err := s.Store.FindAPIKeyUsage(ctx, p.Account.ID, k.ID, start)
 	if err != nil {
 		return nil, nil, unavailable("api key", err)
 	}
-	series := make([]UsageHour, UsageWindowHours)
+	series := make([]doorman.UsageHour, doorman.UsageWindowHours)
 	for i := range series {
-		series[i] = UsageHour{KeyID: k.ID, Hour: start.Add(time.Duration(i) * time.Hour)}
+		series[i] = doorman.UsageHour{KeyID: k.ID, Hour: start.Add(time.Duration(i) * time.Hour)}
 	}
 	add := func(h time.Time, n int64) {
 		if i := int(h.Sub(start) / time.Hour); i >= 0 && i < len(series) {
@@ -183,17 +184,17 @@ func (s *Service) APIKey(ctx context.Context, p *Principal, id string) (*APIKey,
 		add(h, n)
 	}
 	s.keys.overlay(k)
-	k.LastDevice = s.detect(k.LastUserAgent, ClientHints{})
+	k.LastDevice = s.detect(k.LastUserAgent, doorman.ClientHints{})
 	return k, series, nil
 }
 
-func (s *Service) findKey(ctx context.Context, p *Principal, id string) (*APIKey, error) {
-	list, err := s.Store.FindAPIKeys(ctx, APIKeyFilter{AccountID: p.Account.ID, ID: id, IncludeRevoked: true})
+func (s *Service) findKey(ctx context.Context, p *doorman.Principal, id string) (*doorman.APIKey, error) {
+	list, err := s.Store.FindAPIKeys(ctx, doorman.APIKeyFilter{AccountID: p.Account.ID, ID: id, IncludeRevoked: true})
 	if err != nil {
 		return nil, unavailable("api key", err)
 	}
 	if len(list) == 0 {
-		return nil, Errorf(ENOTFOUND, "API key not found")
+		return nil, doorman.Errorf(doorman.ENOTFOUND, "API key not found")
 	}
 	return list[0], nil
 }
@@ -203,7 +204,7 @@ func (s *Service) findKey(ctx context.Context, p *Principal, id string) (*APIKey
 // one already revoked, is ENOTFOUND; EFORBIDDEN for members. A key may
 // revoke itself or another key of its account (not read-only ones: the
 // HTTP layer refuses their unsafe requests).
-func (s *Service) RevokeAPIKey(ctx context.Context, p *Principal, id string, m Meta) error {
+func (s *Service) RevokeAPIKey(ctx context.Context, p *doorman.Principal, id string, m Meta) error {
 	if err := requireAdmin(p); err != nil {
 		return err
 	}
@@ -212,9 +213,9 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p *Principal, id string, m M
 		return err
 	}
 	now := s.now()
-	ev := s.event(p, ActionAPIKeyRevoked, k.ID, m, now)
+	ev := s.event(p, doorman.ActionAPIKeyRevoked, k.ID, m, now)
 	ev.Details = "name=" + k.Name + " prefix=" + k.Prefix
-	if err := s.Store.RevokeAPIKey(ctx, p.Account.ID, k.ID, Revocation{At: now, By: p.User.ID}, ev); err != nil {
+	if err := s.Store.RevokeAPIKey(ctx, p.Account.ID, k.ID, doorman.Revocation{At: now, By: p.User.ID}, ev); err != nil {
 		return unavailable("revoke api key", err)
 	}
 	s.Log.Info("api key revoked", "api_key_id", k.ID, "prefix", k.Prefix, "by", p.User.ID)
@@ -237,9 +238,9 @@ func (s *Service) flushKeys(ctx context.Context) error {
 }
 
 // flushKey writes one key's pending usage with ev, at once.
-func (s *Service) flushKey(ctx context.Context, id string, ev *AuditEvent) error {
+func (s *Service) flushKey(ctx context.Context, id string, ev *doorman.AuditEvent) error {
 	usage := s.keys.take(id)
-	if err := s.Store.RecordAPIKeyUsage(ctx, usage, []*AuditEvent{ev}); err != nil {
+	if err := s.Store.RecordAPIKeyUsage(ctx, usage, []*doorman.AuditEvent{ev}); err != nil {
 		s.keys.restore(usage)
 		s.keys.unsee(id, ev.IP) // announce it again next time
 		return err
@@ -266,7 +267,7 @@ type keyPending struct {
 // record counts one request of k at now and reports whether it came from an
 // address to announce: not the key's stored last address and not seen here
 // since the last flush.
-func (t *keyTracker) record(k *APIKey, now time.Time, ip, ua string) bool {
+func (t *keyTracker) record(k *doorman.APIKey, now time.Time, ip, ua string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
@@ -310,23 +311,23 @@ func (t *keyTracker) unsee(id, ip string) {
 }
 
 // take removes and returns the pending usage of key id ("" for all).
-func (t *keyTracker) take(id string) []APIKeyUsage {
+func (t *keyTracker) take(id string) []doorman.APIKeyUsage {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var out []APIKeyUsage
+	var out []doorman.APIKeyUsage
 	for kid, p := range t.m {
 		if id != "" && kid != id {
 			continue
 		}
-		u := APIKeyUsage{KeyID: kid, At: p.at, IP: p.ip, UserAgent: p.ua}
+		u := doorman.APIKeyUsage{KeyID: kid, At: p.at, IP: p.ip, UserAgent: p.ua}
 		for h, n := range p.hours {
-			u.Hours = append(u.Hours, UsageHour{KeyID: kid, Hour: h, Requests: n})
+			u.Hours = append(u.Hours, doorman.UsageHour{KeyID: kid, Hour: h, Requests: n})
 		}
-		slices.SortFunc(u.Hours, func(a, b UsageHour) int { return a.Hour.Compare(b.Hour) })
+		slices.SortFunc(u.Hours, func(a, b doorman.UsageHour) int { return a.Hour.Compare(b.Hour) })
 		out = append(out, u)
 		delete(t.m, kid)
 	}
-	slices.SortFunc(out, func(a, b APIKeyUsage) int { return strings.Compare(a.KeyID, b.KeyID) })
+	slices.SortFunc(out, func(a, b doorman.APIKeyUsage) int { return strings.Compare(a.KeyID, b.KeyID) })
 	return out
 }
 
@@ -346,7 +347,7 @@ func (t *keyTracker) due(now time.Time, interval time.Duration) bool {
 }
 
 // restore puts back usage whose write failed, merged with what came since.
-func (t *keyTracker) restore(usage []APIKeyUsage) {
+func (t *keyTracker) restore(usage []doorman.APIKeyUsage) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
@@ -374,7 +375,7 @@ func (t *keyTracker) restore(usage []APIKeyUsage) {
 }
 
 // overlay adds this node's unwritten last use to k.
-func (t *keyTracker) overlay(k *APIKey) {
+func (t *keyTracker) overlay(k *doorman.APIKey) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	p := t.m[k.ID]

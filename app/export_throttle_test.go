@@ -1,4 +1,4 @@
-package doorman
+package app
 
 // ThrottleSize returns how many sign-in limiters s keeps.
 func ThrottleSize(s *Service) int { return s.throttle.size() }

@@ -1,9 +1,10 @@
-package doorman
+package app
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/doorman/doorman"
 	"slices"
 	"strings"
 	"time"
@@ -20,15 +21,15 @@ const ReasonBadTwoFactor = "bad two-factor code"
 const maxCodeLength = 64
 
 var (
-	errTOTPRequired = &Error{Code: ETOTP, Message: "Two-factor code required"}
+	errTOTPRequired = &doorman.Error{Code: doorman.ETOTP, Message: "Two-factor code required"}
 	// errSignInBadCode answers a sign-in with a right password and a wrong
 	// code as a wrong password is answered.
-	errSignInBadCode = &Error{Code: EUNAUTHORIZED, Message: "Invalid email, password or two-factor code"}
-	errBadCode       = &Error{Code: EUNAUTHORIZED, Message: "Invalid two-factor code"}
-	errReauthBadCode = &Error{Code: EUNAUTHORIZED, Message: "the two-factor code is wrong"}
-	errNoOTP         = &Error{Code: EFORBIDDEN, Message: "two-factor authentication is not available on this server"}
+	errSignInBadCode = &doorman.Error{Code: doorman.EUNAUTHORIZED, Message: "Invalid email, password or two-factor code"}
+	errBadCode       = &doorman.Error{Code: doorman.EUNAUTHORIZED, Message: "Invalid two-factor code"}
+	errReauthBadCode = &doorman.Error{Code: doorman.EUNAUTHORIZED, Message: "the two-factor code is wrong"}
+	errNoOTP         = &doorman.Error{Code: doorman.EFORBIDDEN, Message: "two-factor authentication is not available on this server"}
 	// errChallengeGone sends the sign-in page back to its first step.
-	errChallengeGone = &Error{Code: EUNAUTHORIZED, Reason: ReasonChallengeGone,
+	errChallengeGone = &doorman.Error{Code: doorman.EUNAUTHORIZED, Reason: ReasonChallengeGone,
 		Message: "The sign-in expired or was already used. Please sign in again."}
 )
 
@@ -48,15 +49,15 @@ type ChallengeRequired struct {
 func (c *ChallengeRequired) Error() string { return "doorman: " + errTOTPRequired.Message }
 
 // person returns EFORBIDDEN unless p is a signed-in person.
-func person(p *Principal) error {
+func person(p *doorman.Principal) error {
 	if p == nil || p.Session == nil || p.User == nil {
-		return Errorf(EFORBIDDEN, "only a signed-in person has two-factor authentication")
+		return doorman.Errorf(doorman.EFORBIDDEN, "only a signed-in person has two-factor authentication")
 	}
 	return nil
 }
 
 // TwoFactorStatus returns p's two-factor state without its secrets.
-func (s *Service) TwoFactorStatus(ctx context.Context, p *Principal) (*TwoFactor, error) {
+func (s *Service) TwoFactorStatus(ctx context.Context, p *doorman.Principal) (*doorman.TwoFactor, error) {
 	if err := person(p); err != nil {
 		return nil, err
 	}
@@ -73,7 +74,7 @@ func (s *Service) TwoFactorStatus(ctx context.Context, p *Principal) (*TwoFactor
 // otpauth:// URI and QR code for the authenticator app. It needs a recent
 // password proof (password, when given, re-authenticates; else EREAUTH).
 // ECONFLICT when two-factor authentication is on already.
-func (s *Service) BeginTwoFactorSetup(ctx context.Context, p *Principal, password string, m Meta) (*OTPKey, error) {
+func (s *Service) BeginTwoFactorSetup(ctx context.Context, p *doorman.Principal, password string, m Meta) (*doorman.OTPKey, error) {
 	if err := person(p); err != nil {
 		return nil, err
 	}
@@ -85,7 +86,7 @@ func (s *Service) BeginTwoFactorSetup(ctx context.Context, p *Principal, passwor
 		return nil, unavailable("begin two-factor setup", err)
 	}
 	if tf.Enabled() {
-		return nil, Errorf(ECONFLICT, "Two-factor authentication is already on")
+		return nil, doorman.Errorf(doorman.ECONFLICT, "Two-factor authentication is already on")
 	}
 	if err := s.RequireRecentAuth(ctx, p, password, m); err != nil {
 		return nil, err
@@ -104,7 +105,7 @@ func (s *Service) BeginTwoFactorSetup(ctx context.Context, p *Principal, passwor
 // again (a wrong code was typed). ENOTFOUND when no setup is in progress;
 // EREAUTH unless p proved its password in the last ReauthAfter, as for
 // beginning it, so that another session of the user cannot read it.
-func (s *Service) TwoFactorSetupKey(ctx context.Context, p *Principal) (*OTPKey, error) {
+func (s *Service) TwoFactorSetupKey(ctx context.Context, p *doorman.Principal) (*doorman.OTPKey, error) {
 	if err := person(p); err != nil {
 		return nil, err
 	}
@@ -119,7 +120,7 @@ func (s *Service) TwoFactorSetupKey(ctx context.Context, p *Principal) (*OTPKey,
 		return nil, unavailable("two-factor setup", err)
 	}
 	if tf.Enabled() || tf.PendingSecret == "" {
-		return nil, Errorf(ENOTFOUND, "no two-factor setup in progress")
+		return nil, doorman.Errorf(doorman.ENOTFOUND, "no two-factor setup in progress")
 	}
 	return s.OTP.Key(TwoFactorIssuer, p.User.Email, tf.PendingSecret)
 }
@@ -129,7 +130,7 @@ func (s *Service) TwoFactorSetupKey(ctx context.Context, p *Principal) (*OTPKey,
 // shown once, only their hashes are kept. Audited as two_factor_enabled.
 // EINVALID for a missing or wrong code or no setup in progress; EREAUTH
 // unless p proved its password in the last ReauthAfter, as for beginning.
-func (s *Service) ConfirmTwoFactorSetup(ctx context.Context, p *Principal, code string, m Meta) ([]string, error) {
+func (s *Service) ConfirmTwoFactorSetup(ctx context.Context, p *doorman.Principal, code string, m Meta) ([]string, error) {
 	if err := person(p); err != nil {
 		return nil, err
 	}
@@ -141,25 +142,25 @@ func (s *Service) ConfirmTwoFactorSetup(ctx context.Context, p *Principal, code 
 	}
 	code = strings.TrimSpace(code)
 	if code == "" {
-		return nil, Errorf(EINVALID, "Enter the 6-digit code from your authenticator app")
+		return nil, doorman.Errorf(doorman.EINVALID, "Enter the 6-digit code from your authenticator app")
 	}
 	tf, err := s.Store.FindTwoFactor(ctx, p.Account.ID, p.User.ID)
 	if err != nil {
 		return nil, unavailable("confirm two-factor setup", err)
 	}
 	if tf.Enabled() {
-		return nil, Errorf(ECONFLICT, "Two-factor authentication is already on")
+		return nil, doorman.Errorf(doorman.ECONFLICT, "Two-factor authentication is already on")
 	}
 	if tf.PendingSecret == "" {
-		return nil, Errorf(EINVALID, "Start the two-factor setup first")
+		return nil, doorman.Errorf(doorman.EINVALID, "Start the two-factor setup first")
 	}
 	now := s.now()
 	step, ok := s.OTP.Validate(tf.PendingSecret, code, now)
 	if !ok {
-		return nil, Errorf(EINVALID, "That code is not right: type the 6-digit code your authenticator app shows now")
+		return nil, doorman.Errorf(doorman.EINVALID, "That code is not right: type the 6-digit code your authenticator app shows now")
 	}
-	codes, hashes := NewRecoveryCodes()
-	ev := s.event(p, ActionTwoFactorEnabled, p.User.Email, m, now)
+	codes, hashes := doorman.NewRecoveryCodes()
+	ev := s.event(p, doorman.ActionTwoFactorEnabled, p.User.Email, m, now)
 	if err := s.Store.EnableTwoFactor(ctx, p.Account.ID, p.User.ID, tf.PendingSecret, step, now, hashes, ev); err != nil {
 		return nil, unavailable("confirm two-factor setup", err)
 	}
@@ -171,23 +172,23 @@ func (s *Service) ConfirmTwoFactorSetup(ctx context.Context, p *Principal, code 
 // for the password and a current code or a recovery code, however recent
 // the sign-in: this removes a protection. Audited as two_factor_disabled;
 // a wrong password or code is EUNAUTHORIZED, audited as reauth_failed.
-func (s *Service) DisableTwoFactor(ctx context.Context, p *Principal, password, code string, m Meta) error {
+func (s *Service) DisableTwoFactor(ctx context.Context, p *doorman.Principal, password, code string, m Meta) error {
 	if err := person(p); err != nil {
 		return err
 	}
 	code = strings.TrimSpace(code)
 	switch {
 	case password == "":
-		return Errorf(EINVALID, "password is required")
+		return doorman.Errorf(doorman.EINVALID, "password is required")
 	case code == "":
-		return Errorf(EINVALID, "a two-factor code or a recovery code is required")
+		return doorman.Errorf(doorman.EINVALID, "a two-factor code or a recovery code is required")
 	}
 	tf, err := s.Store.FindTwoFactor(ctx, p.Account.ID, p.User.ID)
 	if err != nil {
 		return unavailable("disable two-factor", err)
 	}
 	if !tf.Enabled() {
-		return Errorf(ECONFLICT, "Two-factor authentication is off")
+		return doorman.Errorf(doorman.ECONFLICT, "Two-factor authentication is off")
 	}
 	if err := s.checkPassword(ctx, p, password, m); err != nil {
 		return err
@@ -195,7 +196,7 @@ func (s *Service) DisableTwoFactor(ctx context.Context, p *Principal, password, 
 	if err := s.reauthCode(ctx, p, tf, code, m); err != nil {
 		return err
 	}
-	ev := s.event(p, ActionTwoFactorDisabled, p.User.Email, m, s.now())
+	ev := s.event(p, doorman.ActionTwoFactorDisabled, p.User.Email, m, s.now())
 	if err := s.Store.DisableTwoFactor(ctx, p.Account.ID, p.User.ID, ev); err != nil {
 		return unavailable("disable two-factor", err)
 	}
@@ -207,7 +208,7 @@ func (s *Service) DisableTwoFactor(ctx context.Context, p *Principal, password, 
 // by new ones, returned once. It needs a recent proof (password and code,
 // when given, re-authenticate; else EREAUTH). Audited as
 // recovery_codes_regenerated. ECONFLICT when two-factor authentication is off.
-func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p *Principal, password, code string, m Meta) ([]string, error) {
+func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p *doorman.Principal, password, code string, m Meta) ([]string, error) {
 	if err := person(p); err != nil {
 		return nil, err
 	}
@@ -216,14 +217,14 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p *Principal, pas
 		return nil, unavailable("regenerate recovery codes", err)
 	}
 	if !tf.Enabled() {
-		return nil, Errorf(ECONFLICT, "Two-factor authentication is off")
+		return nil, doorman.Errorf(doorman.ECONFLICT, "Two-factor authentication is off")
 	}
 	if err := s.RequireRecentAuthCode(ctx, p, password, code, m); err != nil {
 		return nil, err
 	}
 	now := s.now()
-	codes, hashes := NewRecoveryCodes()
-	ev := s.event(p, ActionRecoveryCodesRenewed, p.User.Email, m, now)
+	codes, hashes := doorman.NewRecoveryCodes()
+	ev := s.event(p, doorman.ActionRecoveryCodesRenewed, p.User.Email, m, now)
 	if err := s.Store.ReplaceRecoveryCodes(ctx, p.Account.ID, p.User.ID, hashes, now, ev); err != nil {
 		return nil, unavailable("regenerate recovery codes", err)
 	}
@@ -234,7 +235,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p *Principal, pas
 // user, and uses it up: a TOTP code's step is recorded (a code is accepted
 // once), a recovery code is marked used (audited as recovery_code_used).
 // A code that looks like a recovery code is checked as one.
-func (s *Service) checkSecondFactor(ctx context.Context, user *User, tf *TwoFactor, code string, m Meta) (bool, error) {
+func (s *Service) checkSecondFactor(ctx context.Context, user *doorman.User, tf *doorman.TwoFactor, code string, m Meta) (bool, error) {
 	if s.OTP == nil {
 		return false, errNoOTP
 	}
@@ -242,15 +243,15 @@ func (s *Service) checkSecondFactor(ctx context.Context, user *User, tf *TwoFact
 		return false, nil
 	}
 	now := s.now()
-	if LooksLikeRecoveryCode(code) {
-		ev := s.event(&Principal{User: user, Account: &Account{ID: user.AccountID}}, ActionRecoveryCodeUsed, user.Email, m, now)
+	if doorman.LooksLikeRecoveryCode(code) {
+		ev := s.event(&doorman.Principal{User: user, Account: &doorman.Account{ID: user.AccountID}}, doorman.ActionRecoveryCodeUsed, user.Email, m, now)
 		ev.Details = fmt.Sprintf("remaining=%d", max(tf.RecoveryCodesLeft-1, 0))
-		err := s.Store.UseRecoveryCode(ctx, user.AccountID, user.ID, HashRecoveryCode(code), now, ev)
-		switch ErrorCode(err) {
+		err := s.Store.UseRecoveryCode(ctx, user.AccountID, user.ID, doorman.HashRecoveryCode(code), now, ev)
+		switch doorman.ErrorCode(err) {
 		case "":
 			s.Log.Info("recovery code used", "user_id", user.ID)
 			return true, nil
-		case ENOTFOUND:
+		case doorman.ENOTFOUND:
 			return false, nil
 		}
 		return false, unavailable("check two-factor code", err)
@@ -260,10 +261,10 @@ func (s *Service) checkSecondFactor(ctx context.Context, user *User, tf *TwoFact
 		return false, nil
 	}
 	err := s.Store.AcceptTOTPStep(ctx, user.AccountID, user.ID, step)
-	switch ErrorCode(err) {
+	switch doorman.ErrorCode(err) {
 	case "":
 		return true, nil
-	case ECONFLICT, ENOTFOUND: // a replayed code, or 2FA turned off meanwhile
+	case doorman.ECONFLICT, doorman.ENOTFOUND: // a replayed code, or 2FA turned off meanwhile
 		return false, nil
 	}
 	return false, unavailable("check two-factor code", err)
@@ -272,7 +273,7 @@ func (s *Service) checkSecondFactor(ctx context.Context, user *User, tf *TwoFact
 // signInSecondFactor asks a user with two-factor authentication, whose
 // password was right, for the second factor, and reports whether the
 // sign-in passed one.
-func (s *Service) signInSecondFactor(ctx context.Context, user *User, email string, req SignInRequest) (bool, error) {
+func (s *Service) signInSecondFactor(ctx context.Context, user *doorman.User, email string, req SignInRequest) (bool, error) {
 	tf, err := s.Store.FindTwoFactor(ctx, user.AccountID, user.ID)
 	if err != nil {
 		return false, unavailable("sign in", err)
@@ -298,8 +299,8 @@ func (s *Service) signInSecondFactor(ctx context.Context, user *User, email stri
 }
 
 // signInBadCode audits a wrong second factor at sign-in and returns ret.
-func (s *Service) signInBadCode(ctx context.Context, user *User, email string, m Meta, ret error) error {
-	ev := s.event(nil, ActionSignInFailed, email, m, s.now())
+func (s *Service) signInBadCode(ctx context.Context, user *doorman.User, email string, m Meta, ret error) error {
+	ev := s.event(nil, doorman.ActionSignInFailed, email, m, s.now())
 	ev.ActorID, ev.Actor, ev.AccountID, ev.Reason = "", email, user.AccountID, ReasonBadTwoFactor
 	if err := s.Store.CreateAuditEvent(ctx, ev); err != nil {
 		return unavailable("sign in", err)
@@ -308,11 +309,11 @@ func (s *Service) signInBadCode(ctx context.Context, user *User, email string, m
 	return ret
 }
 
-func (s *Service) startChallenge(ctx context.Context, user *User, remember bool) error {
+func (s *Service) startChallenge(ctx context.Context, user *doorman.User, remember bool) error {
 	now := s.now()
-	token, hash := NewToken()
-	c := &SignInChallenge{ID: NewID(PrefixChallenge, now), TokenHash: hash, AccountID: user.AccountID, UserID: user.ID,
-		RememberMe: remember, CreatedAt: now, ExpiresAt: now.Add(ChallengeTTL)}
+	token, hash := doorman.NewToken()
+	c := &doorman.SignInChallenge{ID: doorman.NewID(doorman.PrefixChallenge, now), TokenHash: hash, AccountID: user.AccountID, UserID: user.ID,
+		RememberMe: remember, CreatedAt: now, ExpiresAt: now.Add(doorman.ChallengeTTL)}
 	if err := s.Store.CreateSignInChallenge(ctx, c); err != nil {
 		return unavailable("sign in", err)
 	}
@@ -326,32 +327,32 @@ func (s *Service) startChallenge(ctx context.Context, user *User, remember bool)
 // the sign-in limits; after ChallengeMaxAttempts wrong codes, after
 // ChallengeTTL, or once used, the challenge is gone (EUNAUTHORIZED with
 // Reason ReasonChallengeGone) and the person signs in again.
-func (s *Service) CompleteSignIn(ctx context.Context, challengeToken, code string, m Meta) (string, *Principal, error) {
-	if !TokenWellFormed(challengeToken) {
+func (s *Service) CompleteSignIn(ctx context.Context, challengeToken, code string, m Meta) (string, *doorman.Principal, error) {
+	if !doorman.TokenWellFormed(challengeToken) {
 		return "", nil, errChallengeGone
 	}
-	hash := HashToken(challengeToken)
+	hash := doorman.HashToken(challengeToken)
 	c, err := s.Store.FindSignInChallenge(ctx, hash)
-	if ErrorCode(err) == ENOTFOUND {
+	if doorman.ErrorCode(err) == doorman.ENOTFOUND {
 		return "", nil, errChallengeGone
 	}
 	if err != nil {
 		return "", nil, unavailable("sign in", err)
 	}
-	if !HashesEqual(c.TokenHash, hash) {
+	if !doorman.HashesEqual(c.TokenHash, hash) {
 		return "", nil, errChallengeGone
 	}
 	now := s.now()
-	if !now.Before(c.ExpiresAt) || c.Attempts >= ChallengeMaxAttempts {
+	if !now.Before(c.ExpiresAt) || c.Attempts >= doorman.ChallengeMaxAttempts {
 		s.dropChallenge(ctx, c.ID)
 		return "", nil, errChallengeGone
 	}
 	code = strings.TrimSpace(code)
 	if code == "" {
-		return "", nil, Errorf(EINVALID, "Enter the 6-digit code from your authenticator app, or a recovery code")
+		return "", nil, doorman.Errorf(doorman.EINVALID, "Enter the 6-digit code from your authenticator app, or a recovery code")
 	}
 	user, err := s.Store.FindUserByID(ctx, c.AccountID, c.UserID)
-	if ErrorCode(err) == ENOTFOUND {
+	if doorman.ErrorCode(err) == doorman.ENOTFOUND {
 		s.dropChallenge(ctx, c.ID)
 		return "", nil, errChallengeGone
 	}
@@ -379,22 +380,22 @@ func (s *Service) CompleteSignIn(ctx context.Context, challengeToken, code strin
 	if !ok {
 		s.throttle.allow(s.SignInLimits, user.Email, m.IP, now)
 		n, err := s.Store.FailSignInChallenge(ctx, c.ID)
-		if ErrorCode(err) == ENOTFOUND {
+		if doorman.ErrorCode(err) == doorman.ENOTFOUND {
 			return "", nil, errChallengeGone
 		}
 		if err != nil {
 			return "", nil, unavailable("sign in", err)
 		}
 		ret := error(errBadCode)
-		if n >= ChallengeMaxAttempts {
+		if n >= doorman.ChallengeMaxAttempts {
 			s.dropChallenge(ctx, c.ID)
-			ret = &Error{Code: EUNAUTHORIZED, Reason: ReasonChallengeGone,
+			ret = &doorman.Error{Code: doorman.EUNAUTHORIZED, Reason: ReasonChallengeGone,
 				Message: "Too many wrong codes. Please sign in again."}
 		}
 		return "", nil, s.signInBadCode(ctx, user, user.Email, m, ret)
 	}
 	if err := s.Store.DeleteSignInChallenge(ctx, c.ID); err != nil {
-		if ErrorCode(err) == ENOTFOUND { // another request used it first
+		if doorman.ErrorCode(err) == doorman.ENOTFOUND { // another request used it first
 			return "", nil, errChallengeGone
 		}
 		return "", nil, unavailable("sign in", err)
@@ -403,14 +404,14 @@ func (s *Service) CompleteSignIn(ctx context.Context, challengeToken, code strin
 }
 
 func (s *Service) dropChallenge(ctx context.Context, id string) {
-	if err := s.Store.DeleteSignInChallenge(ctx, id); err != nil && ErrorCode(err) != ENOTFOUND {
+	if err := s.Store.DeleteSignInChallenge(ctx, id); err != nil && doorman.ErrorCode(err) != doorman.ENOTFOUND {
 		s.Log.Warn("delete sign-in challenge failed", "challenge_id", id, "err", err)
 	}
 }
 
 // reauthSecondFactor asks a user with two-factor authentication for the
 // code as well when they confirm their password.
-func (s *Service) reauthSecondFactor(ctx context.Context, p *Principal, code string, m Meta) error {
+func (s *Service) reauthSecondFactor(ctx context.Context, p *doorman.Principal, code string, m Meta) error {
 	tf, err := s.Store.FindTwoFactor(ctx, p.Account.ID, p.User.ID)
 	if err != nil {
 		return unavailable("reauthenticate", err)
@@ -427,12 +428,12 @@ func (s *Service) reauthSecondFactor(ctx context.Context, p *Principal, code str
 
 // reauthCode checks a signed-in user's second factor, auditing a wrong
 // one as reauth_failed.
-func (s *Service) reauthCode(ctx context.Context, p *Principal, tf *TwoFactor, code string, m Meta) error {
+func (s *Service) reauthCode(ctx context.Context, p *doorman.Principal, tf *doorman.TwoFactor, code string, m Meta) error {
 	ok, err := s.checkSecondFactor(ctx, p.User, tf, code, m)
 	if err != nil || ok {
 		return err
 	}
-	ev := s.event(p, ActionReauthFailed, p.User.Email, m, s.now())
+	ev := s.event(p, doorman.ActionReauthFailed, p.User.Email, m, s.now())
 	ev.Reason = ReasonBadTwoFactor
 	if err := s.Store.CreateAuditEvent(ctx, ev); err != nil {
 		return unavailable("check two-factor code", err)
@@ -450,7 +451,7 @@ func reauthWrong(err error) string {
 
 // markTwoFactor sets TwoFactor on the members with two-factor
 // authentication on, in one query for the page.
-func (s *Service) markTwoFactor(ctx context.Context, accountID string, members []TeamMember) error {
+func (s *Service) markTwoFactor(ctx context.Context, accountID string, members []doorman.TeamMember) error {
 	if len(members) == 0 {
 		return nil
 	}
@@ -497,7 +498,7 @@ func (t *throttle) waiting(limits SignInLimits, email, ip string, now time.Time)
 // two_factor_disabled by the system actor with the reason given. The
 // user's sessions stay. ENOTFOUND for an unknown account or user, ECONFLICT
 // when two-factor authentication is off, EINVALID without a reason.
-func (s *Service) OperatorResetTwoFactor(ctx context.Context, accountName, email, reason string) (*User, error) {
+func (s *Service) OperatorResetTwoFactor(ctx context.Context, accountName, email, reason string) (*doorman.User, error) {
 	reason, err := ValidateReason(reason)
 	if err != nil {
 		return nil, err
@@ -506,12 +507,12 @@ func (s *Service) OperatorResetTwoFactor(ctx context.Context, accountName, email
 	if err != nil {
 		return nil, err
 	}
-	users, _, err := s.Store.FindUsers(ctx, UserFilter{AccountID: acct.ID, Email: NormalizeEmail(email), Limit: 1})
+	users, _, err := s.Store.FindUsers(ctx, doorman.UserFilter{AccountID: acct.ID, Email: doorman.NormalizeEmail(email), Limit: 1})
 	if err != nil {
 		return nil, err
 	}
 	if len(users) == 0 {
-		return nil, Errorf(ENOTFOUND, "no user has email %s in account %s", NormalizeEmail(email), acct.Name)
+		return nil, doorman.Errorf(doorman.ENOTFOUND, "no user has email %s in account %s", doorman.NormalizeEmail(email), acct.Name)
 	}
 	u := users[0]
 	tf, err := s.Store.FindTwoFactor(ctx, acct.ID, u.ID)
@@ -519,9 +520,9 @@ func (s *Service) OperatorResetTwoFactor(ctx context.Context, accountName, email
 		return nil, err
 	}
 	if !tf.Enabled() {
-		return nil, Errorf(ECONFLICT, "%s does not have two-factor authentication on", u.Email)
+		return nil, doorman.Errorf(doorman.ECONFLICT, "%s does not have two-factor authentication on", u.Email)
 	}
-	ev := s.event(nil, ActionTwoFactorDisabled, u.Email, Meta{}, s.now())
+	ev := s.event(nil, doorman.ActionTwoFactorDisabled, u.Email, Meta{}, s.now())
 	ev.AccountID, ev.Reason, ev.Details = acct.ID, reason, "user_id="+u.ID
 	if err := s.Store.DisableTwoFactor(ctx, acct.ID, u.ID, ev); err != nil {
 		return nil, err

@@ -1,7 +1,8 @@
-package doorman
+package app
 
 import (
 	"context"
+	"github.com/doorman/doorman"
 	"time"
 )
 
@@ -17,34 +18,14 @@ const (
 	MaxAuditLimit     = 1000
 )
 
-// TeamMember is one row of the Team Sessions table: a user of the account
-// with their active sessions.
-type TeamMember struct {
-	User         *User
-	Sessions     int        // active sessions now
-	LastActiveAt *time.Time // latest activity of an active session; nil when none
-	// Flagged marks a user with an active session the risk checks flag
-	// (medium or high, old_session included).
-	Flagged bool
-	// TwoFactor marks a user with two-factor authentication on.
-	TwoFactor bool
-}
-
-// TeamFilter selects the team view's rows.
-type TeamFilter struct {
-	Email  string // "" = all users
-	Limit  int    // default 50, max 500
-	Offset int
-}
-
 // errMembersRestricted answers a member's Sessions page and API when an
 // admin turned Settings.MembersSeeSessions off.
-var errMembersRestricted = &Error{Code: EFORBIDDEN,
+var errMembersRestricted = &doorman.Error{Code: doorman.EFORBIDDEN,
 	Message: "An administrator restricted the Sessions page for members of this account"}
 
 // canSeeSessions returns EFORBIDDEN for a member of an account whose admins
 // restricted the Sessions page; admins always may.
-func canSeeSessions(p *Principal) error {
+func canSeeSessions(p *doorman.Principal) error {
 	if p.User.IsAdmin() || p.Account.Settings.MembersSeeSessions {
 		return nil
 	}
@@ -53,9 +34,9 @@ func canSeeSessions(p *Principal) error {
 
 // requireAdmin returns EFORBIDDEN unless p administers its account. Every
 // admin method asks it first, before reading anything.
-func requireAdmin(p *Principal) error {
+func requireAdmin(p *doorman.Principal) error {
 	if p == nil || p.User == nil || !p.User.IsAdmin() {
-		return Errorf(EFORBIDDEN, "only an administrator of this account can do this")
+		return doorman.Errorf(doorman.EFORBIDDEN, "only an administrator of this account can do this")
 	}
 	return nil
 }
@@ -63,11 +44,11 @@ func requireAdmin(p *Principal) error {
 // TeamSessions returns the account's users (also those with no active
 // session, sorted by last activity desc, then email), how many users match,
 // and the account's total active sessions. EFORBIDDEN for members.
-func (s *Service) TeamSessions(ctx context.Context, p *Principal, f TeamFilter) (members []TeamMember, users int, totalActive int, err error) {
+func (s *Service) TeamSessions(ctx context.Context, p *doorman.Principal, f doorman.TeamFilter) (members []doorman.TeamMember, users int, totalActive int, err error) {
 	if err := requireAdmin(p); err != nil {
 		return nil, 0, 0, err
 	}
-	f.Email = NormalizeEmail(f.Email)
+	f.Email = doorman.NormalizeEmail(f.Email)
 	switch {
 	case f.Limit <= 0:
 		f.Limit = DefaultTeamLimit
@@ -76,7 +57,7 @@ func (s *Service) TeamSessions(ctx context.Context, p *Principal, f TeamFilter) 
 	}
 	f.Offset = max(f.Offset, 0)
 	now := s.now()
-	w := Window(p.Account.Settings, now)
+	w := doorman.Window(p.Account.Settings, now)
 	members, users, totalActive, err = s.Store.FindTeamMembers(ctx, p.Account.ID, w, f)
 	if err != nil {
 		return nil, 0, 0, unavailable("team sessions", err)
@@ -92,11 +73,11 @@ func (s *Service) TeamSessions(ctx context.Context, p *Principal, f TeamFilter) 
 
 // TeamUsers returns every user of the admin's account, by email (for
 // "Filter by user"). EFORBIDDEN for members.
-func (s *Service) TeamUsers(ctx context.Context, p *Principal) ([]*User, error) {
+func (s *Service) TeamUsers(ctx context.Context, p *doorman.Principal) ([]*doorman.User, error) {
 	if err := requireAdmin(p); err != nil {
 		return nil, err
 	}
-	users, _, err := s.Store.FindUsers(ctx, UserFilter{AccountID: p.Account.ID})
+	users, _, err := s.Store.FindUsers(ctx, doorman.UserFilter{AccountID: p.Account.ID})
 	if err != nil {
 		return nil, unavailable("team users", err)
 	}
@@ -106,7 +87,7 @@ func (s *Service) TeamUsers(ctx context.Context, p *Principal) ([]*User, error) 
 // TeamUserSessions returns one user of the admin's account and their active
 // sessions (most recent first). ENOTFOUND for a user of another account;
 // EFORBIDDEN for members.
-func (s *Service) TeamUserSessions(ctx context.Context, p *Principal, userID string) (*User, []*Session, error) {
+func (s *Service) TeamUserSessions(ctx context.Context, p *doorman.Principal, userID string) (*doorman.User, []*doorman.Session, error) {
 	if err := requireAdmin(p); err != nil {
 		return nil, nil, err
 	}
@@ -114,8 +95,8 @@ func (s *Service) TeamUserSessions(ctx context.Context, p *Principal, userID str
 	if err != nil {
 		return nil, nil, err
 	}
-	list, _, err := s.Store.FindSessions(ctx, SessionFilter{
-		AccountID: p.Account.ID, UserID: u.ID, Active: Window(p.Account.Settings, s.now()),
+	list, _, err := s.Store.FindSessions(ctx, doorman.SessionFilter{
+		AccountID: p.Account.ID, UserID: u.ID, Active: doorman.Window(p.Account.Settings, s.now()),
 	})
 	if err != nil {
 		return nil, nil, unavailable("team user sessions", err)
@@ -129,13 +110,13 @@ func (s *Service) TeamUserSessions(ctx context.Context, p *Principal, userID str
 
 // teamUser finds a user of p's account; a user of another account, or none,
 // is ENOTFOUND, so that ids cannot be probed.
-func (s *Service) teamUser(ctx context.Context, p *Principal, userID string) (*User, error) {
+func (s *Service) teamUser(ctx context.Context, p *doorman.Principal, userID string) (*doorman.User, error) {
 	if userID == "" {
-		return nil, Errorf(ENOTFOUND, "user not found")
+		return nil, doorman.Errorf(doorman.ENOTFOUND, "user not found")
 	}
 	u, err := s.Store.FindUserByID(ctx, p.Account.ID, userID)
-	if ErrorCode(err) == ENOTFOUND {
-		return nil, Errorf(ENOTFOUND, "user not found")
+	if doorman.ErrorCode(err) == doorman.ENOTFOUND {
+		return nil, doorman.Errorf(doorman.ENOTFOUND, "user not found")
 	}
 	if err != nil {
 		return nil, unavailable("find user", err)
@@ -151,7 +132,7 @@ func (s *Service) teamUser(ctx context.Context, p *Principal, userID string) (*U
 // session's next request answers ReasonRevokedByAdmin ("An administrator
 // signed you out"). ENOTFOUND for a user of another account; EFORBIDDEN for
 // members.
-func (s *Service) ForceSignOut(ctx context.Context, p *Principal, userID, reason string, m Meta) (int, error) {
+func (s *Service) ForceSignOut(ctx context.Context, p *doorman.Principal, userID, reason string, m Meta) (int, error) {
 	if err := requireAdmin(p); err != nil {
 		return 0, err
 	}
@@ -164,14 +145,14 @@ func (s *Service) ForceSignOut(ctx context.Context, p *Principal, userID, reason
 		return 0, err
 	}
 	now := s.now()
-	f := RevokeFilter{AccountID: p.Account.ID, UserID: u.ID, CountActive: Window(p.Account.Settings, now)}
+	f := doorman.RevokeFilter{AccountID: p.Account.ID, UserID: u.ID, CountActive: doorman.Window(p.Account.Settings, now)}
 	if u.ID == p.User.ID {
 		f.ExceptSessionID = p.SessionID()
 	}
-	ev := s.event(p, ActionUserSessionsRevoked, u.Email, m, now)
+	ev := s.event(p, doorman.ActionUserSessionsRevoked, u.Email, m, now)
 	ev.Reason = reason
 	ev.Details = "user_id=" + u.ID
-	n, err := s.Store.RevokeSessions(ctx, f, Revocation{At: now, By: p.User.ID, Reason: reason}, ev)
+	n, err := s.Store.RevokeSessions(ctx, f, doorman.Revocation{At: now, By: p.User.ID, Reason: reason}, ev)
 	if err != nil {
 		return 0, unavailable("force sign out", err)
 	}
@@ -184,7 +165,7 @@ func (s *Service) ForceSignOut(ctx context.Context, p *Principal, userID, reason
 // returns how many active sessions it ended. It writes one audit event,
 // ActionTeamSessionsRevoked, whose target is the account's name. EFORBIDDEN
 // for members.
-func (s *Service) SignOutTeam(ctx context.Context, p *Principal, reason string, m Meta) (int, error) {
+func (s *Service) SignOutTeam(ctx context.Context, p *doorman.Principal, reason string, m Meta) (int, error) {
 	if err := requireAdmin(p); err != nil {
 		return 0, err
 	}
@@ -193,12 +174,12 @@ func (s *Service) SignOutTeam(ctx context.Context, p *Principal, reason string, 
 		return 0, err
 	}
 	now := s.now()
-	ev := s.event(p, ActionTeamSessionsRevoked, p.Account.Name, m, now)
+	ev := s.event(p, doorman.ActionTeamSessionsRevoked, p.Account.Name, m, now)
 	ev.Reason = reason
 	n, err := s.Store.RevokeSessions(ctx,
-		RevokeFilter{AccountID: p.Account.ID, All: true, ExceptSessionID: p.SessionID(),
-			CountActive: Window(p.Account.Settings, now)},
-		Revocation{At: now, By: p.User.ID, Reason: reason}, ev)
+		doorman.RevokeFilter{AccountID: p.Account.ID, All: true, ExceptSessionID: p.SessionID(),
+			CountActive: doorman.Window(p.Account.Settings, now)},
+		doorman.Revocation{At: now, By: p.User.ID, Reason: reason}, ev)
 	if err != nil {
 		return 0, unavailable("sign out team", err)
 	}
@@ -210,7 +191,7 @@ func (s *Service) SignOutTeam(ctx context.Context, p *Principal, reason string, 
 // match without Limit and Offset. The filter's AccountID is forced to p's
 // account; Limit defaults to DefaultAuditLimit and is at most
 // MaxAuditLimit. EFORBIDDEN for members.
-func (s *Service) AuditLog(ctx context.Context, p *Principal, f AuditFilter) ([]*AuditEvent, int, error) {
+func (s *Service) AuditLog(ctx context.Context, p *doorman.Principal, f doorman.AuditFilter) ([]*doorman.AuditEvent, int, error) {
 	if err := requireAdmin(p); err != nil {
 		return nil, 0, err
 	}
@@ -238,7 +219,7 @@ const exportPage = 1000
 // nil, as an operator, f.AccountID's events or, when it is empty, every
 // account's. f.Limit and f.Offset are ignored. Events written after the
 // export starts are left out, so that pages do not shift under it.
-func (s *Service) ExportAudit(ctx context.Context, p *Principal, f AuditFilter, fn func(*AuditEvent) error) error {
+func (s *Service) ExportAudit(ctx context.Context, p *doorman.Principal, f doorman.AuditFilter, fn func(*doorman.AuditEvent) error) error {
 	if p != nil {
 		if err := requireAdmin(p); err != nil {
 			return err

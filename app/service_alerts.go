@@ -1,4 +1,4 @@
-package doorman
+package app
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/doorman/doorman"
 	"net"
 	"net/netip"
 	"net/url"
@@ -19,7 +20,7 @@ import (
 // device the user never used. The others (old_session, unrecognized_ip) are
 // judged later or are weaker, and alerting on them would teach people to
 // ignore the mail.
-var alertReasons = []string{ReasonUnknownDevice, ReasonUnknownLocation, ReasonImpossibleTravel}
+var alertReasons = []string{doorman.ReasonUnknownDevice, doorman.ReasonUnknownLocation, doorman.ReasonImpossibleTravel}
 
 // AlertBackoff is the wait before each retry of a delivery that failed: the
 // first retry 30 seconds after the first attempt, the last 6 hours after
@@ -54,7 +55,7 @@ func (k *alertKick) c() chan struct{} {
 // delivery (when the account's webhook is enabled), with the audit event,
 // in one transaction. Nothing is sent here, and a failure is logged, never
 // returned: an alert must not cost anyone their sign-in.
-func (s *Service) alertSignIn(ctx context.Context, p *Principal) {
+func (s *Service) alertSignIn(ctx context.Context, p *doorman.Principal) {
 	sess := p.Session
 	if !slices.ContainsFunc(sess.Risk.Reasons, func(r string) bool { return slices.Contains(alertReasons, r) }) {
 		return
@@ -65,33 +66,33 @@ func (s *Service) alertSignIn(ctx context.Context, p *Principal) {
 	}
 }
 
-func (s *Service) createSignInAlert(ctx context.Context, p *Principal) error {
+func (s *Service) createSignInAlert(ctx context.Context, p *doorman.Principal) error {
 	now := s.now()
 	sess := p.Session
-	token, hash := NewToken()
-	a := &Alert{ID: NewID(PrefixAlert, now), AccountID: p.Account.ID, UserID: p.User.ID, SessionID: sess.ID,
-		Kind: EventSuspiciousSignIn, TokenHash: hash, ExpiresAt: now.Add(AlertLinkTTL), CreatedAt: now}
+	token, hash := doorman.NewToken()
+	a := &doorman.Alert{ID: doorman.NewID(doorman.PrefixAlert, now), AccountID: p.Account.ID, UserID: p.User.ID, SessionID: sess.ID,
+		Kind: doorman.EventSuspiciousSignIn, TokenHash: hash, ExpiresAt: now.Add(doorman.AlertLinkTTL), CreatedAt: now}
 	body, err := json.Marshal(signInEvent(a, p))
 	if err != nil {
 		return err
 	}
 	a.Payload = body
-	var ds []*Delivery
+	var ds []*doorman.Delivery
 	var channels []string
 	if s.Alerts.Mailer != nil {
-		ds = append(ds, &Delivery{ID: NewID(PrefixDelivery, now), Channel: ChannelEmail, Target: p.User.Email,
-			Status: DeliveryPending, NextAttemptAt: now, CreatedAt: now, LinkToken: token})
-		channels = append(channels, ChannelEmail)
+		ds = append(ds, &doorman.Delivery{ID: doorman.NewID(doorman.PrefixDelivery, now), Channel: doorman.ChannelEmail, Target: p.User.Email,
+			Status: doorman.DeliveryPending, NextAttemptAt: now, CreatedAt: now, LinkToken: token})
+		channels = append(channels, doorman.ChannelEmail)
 	}
 	switch w, err := s.Store.FindWebhook(ctx, p.Account.ID); {
 	case err == nil && w.Enabled:
-		ds = append(ds, &Delivery{ID: NewID(PrefixDelivery, now), Channel: ChannelWebhook, Target: w.URL,
-			Status: DeliveryPending, NextAttemptAt: now, CreatedAt: now})
-		channels = append(channels, ChannelWebhook)
-	case err != nil && ErrorCode(err) != ENOTFOUND:
+		ds = append(ds, &doorman.Delivery{ID: doorman.NewID(doorman.PrefixDelivery, now), Channel: doorman.ChannelWebhook, Target: w.URL,
+			Status: doorman.DeliveryPending, NextAttemptAt: now, CreatedAt: now})
+		channels = append(channels, doorman.ChannelWebhook)
+	case err != nil && doorman.ErrorCode(err) != doorman.ENOTFOUND:
 		return fmt.Errorf("find webhook: %w", err)
 	}
-	ev := s.event(nil, ActionSignInAlert, sess.ID, Meta{IP: sess.IP, UserAgent: sess.UserAgent}, now)
+	ev := s.event(nil, doorman.ActionSignInAlert, sess.ID, Meta{IP: sess.IP, UserAgent: sess.UserAgent}, now)
 	ev.AccountID = p.Account.ID
 	ev.Reason = strings.Join(sess.Risk.Reasons, ",")
 	ev.Details = "alert=" + a.ID + " user=" + p.User.Email + " channels=" + strings.Join(channels, ",")
@@ -115,19 +116,19 @@ func (s *Service) kickAlerts() {
 }
 
 // signInEvent is the webhook body of a's sign-in, as docs/API.md shows it.
-func signInEvent(a *Alert, p *Principal) *AlertEvent {
+func signInEvent(a *doorman.Alert, p *doorman.Principal) *doorman.AlertEvent {
 	sess := p.Session
 	reasons := sess.Risk.Reasons
 	if reasons == nil {
 		reasons = []string{}
 	}
-	return &AlertEvent{ID: a.ID, Type: a.Kind, CreatedAt: a.CreatedAt, AccountID: a.AccountID,
-		User: &AlertEventUser{ID: p.User.ID, Email: p.User.Email},
-		Session: &AlertEventSession{ID: sess.ID, Label: sess.Device.Label(), Browser: sess.Device.Browser,
+	return &doorman.AlertEvent{ID: a.ID, Type: a.Kind, CreatedAt: a.CreatedAt, AccountID: a.AccountID,
+		User: &doorman.AlertEventUser{ID: p.User.ID, Email: p.User.Email},
+		Session: &doorman.AlertEventSession{ID: sess.ID, Label: sess.Device.Label(), Browser: sess.Device.Browser,
 			OS: sess.Device.OS, IP: sess.IP, CreatedAt: sess.CreatedAt,
-			Location: AlertEventLocation{Label: sess.Location.Label(), City: sess.Location.City,
+			Location: doorman.AlertEventLocation{Label: sess.Location.Label(), City: sess.Location.City,
 				Country: sess.Location.Country, CountryCode: sess.Location.CountryCode},
-			Risk: AlertEventRisk{Level: sess.Risk.Level, Reasons: reasons}}}
+			Risk: doorman.AlertEventRisk{Level: sess.Risk.Level, Reasons: reasons}}}
 }
 
 // DeliverAlerts claims the deliveries due now and sends them, one after
@@ -150,16 +151,16 @@ func (s *Service) DeliverAlerts(ctx context.Context) (int, error) {
 	return len(ds), nil
 }
 
-func (s *Service) deliver(ctx context.Context, d *Delivery) {
+func (s *Service) deliver(ctx context.Context, d *doorman.Delivery) {
 	sctx, cancel := context.WithTimeout(ctx, alertSendTimeout)
 	status, final, sendErr := s.send(sctx, d)
 	cancel()
 	now := s.now()
-	a := DeliveryAttempt{At: now, StatusCode: status, Delivered: sendErr == nil}
+	a := doorman.DeliveryAttempt{At: now, StatusCode: status, Delivered: sendErr == nil}
 	if d.ClaimedUntil != nil {
 		a.Lease = *d.ClaimedUntil
 	}
-	var ev *AuditEvent
+	var ev *doorman.AuditEvent
 	if sendErr != nil {
 		a.Error = cut(sendErr.Error(), 500)
 		if n := d.Attempts; !final && n < len(AlertBackoff) {
@@ -170,9 +171,9 @@ func (s *Service) deliver(ctx context.Context, d *Delivery) {
 			"status", status, "err", a.Error, "retry", a.Next != nil)
 	}
 	if a.Delivered || a.Next == nil {
-		ev = s.event(nil, ActionAlertDelivered, d.ID, Meta{}, now)
+		ev = s.event(nil, doorman.ActionAlertDelivered, d.ID, Meta{}, now)
 		if !a.Delivered {
-			ev.Action, ev.Reason = ActionAlertUndelivered, a.Error
+			ev.Action, ev.Reason = doorman.ActionAlertUndelivered, a.Error
 		}
 		ev.AccountID = d.AccountID
 		ev.Details = fmt.Sprintf("alert=%s channel=%s event=%s attempts=%d", d.AlertID, d.Channel, d.Kind, d.Attempts+1)
@@ -189,9 +190,9 @@ func (s *Service) deliver(ctx context.Context, d *Delivery) {
 }
 
 // send makes one attempt of d. final marks an error no retry can mend.
-func (s *Service) send(ctx context.Context, d *Delivery) (status int, final bool, err error) {
+func (s *Service) send(ctx context.Context, d *doorman.Delivery) (status int, final bool, err error) {
 	switch d.Channel {
-	case ChannelEmail:
+	case doorman.ChannelEmail:
 		if s.Alerts.Mailer == nil {
 			return 0, true, fmt.Errorf("email is not configured on this server")
 		}
@@ -200,14 +201,14 @@ func (s *Service) send(ctx context.Context, d *Delivery) (status int, final bool
 			return 0, true, err
 		}
 		return 0, false, s.Alerts.Mailer.Send(ctx, m)
-	case ChannelWebhook:
+	case doorman.ChannelWebhook:
 		if d.Secret == "" {
 			return 0, true, fmt.Errorf("the webhook was deleted or disabled")
 		}
 		if s.Alerts.Webhooks == nil {
 			return 0, true, fmt.Errorf("webhooks are not configured on this server")
 		}
-		status, err := s.Alerts.Webhooks.Post(ctx, WebhookRequest{URL: d.Target, Event: d.Kind, DeliveryID: d.ID,
+		status, err := s.Alerts.Webhooks.Post(ctx, doorman.WebhookRequest{URL: d.Target, Event: d.Kind, DeliveryID: d.ID,
 			Body: d.Payload, Secret: d.Secret, At: s.now()})
 		return status, false, err
 	}
@@ -223,13 +224,13 @@ func cut(s string, n int) string {
 
 // alertEmail writes the message of an email delivery: what signed in, where
 // from, when, and what to do, with the "This wasn't me" link.
-func alertEmail(d *Delivery, linkBase string) (Email, error) {
-	var ev AlertEvent
+func alertEmail(d *doorman.Delivery, linkBase string) (doorman.Email, error) {
+	var ev doorman.AlertEvent
 	if err := json.Unmarshal(d.Payload, &ev); err != nil || ev.Session == nil {
-		return Email{}, fmt.Errorf("alert %s: unreadable payload", d.AlertID)
+		return doorman.Email{}, fmt.Errorf("alert %s: unreadable payload", d.AlertID)
 	}
 	if d.LinkToken == "" {
-		return Email{}, fmt.Errorf("alert %s: the link is gone", d.AlertID)
+		return doorman.Email{}, fmt.Errorf("alert %s: the link is gone", d.AlertID)
 	}
 	sess := ev.Session
 	link := strings.TrimRight(linkBase, "/") + "/alerts/" + d.LinkToken
@@ -239,13 +240,13 @@ func alertEmail(d *Delivery, linkBase string) (Email, error) {
 	fmt.Fprintf(&b, "Location: %s\n", sess.Location.Label)
 	fmt.Fprintf(&b, "IP:       %s\n", orDash(sess.IP))
 	fmt.Fprintf(&b, "Time:     %s\n", sess.CreatedAt.UTC().Format("Monday, 2 January 2006 at 15:04 UTC"))
-	if label := RiskLevelLabel(sess.Risk.Level); label != "" {
+	if label := doorman.RiskLevelLabel(sess.Risk.Level); label != "" {
 		// The concern and its reasons in the words of the session's page.
 		fmt.Fprintf(&b, "Concern:  %s\n", label)
-		as := &Session{IP: sess.IP, CreatedAt: sess.CreatedAt, Device: Device{Browser: sess.Browser, OS: sess.OS},
-			Location: Location{City: sess.Location.City, Country: sess.Location.Country, CountryCode: sess.Location.CountryCode}}
+		as := &doorman.Session{IP: sess.IP, CreatedAt: sess.CreatedAt, Device: doorman.Device{Browser: sess.Browser, OS: sess.OS},
+			Location: doorman.Location{City: sess.Location.City, Country: sess.Location.Country, CountryCode: sess.Location.CountryCode}}
 		for _, c := range sess.Risk.Reasons {
-			fmt.Fprintf(&b, "  - %s\n", RiskReasonText(c, as, sess.CreatedAt))
+			fmt.Fprintf(&b, "  - %s\n", doorman.RiskReasonText(c, as, sess.CreatedAt))
 		}
 	}
 	b.WriteString("\n")
@@ -253,8 +254,8 @@ func alertEmail(d *Delivery, linkBase string) (Email, error) {
 	b.WriteString("If this wasn't you, open this link to sign that session out:\n\n")
 	fmt.Fprintf(&b, "    %s\n\n", link)
 	fmt.Fprintf(&b, "Then change your password (Settings > Security > Password). The link works once and expires in %d days.\n",
-		int(AlertLinkTTL/(24*time.Hour)))
-	return Email{To: d.Target, Subject: "New sign-in to your account: " + sess.Label + ", " + sess.Location.Label,
+		int(doorman.AlertLinkTTL/(24*time.Hour)))
+	return doorman.Email{To: d.Target, Subject: "New sign-in to your account: " + sess.Label + ", " + sess.Location.Label,
 		Text: b.String()}, nil
 }
 
@@ -292,27 +293,27 @@ func (s *Service) RunAlerts(ctx context.Context, interval time.Duration) {
 
 // errAlertLink is the one answer for a link that is unknown, used or
 // expired: the page says the same in each case.
-var errAlertLink = &Error{Code: ENOTFOUND, Message: "This link was already used or has expired."}
+var errAlertLink = &doorman.Error{Code: doorman.ENOTFOUND, Message: "This link was already used or has expired."}
 
 // AlertLink returns the sign-in event of a "This wasn't me" link, for the
 // page that asks to confirm. It changes nothing. ENOTFOUND (one message for
 // all) when the token is unknown, used or expired.
-func (s *Service) AlertLink(ctx context.Context, token string) (*Alert, *AlertEvent, error) {
-	if !TokenWellFormed(token) {
+func (s *Service) AlertLink(ctx context.Context, token string) (*doorman.Alert, *doorman.AlertEvent, error) {
+	if !doorman.TokenWellFormed(token) {
 		return nil, nil, errAlertLink
 	}
-	hash := HashToken(token)
+	hash := doorman.HashToken(token)
 	a, err := s.Store.FindAlertByTokenHash(ctx, hash)
-	if ErrorCode(err) == ENOTFOUND {
+	if doorman.ErrorCode(err) == doorman.ENOTFOUND {
 		return nil, nil, errAlertLink
 	}
 	if err != nil {
 		return nil, nil, unavailable("alert link", err)
 	}
-	if !HashesEqual(a.TokenHash, hash) || a.UsedAt != nil || !s.now().Before(a.ExpiresAt) || a.Kind != EventSuspiciousSignIn {
+	if !doorman.HashesEqual(a.TokenHash, hash) || a.UsedAt != nil || !s.now().Before(a.ExpiresAt) || a.Kind != doorman.EventSuspiciousSignIn {
 		return nil, nil, errAlertLink
 	}
-	var ev AlertEvent
+	var ev doorman.AlertEvent
 	if err := json.Unmarshal(a.Payload, &ev); err != nil || ev.Session == nil || ev.User == nil {
 		return nil, nil, fmt.Errorf("alert %s: unreadable payload", a.ID)
 	}
@@ -324,19 +325,19 @@ func (s *Service) AlertLink(ctx context.Context, token string) (*Alert, *AlertEv
 // session_reported, in one transaction. The person need not be signed in:
 // holding the link proves they read the user's email. ENOTFOUND when the
 // link is unknown, used or expired.
-func (s *Service) ReportAlert(ctx context.Context, token string, m Meta) (*AlertEvent, error) {
+func (s *Service) ReportAlert(ctx context.Context, token string, m Meta) (*doorman.AlertEvent, error) {
 	a, info, err := s.AlertLink(ctx, token)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
-	ev := s.event(nil, ActionSessionReported, a.SessionID, m, now)
+	ev := s.event(nil, doorman.ActionSessionReported, a.SessionID, m, now)
 	ev.AccountID, ev.ActorID, ev.Actor = a.AccountID, info.User.ID, info.User.Email
-	ev.Reason = ReasonReported
+	ev.Reason = doorman.ReasonReported
 	ev.Details = "alert=" + a.ID + " via=email_link"
-	r := Revocation{At: now, By: a.UserID, Reason: ReasonReported}
+	r := doorman.Revocation{At: now, By: a.UserID, Reason: doorman.ReasonReported}
 	if err := s.Store.UseAlert(ctx, a.AccountID, a.ID, r, ev); err != nil {
-		if ErrorCode(err) == ENOTFOUND {
+		if doorman.ErrorCode(err) == doorman.ENOTFOUND {
 			return nil, errAlertLink // used by a second click meanwhile
 		}
 		return nil, unavailable("report alert", err)
@@ -354,20 +355,20 @@ const MaxWebhookURL = 2048
 func ValidateWebhookURL(raw string) error {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return Errorf(EINVALID, "URL is required")
+		return doorman.Errorf(doorman.EINVALID, "URL is required")
 	}
 	if len(raw) > MaxWebhookURL {
-		return Errorf(EINVALID, "URL must be at most %d characters", MaxWebhookURL)
+		return doorman.Errorf(doorman.EINVALID, "URL must be at most %d characters", MaxWebhookURL)
 	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
-		return Errorf(EINVALID, "URL must be an absolute URL such as https://hooks.example.com/doorman")
+		return doorman.Errorf(doorman.EINVALID, "URL must be an absolute URL such as https://hooks.example.com/doorman")
 	}
 	if u.User != nil {
-		return Errorf(EINVALID, "URL must not contain a user name or password; the signature authenticates Doorman")
+		return doorman.Errorf(doorman.EINVALID, "URL must not contain a user name or password; the signature authenticates Doorman")
 	}
 	if u.Fragment != "" {
-		return Errorf(EINVALID, "URL must not contain a #fragment")
+		return doorman.Errorf(doorman.EINVALID, "URL must not contain a #fragment")
 	}
 	switch u.Scheme {
 	case "https":
@@ -376,9 +377,9 @@ func ValidateWebhookURL(raw string) error {
 		if localHost(u.Hostname()) {
 			return nil
 		}
-		return Errorf(EINVALID, "URL must use https:// (http:// is allowed only for localhost and private addresses, in development)")
+		return doorman.Errorf(doorman.EINVALID, "URL must use https:// (http:// is allowed only for localhost and private addresses, in development)")
 	}
-	return Errorf(EINVALID, "URL must start with https://")
+	return doorman.Errorf(doorman.EINVALID, "URL must start with https://")
 }
 
 func localHost(h string) bool {
@@ -402,7 +403,7 @@ func newWebhookSecret() string {
 
 // Webhook returns the account's webhook (its Secret cleared: it is shown
 // only when made). ENOTFOUND when none is set up; EFORBIDDEN for members.
-func (s *Service) Webhook(ctx context.Context, p *Principal) (*Webhook, error) {
+func (s *Service) Webhook(ctx context.Context, p *doorman.Principal) (*doorman.Webhook, error) {
 	if err := requireAdmin(p); err != nil {
 		return nil, err
 	}
@@ -427,12 +428,12 @@ type WebhookUpdate struct {
 // webhook, or RotateSecret), its secret, shown this once. The caller asks
 // for a recent password first (Service.RequireRecentAuth). EFORBIDDEN for
 // members and API keys, EINVALID for a bad URL.
-func (s *Service) SetWebhook(ctx context.Context, p *Principal, u WebhookUpdate, m Meta) (*Webhook, string, error) {
+func (s *Service) SetWebhook(ctx context.Context, p *doorman.Principal, u WebhookUpdate, m Meta) (*doorman.Webhook, string, error) {
 	if err := requireAdmin(p); err != nil {
 		return nil, "", err
 	}
 	if p.APIKey != nil {
-		return nil, "", Errorf(EFORBIDDEN, "API keys cannot change the webhook; sign in as an administrator")
+		return nil, "", doorman.Errorf(doorman.EFORBIDDEN, "API keys cannot change the webhook; sign in as an administrator")
 	}
 	u.URL = strings.TrimSpace(u.URL)
 	if err := ValidateWebhookURL(u.URL); err != nil {
@@ -440,10 +441,10 @@ func (s *Service) SetWebhook(ctx context.Context, p *Principal, u WebhookUpdate,
 	}
 	now := s.now()
 	old, err := s.Store.FindWebhook(ctx, p.Account.ID)
-	if err != nil && ErrorCode(err) != ENOTFOUND {
+	if err != nil && doorman.ErrorCode(err) != doorman.ENOTFOUND {
 		return nil, "", unavailable("set webhook", err)
 	}
-	w := &Webhook{AccountID: p.Account.ID, URL: u.URL, Enabled: u.Enabled, CreatedAt: now, UpdatedAt: now}
+	w := &doorman.Webhook{AccountID: p.Account.ID, URL: u.URL, Enabled: u.Enabled, CreatedAt: now, UpdatedAt: now}
 	secret := ""
 	if old == nil || u.RotateSecret {
 		secret = newWebhookSecret()
@@ -451,7 +452,7 @@ func (s *Service) SetWebhook(ctx context.Context, p *Principal, u WebhookUpdate,
 	} else {
 		w.Secret, w.CreatedAt = old.Secret, old.CreatedAt
 	}
-	ev := s.event(p, ActionWebhookUpdated, u.URL, m, now)
+	ev := s.event(p, doorman.ActionWebhookUpdated, u.URL, m, now)
 	ev.Details = fmt.Sprintf("enabled=%t secret_rotated=%t", u.Enabled, secret != "")
 	if old != nil {
 		ev.Details = fmt.Sprintf("url=%s->%s enabled=%t->%t secret_rotated=%t", old.URL, u.URL, old.Enabled, u.Enabled, secret != "")
@@ -466,15 +467,15 @@ func (s *Service) SetWebhook(ctx context.Context, p *Principal, u WebhookUpdate,
 
 // DeleteWebhook removes the account's webhook, audited as webhook_deleted;
 // its pending deliveries then fail. ENOTFOUND when none is set up.
-func (s *Service) DeleteWebhook(ctx context.Context, p *Principal, m Meta) error {
+func (s *Service) DeleteWebhook(ctx context.Context, p *doorman.Principal, m Meta) error {
 	if err := requireAdmin(p); err != nil {
 		return err
 	}
 	if p.APIKey != nil {
-		return Errorf(EFORBIDDEN, "API keys cannot change the webhook; sign in as an administrator")
+		return doorman.Errorf(doorman.EFORBIDDEN, "API keys cannot change the webhook; sign in as an administrator")
 	}
 	now := s.now()
-	ev := s.event(p, ActionWebhookDeleted, p.Account.ID, m, now)
+	ev := s.event(p, doorman.ActionWebhookDeleted, p.Account.ID, m, now)
 	if err := s.Store.DeleteWebhook(ctx, p.Account.ID, ev); err != nil {
 		return unavailable("delete webhook", err)
 	}
@@ -484,7 +485,7 @@ func (s *Service) DeleteWebhook(ctx context.Context, p *Principal, m Meta) error
 // TestWebhook queues a webhook.test event to the account's webhook, audited
 // as webhook_test_sent, and returns its delivery. ENOTFOUND when no webhook
 // is set up, EINVALID when it is disabled.
-func (s *Service) TestWebhook(ctx context.Context, p *Principal, m Meta) (*Delivery, error) {
+func (s *Service) TestWebhook(ctx context.Context, p *doorman.Principal, m Meta) (*doorman.Delivery, error) {
 	if err := requireAdmin(p); err != nil {
 		return nil, err
 	}
@@ -493,18 +494,18 @@ func (s *Service) TestWebhook(ctx context.Context, p *Principal, m Meta) (*Deliv
 		return nil, unavailable("test webhook", err)
 	}
 	if !w.Enabled {
-		return nil, Errorf(EINVALID, "the webhook is disabled; enable it to send a test event")
+		return nil, doorman.Errorf(doorman.EINVALID, "the webhook is disabled; enable it to send a test event")
 	}
 	now := s.now()
-	a := &Alert{ID: NewID(PrefixAlert, now), AccountID: p.Account.ID, Kind: EventWebhookTest, ExpiresAt: now, CreatedAt: now}
-	if a.Payload, err = json.Marshal(&AlertEvent{ID: a.ID, Type: a.Kind, CreatedAt: now, AccountID: a.AccountID}); err != nil {
+	a := &doorman.Alert{ID: doorman.NewID(doorman.PrefixAlert, now), AccountID: p.Account.ID, Kind: doorman.EventWebhookTest, ExpiresAt: now, CreatedAt: now}
+	if a.Payload, err = json.Marshal(&doorman.AlertEvent{ID: a.ID, Type: a.Kind, CreatedAt: now, AccountID: a.AccountID}); err != nil {
 		return nil, err
 	}
-	d := &Delivery{ID: NewID(PrefixDelivery, now), Channel: ChannelWebhook, Target: w.URL, Status: DeliveryPending,
+	d := &doorman.Delivery{ID: doorman.NewID(doorman.PrefixDelivery, now), Channel: doorman.ChannelWebhook, Target: w.URL, Status: doorman.DeliveryPending,
 		NextAttemptAt: now, CreatedAt: now}
-	ev := s.event(p, ActionWebhookTested, w.URL, m, now)
+	ev := s.event(p, doorman.ActionWebhookTested, w.URL, m, now)
 	ev.Details = "alert=" + a.ID + " delivery=" + d.ID
-	if err := s.Store.CreateAlert(ctx, a, []*Delivery{d}, ev); err != nil {
+	if err := s.Store.CreateAlert(ctx, a, []*doorman.Delivery{d}, ev); err != nil {
 		return nil, unavailable("test webhook", err)
 	}
 	d.AlertID, d.AccountID, d.Kind = a.ID, a.AccountID, a.Kind
@@ -517,11 +518,11 @@ const DefaultDeliveryLimit = 50
 
 // WebhookDeliveries returns the account's recent webhook deliveries, newest
 // first. EFORBIDDEN for members.
-func (s *Service) WebhookDeliveries(ctx context.Context, p *Principal) ([]*Delivery, error) {
+func (s *Service) WebhookDeliveries(ctx context.Context, p *doorman.Principal) ([]*doorman.Delivery, error) {
 	if err := requireAdmin(p); err != nil {
 		return nil, err
 	}
-	ds, err := s.Store.FindDeliveries(ctx, DeliveryFilter{AccountID: p.Account.ID, Channel: ChannelWebhook,
+	ds, err := s.Store.FindDeliveries(ctx, doorman.DeliveryFilter{AccountID: p.Account.ID, Channel: doorman.ChannelWebhook,
 		Limit: DefaultDeliveryLimit})
 	if err != nil {
 		return nil, unavailable("webhook deliveries", err)

@@ -1,4 +1,4 @@
-package doorman_test
+package app_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/internal/testdb"
 	"github.com/doorman/doorman/postgres"
 	"github.com/doorman/doorman/sqlite"
@@ -62,7 +63,7 @@ func newKeyFixture(t *testing.T, store doorman.Store) *keyFixture {
 
 func (f *keyFixture) create(t *testing.T, name string, readOnly bool) (*doorman.APIKey, string) {
 	t.Helper()
-	k, secret, err := f.svc.CreateAPIKey(context.Background(), f.admin, name, readOnly, doorman.Meta{IP: "83.45.123.78"})
+	k, secret, err := f.svc.CreateAPIKey(context.Background(), f.admin, name, readOnly, app.Meta{IP: "83.45.123.78"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func (f *keyFixture) create(t *testing.T, name string, readOnly bool) (*doorman.
 }
 
 func (f *keyFixture) use(key, ip string) (*doorman.Principal, error) {
-	return f.svc.AuthenticateAPIKey(context.Background(), key, doorman.Meta{IP: ip, UserAgent: "curl/8.5.0"})
+	return f.svc.AuthenticateAPIKey(context.Background(), key, app.Meta{IP: ip, UserAgent: "curl/8.5.0"})
 }
 
 func (f *keyFixture) listed(t *testing.T, id string) *doorman.APIKey {
@@ -117,11 +118,11 @@ func TestAPIKeyCreateAndAuthenticate(t *testing.T) {
 			}
 		}
 		// Members, and keys themselves, cannot create keys.
-		_, _, err = f.svc.CreateAPIKey(ctx, f.member, "x", false, doorman.Meta{})
+		_, _, err = f.svc.CreateAPIKey(ctx, f.member, "x", false, app.Meta{})
 		wantCode(t, "member creates", err, doorman.EFORBIDDEN)
-		_, _, err = f.svc.CreateAPIKey(ctx, p, "x", false, doorman.Meta{})
+		_, _, err = f.svc.CreateAPIKey(ctx, p, "x", false, app.Meta{})
 		wantCode(t, "key creates", err, doorman.EFORBIDDEN)
-		_, _, err = f.svc.CreateAPIKey(ctx, f.admin, "  ", false, doorman.Meta{})
+		_, _, err = f.svc.CreateAPIKey(ctx, f.admin, "  ", false, app.Meta{})
 		wantCode(t, "empty name", err, doorman.EINVALID)
 		_, err = f.svc.APIKeys(ctx, f.member)
 		wantCode(t, "member lists", err, doorman.EFORBIDDEN)
@@ -204,7 +205,7 @@ func TestAPIKeyConcurrentUse(t *testing.T) {
 		}
 		check("after flush")
 		// A second node sees the flushed figures.
-		other := doorman.NewService(store, cheap)
+		other := app.NewService(store, cheap)
 		other.Now = f.clock.Now
 		keys, err := other.APIKeys(ctx, f.admin)
 		if err != nil {
@@ -283,27 +284,27 @@ func TestAPIKeyRevokedOnNextRequest(t *testing.T) {
 	twoNodes(t, func(t *testing.T, a, b doorman.Store) {
 		ctx := context.Background()
 		f := newKeyFixture(t, a)
-		nodeB := doorman.NewService(b, cheap)
+		nodeB := app.NewService(b, cheap)
 		nodeB.Now = f.clock.Now
 		k, secret := f.create(t, "Production API", false)
-		for _, svc := range []*doorman.Service{f.svc, nodeB} {
-			if _, err := svc.AuthenticateAPIKey(ctx, secret, doorman.Meta{IP: "203.0.113.9"}); err != nil {
+		for _, svc := range []*app.Service{f.svc, nodeB} {
+			if _, err := svc.AuthenticateAPIKey(ctx, secret, app.Meta{IP: "203.0.113.9"}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		// Either node may revoke; the key may revoke itself.
-		if err := f.svc.RevokeAPIKey(ctx, f.member, k.ID, doorman.Meta{}); doorman.ErrorCode(err) != doorman.EFORBIDDEN {
+		if err := f.svc.RevokeAPIKey(ctx, f.member, k.ID, app.Meta{}); doorman.ErrorCode(err) != doorman.EFORBIDDEN {
 			t.Fatalf("member revokes: %v", err)
 		}
-		if err := f.svc.RevokeAPIKey(ctx, f.admin, k.ID, doorman.Meta{IP: "83.45.123.78"}); err != nil {
+		if err := f.svc.RevokeAPIKey(ctx, f.admin, k.ID, app.Meta{IP: "83.45.123.78"}); err != nil {
 			t.Fatal(err)
 		}
-		for i, svc := range []*doorman.Service{f.svc, nodeB} {
-			if _, err := svc.AuthenticateAPIKey(ctx, secret, doorman.Meta{IP: "203.0.113.9"}); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
+		for i, svc := range []*app.Service{f.svc, nodeB} {
+			if _, err := svc.AuthenticateAPIKey(ctx, secret, app.Meta{IP: "203.0.113.9"}); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
 				t.Errorf("node %d after revoke: %v, want EUNAUTHORIZED", i, err)
 			}
 		}
-		wantCode(t, "revoke again", f.svc.RevokeAPIKey(ctx, f.admin, k.ID, doorman.Meta{}), doorman.ENOTFOUND)
+		wantCode(t, "revoke again", f.svc.RevokeAPIKey(ctx, f.admin, k.ID, app.Meta{}), doorman.ENOTFOUND)
 		keys, err := f.svc.APIKeys(ctx, f.admin)
 		if err != nil {
 			t.Fatal(err)
@@ -344,7 +345,7 @@ func TestAPIKeyAccountsIsolated(t *testing.T) {
 		}
 		_, _, err = f.svc.APIKey(ctx, other, k.ID)
 		wantCode(t, "other account reads", err, doorman.ENOTFOUND)
-		wantCode(t, "other account revokes", f.svc.RevokeAPIKey(ctx, other, k.ID, doorman.Meta{}), doorman.ENOTFOUND)
+		wantCode(t, "other account revokes", f.svc.RevokeAPIKey(ctx, other, k.ID, app.Meta{}), doorman.ENOTFOUND)
 		p, err := f.use(secret, "203.0.113.9")
 		if err != nil {
 			t.Fatal(err)
@@ -353,7 +354,7 @@ func TestAPIKeyAccountsIsolated(t *testing.T) {
 		if err != nil {
 			t.Fatalf("key reads itself: %v", err)
 		}
-		gk, _, _ := f.svc.CreateAPIKey(ctx, other, "Theirs", false, doorman.Meta{})
+		gk, _, _ := f.svc.CreateAPIKey(ctx, other, "Theirs", false, app.Meta{})
 		_, _, err = f.svc.APIKey(ctx, p, gk.ID)
 		wantCode(t, "key reads another account's key", err, doorman.ENOTFOUND)
 		_, err = f.svc.TeamUsers(ctx, p)
@@ -376,7 +377,7 @@ func TestAPIKeySecretNeverStored(t *testing.T) {
 		if err := f.svc.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.RevokeAPIKey(ctx, f.admin, k.ID, doorman.Meta{}); err != nil {
+		if err := f.svc.RevokeAPIKey(ctx, f.admin, k.ID, app.Meta{}); err != nil {
 			t.Fatal(err)
 		}
 		random := secret[len(k.Prefix)+1:]

@@ -1,4 +1,4 @@
-package doorman_test
+package app_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/argon2id"
 	"github.com/doorman/doorman/internal/testdb"
 	"github.com/doorman/doorman/postgres"
@@ -39,18 +40,18 @@ func stores(t *testing.T, f func(t *testing.T, store doorman.Store)) {
 }
 
 type fixture struct {
-	svc   *doorman.Service
+	svc   *app.Service
 	clock *clock
 }
 
 func newFixture(t *testing.T, store doorman.Store) *fixture {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 1, 10, 9, 15, 0, 0, time.UTC)}
-	svc := doorman.NewService(store, cheap)
+	svc := app.NewService(store, cheap)
 	svc.Now = c.Now
 	// Tests sign in often at one instant; TestSignInThrottle puts the
 	// defaults back.
-	svc.SignInLimits = doorman.SignInLimits{PerEmail: 1e6, EmailBurst: 1e6, PerIP: 1e6, IPBurst: 1e6}
+	svc.SignInLimits = app.SignInLimits{PerEmail: 1e6, EmailBurst: 1e6, PerIP: 1e6, IPBurst: 1e6}
 	return &fixture{svc: svc, clock: c}
 }
 
@@ -65,8 +66,8 @@ func (f *fixture) user(t *testing.T, account, email string, role doorman.Role) *
 
 func (f *fixture) signIn(t *testing.T, email string, remember bool) (string, *doorman.Principal) {
 	t.Helper()
-	tok, p, err := f.svc.SignIn(context.Background(), doorman.SignInRequest{Email: email, Password: password, RememberMe: remember,
-		Meta: doorman.Meta{IP: "83.45.123.78", UserAgent: "test-agent"}})
+	tok, p, err := f.svc.SignIn(context.Background(), app.SignInRequest{Email: email, Password: password, RememberMe: remember,
+		Meta: app.Meta{IP: "83.45.123.78", UserAgent: "test-agent"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func (f *fixture) signIn(t *testing.T, email string, remember bool) (string, *do
 }
 
 func (f *fixture) auth(token string) (*doorman.Principal, error) {
-	return f.svc.Authenticate(context.Background(), token, doorman.Meta{IP: "83.45.123.78"})
+	return f.svc.Authenticate(context.Background(), token, app.Meta{IP: "83.45.123.78"})
 }
 
 func wantReason(t *testing.T, err error, reason string) {
@@ -109,13 +110,13 @@ func TestSignIn(t *testing.T) {
 			t.Fatalf("Authenticate = %v, %v", p, err)
 		}
 
-		_, _, errWrong := f.svc.SignIn(ctx, doorman.SignInRequest{Email: "admin@company.com", Password: "wrong password"})
-		_, _, errUnknown := f.svc.SignIn(ctx, doorman.SignInRequest{Email: "nobody@company.com", Password: "wrong password"})
+		_, _, errWrong := f.svc.SignIn(ctx, app.SignInRequest{Email: "admin@company.com", Password: "wrong password"})
+		_, _, errUnknown := f.svc.SignIn(ctx, app.SignInRequest{Email: "nobody@company.com", Password: "wrong password"})
 		if doorman.ErrorCode(errWrong) != doorman.EUNAUTHORIZED || doorman.ErrorMessage(errWrong) != doorman.ErrorMessage(errUnknown) ||
 			doorman.ErrorCode(errUnknown) != doorman.EUNAUTHORIZED {
 			t.Fatalf("wrong password: %v; unknown email: %v; want the same EUNAUTHORIZED", errWrong, errUnknown)
 		}
-		if _, _, err := f.svc.SignIn(ctx, doorman.SignInRequest{Email: "", Password: "x"}); doorman.ErrorCode(err) != doorman.EINVALID {
+		if _, _, err := f.svc.SignIn(ctx, app.SignInRequest{Email: "", Password: "x"}); doorman.ErrorCode(err) != doorman.EINVALID {
 			t.Fatalf("empty email: %v, want EINVALID", err)
 		}
 		events, _, err := store.FindAuditEvents(ctx, doorman.AuditFilter{AccountID: u.AccountID})
@@ -145,35 +146,35 @@ func TestRevocationOnNextRequest(t *testing.T) {
 		f := newFixture(t, store)
 		f.user(t, "Company", "sarah@company.com", doorman.RoleMember)
 		// A second node: its own Service (own activity buffer) on the same store.
-		node2 := doorman.NewService(store, cheap)
+		node2 := app.NewService(store, cheap)
 		node2.Now = f.clock.Now
 		tokA, pA := f.signIn(t, "sarah@company.com", false)
 		tokB, pB := f.signIn(t, "sarah@company.com", true)
 		tokC, _ := f.signIn(t, "sarah@company.com", false)
-		if _, err := node2.Authenticate(ctx, tokB, doorman.Meta{}); err != nil {
+		if _, err := node2.Authenticate(ctx, tokB, app.Meta{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.RevokeSession(ctx, pA, pB.Session.ID, doorman.Meta{}); err != nil {
+		if err := f.svc.RevokeSession(ctx, pA, pB.Session.ID, app.Meta{}); err != nil {
 			t.Fatal(err)
 		}
-		_, err := node2.Authenticate(ctx, tokB, doorman.Meta{})
+		_, err := node2.Authenticate(ctx, tokB, app.Meta{})
 		wantReason(t, err, doorman.ReasonRevokedByUser)
-		if err := f.svc.RevokeSession(ctx, pA, pB.Session.ID, doorman.Meta{}); doorman.ErrorCode(err) != doorman.ENOTFOUND {
+		if err := f.svc.RevokeSession(ctx, pA, pB.Session.ID, app.Meta{}); doorman.ErrorCode(err) != doorman.ENOTFOUND {
 			t.Fatalf("revoking twice: %v, want ENOTFOUND", err)
 		}
-		n, err := f.svc.SignOutOthers(ctx, pA, doorman.Meta{})
+		n, err := f.svc.SignOutOthers(ctx, pA, app.Meta{})
 		if err != nil || n != 1 {
 			t.Fatalf("SignOutOthers = %d, %v; want 1", n, err)
 		}
-		_, err = node2.Authenticate(ctx, tokC, doorman.Meta{})
+		_, err = node2.Authenticate(ctx, tokC, app.Meta{})
 		wantReason(t, err, doorman.ReasonRevokedByUser)
-		if _, err := node2.Authenticate(ctx, tokA, doorman.Meta{}); err != nil {
+		if _, err := node2.Authenticate(ctx, tokA, app.Meta{}); err != nil {
 			t.Fatalf("the current session was signed out too: %v", err)
 		}
-		if err := f.svc.SignOut(ctx, pA, doorman.Meta{}); err != nil {
+		if err := f.svc.SignOut(ctx, pA, app.Meta{}); err != nil {
 			t.Fatal(err)
 		}
-		_, err = node2.Authenticate(ctx, tokA, doorman.Meta{})
+		_, err = node2.Authenticate(ctx, tokA, app.Meta{})
 		wantReason(t, err, doorman.ReasonSignedOut)
 	})
 }
@@ -196,7 +197,7 @@ func TestRevocationAcrossNodesPostgres(t *testing.T) {
 	if _, err := n2.auth(tok); err != nil {
 		t.Fatal(err)
 	}
-	if err := n1.svc.SignOut(ctx, p, doorman.Meta{}); err != nil {
+	if err := n1.svc.SignOut(ctx, p, app.Meta{}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := n2.auth(tok)
@@ -250,7 +251,7 @@ func TestExpiryRules(t *testing.T) {
 		f.clock.Advance(2 * day)
 		set := acct.Settings
 		set.IdleTimeout = doorman.Idle1Day
-		if _, err := f.svc.UpdateSettings(ctx, p1, acct.ID, set, doorman.Meta{}); err != nil {
+		if _, err := f.svc.UpdateSettings(ctx, p1, acct.ID, set, app.Meta{}); err != nil {
 			t.Fatal(err)
 		}
 		_, err = f.auth(s1)
@@ -259,7 +260,7 @@ func TestExpiryRules(t *testing.T) {
 		// Remember me disallowed: sign-in ignores the box; remembered sessions fall back to idle.
 		r2, _ := f.signIn(t, "admin@company.com", true)
 		set.RememberMeAllowed = false
-		if _, err := f.svc.UpdateSettings(ctx, nil, acct.ID, set, doorman.Meta{}); err != nil {
+		if _, err := f.svc.UpdateSettings(ctx, nil, acct.ID, set, app.Meta{}); err != nil {
 			t.Fatal(err)
 		}
 		_, p3 := f.signIn(t, "admin@company.com", true)
@@ -272,7 +273,7 @@ func TestExpiryRules(t *testing.T) {
 
 		// Absolute cap: with idle "never", an active session still ends at the cap.
 		set = doorman.Settings{IdleTimeout: doorman.IdleNever, RememberMeAllowed: true, RememberMeDays: 30}
-		if _, err := f.svc.UpdateSettings(ctx, nil, acct.ID, set, doorman.Meta{}); err != nil {
+		if _, err := f.svc.UpdateSettings(ctx, nil, acct.ID, set, app.Meta{}); err != nil {
 			t.Fatal(err)
 		}
 		capped, _ := f.signIn(t, "admin@company.com", false)
@@ -303,7 +304,7 @@ func TestStoreDownIsUnavailable(t *testing.T) {
 		tok, _ := f.signIn(t, "admin@company.com", false)
 		f.svc.Store = failingStore{store}
 		_, err := f.auth(tok)
-		if err == nil || !doorman.IsUnavailable(err) || doorman.ErrorCode(err) == doorman.EUNAUTHORIZED {
+		if err == nil || !app.IsUnavailable(err) || doorman.ErrorCode(err) == doorman.EUNAUTHORIZED {
 			t.Fatalf("Authenticate on a failing store = %v; want unavailable, neither valid nor unauthorized", err)
 		}
 	})
@@ -395,13 +396,13 @@ func TestListAndGetSessions(t *testing.T) {
 		if _, err := f.svc.GetSession(ctx, old, eve.Session.ID); doorman.ErrorCode(err) != doorman.ENOTFOUND {
 			t.Fatalf("another account's session: %v, want ENOTFOUND", err)
 		}
-		if err := f.svc.RevokeSession(ctx, old, eve.Session.ID, doorman.Meta{}); doorman.ErrorCode(err) != doorman.ENOTFOUND {
+		if err := f.svc.RevokeSession(ctx, old, eve.Session.ID, app.Meta{}); doorman.ErrorCode(err) != doorman.ENOTFOUND {
 			t.Fatalf("revoking another account's session: %v, want ENOTFOUND", err)
 		}
-		if err := f.svc.RevokeSession(ctx, old, sarah.Session.ID, doorman.Meta{}); doorman.ErrorCode(err) != doorman.ENOTFOUND {
+		if err := f.svc.RevokeSession(ctx, old, sarah.Session.ID, app.Meta{}); doorman.ErrorCode(err) != doorman.ENOTFOUND {
 			t.Fatalf("revoking a teammate's session: %v, want ENOTFOUND", err)
 		}
-		if err := f.svc.RevokeSession(ctx, old, mid.Session.ID, doorman.Meta{}); err != nil {
+		if err := f.svc.RevokeSession(ctx, old, mid.Session.ID, app.Meta{}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := f.svc.GetSession(ctx, old, mid.Session.ID); doorman.ErrorCode(err) != doorman.ENOTFOUND {
@@ -447,7 +448,7 @@ func TestPurge(t *testing.T) {
 		for i := range 7 {
 			_, p := f.signIn(t, "admin@company.com", false)
 			if i < 5 {
-				if err := f.svc.SignOut(ctx, p, doorman.Meta{}); err != nil {
+				if err := f.svc.SignOut(ctx, p, app.Meta{}); err != nil {
 					t.Fatal(err)
 				}
 			} else {

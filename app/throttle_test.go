@@ -1,4 +1,4 @@
-package doorman_test
+package app_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/internal/testdb"
 )
 
@@ -14,10 +15,10 @@ func TestSignInThrottle(t *testing.T) {
 	stores(t, func(t *testing.T, store doorman.Store) {
 		ctx := context.Background()
 		f := newFixture(t, store)
-		f.svc.SignInLimits = doorman.SignInLimits{}
+		f.svc.SignInLimits = app.SignInLimits{}
 		u := f.user(t, "Company", "known@company.com", doorman.RoleMember)
 		try := func(email, pw, ip string) error {
-			_, _, err := f.svc.SignIn(ctx, doorman.SignInRequest{Email: email, Password: pw, Meta: doorman.Meta{IP: ip}})
+			_, _, err := f.svc.SignIn(ctx, app.SignInRequest{Email: email, Password: pw, Meta: app.Meta{IP: ip}})
 			return err
 		}
 		for _, email := range []string{"known@company.com", "unknown@company.com"} {
@@ -43,7 +44,7 @@ func TestSignInThrottle(t *testing.T) {
 		}
 		throttled := map[string]string{}
 		for _, ev := range events {
-			if ev.Reason == doorman.ReasonThrottled {
+			if ev.Reason == app.ReasonThrottled {
 				throttled[ev.Target] = ev.AccountID
 			}
 		}
@@ -72,15 +73,15 @@ func TestSignInThrottle(t *testing.T) {
 func TestSignInThrottleMemory(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, testdb.SQLite(t))
-	f.svc.SignInLimits = doorman.SignInLimits{MaxTracked: 10}
+	f.svc.SignInLimits = app.SignInLimits{MaxTracked: 10}
 	for i := range 300 {
-		_, _, err := f.svc.SignIn(ctx, doorman.SignInRequest{Email: fmt.Sprintf("u%d@x.com", i), Password: "x",
-			Meta: doorman.Meta{IP: fmt.Sprintf("10.1.%d.%d", i/250, i%250)}})
+		_, _, err := f.svc.SignIn(ctx, app.SignInRequest{Email: fmt.Sprintf("u%d@x.com", i), Password: "x",
+			Meta: app.Meta{IP: fmt.Sprintf("10.1.%d.%d", i/250, i%250)}})
 		if doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
 			t.Fatalf("attempt %d: %v", i, err)
 		}
 	}
-	if n := doorman.ThrottleSize(f.svc); n > 2*10 {
+	if n := app.ThrottleSize(f.svc); n > 2*10 {
 		t.Fatalf("%d limiters kept, want at most 20", n)
 	}
 }

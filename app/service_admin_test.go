@@ -1,4 +1,4 @@
-package doorman_test
+package app_test
 
 import (
 	"bytes"
@@ -12,14 +12,15 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/demo"
 )
 
 // signInFrom signs email in with a request's address and User-Agent.
 func (f *fixture) signInFrom(t *testing.T, email, ip, ua string) (string, *doorman.Principal) {
 	t.Helper()
-	tok, p, err := f.svc.SignIn(context.Background(), doorman.SignInRequest{Email: email, Password: password,
-		Meta: doorman.Meta{IP: ip, UserAgent: ua}})
+	tok, p, err := f.svc.SignIn(context.Background(), app.SignInRequest{Email: email, Password: password,
+		Meta: app.Meta{IP: ip, UserAgent: ua}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +63,10 @@ func wantCode(t *testing.T, what string, err error, code string) {
 	}
 }
 
-var adminMeta = doorman.Meta{IP: "198.51.100.7", UserAgent: "Mozilla/5.0 (admin console)"}
+var adminMeta = app.Meta{IP: "198.51.100.7", UserAgent: "Mozilla/5.0 (admin console)"}
 
 // adminCalls calls every admin method as p and returns each one's error.
-func adminCalls(ctx context.Context, svc *doorman.Service, p *doorman.Principal, userID, accountID string) map[string]error {
+func adminCalls(ctx context.Context, svc *app.Service, p *doorman.Principal, userID, accountID string) map[string]error {
 	errs := map[string]error{}
 	_, _, _, errs["TeamSessions"] = svc.TeamSessions(ctx, p, doorman.TeamFilter{})
 	_, errs["TeamUsers"] = svc.TeamUsers(ctx, p)
@@ -439,8 +440,8 @@ func TestMembersRestrictedFromSessions(t *testing.T) {
 		sarah := f.fresh(t, sarahTok)
 		_, err1 := f.svc.ListSessions(ctx, sarah)
 		_, err2 := f.svc.GetSession(ctx, sarah, sarah.Session.ID)
-		err3 := f.svc.RevokeSession(ctx, sarah, sarahOther.Session.ID, doorman.Meta{})
-		_, err4 := f.svc.SignOutOthers(ctx, sarah, doorman.Meta{})
+		err3 := f.svc.RevokeSession(ctx, sarah, sarahOther.Session.ID, app.Meta{})
+		_, err4 := f.svc.SignOutOthers(ctx, sarah, app.Meta{})
 		_, err5 := f.svc.SessionHistory(ctx, sarah, sarah.Session.ID)
 		for i, err := range []error{err1, err2, err3, err4, err5} {
 			if doorman.ErrorCode(err) != doorman.EFORBIDDEN ||
@@ -456,7 +457,7 @@ func TestMembersRestrictedFromSessions(t *testing.T) {
 			t.Errorf("the admin's ListSessions = %d, %v; admins are never restricted", len(list), err)
 		}
 		// Signing out stays allowed, also through RevokeSession of the current one.
-		if err := f.svc.RevokeSession(ctx, sarah, sarah.Session.ID, doorman.Meta{}); err != nil {
+		if err := f.svc.RevokeSession(ctx, sarah, sarah.Session.ID, app.Meta{}); err != nil {
 			t.Errorf("a restricted member signing out: %v", err)
 		}
 		_, err := f.auth(sarahTok)
@@ -480,8 +481,8 @@ func TestAuditLogAndExport(t *testing.T) {
 		f.user(t, "Company", "admin@company.com", doorman.RoleAdmin)
 		f.user(t, "Other", "eve@other.com", doorman.RoleAdmin)
 		_, admin := f.signIn(t, "admin@company.com", false)
-		_, _, _ = f.svc.SignIn(ctx, doorman.SignInRequest{Email: "admin@company.com", Password: "wrong password wrong",
-			Meta: doorman.Meta{IP: "203.0.113.9", UserAgent: "=cmd|' /C calc'!A0"}})
+		_, _, _ = f.svc.SignIn(ctx, app.SignInRequest{Email: "admin@company.com", Password: "wrong password wrong",
+			Meta: app.Meta{IP: "203.0.113.9", UserAgent: "=cmd|' /C calc'!A0"}})
 		f.signIn(t, "eve@other.com", false)
 		// Enough events for several export pages.
 		for i := range 1005 {
@@ -493,8 +494,8 @@ func TestAuditLogAndExport(t *testing.T) {
 			}
 		}
 		evs, n, err := f.svc.AuditLog(ctx, admin, doorman.AuditFilter{})
-		if err != nil || len(evs) != doorman.DefaultAuditLimit || n != 1005+3 {
-			t.Fatalf("AuditLog = %d events of %d, %v; want the first %d of 1008", len(evs), n, err, doorman.DefaultAuditLimit)
+		if err != nil || len(evs) != app.DefaultAuditLimit || n != 1005+3 {
+			t.Fatalf("AuditLog = %d events of %d, %v; want the first %d of 1008", len(evs), n, err, app.DefaultAuditLimit)
 		}
 		if evs[0].Action != doorman.ActionSignInFailed {
 			t.Errorf("newest event = %s, want the failed sign-in", evs[0].Action)
@@ -504,8 +505,8 @@ func TestAuditLogAndExport(t *testing.T) {
 			t.Errorf("AuditLog(failed sign-ins) = %d (total %d)", len(evs), n)
 		}
 		evs, _, _ = f.svc.AuditLog(ctx, admin, doorman.AuditFilter{Limit: 5000})
-		if len(evs) != doorman.MaxAuditLimit {
-			t.Errorf("AuditLog(Limit 5000) returned %d, want at most %d", len(evs), doorman.MaxAuditLimit)
+		if len(evs) != app.MaxAuditLimit {
+			t.Errorf("AuditLog(Limit 5000) returned %d, want at most %d", len(evs), app.MaxAuditLimit)
 		}
 		evs, _, _ = f.svc.AuditLog(ctx, admin, doorman.AuditFilter{Since: f.clock.Now().Add(-10 * time.Minute), Limit: 100})
 		if len(evs) != 3+10 {

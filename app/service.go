@@ -1,9 +1,16 @@
-package doorman
+// Package app is Doorman's application layer: the Service, which applies
+// every session rule once (sign-in, authentication, listing and signing out
+// sessions, team administration, API keys, two-factor authentication,
+// alerts, audit) above whichever doorman.Store is plugged in. It talks to
+// the store and to the other adapters only through the root package's
+// types and ports.
+package app
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/doorman/doorman"
 	"log/slog"
 	"strings"
 	"sync"
@@ -14,12 +21,12 @@ import (
 // signing out sessions, settings, audit. Both stores sit under it, so the
 // rules are written once. Set the exported fields before first use.
 type Service struct {
-	Store     Store
-	Passwords PasswordHasher
+	Store     doorman.Store
+	Passwords doorman.PasswordHasher
 	// Now is the clock; tests inject one. Times are truncated to microseconds
 	// so that both stores keep them exactly.
 	Now    func() time.Time
-	Policy Policy
+	Policy doorman.Policy
 	// TouchInterval is how stale a session's LastActiveAt may grow before a
 	// request writes it. Default and maximum 60 seconds: "last active" is
 	// never staler than that, and a busy session costs one write a minute.
@@ -28,19 +35,19 @@ type Service struct {
 	// Devices names a session's browser, system and device from its
 	// User-Agent and Client Hints, at sign-in and when its User-Agent
 	// changes. Optional: without it Device stays empty ("Unknown browser").
-	Devices DeviceDetector
+	Devices doorman.DeviceDetector
 	// Places locates a session's address, at sign-in and when it changes.
 	// Optional: without it Location stays empty ("Unknown location").
-	Places Locator
+	Places doorman.Locator
 	// SignInLimits throttle sign-in per email and per address; zero fields
 	// take their defaults (5 a minute per email, 20 per address).
 	SignInLimits SignInLimits
 	// Alerts sends sign-in alerts by email and webhook (service_alerts.go).
-	Alerts AlertConfig
+	Alerts doorman.AlertConfig
 	// OTP checks two-factor codes (the totp package). Optional: without it
 	// no one can turn two-factor authentication on, and a user who has it
 	// cannot sign in.
-	OTP OTP
+	OTP doorman.OTP
 
 	dummyOnce sync.Once
 	dummyHash string
@@ -51,12 +58,12 @@ type Service struct {
 }
 
 // NewService returns a Service with the default policy and the real clock.
-func NewService(store Store, passwords PasswordHasher) *Service {
+func NewService(store doorman.Store, passwords doorman.PasswordHasher) *Service {
 	return &Service{
 		Store:         store,
 		Passwords:     passwords,
 		Now:           time.Now,
-		Policy:        Policy{AbsoluteCap: DefaultAbsoluteCap},
+		Policy:        doorman.Policy{AbsoluteCap: doorman.DefaultAbsoluteCap},
 		TouchInterval: time.Minute,
 		Log:           slog.Default(),
 	}
@@ -77,7 +84,7 @@ type Meta struct {
 	IP        string
 	UserAgent string
 	// Hints are the User-Agent Client Hints the browser sent, if any.
-	Hints ClientHints
+	Hints doorman.ClientHints
 	// DeviceKey is the value of the long-lived device cookie that recognises
 	// a browser across sign-ins ("" when the client has none, as API clients
 	// often do). Only its hash is stored.
@@ -85,17 +92,17 @@ type Meta struct {
 }
 
 func (m Meta) userAgent() string {
-	if len(m.UserAgent) > MaxUserAgent {
-		return m.UserAgent[:MaxUserAgent]
+	if len(m.UserAgent) > doorman.MaxUserAgent {
+		return m.UserAgent[:doorman.MaxUserAgent]
 	}
 	return m.UserAgent
 }
 
-func (s *Service) event(p *Principal, action, target string, m Meta, now time.Time) *AuditEvent {
-	ev := &AuditEvent{ID: NewID(PrefixEvent, now), At: now, Action: action, Target: target,
+func (s *Service) event(p *doorman.Principal, action, target string, m Meta, now time.Time) *doorman.AuditEvent {
+	ev := &doorman.AuditEvent{ID: doorman.NewID(doorman.PrefixEvent, now), At: now, Action: action, Target: target,
 		IP: m.IP, UserAgent: m.userAgent()}
 	if p == nil {
-		ev.ActorID, ev.Actor = ActorSystem, ActorSystem
+		ev.ActorID, ev.Actor = doorman.ActorSystem, doorman.ActorSystem
 		return ev
 	}
 	if k := p.APIKey; k != nil {
@@ -113,7 +120,7 @@ func unavailable(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var e *Error
+	var e *doorman.Error
 	if errors.As(err, &e) {
 		return err
 	}
@@ -128,25 +135,25 @@ func (w *wrappedUnavailable) Unwrap() error { return w.err }
 // IsUnavailable reports whether err means the store could not answer.
 func IsUnavailable(err error) bool {
 	var w *wrappedUnavailable
-	return errors.As(err, &w) || ErrorCode(err) == EUNAVAILABLE
+	return errors.As(err, &w) || doorman.ErrorCode(err) == doorman.EUNAVAILABLE
 }
 
 // CreateUser creates a user, and its account when no account has that name,
 // as an operator would from the command line. The password is hashed here.
-func (s *Service) CreateUser(ctx context.Context, accountName, email, name string, role Role, password string) (*User, error) {
-	email = NormalizeEmail(email)
-	if err := ValidatePassword(password); err != nil {
+func (s *Service) CreateUser(ctx context.Context, accountName, email, name string, role doorman.Role, password string) (*doorman.User, error) {
+	email = doorman.NormalizeEmail(email)
+	if err := doorman.ValidatePassword(password); err != nil {
 		return nil, err
 	}
 	now := s.now()
 	acct, err := s.Store.FindAccountByName(ctx, strings.TrimSpace(accountName))
-	if ErrorCode(err) == ENOTFOUND {
-		acct = &Account{ID: NewID(PrefixAccount, now), Name: strings.TrimSpace(accountName), Settings: DefaultSettings(), CreatedAt: now}
+	if doorman.ErrorCode(err) == doorman.ENOTFOUND {
+		acct = &doorman.Account{ID: doorman.NewID(doorman.PrefixAccount, now), Name: strings.TrimSpace(accountName), Settings: doorman.DefaultSettings(), CreatedAt: now}
 		if err := acct.Validate(); err != nil {
 			return nil, err
 		}
 		if err := s.Store.CreateAccount(ctx, acct); err != nil {
-			if ErrorCode(err) != ECONFLICT { // another process created it meanwhile
+			if doorman.ErrorCode(err) != doorman.ECONFLICT { // another process created it meanwhile
 				return nil, err
 			}
 			if acct, err = s.Store.FindAccountByName(ctx, acct.Name); err != nil {
@@ -160,17 +167,17 @@ func (s *Service) CreateUser(ctx context.Context, accountName, email, name strin
 	if err != nil {
 		return nil, fmt.Errorf("hash password: %w", err)
 	}
-	u := &User{ID: NewID(PrefixUser, now), AccountID: acct.ID, Email: email, Name: strings.TrimSpace(name),
+	u := &doorman.User{ID: doorman.NewID(doorman.PrefixUser, now), AccountID: acct.ID, Email: email, Name: strings.TrimSpace(name),
 		Role: role, PasswordHash: hash, CreatedAt: now}
 	if err := u.Validate(); err != nil {
 		return nil, err
 	}
-	ev := s.event(nil, ActionUserCreated, email, Meta{}, now)
+	ev := s.event(nil, doorman.ActionUserCreated, email, Meta{}, now)
 	ev.AccountID = acct.ID
 	ev.Details = "role=" + string(role)
 	if err := s.Store.CreateUser(ctx, u, ev); err != nil {
-		if ErrorCode(err) == ECONFLICT {
-			return nil, Errorf(ECONFLICT, "a user with email %s already exists in account %s", email, acct.Name)
+		if doorman.ErrorCode(err) == doorman.ECONFLICT {
+			return nil, doorman.Errorf(doorman.ECONFLICT, "a user with email %s already exists in account %s", email, acct.Name)
 		}
 		return nil, err
 	}
@@ -181,12 +188,12 @@ func (s *Service) CreateUser(ctx context.Context, accountName, email, name strin
 // existing session on its next request. by is the admin making the change, or
 // nil for an operator command. The audit event records old and new values.
 // EFORBIDDEN for a member; another account is ENOTFOUND to an admin.
-func (s *Service) UpdateSettings(ctx context.Context, by *Principal, accountID string, set Settings, m Meta) (*Account, error) {
+func (s *Service) UpdateSettings(ctx context.Context, by *doorman.Principal, accountID string, set doorman.Settings, m Meta) (*doorman.Account, error) {
 	if by != nil && !by.User.IsAdmin() {
-		return nil, Errorf(EFORBIDDEN, "only an administrator of this account can change its settings")
+		return nil, doorman.Errorf(doorman.EFORBIDDEN, "only an administrator of this account can change its settings")
 	}
 	if by != nil && by.Account.ID != accountID {
-		return nil, Errorf(ENOTFOUND, "account not found")
+		return nil, doorman.Errorf(doorman.ENOTFOUND, "account not found")
 	}
 	if err := set.Validate(); err != nil {
 		return nil, err
@@ -196,7 +203,7 @@ func (s *Service) UpdateSettings(ctx context.Context, by *Principal, accountID s
 		return nil, unavailable("update settings", err)
 	}
 	now := s.now()
-	ev := s.event(by, ActionSettingsUpdated, acct.Name, m, now)
+	ev := s.event(by, doorman.ActionSettingsUpdated, acct.Name, m, now)
 	ev.AccountID = acct.ID
 	ev.Details = fmt.Sprintf("idle_timeout=%s->%s remember_me_allowed=%t->%t remember_me_days=%d->%d members_see_sessions=%t->%t",
 		acct.Settings.IdleTimeout, set.IdleTimeout, acct.Settings.RememberMeAllowed, set.RememberMeAllowed,
