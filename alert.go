@@ -207,6 +207,17 @@ type AlertEventSession struct {
 	Risk      AlertEventRisk     `json:"risk"`
 }
 
+// RiskWords says the session's concern level ("🔴 High"; "" when not
+// flagged) and each of its reasons in the words of the session's page.
+func (s *AlertEventSession) RiskWords() (level string, reasons []string) {
+	as := &Session{IP: s.IP, CreatedAt: s.CreatedAt, Device: Device{Browser: s.Browser, OS: s.OS},
+		Location: Location{City: s.Location.City, Country: s.Location.Country, CountryCode: s.Location.CountryCode}}
+	for _, c := range s.Risk.Reasons {
+		reasons = append(reasons, RiskReasonText(c, as, s.CreatedAt))
+	}
+	return RiskLevelLabel(s.Risk.Level), reasons
+}
+
 // AlertEventLocation is the place of an AlertEventSession.
 type AlertEventLocation struct {
 	Label       string `json:"label"`

@@ -240,13 +240,11 @@ func alertEmail(d *doorman.Delivery, linkBase string) (doorman.Email, error) {
 	fmt.Fprintf(&b, "Location: %s\n", sess.Location.Label)
 	fmt.Fprintf(&b, "IP:       %s\n", orDash(sess.IP))
 	fmt.Fprintf(&b, "Time:     %s\n", sess.CreatedAt.UTC().Format("Monday, 2 January 2006 at 15:04 UTC"))
-	if label := doorman.RiskLevelLabel(sess.Risk.Level); label != "" {
+	if level, reasons := sess.RiskWords(); level != "" {
 		// The concern and its reasons in the words of the session's page.
-		fmt.Fprintf(&b, "Concern:  %s\n", label)
-		as := &doorman.Session{IP: sess.IP, CreatedAt: sess.CreatedAt, Device: doorman.Device{Browser: sess.Browser, OS: sess.OS},
-			Location: doorman.Location{City: sess.Location.City, Country: sess.Location.Country, CountryCode: sess.Location.CountryCode}}
-		for _, c := range sess.Risk.Reasons {
-			fmt.Fprintf(&b, "  - %s\n", doorman.RiskReasonText(c, as, sess.CreatedAt))
+		fmt.Fprintf(&b, "Concern:  %s\n", level)
+		for _, r := range reasons {
+			fmt.Fprintf(&b, "  - %s\n", r)
 		}
 	}
 	b.WriteString("\n")

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -233,6 +234,13 @@ func TestSignInAlertEmailWebhookAndLink(t *testing.T) {
 	}
 	if p.text("[data-device]") != "Firefox on Windows" || p.text("[data-place]") != "Berlin, Germany" || p.text("[data-ip]") != geoiptest.Berlin {
 		t.Errorf("confirmation page: %s", p.body)
+	}
+	if got := p.text(".alert-concern"); got != "Concern: 🔴 High" {
+		t.Errorf("concern %q", got)
+	}
+	if got := p.texts(".risk-reasons li"); !slices.Contains(got, "Unknown location: first sign-in from Berlin, Germany") ||
+		!slices.Contains(got, "Unknown device: first sign-in from Firefox on Windows") {
+		t.Errorf("reasons %q", got)
 	}
 	e.page(away, "GET", "/settings/security/sessions", nil, awayHdr...).wantStatus(http.StatusOK)
 

@@ -59,6 +59,7 @@ func (s *Server) alertPage(w *request, r *http.Request) error {
 	if p.IP == "" {
 		p.IP = "Unknown"
 	}
+	p.Concern, p.Reasons = sess.RiskWords()
 	s.render(w, r, http.StatusOK, p)
 	return nil
 }
