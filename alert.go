@@ -2,6 +2,7 @@ package doorman
 
 import (
 	"context"
+	"net/netip"
 	"time"
 )
 
@@ -234,3 +235,14 @@ type AlertEventRisk struct {
 
 // Store errors and shapes of sign-in alerts are documented on the Store
 // interface (store.go, "Sign-in alerts").
+
+// ForbiddenWebhookAddr reports whether a is an address a webhook never
+// reaches: link-local (cloud instance metadata lives at 169.254.169.254),
+// unspecified or multicast. Loopback and private addresses are allowed:
+// receivers inside the same network are common. Webhook URLs naming such
+// an address are refused, and the sender refuses to dial one whatever a
+// host name resolves to.
+func ForbiddenWebhookAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	return !a.IsValid() || a.IsUnspecified() || a.IsLinkLocalUnicast() || a.IsMulticast()
+}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/doorman/doorman"
-	"net"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -368,6 +367,9 @@ func ValidateWebhookURL(raw string) error {
 	if u.Fragment != "" {
 		return doorman.Errorf(doorman.EINVALID, "URL must not contain a #fragment")
 	}
+	if a, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && doorman.ForbiddenWebhookAddr(a) {
+		return doorman.Errorf(doorman.EINVALID, "URL must not point at a link-local, multicast or unspecified address")
+	}
 	switch u.Scheme {
 	case "https":
 		return nil
@@ -388,7 +390,7 @@ func localHost(h string) bool {
 	if err != nil {
 		return false
 	}
-	return ip.IsLoopback() || ip.IsPrivate() || net.IP(ip.AsSlice()).IsLinkLocalUnicast()
+	return ip.IsLoopback() || ip.IsPrivate()
 }
 
 // newWebhookSecret returns a webhook signing secret: "whsec_" and 256

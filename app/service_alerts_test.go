@@ -263,7 +263,10 @@ func TestWebhookSettings(t *testing.T) {
 			t.Errorf("Webhook before any: %v", err)
 		}
 		for _, bad := range []string{"", "hooks.example.com", "http://hooks.example.com/x", "ftp://x.example/",
-			"https://user:pw@x.example/", "https://x.example/#f", "https://" + strings.Repeat("a", 2050)} {
+			"https://user:pw@x.example/", "https://x.example/#f", "https://" + strings.Repeat("a", 2050),
+			// Cloud instance metadata, and other addresses no webhook lives at.
+			"http://169.254.169.254/latest/meta-data/", "https://169.254.169.254/", "http://[fe80::1]/h",
+			"https://[::ffff:169.254.169.254]/", "https://0.0.0.0/", "https://[::]/", "https://224.0.0.1/"} {
 			if _, _, err := f.svc.SetWebhook(ctx, admin, app.WebhookUpdate{URL: bad}, app.Meta{}); doorman.ErrorCode(err) != doorman.EINVALID {
 				t.Errorf("SetWebhook(%q): %v, want EINVALID", bad, err)
 			}

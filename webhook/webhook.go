@@ -11,6 +11,11 @@
 //
 // and a 2xx answer means delivered; anything else (a redirect too) is
 // retried.
+//
+// The Sender never connects to a link-local address (169.254.0.0/16, where
+// clouds serve instance metadata and credentials, and fe80::/10), nor to an
+// unspecified or multicast one, whatever a webhook's host name resolves to
+// at the time: the check is made on the address dialled.
 package webhook
 
 import (
@@ -22,10 +27,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/doorman/doorman"
@@ -44,10 +52,33 @@ type Sender struct {
 var _ doorman.WebhookSender = (*Sender)(nil)
 
 // New returns a Sender with its own client: DefaultTimeout per request, no
-// redirects (a webhook that moved must be updated, not followed).
+// redirects (a webhook that moved must be updated, not followed), no proxy
+// from the environment, and no connection to a forbidden address (see
+// Forbidden).
 func New() *Sender {
-	return &Sender{Client: &http.Client{Timeout: DefaultTimeout,
+	d := &net.Dialer{Timeout: DefaultTimeout, Control: refuseForbidden}
+	t := &http.Transport{DialContext: d.DialContext, ForceAttemptHTTP2: true,
+		MaxIdleConns: 10, IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: DefaultTimeout}
+	return &Sender{Client: &http.Client{Timeout: DefaultTimeout, Transport: t,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// ErrForbiddenAddress is the error of a webhook whose host is, or resolves
+// to, an address the Sender never connects to.
+var ErrForbiddenAddress = errors.New("the webhook's address is link-local, multicast or unspecified: Doorman does not connect there")
+
+// refuseForbidden is the dialer's Control: it runs on the address about to
+// be connected, after name resolution, so a name that resolves to a
+// forbidden address is refused too.
+func refuseForbidden(_, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w (%s)", ErrForbiddenAddress, address)
+	}
+	if doorman.ForbiddenWebhookAddr(ap.Addr()) {
+		return ErrForbiddenAddress
+	}
+	return nil
 }
 
 // Post sends r and returns the answer's status (0 when none came) and an

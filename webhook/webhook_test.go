@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -70,5 +71,14 @@ func TestPostErrors(t *testing.T) {
 	status, err := webhook.New().Post(context.Background(), doorman.WebhookRequest{URL: "http://127.0.0.1:1/hook?token=s3cret", Body: []byte(`{}`), Secret: "s"})
 	if err == nil || status != 0 || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("no server: %d, %v (the error must not repeat the URL)", status, err)
+	}
+	// Link-local addresses (cloud metadata) are refused when dialled, so a
+	// host name resolving to one is refused too; loopback is allowed (the
+	// servers above).
+	for _, u := range []string{"http://169.254.169.254/latest/meta-data/", "http://[fe80::1]:80/", "http://[::ffff:169.254.1.1]/"} {
+		status, err := webhook.New().Post(context.Background(), doorman.WebhookRequest{URL: u, Body: []byte(`{}`), Secret: "s"})
+		if !errors.Is(err, webhook.ErrForbiddenAddress) || status != 0 {
+			t.Errorf("Post(%s) = %d, %v; want ErrForbiddenAddress", u, status, err)
+		}
 	}
 }
