@@ -161,13 +161,19 @@ func (s *Service) throttled(ctx context.Context, email string, m Meta, wait time
 		return unavailable("sign in", err)
 	}
 	s.Log.Warn("sign-in throttled", "email", email, "ip", m.IP)
+	return tooMany("sign-in", wait)
+}
+
+// tooMany is the ETOOMANY of an attempt refused by the limits: "Too many
+// sign-in attempts. Try again in 12 seconds."
+func tooMany(what string, wait time.Duration) error {
 	n := RetrySeconds(wait)
 	unit := "seconds"
 	if n == 1 {
 		unit = "second"
 	}
 	return &doorman.Error{Code: doorman.ETOOMANY, RetryAfter: time.Duration(n) * time.Second,
-		Message: fmt.Sprintf("Too many sign-in attempts. Try again in %d %s.", n, unit)}
+		Message: fmt.Sprintf("Too many %s attempts. Try again in %d %s.", what, n, unit)}
 }
 
 // burnPasswordCheck spends the time of one password check so that an unknown

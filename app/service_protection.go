@@ -101,6 +101,9 @@ func (s *Service) ChangePassword(ctx context.Context, p *doorman.Principal, req 
 // checkPassword verifies the signed-in user's password, auditing a wrong
 // one as ActionReauthFailed.
 func (s *Service) checkPassword(ctx context.Context, p *doorman.Principal, password string, m Meta) error {
+	if err := s.reauthGate(ctx, p, m); err != nil {
+		return err
+	}
 	ok := false
 	if len(password) <= doorman.MaxPasswordLength {
 		var err error
@@ -112,11 +115,37 @@ func (s *Service) checkPassword(ctx context.Context, p *doorman.Principal, passw
 	if ok {
 		return nil
 	}
+	s.reauthFailed(p, m)
 	ev := s.event(p, doorman.ActionReauthFailed, p.User.Email, m, s.now())
 	if err := s.Store.CreateAuditEvent(ctx, ev); err != nil {
 		return unavailable("check password", err)
 	}
 	return doorman.Errorf(doorman.EUNAUTHORIZED, "the password is wrong")
+}
+
+// reauthGate refuses a re-authentication (a password or a two-factor code
+// asked again of a signed-in person) while the sign-in limits of the
+// person's email or address say wait: a stolen session must not become a
+// way to guess the password or the code without limit. Only failures count
+// (reauthFailed), so that confirming one's password never locks anyone out.
+func (s *Service) reauthGate(ctx context.Context, p *doorman.Principal, m Meta) error {
+	wait := s.throttle.waiting(s.SignInLimits, p.User.Email, m.IP, s.now())
+	if wait <= 0 {
+		return nil
+	}
+	ev := s.event(p, doorman.ActionReauthFailed, p.User.Email, m, s.now())
+	ev.Reason = ReasonThrottled
+	if err := s.Store.CreateAuditEvent(ctx, ev); err != nil {
+		return unavailable("check password", err)
+	}
+	s.Log.Warn("re-authentication throttled", "user_id", p.User.ID, "ip", m.IP)
+	return tooMany("password", wait)
+}
+
+// reauthFailed counts a wrong password or code against the sign-in limits
+// of the person's email and address.
+func (s *Service) reauthFailed(p *doorman.Principal, m Meta) {
+	s.throttle.allow(s.SignInLimits, p.User.Email, m.IP, s.now())
 }
 
 // rotate replaces p's session by a new one with a new token, the same

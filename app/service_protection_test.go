@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -151,6 +152,61 @@ func TestReauthenticate(t *testing.T) {
 		}
 		if err := f.svc.Reauthenticate(ctx, p, password, m); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
 			t.Fatalf("re-auth of a signed-out session: %v", err)
+		}
+	})
+}
+
+// TestReauthThrottled: a session cannot be used to guess its user's
+// password without limit. Wrong passwords count against the sign-in limits
+// of the email; once they are spent even the right password waits, and the
+// refusal is audited; right passwords never count.
+func TestReauthThrottled(t *testing.T) {
+	stores(t, func(t *testing.T, store doorman.Store) {
+		ctx := context.Background()
+		f := newFixture(t, store)
+		f.svc.SignInLimits = app.SignInLimits{} // the defaults: 5 a minute per email
+		f.user(t, "Company", "ana@company.com", doorman.RoleMember)
+		_, p := f.signIn(t, "ana@company.com", false)
+		m := app.Meta{IP: "83.45.123.78"}
+		// Confirming one's password often never locks anyone out.
+		for i := 0; i < 10; i++ {
+			if err := f.svc.Reauthenticate(ctx, p, password, m); err != nil {
+				t.Fatalf("right password #%d: %v", i+1, err)
+			}
+		}
+		// The sign-in limit is 5 a minute per email; the sign-in above
+		// took one.
+		wrong := 0
+		for ; wrong < 10; wrong++ {
+			err := f.svc.Reauthenticate(ctx, p, "wrong password!", m)
+			if doorman.ErrorCode(err) == doorman.ETOOMANY {
+				break
+			}
+			if doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
+				t.Fatalf("wrong password #%d: %v", wrong+1, err)
+			}
+		}
+		if wrong != 4 {
+			t.Errorf("%d wrong passwords before the limit, want 4", wrong)
+		}
+		err := f.svc.Reauthenticate(ctx, p, password, m)
+		var e *doorman.Error
+		if !errors.As(err, &e) || e.Code != doorman.ETOOMANY || e.RetryAfter <= 0 {
+			t.Fatalf("right password while throttled: %v, want ETOOMANY with a wait", err)
+		}
+		evs, _, _ := store.FindAuditEvents(ctx, doorman.AuditFilter{Action: doorman.ActionReauthFailed})
+		throttled := 0
+		for _, ev := range evs {
+			if ev.Reason == app.ReasonThrottled {
+				throttled++
+			}
+		}
+		if throttled != 2 {
+			t.Errorf("%d throttled re-authentications audited, want 2", throttled)
+		}
+		f.clock.Advance(time.Minute)
+		if err := f.svc.Reauthenticate(ctx, p, password, m); err != nil {
+			t.Errorf("a minute later: %v", err)
 		}
 	})
 }

@@ -429,10 +429,14 @@ func (s *Service) reauthSecondFactor(ctx context.Context, p *doorman.Principal, 
 // reauthCode checks a signed-in user's second factor, auditing a wrong
 // one as reauth_failed.
 func (s *Service) reauthCode(ctx context.Context, p *doorman.Principal, tf *doorman.TwoFactor, code string, m Meta) error {
+	if err := s.reauthGate(ctx, p, m); err != nil {
+		return err
+	}
 	ok, err := s.checkSecondFactor(ctx, p.User, tf, code, m)
 	if err != nil || ok {
 		return err
 	}
+	s.reauthFailed(p, m)
 	ev := s.event(p, doorman.ActionReauthFailed, p.User.Email, m, s.now())
 	ev.Reason = ReasonBadTwoFactor
 	if err := s.Store.CreateAuditEvent(ctx, ev); err != nil {
@@ -467,28 +471,6 @@ func (s *Service) markTwoFactor(ctx context.Context, accountID string, members [
 		members[i].TwoFactor = slices.Contains(on, members[i].User.ID)
 	}
 	return nil
-}
-
-// waiting says how long an attempt for email from ip must wait under the
-// sign-in limits (0: it may go on now), without taking one.
-func (t *throttle) waiting(limits SignInLimits, email, ip string, now time.Time) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.byEmail == nil {
-		t.byEmail, t.byIP = limiters{}, limiters{}
-	}
-	l := limits.withDefaults()
-	ents := []*limiterEntry{t.byEmail.get(email, l.PerEmail, l.EmailBurst, now)}
-	if ip != "" {
-		ents = append(ents, t.byIP.get(ip, l.PerIP, l.IPBurst, now))
-	}
-	var wait time.Duration
-	for _, e := range ents {
-		if tokens := e.lim.TokensAt(now); tokens < 1 {
-			wait = max(wait, time.Duration((1-tokens)/float64(e.lim.Limit())*float64(time.Second)))
-		}
-	}
-	return wait
 }
 
 // OperatorResetTwoFactor turns two-factor authentication off for the user

@@ -146,3 +146,25 @@ func (t *throttle) size() int {
 	defer t.mu.Unlock()
 	return len(t.byEmail) + len(t.byIP)
 }
+
+// waiting says how long an attempt for email from ip must wait under the
+// sign-in limits (0: it may go on now), without taking one.
+func (t *throttle) waiting(limits SignInLimits, email, ip string, now time.Time) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.byEmail == nil {
+		t.byEmail, t.byIP = limiters{}, limiters{}
+	}
+	l := limits.withDefaults()
+	ents := []*limiterEntry{t.byEmail.get(email, l.PerEmail, l.EmailBurst, now)}
+	if ip != "" {
+		ents = append(ents, t.byIP.get(ip, l.PerIP, l.IPBurst, now))
+	}
+	var wait time.Duration
+	for _, e := range ents {
+		if tokens := e.lim.TokensAt(now); tokens < 1 {
+			wait = max(wait, time.Duration((1-tokens)/float64(e.lim.Limit())*float64(time.Second)))
+		}
+	}
+	return wait
+}

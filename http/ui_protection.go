@@ -139,8 +139,14 @@ func (s *Server) reauthSubmit(w *request, r *http.Request) error {
 	}
 	next := safeNext(r.PostForm.Get("next"))
 	err := s.svc.ReauthenticateCode(r.Context(), w.principal, r.PostForm.Get("password"), r.PostForm.Get("code"), s.meta(w, r))
-	if code := doorman.ErrorCode(err); err != nil && !app.IsUnavailable(err) && (code == doorman.EUNAUTHORIZED || code == doorman.EINVALID || code == doorman.ETOTP) {
-		s.render(w, r, http.StatusBadRequest, &pages.ReauthPage{Layout: s.layout(w, r, "Confirm your password"), Next: next,
+	if code := doorman.ErrorCode(err); err != nil && !app.IsUnavailable(err) &&
+		(code == doorman.EUNAUTHORIZED || code == doorman.EINVALID || code == doorman.ETOTP || code == doorman.ETOOMANY) {
+		status := http.StatusBadRequest
+		if code == doorman.ETOOMANY {
+			status = http.StatusTooManyRequests
+			setRetryAfter(w, err)
+		}
+		s.render(w, r, status, &pages.ReauthPage{Layout: s.layout(w, r, "Confirm your password"), Next: next,
 			Error: sentence(doorman.ErrorMessage(err)), TwoFactor: code == doorman.ETOTP || r.PostForm.Get("code") != ""})
 		return nil
 	} else if err != nil {
