@@ -22,7 +22,13 @@ const (
 // Event types, as webhooks receive them (X-Doorman-Event and "type").
 const (
 	EventSuspiciousSignIn = "session.suspicious_sign_in"
-	EventWebhookTest      = "webhook.test"
+	// EventPasswordChanged and EventTwoFactorDisabled tell the user (by
+	// email) and the account's webhook of the two changes that lock a
+	// person out of their account after a takeover; the session is the one
+	// that made the change.
+	EventPasswordChanged   = "user.password_changed"
+	EventTwoFactorDisabled = "user.two_factor_disabled"
+	EventWebhookTest       = "webhook.test"
 )
 
 // Delivery channels.

@@ -66,11 +66,37 @@ func (s *Service) alertSignIn(ctx context.Context, p *doorman.Principal) {
 }
 
 func (s *Service) createSignInAlert(ctx context.Context, p *doorman.Principal) error {
+	return s.createAlert(ctx, p, doorman.EventSuspiciousSignIn)
+}
+
+// alertAccountChange tells the user by email, and the account's webhook,
+// that their password was changed or their two-factor authentication
+// turned off (kind) from p's session. There is no "This wasn't me" link:
+// whoever made the change may also hold the password; the email sends the
+// person to an administrator. Like sign-in alerts it never fails the change
+// it reports.
+func (s *Service) alertAccountChange(ctx context.Context, p *doorman.Principal, kind string) {
+	if err := s.createAlert(context.WithoutCancel(ctx), p, kind); err != nil {
+		s.Log.Error("account alert not created", "user_id", p.User.ID, "kind", kind, "err", err)
+	}
+}
+
+// createAlert writes an alert of kind about p's session, with an email
+// delivery to the user (when a Mailer is configured) and a webhook delivery
+// (when the account's webhook is enabled), in one transaction. A suspicious
+// sign-in's alert carries the single-use "This wasn't me" token and is
+// audited as sign_in_alert; the changes other kinds report are audited
+// already.
+func (s *Service) createAlert(ctx context.Context, p *doorman.Principal, kind string) error {
 	now := s.now()
 	sess := p.Session
-	token, hash := doorman.NewToken()
 	a := &doorman.Alert{ID: doorman.NewID(doorman.PrefixAlert, now), AccountID: p.Account.ID, UserID: p.User.ID, SessionID: sess.ID,
-		Kind: doorman.EventSuspiciousSignIn, TokenHash: hash, ExpiresAt: now.Add(doorman.AlertLinkTTL), CreatedAt: now}
+		Kind: kind, ExpiresAt: now, CreatedAt: now}
+	var token string
+	if kind == doorman.EventSuspiciousSignIn {
+		token, a.TokenHash = doorman.NewToken()
+		a.ExpiresAt = now.Add(doorman.AlertLinkTTL)
+	}
 	body, err := json.Marshal(signInEvent(a, p))
 	if err != nil {
 		return err
@@ -91,12 +117,17 @@ func (s *Service) createSignInAlert(ctx context.Context, p *doorman.Principal) e
 	case err != nil && doorman.ErrorCode(err) != doorman.ENOTFOUND:
 		return fmt.Errorf("find webhook: %w", err)
 	}
-	ev := s.event(nil, doorman.ActionSignInAlert, sess.ID, Meta{IP: sess.IP, UserAgent: sess.UserAgent}, now)
-	ev.AccountID = p.Account.ID
-	ev.Reason = strings.Join(sess.Risk.Reasons, ",")
-	ev.Details = "alert=" + a.ID + " user=" + p.User.Email + " channels=" + strings.Join(channels, ",")
-	if len(channels) == 0 {
-		ev.Details += "none"
+	var ev *doorman.AuditEvent
+	if kind == doorman.EventSuspiciousSignIn {
+		ev = s.event(nil, doorman.ActionSignInAlert, sess.ID, Meta{IP: sess.IP, UserAgent: sess.UserAgent}, now)
+		ev.AccountID = p.Account.ID
+		ev.Reason = strings.Join(sess.Risk.Reasons, ",")
+		ev.Details = "alert=" + a.ID + " user=" + p.User.Email + " channels=" + strings.Join(channels, ",")
+		if len(channels) == 0 {
+			ev.Details += "none"
+		}
+	} else if len(ds) == 0 {
+		return nil // nobody to tell
 	}
 	if err := s.Store.CreateAlert(ctx, a, ds, ev); err != nil {
 		return err
@@ -114,7 +145,8 @@ func (s *Service) kickAlerts() {
 	}
 }
 
-// signInEvent is the webhook body of a's sign-in, as docs/API.md shows it.
+// signInEvent is the webhook body of a, about p's session, as docs/API.md
+// shows it.
 func signInEvent(a *doorman.Alert, p *doorman.Principal) *doorman.AlertEvent {
 	sess := p.Session
 	reasons := sess.Risk.Reasons
@@ -228,6 +260,9 @@ func alertEmail(d *doorman.Delivery, linkBase string) (doorman.Email, error) {
 	if err := json.Unmarshal(d.Payload, &ev); err != nil || ev.Session == nil {
 		return doorman.Email{}, fmt.Errorf("alert %s: unreadable payload", d.AlertID)
 	}
+	if d.Kind == doorman.EventPasswordChanged || d.Kind == doorman.EventTwoFactorDisabled {
+		return accountChangeEmail(d, &ev), nil
+	}
 	if d.LinkToken == "" {
 		return doorman.Email{}, fmt.Errorf("alert %s: the link is gone", d.AlertID)
 	}
@@ -254,6 +289,28 @@ func alertEmail(d *doorman.Delivery, linkBase string) (doorman.Email, error) {
 		int(doorman.AlertLinkTTL/(24*time.Hour)))
 	return doorman.Email{To: d.Target, Subject: "New sign-in to your account: " + sess.Label + ", " + sess.Location.Label,
 		Text: b.String()}, nil
+}
+
+// accountChangeEmail writes the message of a password change or of
+// two-factor authentication turned off: what changed, from where and when,
+// and whom to turn to if it was not the person.
+func accountChangeEmail(d *doorman.Delivery, ev *doorman.AlertEvent) doorman.Email {
+	what, subject := "The password of your Doorman account %s was changed.", "Your Doorman password was changed"
+	if d.Kind == doorman.EventTwoFactorDisabled {
+		what, subject = "Two-factor authentication was turned off for your Doorman account %s.",
+			"Two-factor authentication was turned off for your Doorman account"
+	}
+	sess := ev.Session
+	var b strings.Builder
+	fmt.Fprintf(&b, what+"\n\n", d.Target)
+	fmt.Fprintf(&b, "Device:   %s\n", sess.Label)
+	fmt.Fprintf(&b, "Location: %s\n", sess.Location.Label)
+	fmt.Fprintf(&b, "IP:       %s\n", orDash(sess.IP))
+	fmt.Fprintf(&b, "Time:     %s\n\n", ev.CreatedAt.UTC().Format("Monday, 2 January 2006 at 15:04 UTC"))
+	b.WriteString("If this was you, you can ignore this email.\n\n")
+	b.WriteString("If this wasn't you, someone else can sign in as you. Tell an administrator of your account now:\n" +
+		"they can sign out every session of yours (Team > Sessions > Force Sign Out) before you choose a new password.\n")
+	return doorman.Email{To: d.Target, Subject: subject, Text: b.String()}
 }
 
 func orDash(s string) string {

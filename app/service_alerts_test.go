@@ -13,6 +13,8 @@ import (
 	"github.com/doorman/doorman"
 	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/geoip/geoiptest"
+	"github.com/doorman/doorman/totp"
+	ptotp "github.com/pquerna/otp/totp"
 )
 
 // fakeMailer records messages, or fails with err.
@@ -344,6 +346,93 @@ func TestSignInAlertStoreDown(t *testing.T) {
 		}
 		if _, err := f.auth(tok); err != nil {
 			t.Errorf("the new session: %v", err)
+		}
+	})
+}
+
+// TestAccountChangeAlerts: a password change and two-factor authentication
+// turned off are told to the user by email and to the account's webhook,
+// naming the session that made them; neither carries a "This wasn't me"
+// link, and without any channel nothing is written.
+func TestAccountChangeAlerts(t *testing.T) {
+	stores(t, func(t *testing.T, store doorman.Store) {
+		ctx := context.Background()
+		f, mail, hooks := alerted(t, store)
+		f.svc.OTP = totp.OTP{}
+		tok, _, err := f.svc.SignIn(ctx, app.SignInRequest{Email: "sarah@company.com", Password: password,
+			Meta: app.Meta{IP: geoiptest.Madrid, UserAgent: uaMac, DeviceKey: "laptop"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := f.auth(tok)
+		if _, _, err := f.svc.SetWebhook(ctx, p, app.WebhookUpdate{URL: "https://hooks.example.com/x", Enabled: true}, app.Meta{}); err != nil {
+			t.Fatal(err)
+		}
+
+		const newPassword = "a brand new passphrase"
+		_, np, _, err := f.svc.ChangePassword(ctx, p, app.ChangePasswordRequest{CurrentPassword: password, NewPassword: newPassword,
+			Meta: app.Meta{IP: geoiptest.Madrid, UserAgent: uaMac}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := f.deliver(t); n != 2 {
+			t.Fatalf("password change: %d deliveries, want 2", n)
+		}
+		msgs := mail.messages()
+		if len(msgs) != 1 || msgs[0].Subject != "Your Doorman password was changed" || linkRE.MatchString(msgs[0].Text) {
+			t.Fatalf("emails: %+v", msgs)
+		}
+		for _, want := range []string{"The password of your Doorman account sarah@company.com was changed.", "Madrid, Spain",
+			geoiptest.Madrid, "Tell an administrator"} {
+			if !strings.Contains(msgs[0].Text, want) {
+				t.Errorf("email lacks %q:\n%s", want, msgs[0].Text)
+			}
+		}
+		var ev doorman.AlertEvent
+		if len(hooks.got) != 1 || hooks.got[0].Event != doorman.EventPasswordChanged || json.Unmarshal(hooks.got[0].Body, &ev) != nil ||
+			ev.Type != doorman.EventPasswordChanged || ev.Session == nil || ev.Session.ID != np.Session.ID || ev.User.Email != "sarah@company.com" {
+			t.Fatalf("webhook: %+v", hooks.got)
+		}
+
+		// Two-factor authentication on, then off.
+		key, err := f.svc.BeginTwoFactorSetup(ctx, np, "", app.Meta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, err := ptotp.GenerateCode(key.Secret, f.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes, err := f.svc.ConfirmTwoFactorSetup(ctx, np, code, app.Meta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := f.deliver(t); n != 0 {
+			t.Errorf("turning 2FA on sent %d", n)
+		}
+		if err := f.svc.DisableTwoFactor(ctx, np, newPassword, codes[0], app.Meta{IP: geoiptest.Berlin}); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.deliver(t); n != 2 {
+			t.Fatalf("2FA off: %d deliveries, want 2", n)
+		}
+		if msgs := mail.messages(); len(msgs) != 2 || msgs[1].Subject != "Two-factor authentication was turned off for your Doorman account" {
+			t.Errorf("emails: %+v", msgs)
+		}
+		if len(hooks.got) != 2 || hooks.got[1].Event != doorman.EventTwoFactorDisabled {
+			t.Errorf("webhook: %+v", hooks.got)
+		}
+
+		// No channel, no alert row.
+		f.svc.Alerts.Mailer = nil
+		if err := f.svc.DeleteWebhook(ctx, np, app.Meta{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, _, err := f.svc.ChangePassword(ctx, np, app.ChangePasswordRequest{CurrentPassword: newPassword, NewPassword: password}); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.deliver(t); n != 0 {
+			t.Errorf("without channels: %d deliveries", n)
 		}
 	})
 }

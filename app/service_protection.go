@@ -95,6 +95,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *doorman.Principal, req 
 		return "", nil, 0, err
 	}
 	s.Log.Info("password changed", "user_id", p.User.ID, "session_id", np.Session.ID, "signed_out_others", n)
+	s.alertAccountChange(ctx, np, doorman.EventPasswordChanged)
 	return token, np, n, nil
 }
 

@@ -201,6 +201,7 @@ func (s *Service) DisableTwoFactor(ctx context.Context, p *doorman.Principal, pa
 		return unavailable("disable two-factor", err)
 	}
 	s.Log.Info("two-factor authentication off", "user_id", p.User.ID)
+	s.alertAccountChange(ctx, p, doorman.EventTwoFactorDisabled)
 	return nil
 }
 
