@@ -146,3 +146,17 @@ const (
 
 // PrefixChallenge starts a sign-in challenge's id.
 const PrefixChallenge = "chl_"
+
+// SealedPrefix starts a secret sealed by a SecretBox as it is stored.
+const SealedPrefix = "sealed:v1:"
+
+// SecretBox seals the secrets Doorman must be able to read back (TOTP
+// secrets, to check codes; webhook secrets, to sign) before they are
+// stored, and opens them after they are read, so that a copy of the
+// database alone does not give them away. Seal returns SealedPrefix and
+// the sealed value; Open takes only such values. The aesgcm package
+// provides one.
+type SecretBox interface {
+	Seal(plain string) (string, error)
+	Open(sealed string) (string, error)
+}

@@ -44,6 +44,11 @@ type Service struct {
 	SignInLimits SignInLimits
 	// Alerts sends sign-in alerts by email and webhook (service_alerts.go).
 	Alerts doorman.AlertConfig
+	// Secrets seals the secrets Doorman keeps readable (TOTP and webhook
+	// secrets) before they are stored (the aesgcm package, with
+	// --secret-key). Optional: without it they are stored as they are, and
+	// a sealed one cannot be read.
+	Secrets doorman.SecretBox
 	// OTP checks two-factor codes (the totp package). Optional: without it
 	// no one can turn two-factor authentication on, and a user who has it
 	// cannot sign in.
@@ -263,4 +268,33 @@ func purgeBatches(ctx context.Context, batch int, purge func(limit int) (int, er
 			return total, err
 		}
 	}
+}
+
+// seal returns v as it is to be stored: sealed by Secrets when there is one.
+func (s *Service) seal(v string) (string, error) {
+	if s.Secrets == nil || v == "" {
+		return v, nil
+	}
+	sealed, err := s.Secrets.Seal(v)
+	if err != nil {
+		return "", fmt.Errorf("seal secret: %w", err)
+	}
+	return sealed, nil
+}
+
+// open returns the value of a stored secret: opened by Secrets when it was
+// sealed. A sealed value without Secrets, or one Secrets cannot open (another
+// key), is an error: the secret cannot be used.
+func (s *Service) open(stored string) (string, error) {
+	if !strings.HasPrefix(stored, doorman.SealedPrefix) {
+		return stored, nil
+	}
+	if s.Secrets == nil {
+		return "", errors.New("open secret: it is sealed, and no --secret-key is set")
+	}
+	v, err := s.Secrets.Open(stored)
+	if err != nil {
+		return "", fmt.Errorf("open secret: %w", err)
+	}
+	return v, nil
 }

@@ -239,8 +239,12 @@ func (s *Service) send(ctx context.Context, d *doorman.Delivery) (status int, fi
 		if s.Alerts.Webhooks == nil {
 			return 0, true, fmt.Errorf("webhooks are not configured on this server")
 		}
+		secret, err := s.open(d.Secret)
+		if err != nil {
+			return 0, false, err
+		}
 		status, err := s.Alerts.Webhooks.Post(ctx, doorman.WebhookRequest{URL: d.Target, Event: d.Kind, DeliveryID: d.ID,
-			Body: d.Payload, Secret: d.Secret, At: s.now()})
+			Body: d.Payload, Secret: secret, At: s.now()})
 		return status, false, err
 	}
 	return 0, true, fmt.Errorf("unknown channel %q", d.Channel)
@@ -505,7 +509,9 @@ func (s *Service) SetWebhook(ctx context.Context, p *doorman.Principal, u Webhoo
 	secret := ""
 	if old == nil || u.RotateSecret {
 		secret = newWebhookSecret()
-		w.Secret = secret
+		if w.Secret, err = s.seal(secret); err != nil {
+			return nil, "", err
+		}
 	} else {
 		w.Secret, w.CreatedAt = old.Secret, old.CreatedAt
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/aesgcm"
 	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/geoip/geoiptest"
 	"github.com/doorman/doorman/totp"
@@ -433,6 +434,106 @@ func TestAccountChangeAlerts(t *testing.T) {
 		}
 		if n := f.deliver(t); n != 0 {
 			t.Errorf("without channels: %d deliveries", n)
+		}
+	})
+}
+
+// TestSecretsSealed: with a SecretBox, the TOTP and webhook secrets are
+// stored sealed, and still check codes and sign webhooks; secrets stored
+// before the key was set still work; a sealed secret without the key is
+// never taken for a plain one.
+func TestSecretsSealed(t *testing.T) {
+	stores(t, func(t *testing.T, store doorman.Store) {
+		ctx := context.Background()
+		f, _, hooks := alerted(t, store)
+		f.svc.OTP = totp.OTP{}
+		key := make([]byte, aesgcm.KeySize)
+		for i := range key {
+			key[i] = byte(i)
+		}
+		box, err := aesgcm.New(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.user(t, "Company", "old@company.com", doorman.RoleMember)
+		// A secret stored before the key was set.
+		oldTok, _, err := f.svc.SignIn(ctx, app.SignInRequest{Email: "old@company.com", Password: password})
+		if err != nil {
+			t.Fatal(err)
+		}
+		op, _ := f.auth(oldTok)
+		oldKey, err := f.svc.BeginTwoFactorSetup(ctx, op, "", app.Meta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := func(secret string) string {
+			c, err := ptotp.GenerateCode(secret, f.clock.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		if _, err := f.svc.ConfirmTwoFactorSetup(ctx, op, code(oldKey.Secret), app.Meta{}); err != nil {
+			t.Fatal(err)
+		}
+
+		f.svc.Secrets = box
+		tok, _, err := f.svc.SignIn(ctx, app.SignInRequest{Email: "sarah@company.com", Password: password})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := f.auth(tok)
+		k, err := f.svc.BeginTwoFactorSetup(ctx, p, "", app.Meta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tf, err := store.FindTwoFactor(ctx, p.Account.ID, p.User.ID)
+		if err != nil || !strings.HasPrefix(tf.PendingSecret, doorman.SealedPrefix) || strings.Contains(tf.PendingSecret, k.Secret) {
+			t.Fatalf("pending secret stored as %q (%v), want it sealed", tf.PendingSecret, err)
+		}
+		if again, err := f.svc.TwoFactorSetupKey(ctx, p); err != nil || again.Secret != k.Secret {
+			t.Fatalf("setup key shown again: %v", err)
+		}
+		if _, err := f.svc.ConfirmTwoFactorSetup(ctx, p, code(k.Secret), app.Meta{}); err != nil {
+			t.Fatal(err)
+		}
+		if tf, _ := store.FindTwoFactor(ctx, p.Account.ID, p.User.ID); !strings.HasPrefix(tf.Secret, doorman.SealedPrefix) {
+			t.Fatalf("secret stored as %q, want it sealed", tf.Secret)
+		}
+		f.clock.Advance(30 * time.Second)
+		signIn := func(email, c string) error {
+			_, _, err := f.svc.SignIn(ctx, app.SignInRequest{Email: email, Password: password, TOTPCode: c})
+			return err
+		}
+		if err := signIn("sarah@company.com", code(k.Secret)); err != nil {
+			t.Errorf("sign-in with a sealed secret: %v", err)
+		}
+		if err := signIn("old@company.com", code(oldKey.Secret)); err != nil {
+			t.Errorf("sign-in with a secret from before the key: %v", err)
+		}
+
+		// The webhook's secret: sealed in the store, plain to the receiver.
+		_, secret, err := f.svc.SetWebhook(ctx, p, app.WebhookUpdate{URL: "https://hooks.example.com/x", Enabled: true}, app.Meta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w, err := store.FindWebhook(ctx, p.Account.ID); err != nil || !strings.HasPrefix(w.Secret, doorman.SealedPrefix) {
+			t.Fatalf("webhook secret stored as %q (%v)", w.Secret, err)
+		}
+		if _, err := f.svc.TestWebhook(ctx, p, app.Meta{}); err != nil {
+			t.Fatal(err)
+		}
+		f.deliver(t)
+		if n := len(hooks.got); n == 0 || hooks.got[n-1].Secret != secret {
+			t.Fatalf("webhook signed with %+v, want the secret shown", hooks.got)
+		}
+
+		// Without the key, a sealed secret is an error, never a code check
+		// against the sealed text.
+		f.svc.Secrets = nil
+		f.clock.Advance(30 * time.Second)
+		if err := signIn("sarah@company.com", code(k.Secret)); err == nil || doorman.ErrorCode(err) != doorman.EINTERNAL {
+			t.Errorf("sign-in without the key: %v, want an internal error", err)
 		}
 	})
 }

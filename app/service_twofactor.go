@@ -95,7 +95,11 @@ func (s *Service) BeginTwoFactorSetup(ctx context.Context, p *doorman.Principal,
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Store.SetPendingTwoFactor(ctx, p.Account.ID, p.User.ID, key.Secret); err != nil {
+	stored, err := s.seal(key.Secret)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Store.SetPendingTwoFactor(ctx, p.Account.ID, p.User.ID, stored); err != nil {
 		return nil, unavailable("begin two-factor setup", err)
 	}
 	return key, nil
@@ -122,7 +126,11 @@ func (s *Service) TwoFactorSetupKey(ctx context.Context, p *doorman.Principal) (
 	if tf.Enabled() || tf.PendingSecret == "" {
 		return nil, doorman.Errorf(doorman.ENOTFOUND, "no two-factor setup in progress")
 	}
-	return s.OTP.Key(TwoFactorIssuer, p.User.Email, tf.PendingSecret)
+	secret, err := s.open(tf.PendingSecret)
+	if err != nil {
+		return nil, err
+	}
+	return s.OTP.Key(TwoFactorIssuer, p.User.Email, secret)
 }
 
 // ConfirmTwoFactorSetup turns two-factor authentication on when code is a
@@ -155,7 +163,11 @@ func (s *Service) ConfirmTwoFactorSetup(ctx context.Context, p *doorman.Principa
 		return nil, doorman.Errorf(doorman.EINVALID, "Start the two-factor setup first")
 	}
 	now := s.now()
-	step, ok := s.OTP.Validate(tf.PendingSecret, code, now)
+	secret, err := s.open(tf.PendingSecret)
+	if err != nil {
+		return nil, err
+	}
+	step, ok := s.OTP.Validate(secret, code, now)
 	if !ok {
 		return nil, doorman.Errorf(doorman.EINVALID, "That code is not right: type the 6-digit code your authenticator app shows now")
 	}
@@ -257,11 +269,15 @@ func (s *Service) checkSecondFactor(ctx context.Context, user *doorman.User, tf 
 		}
 		return false, unavailable("check two-factor code", err)
 	}
-	step, ok := s.OTP.Validate(tf.Secret, code, now)
+	secret, err := s.open(tf.Secret)
+	if err != nil {
+		return false, err
+	}
+	step, ok := s.OTP.Validate(secret, code, now)
 	if !ok {
 		return false, nil
 	}
-	err := s.Store.AcceptTOTPStep(ctx, user.AccountID, user.ID, step)
+	err = s.Store.AcceptTOTPStep(ctx, user.AccountID, user.ID, step)
 	switch doorman.ErrorCode(err) {
 	case "":
 		return true, nil

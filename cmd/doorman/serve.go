@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/aesgcm"
 	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/argon2id"
 	"github.com/doorman/doorman/demo"
@@ -28,6 +29,7 @@ type serveConfig struct {
 	addr, db, baseURL, trustedProxies string
 	logFormat, logLevel               string
 	geoipDir                          string
+	secretKey                         string
 	demo                              bool
 	demoPassword                      string
 	absoluteCap, retention            durationFlag
@@ -48,6 +50,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.geoipDir, "geoip-dir", defaultGeoIPDir, "folder of the IP geolocation databases (see: doorman geoip install); without them places read \"Unknown location\"")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.secretKey, "secret-key", "", "base64 of 32 random bytes (openssl rand -base64 32) sealing stored TOTP and webhook secrets with AES-256-GCM; prefer DOORMAN_SECRET_KEY (flags show in the process list). Without it they are stored as they are; once set, keep it: secrets sealed with it cannot be read without it")
 	fs.BoolVar(&c.demo, "demo", false, "seed the user guide's demo team on first start")
 	fs.StringVar(&c.demoPassword, "demo-password", "", "password of every demo user (default: generated and printed)")
 	fs.Var(&c.absoluteCap, "absolute-cap", "longest life of a session that is not remembered, from sign-in (e.g. 30d, 12h; 0 = no cap)")
@@ -105,6 +108,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	svc.OTP = totp.OTP{}
+	if c.secretKey != "" {
+		key, err := aesgcm.ParseKey(c.secretKey)
+		if err != nil {
+			return fmt.Errorf("--secret-key: %w", err)
+		}
+		if svc.Secrets, err = aesgcm.New(key); err != nil {
+			return fmt.Errorf("--secret-key: %w", err)
+		}
+	} else {
+		log.Warn("no --secret-key: TOTP and webhook secrets are stored unsealed (see docs/SECURITY.md)")
+	}
 
 	if c.demo {
 		pw := c.demoPassword
