@@ -60,13 +60,9 @@ func (s *Service) alertSignIn(ctx context.Context, p *doorman.Principal) {
 		return
 	}
 	// Not cut short by the client going away: the sign-in happened.
-	if err := s.createSignInAlert(context.WithoutCancel(ctx), p); err != nil {
+	if err := s.createAlert(context.WithoutCancel(ctx), p, doorman.EventSuspiciousSignIn); err != nil {
 		s.Log.Error("sign-in alert not created", "user_id", p.User.ID, "session_id", sess.ID, "err", err)
 	}
-}
-
-func (s *Service) createSignInAlert(ctx context.Context, p *doorman.Principal) error {
-	return s.createAlert(ctx, p, doorman.EventSuspiciousSignIn)
 }
 
 // alertAccountChange tells the user by email, and the account's webhook,

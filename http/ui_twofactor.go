@@ -56,7 +56,7 @@ func (s *Server) twoFactorSetupPage(w *request, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, pages.NewTwoFactorSetupPage(s.layout(w, r, "Set up two-factor authentication"), key.Secret, key.QRPNG))
+	s.renderTwoFactorSetup(w, r, http.StatusOK, key, "")
 	return nil
 }
 
@@ -77,7 +77,7 @@ func (s *Server) twoFactorSetupSubmit(w *request, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, pages.NewTwoFactorSetupPage(s.layout(w, r, "Set up two-factor authentication"), key.Secret, key.QRPNG))
+	s.renderTwoFactorSetup(w, r, http.StatusOK, key, "")
 	return nil
 }
 
@@ -108,9 +108,7 @@ func (s *Server) twoFactorConfirmSubmit(w *request, r *http.Request) error {
 		if kerr != nil {
 			return kerr
 		}
-		page := pages.NewTwoFactorSetupPage(s.layout(w, r, "Set up two-factor authentication"), key.Secret, key.QRPNG)
-		page.Error = sentence(doorman.ErrorMessage(err))
-		s.render(w, r, http.StatusBadRequest, page)
+		s.renderTwoFactorSetup(w, r, http.StatusBadRequest, key, sentence(doorman.ErrorMessage(err)))
 		return nil
 	default:
 		return err
@@ -270,4 +268,12 @@ func (s *Server) loginTwoFactorSubmit(w *request, r *http.Request) error {
 	s.setSessionCookie(w, stoken, p)
 	s.redirect(w, r, afterLogin(next))
 	return nil
+}
+
+// renderTwoFactorSetup shows the setup in progress of key: its QR code and
+// manual key, and the code field with msg as its error ("" for none).
+func (s *Server) renderTwoFactorSetup(w *request, r *http.Request, status int, key *doorman.OTPKey, msg string) {
+	page := pages.NewTwoFactorSetupPage(s.layout(w, r, "Set up two-factor authentication"), key.Secret, key.QRPNG)
+	page.Error = msg
+	s.render(w, r, status, page)
 }
