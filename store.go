@@ -269,3 +269,21 @@ type Store interface {
 	// ENOTFOUND if no challenge has that id (another request used it).
 	DeleteSignInChallenge(ctx context.Context, id string) error
 }
+
+// uncachedKey marks a context whose reads must come from the database.
+type uncachedKey struct{}
+
+// WithoutCache returns a context under which a store reads
+// FindSessionByTokenHash and FindAPIKeyByHash from the database itself, not
+// from a node-local cache. The Service uses it before refusing a cached
+// principal on a rule that another node's activity may have changed (the
+// idle timeout counts from a LastActiveAt that node may have moved).
+func WithoutCache(ctx context.Context) context.Context {
+	return context.WithValue(ctx, uncachedKey{}, true)
+}
+
+// Uncached reports whether ctx came from WithoutCache.
+func Uncached(ctx context.Context) bool {
+	v, _ := ctx.Value(uncachedKey{}).(bool)
+	return v
+}

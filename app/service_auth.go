@@ -206,19 +206,24 @@ func (s *Service) Authenticate(ctx context.Context, token string, m Meta) (*door
 		return nil, errNoSession
 	}
 	hash := doorman.HashToken(token)
-	p, err := s.Store.FindSessionByTokenHash(ctx, hash)
-	if err != nil {
-		if doorman.ErrorCode(err) == doorman.ENOTFOUND {
-			return nil, errNoSession
-		}
-		return nil, unavailable("authenticate", err)
-	}
-	if !doorman.HashesEqual(p.Session.TokenHash, hash) {
-		return nil, errNoSession
-	}
 	now := s.now()
-	if err := doorman.CheckSession(p.Session, p.User, p.Account.Settings, now); err != nil {
+	p, err := s.findSession(ctx, hash)
+	if err != nil {
 		return nil, err
+	}
+	if err := doorman.CheckSession(p.Session, p.User, p.Account.Settings, now); err != nil {
+		// A node-local cache may hold a LastActiveAt that another node has
+		// since moved: a refusal other than a revocation is only final
+		// once the row read from the database says so too.
+		if p.Session.RevokedAt != nil {
+			return nil, err
+		}
+		if p, err = s.findSession(doorman.WithoutCache(ctx), hash); err != nil {
+			return nil, err
+		}
+		if err := doorman.CheckSession(p.Session, p.User, p.Account.Settings, now); err != nil {
+			return nil, err
+		}
 	}
 	sess := p.Session
 	ch := s.changes(sess, m)
@@ -237,6 +242,22 @@ func (s *Service) Authenticate(ctx context.Context, token string, m Meta) (*door
 	s.activity.overlay(sess)
 	if sess.LastActiveAt.Before(now) {
 		sess.LastActiveAt = now
+	}
+	return p, nil
+}
+
+// findSession reads the session of a token hash: errNoSession when there is
+// none, an unavailable error when the store cannot say.
+func (s *Service) findSession(ctx context.Context, hash []byte) (*doorman.Principal, error) {
+	p, err := s.Store.FindSessionByTokenHash(ctx, hash)
+	if err != nil {
+		if doorman.ErrorCode(err) == doorman.ENOTFOUND {
+			return nil, errNoSession
+		}
+		return nil, unavailable("authenticate", err)
+	}
+	if !doorman.HashesEqual(p.Session.TokenHash, hash) {
+		return nil, errNoSession
 	}
 	return p, nil
 }

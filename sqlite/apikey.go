@@ -62,15 +62,15 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *doorman.APIKey, ev *doorman
 }
 
 // FindAPIKeyByHash returns the key whose hash is hash, revoked or not, with
-// its account, in one query (cached like sessions while no process writes
-// the database). Returns ENOTFOUND if none.
+// its account, in one query (cached like sessions while no connection
+// commits to the database). Returns ENOTFOUND if none.
 func (s *Store) FindAPIKeyByHash(ctx context.Context, hash []byte) (*doorman.Principal, error) {
 	// Cached beside the sessions, under a key no token hash can take.
 	ck := append([]byte("k:"), hash...)
 	var gen uint64
-	if s.cache != nil {
+	if s.cache != nil && !doorman.Uncached(ctx) {
 		var p *doorman.Principal
-		if p, gen = s.cache.get(ck); p != nil {
+		if p, gen, _ = s.cache.get(ctx, ck); p != nil {
 			return p, nil
 		}
 	}

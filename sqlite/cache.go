@@ -1,52 +1,69 @@
 package sqlite
 
 import (
+	"context"
+	"database/sql"
+	"fmt"
 	"sync"
 
 	"github.com/doorman/doorman"
 )
 
-// principalCache keeps the rows FindSessionByTokenHash read, so that a busy
-// session is not read from the file on every request. It is correct only
-// with a fileWatch: an entry is served only if no process has written to the
-// database's files since it was read. Every lookup first drains the watch,
-// under the same lock as the map, so a write that finished before a request
-// began (a revocation by this server or by `doorman sessions revoke` in
-// another process) always empties the cache before that request reads it.
+// principalCache keeps the rows FindSessionByTokenHash and FindAPIKeyByHash
+// read, so that a busy session is not read from the file on every request.
+// An entry is served only while the database has not changed since it was
+// read, as SQLite itself says: every lookup first asks the commitWatch for a
+// version read after the lookup began, and a new version empties the cache.
+// So a commit that returned before a request began, by this process or by
+// another (`doorman sessions revoke`, a second server on the same file), is
+// always seen by that request.
 type principalCache struct {
-	mu    sync.Mutex
-	watch *fileWatch
-	gen   uint64 // bumped whenever the cache is emptied
-	m     map[string]*doorman.Principal
+	watch commitWatch
+
+	mu      sync.Mutex
+	version dbVersion // the database's version the entries were read at
+	gen     uint64 // bumped whenever the cache is emptied
+	m       map[string]*doorman.Principal
 }
 
 // maxCached bounds the cache; when full it is emptied and refills.
 const maxCached = 1 << 16
 
-func newPrincipalCache(w *fileWatch) *principalCache {
+func newPrincipalCache(w commitWatch) *principalCache {
 	return &principalCache{watch: w, m: make(map[string]*doorman.Principal)}
 }
 
-// get returns a copy of the cached principal for hash, and the generation to
-// pass to put after a miss.
-func (c *principalCache) get(hash []byte) (*doorman.Principal, uint64) {
+// get returns a copy of the cached principal for key, and the generation to
+// pass to put after a miss. An error means the database's version could not
+// be read: the caller reads the row itself, and put will drop it.
+func (c *principalCache) get(ctx context.Context, key []byte) (*doorman.Principal, uint64, error) {
+	v, err := c.watch.version(ctx)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.watch.changed() {
+	if err != nil {
+		// Unknown version: nothing cached can be trusted, and nothing read
+		// now may be kept (put never sees this generation again).
 		clear(c.m)
+		c.version = dbVersion{}
 		c.gen++
-		return nil, c.gen
+		return nil, c.gen - 1, err
 	}
-	p := c.m[string(hash)]
+	if v != c.version {
+		clear(c.m)
+		c.version = v
+		c.gen++
+		return nil, c.gen, nil
+	}
+	p := c.m[string(key)]
 	if p == nil {
-		return nil, c.gen
+		return nil, c.gen, nil
 	}
-	return clonePrincipal(p), c.gen
+	return clonePrincipal(p), c.gen, nil
 }
 
 // put stores p, read after get returned gen, unless the cache was emptied
-// since: then p may predate a write and is dropped.
-func (c *principalCache) put(hash []byte, gen uint64, p *doorman.Principal) {
+// since: then p may predate a commit and is dropped.
+func (c *principalCache) put(key []byte, gen uint64, p *doorman.Principal) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
@@ -55,7 +72,7 @@ func (c *principalCache) put(hash []byte, gen uint64, p *doorman.Principal) {
 	if len(c.m) >= maxCached {
 		clear(c.m)
 	}
-	c.m[string(hash)] = clonePrincipal(p)
+	c.m[string(key)] = clonePrincipal(p)
 }
 
 // clonePrincipal copies the structs a caller may change. Slices and pointers
@@ -78,4 +95,96 @@ func clonePrincipal(p *doorman.Principal) *doorman.Principal {
 	a := *p.Account
 	c.Account = &a
 	return c
+}
+
+// commitWatch reads the database's version: a value that changes whenever
+// any connection, of this process or another, commits to the database, read
+// after the call began. Two exist: shmWatch reads SQLite's WAL index in
+// shared memory (a few loads, where files can be mapped), pragmaWatch asks
+// SQLite (a statement, everywhere).
+type commitWatch interface {
+	version(ctx context.Context) (dbVersion, error)
+	close()
+}
+
+// dbVersion is a database's version as a commitWatch reads it.
+type dbVersion [walHeaderWords]uint64
+
+// newCommitWatch returns the shared-memory watch of the database at path,
+// or the statement-based one where that cannot be mapped.
+func newCommitWatch(ctx context.Context, db *sql.DB, path string) (commitWatch, error) {
+	if w, err := newShmWatch(path); err == nil {
+		return w, nil
+	}
+	return newPragmaWatch(ctx, db)
+}
+
+// pragmaWatch reads PRAGMA data_version on a connection of its own, which
+// changes whenever any other connection has committed since its last read.
+//
+// Callers share checks: one that arrives while a check runs waits for the
+// next one, which starts after it arrived, so each caller's version is read
+// after its call began, yet a burst of requests costs a couple of checks.
+type pragmaWatch struct {
+	conn *sql.Conn
+	stmt *sql.Stmt
+
+	mu      sync.Mutex
+	cond    sync.Cond
+	running bool
+	started uint64 // checks started
+	done    uint64 // the number of the latest finished check
+	ok      bool   // the latest finished check read a version
+	ver     int64
+}
+
+func newPragmaWatch(ctx context.Context, db *sql.DB) (*pragmaWatch, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stmt, err := conn.PrepareContext(ctx, "PRAGMA data_version")
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	w := &pragmaWatch{conn: conn, stmt: stmt}
+	w.cond.L = &w.mu
+	return w, nil
+}
+
+func (w *pragmaWatch) version(ctx context.Context) (dbVersion, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	need := w.started + 1 // a check that starts from now on
+	for {
+		if w.done >= need && w.ok {
+			return dbVersion{uint64(w.ver)}, nil
+		}
+		if w.running {
+			w.cond.Wait()
+			continue
+		}
+		// No check runs: start one. A check that failed for another
+		// caller (its context ended) is not an answer for this one.
+		w.running = true
+		w.started++
+		n := w.started
+		w.mu.Unlock()
+		var v int64
+		err := w.stmt.QueryRowContext(ctx).Scan(&v)
+		w.mu.Lock()
+		w.running = false
+		w.done, w.ok, w.ver = n, err == nil, v
+		w.cond.Broadcast()
+		if err != nil {
+			return dbVersion{}, fmt.Errorf("sqlite: read data version: %w", err)
+		}
+		return dbVersion{uint64(v)}, nil
+	}
+}
+
+func (w *pragmaWatch) close() {
+	w.stmt.Close()
+	w.conn.Close()
 }

@@ -210,9 +210,9 @@ const findByTokenSQL = `SELECT ` + sessionCols + `, ` + userCols + `, ` + accoun
 // if none.
 func (s *Store) FindSessionByTokenHash(ctx context.Context, hash []byte) (*doorman.Principal, error) {
 	var gen uint64
-	if s.cache != nil {
+	if s.cache != nil && !doorman.Uncached(ctx) {
 		var p *doorman.Principal
-		if p, gen = s.cache.get(hash); p != nil {
+		if p, gen, _ = s.cache.get(ctx, hash); p != nil {
 			return p, nil
 		}
 	}

@@ -35,7 +35,8 @@ const maxIdleConns = 16
 // Store is a doorman.Store on one SQLite database file. It is safe for
 // concurrent use, also by several processes on the same file.
 type Store struct {
-	db *sql.DB
+	db   *sql.DB
+	path string
 
 	// Prepared once at Open: the statements every request runs, and those
 	// of the touches that follow.
@@ -45,10 +46,10 @@ type Store struct {
 	recordIPKeep  *sql.Stmt
 	recordIPPlace *sql.Stmt
 
-	// cache serves FindSessionByTokenHash without a query while no process
-	// has written to the database; nil where files cannot be watched.
+	// cache serves FindSessionByTokenHash and FindAPIKeyByHash without
+	// reading the row while no connection has committed to the database.
 	cache *principalCache
-	watch *fileWatch
+	watch commitWatch
 }
 
 var _ doorman.Store = (*Store)(nil)
@@ -66,11 +67,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
 	db.SetMaxIdleConns(maxIdleConns)
-	s := &Store{db: db}
-	// The watch starts before the first read, so no write can slip between.
-	if w, err := newFileWatch(path); err == nil {
-		s.watch, s.cache = w, newPrincipalCache(w)
-	}
+	s := &Store{db: db, path: path}
 	if err := s.open(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -102,6 +99,10 @@ func (s *Store) open(ctx context.Context) error {
 			return fmt.Errorf("sqlite: prepare touch session: %w", err)
 		}
 	}
+	if s.watch, err = newCommitWatch(ctx, s.db, s.path); err != nil {
+		return fmt.Errorf("sqlite: open: %w", err)
+	}
+	s.cache = newPrincipalCache(s.watch)
 	return nil
 }
 
