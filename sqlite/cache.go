@@ -22,7 +22,7 @@ type principalCache struct {
 
 	mu      sync.Mutex
 	version dbVersion // the database's version the entries were read at
-	gen     uint64 // bumped whenever the cache is emptied
+	gen     uint64    // bumped whenever the cache is emptied
 	m       map[string]*doorman.Principal
 }
 
