@@ -13,6 +13,13 @@ import (
 // Every method that writes an *AuditEvent does so in the same transaction as
 // the change it records: both land or neither does. Errors other than
 // *Error mean the store could not answer.
+//
+// FindSessionByTokenHash and FindAPIKeyByHash may be served from a cache of
+// the node's, which must be exact: a write that ends or changes a session,
+// user, account or API key (RevokeSessions, UpdateAccountSettings,
+// UpdateUserPassword, RevokeAPIKey, UseAlert and any such write) returns
+// only once no node sharing the store, nor any other process on it, can
+// still be served the principal as it was before.
 type Store interface {
 	// Ping returns nil when the store can answer queries.
 	Ping(ctx context.Context) error

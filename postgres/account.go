@@ -77,5 +77,8 @@ func (s *Store) UpdateAccountSettings(ctx context.Context, id string, set doorma
 		}
 		return insertAuditEvent(ctx, tx, ev)
 	})
+	if err == nil {
+		s.settle("a:" + id) // the settings apply on every node from now on
+	}
 	return wrap("update account settings", err)
 }

@@ -101,6 +101,9 @@ func (s *Store) UseAlert(ctx context.Context, accountID, id string, r doorman.Re
 		}
 		return insertAuditEvent(ctx, tx, ev)
 	})
+	if err == nil {
+		s.settle("a:" + accountID)
+	}
 	return wrap("use alert", err)
 }
 

@@ -57,6 +57,12 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *doorman.APIKey, ev *doorman
 // FindAPIKeyByHash returns the key whose hash is hash, revoked or not, with
 // its account, in one query. Returns ENOTFOUND if none.
 func (s *Store) FindAPIKeyByHash(ctx context.Context, hash []byte) (*doorman.Principal, error) {
+	// Cached beside the sessions, under a key no token hash can take.
+	ck := append([]byte("k:"), hash...)
+	p, gen := s.cache.get(ck)
+	if p != nil && !doorman.Uncached(ctx) {
+		return p, nil
+	}
 	var k doorman.APIKey
 	var a doorman.Account
 	err := s.pool.QueryRow(ctx, `SELECT `+apiKeyColumns+`, `+accountColumns+`
@@ -69,7 +75,9 @@ func (s *Store) FindAPIKeyByHash(ctx context.Context, hash []byte) (*doorman.Pri
 		return nil, wrap("find api key by hash", err)
 	}
 	a.CreatedAt = a.CreatedAt.UTC()
-	return &doorman.Principal{APIKey: utcKey(&k), Account: &a}, nil
+	p = &doorman.Principal{APIKey: utcKey(&k), Account: &a}
+	s.cache.put(ck, gen, p)
+	return p, nil
 }
 
 // FindAPIKeys returns the account's keys that f selects, newest first.
@@ -116,6 +124,9 @@ func (s *Store) RevokeAPIKey(ctx context.Context, accountID, id string, r doorma
 		}
 		return insertAuditEvent(ctx, tx, ev)
 	})
+	if err == nil {
+		s.settle("k:" + id)
+	}
 	return wrap("revoke api key", err)
 }
 
@@ -157,6 +168,9 @@ func (s *Store) RecordAPIKeyUsage(ctx context.Context, usage []doorman.APIKeyUsa
 		}
 		return nil
 	})
+	for _, u := range usage {
+		s.cache.invalidate("k:" + u.KeyID)
+	}
 	return wrap("record api key usage", err)
 }
 

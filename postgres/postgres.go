@@ -19,6 +19,13 @@ import (
 // Store is a doorman.Store backed by a PostgreSQL connection pool.
 type Store struct {
 	pool *pgxpool.Pool
+
+	// cache serves FindSessionByTokenHash and FindAPIKeyByHash while the
+	// listener is current (cache.go).
+	cache    *principalCache
+	listener *listener
+	stop     context.CancelFunc
+	done     chan struct{}
 }
 
 var _ doorman.Store = (*Store)(nil)
@@ -43,8 +50,25 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool}, nil
+	s := &Store{pool: pool, cache: newPrincipalCache(), done: make(chan struct{})}
+	s.listener = newListener(cfg.ConnConfig.Copy(), s.cache)
+	var lctx context.Context
+	lctx, s.stop = context.WithCancel(context.Background())
+	go func() {
+		defer close(s.done)
+		s.listener.run(lctx)
+	}()
+	return s, nil
 }
+
+// Listening reports whether the node's cache is current: its listener
+// heard its own ping back less than the lease ago. While it is not, every
+// principal is read from the database.
+func (s *Store) Listening() bool { return s.cache.serving() }
+
+// ListenerReconnects returns how many times the listener's connection was
+// lost and opened anew.
+func (s *Store) ListenerReconnects() int64 { return s.listener.reconnects.Load() }
 
 // Pool returns the store's connection pool, for callers that need
 // PostgreSQL itself (LISTEN/NOTIFY, tests).
@@ -60,6 +84,9 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes every connection of the pool. It always returns nil.
 func (s *Store) Close() error {
+	s.stop()
+	s.listener.stop()
+	<-s.done
 	s.pool.Close()
 	return nil
 }

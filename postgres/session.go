@@ -128,6 +128,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 	if err != nil {
 		return wrap("create session", err)
 	}
+	s.cache.invalidate("u:" + sess.UserID) // the device's logins show on the user's other sessions
 	sess.Activity.Logins, sess.NewDevice = logins, newDevice
 	return nil
 }
@@ -194,6 +195,11 @@ var firstIPSQL = recordIPSQL(`(SELECT id, account_id, last_active_at FROM sessio
 // revoked or not, with its user and account, in one query. Returns
 // ENOTFOUND if none.
 func (s *Store) FindSessionByTokenHash(ctx context.Context, hash []byte) (*doorman.Principal, error) {
+	uncached := doorman.Uncached(ctx)
+	p, gen := s.cache.get(hash)
+	if p != nil && !uncached {
+		return p, nil
+	}
 	var (
 		r sessionRow
 		u doorman.User
@@ -213,7 +219,9 @@ func (s *Store) FindSessionByTokenHash(ctx context.Context, hash []byte) (*doorm
 	}
 	u.CreatedAt = u.CreatedAt.UTC()
 	a.CreatedAt = a.CreatedAt.UTC()
-	return &doorman.Principal{Session: r.session(), User: &u, Account: &a}, nil
+	p = &doorman.Principal{Session: r.session(), User: &u, Account: &a}
+	s.cache.put(hash, gen, p)
+	return p, nil
 }
 
 // FindSessionByID returns ENOTFOUND unless a session with that id exists in
@@ -351,6 +359,8 @@ func (s *Store) TouchSession(ctx context.Context, id string, t doorman.Touch) er
 			recordIPSQL("s", ipArg, place, atArg, t.Location != nil)
 	}
 	tag, err := s.pool.Exec(ctx, stmt, q.args...)
+	// This node reads its own write back at once; the others hear of it.
+	s.cache.invalidate("s:" + id)
 	if err != nil {
 		return wrap("touch session", err)
 	}
@@ -438,9 +448,8 @@ func (s *Store) RevokeSessions(ctx context.Context, f doorman.RevokeFilter, r do
 	}
 	stmt := "WITH u AS (" + set + q.clause() + " RETURNING " + live + " AS live) " +
 		"SELECT count(*), count(*) FILTER (WHERE live) FROM u"
-	var n int
+	var n, revoked int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var revoked int
 		if err := tx.QueryRow(ctx, stmt, q.args...).Scan(&revoked, &n); err != nil {
 			return err
 		}
@@ -454,6 +463,16 @@ func (s *Store) RevokeSessions(ctx context.Context, f doorman.RevokeFilter, r do
 	})
 	if err != nil {
 		return 0, wrap("revoke sessions", err)
+	}
+	if revoked > 0 {
+		switch {
+		case f.SessionID != "":
+			s.settle("s:" + f.SessionID)
+		case f.UserID != "":
+			s.settle("u:" + f.UserID)
+		default:
+			s.settle("a:" + f.AccountID)
+		}
 	}
 	return n, nil
 }
@@ -475,6 +494,9 @@ func (s *Store) PurgeSessions(ctx context.Context, cutoff time.Time, limit int) 
 		cutoff, limit)
 	if err != nil {
 		return 0, wrap("purge sessions", err)
+	}
+	if tag.RowsAffected() > 0 {
+		s.cache.reset() // what was deleted is no longer found
 	}
 	return int(tag.RowsAffected()), nil
 }
@@ -505,5 +527,6 @@ func (s *Store) ReauthenticateSession(ctx context.Context, accountID, id string,
 		}
 		return insertAuditEvent(ctx, tx, ev)
 	})
+	s.cache.invalidate("s:" + id)
 	return wrap("reauthenticate session", err)
 }

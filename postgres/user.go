@@ -118,5 +118,8 @@ func (s *Store) UpdateUserPassword(ctx context.Context, accountID, userID, hash 
 		}
 		return insertAuditEvent(ctx, tx, ev)
 	})
+	if err == nil {
+		s.settle("u:" + userID)
+	}
 	return wrap("update user password", err)
 }
