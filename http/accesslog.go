@@ -233,8 +233,8 @@ func capPath(p string) (string, string) {
 
 // appendIP appends the client's address as a value of the line's format.
 // An address without a zone is only hex digits, dots and colons, which
-// neither format quotes (JSON aside) or escapes, so it is appended without
-// first becoming a string.
+// neither format escapes, so it is appended without first becoming a
+// string; one with a zone (the rare link-local peer) goes the slow way.
 func (l *AccessLog) appendIP(b []byte, e *accessEntry) []byte {
 	switch {
 	case e.ipText != "" || e.ip.Zone() != "":

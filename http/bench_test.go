@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -69,29 +71,38 @@ func BenchmarkWhoamiAuthenticateOnly(b *testing.B) {
 }
 
 // BenchmarkWhoamiAccessLog is BenchmarkWhoami with the access log on, as
-// `doorman serve` has it by default (text format), written to a discarding
-// writer: the cost of formatting and buffering one line per request.
+// `doorman serve` has it by default (info, text), written to a file as
+// stderr would be: through slog, a write per line (a server configured
+// without an AccessLog), and through the buffered AccessLog.
 func BenchmarkWhoamiAccessLog(b *testing.B) {
-	svc, token := benchSetup(b)
-	al, err := doormanhttp.NewAccessLog(io.Discard, "text")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer al.Close()
-	h := doormanhttp.NewServer(svc, doormanhttp.Config{
-		BaseURL:   &url.URL{Scheme: "http", Host: "doorman.test"},
-		Logger:    slog.New(slog.DiscardHandler),
-		AccessLog: al,
-	}).Handler()
-	req := httptest.NewRequest("GET", "/api/v1/whoami", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	b.ReportAllocs()
-	for b.Loop() {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		if w.Code != http.StatusOK {
-			b.Fatalf("whoami: %d %s", w.Code, w.Body)
-		}
+	for _, via := range []string{"slog", "buffered"} {
+		b.Run(via, func(b *testing.B) {
+			svc, token := benchSetup(b)
+			f, err := os.Create(filepath.Join(b.TempDir(), "access.log"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			cfg := doormanhttp.Config{BaseURL: &url.URL{Scheme: "http", Host: "doorman.test"},
+				Logger: slog.New(slog.NewTextHandler(f, nil))}
+			if via == "buffered" {
+				if cfg.AccessLog, err = doormanhttp.NewAccessLog(f, "text"); err != nil {
+					b.Fatal(err)
+				}
+				defer cfg.AccessLog.Close()
+			}
+			h := doormanhttp.NewServer(svc, cfg).Handler()
+			req := httptest.NewRequest("GET", "/api/v1/whoami", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, req)
+				if w.Code != http.StatusOK {
+					b.Fatalf("whoami: %d %s", w.Code, w.Body)
+				}
+			}
+		})
 	}
 }
 
