@@ -425,6 +425,9 @@ func TestAccessLogFlushesWhenFull(t *testing.T) {
 
 // Formatting and buffering a line allocates nothing.
 func TestAccessLogAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocations are not counted under -race")
+	}
 	for _, format := range []string{"text", "json"} {
 		l, err := doormanhttp.NewAccessLog(new(lineWriter), format)
 		if err != nil {
@@ -447,6 +450,9 @@ func TestAccessLogAllocs(t *testing.T) {
 // The whole request costs no more allocations with the access log on than
 // with no access log at all.
 func TestAccessLogAddsNoAllocsToWhoami(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocations are not counted under -race")
+	}
 	e := newEnv(t)
 	e.user("ana@acme.example", doorman.RoleMember)
 	v := e.login(e.browser(), "ana@acme.example", false)
