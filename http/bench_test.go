@@ -2,11 +2,16 @@ package http_test
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/doorman/doorman"
 	"github.com/doorman/doorman/app"
@@ -62,5 +67,60 @@ func BenchmarkWhoamiAuthenticateOnly(b *testing.B) {
 		if _, err := svc.Authenticate(ctx, token, app.Meta{IP: "192.0.2.1"}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkWhoamiAccessLog is BenchmarkWhoami with the access log on, as
+// `doorman serve` has it by default (info, text), written to a file as
+// stderr would be: through slog, a write per line (a server configured
+// without an AccessLog), and through the buffered AccessLog.
+func BenchmarkWhoamiAccessLog(b *testing.B) {
+	for _, via := range []string{"slog", "buffered"} {
+		b.Run(via, func(b *testing.B) {
+			svc, token := benchSetup(b)
+			f, err := os.Create(filepath.Join(b.TempDir(), "access.log"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			cfg := doormanhttp.Config{BaseURL: &url.URL{Scheme: "http", Host: "doorman.test"},
+				Logger: slog.New(slog.NewTextHandler(f, nil))}
+			if via == "buffered" {
+				if cfg.AccessLog, err = doormanhttp.NewAccessLog(f, "text"); err != nil {
+					b.Fatal(err)
+				}
+				defer cfg.AccessLog.Close()
+			}
+			h := doormanhttp.NewServer(svc, cfg).Handler()
+			req := httptest.NewRequest("GET", "/api/v1/whoami", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, req)
+				if w.Code != http.StatusOK {
+					b.Fatalf("whoami: %d %s", w.Code, w.Body)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkAccessLog is one access line by itself, in each format.
+func BenchmarkAccessLog(b *testing.B) {
+	ip := netip.MustParseAddr("203.0.113.9")
+	for _, format := range []string{"text", "json"} {
+		b.Run(format, func(b *testing.B) {
+			al, err := doormanhttp.NewAccessLog(io.Discard, format)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer al.Close()
+			b.ReportAllocs()
+			for b.Loop() {
+				doormanhttp.LogAccess(al, time.Now(), "GET", "/api/v1/whoami", "GET /api/v1/whoami", 200,
+					1234*time.Microsecond, 321, "0123456789abcdef0123456789abcdef", ip, "usr_42")
+			}
+		})
 	}
 }

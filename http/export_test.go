@@ -2,6 +2,7 @@ package http
 
 import (
 	"encoding/json"
+	"net/netip"
 	"time"
 
 	"github.com/doorman/doorman"
@@ -46,3 +47,17 @@ func (s stringJSON) appendJSON(b []byte) []byte   { return appendString(b, strin
 func (s stringJSON) MarshalJSON() ([]byte, error) { return json.Marshal(string(s)) }
 
 func StringJSONBothWays(s string) (fast, std []byte) { return encodeBothWays(stringJSON(s)) }
+
+// LogAccess logs one request's line, as the middleware does at its end.
+func LogAccess(l *AccessLog, at time.Time, method, path, route string, status int, d time.Duration, bytes int64,
+	requestID string, ip netip.Addr, userID string) {
+	l.log(&accessEntry{time: at, method: method, path: path, route: route, status: status, duration: d,
+		bytes: bytes, requestID: requestID, ip: ip, userID: userID})
+}
+
+// AccessLogFlushEvery and AccessLogMaxPath are the access log's timer and
+// path cap.
+const (
+	AccessLogFlushEvery = accessLogFlushEvery
+	AccessLogMaxPath    = accessLogMaxPath
+)

@@ -120,7 +120,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		m = s.metrics.route(patternUnmatched)
 	}
 	m.observe(status, d)
-	if s.log.Enabled(r.Context(), slog.LevelInfo) {
+	if a := s.cfg.AccessLog; a != nil {
+		e := accessEntry{time: start.Add(d), method: r.Method, path: logPath(r), status: status, duration: d,
+			bytes: rq.bytes, requestID: rq.id, ip: rq.ip, ipText: rq.ipText}
+		if rq.route != nil {
+			e.route = rq.route.pattern
+		}
+		if p := rq.principal; p != nil {
+			e.userID = p.User.ID
+		}
+		a.log(&e)
+	} else if s.log.Enabled(r.Context(), slog.LevelInfo) {
 		s.accessLog(r, rq, status, d)
 	}
 	if p := rq.abort; p != nil {
@@ -161,16 +171,18 @@ func (s *Server) serveRecover(rq *request, r *http.Request) {
 	s.mux.ServeHTTP(rq, r)
 }
 
-// accessLog writes one line per request. It never logs headers, cookies,
-// the query string or bodies: they may carry tokens and passwords.
+// accessLog writes one line per request through the Logger, for a server
+// configured without an AccessLog. It never logs headers, cookies, the
+// query string or bodies: they may carry tokens and passwords.
 func (s *Server) accessLog(r *http.Request, rq *request, status int, d time.Duration) {
+	path, cut := capPath(logPath(r))
 	route := ""
 	if rq.route != nil {
 		route = rq.route.pattern
 	}
 	attrs := [...]slog.Attr{
 		slog.String("method", r.Method),
-		slog.String("path", logPath(r)),
+		slog.String("path", path+cut),
 		slog.String("route", route),
 		slog.Int("status", status),
 		slog.Duration("duration", d),

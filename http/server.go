@@ -38,9 +38,14 @@ type Config struct {
 	// connection's, because anyone can send that header and would otherwise
 	// choose the address that the session list and the audit log show.
 	TrustedProxies []netip.Prefix
-	// Logger receives the access log (Info) and internal errors (Error).
-	// Default slog.Default().
+	// Logger receives internal errors (Error) and warnings, and the access
+	// log (Info) when AccessLog is nil. Default slog.Default().
 	Logger *slog.Logger
+	// AccessLog, when set, receives the access log instead of Logger: one
+	// line per request, formatted without allocating and written in
+	// batches (see AccessLog). Its owner closes it after the server has
+	// shut down. Leave it nil when the log level is above info.
+	AccessLog *AccessLog
 	// MaxBodyBytes caps every request body; larger bodies get 413. Default
 	// 64 KiB: no request needs more, and the cap keeps one client from making
 	// the server buffer or parse without bound.

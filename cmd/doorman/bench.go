@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,31 +22,39 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/doorman/doorman"
 	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/argon2id"
 	"github.com/doorman/doorman/geoip"
 	doormanhttp "github.com/doorman/doorman/http"
-	"github.com/doorman/doorman/sqlite"
 	"github.com/doorman/doorman/useragent"
 )
 
 // benchConfig is what `doorman bench` reads from flags.
 type benchConfig struct {
-	url             string
-	email, password string
-	users           int
-	concurrency     int
-	duration        time.Duration
-	warmup          time.Duration
-	mode            string // whoami (sessions) or apikey
-	key             string // with --url and --mode apikey: a key to use
+	url                 string
+	db                  string // in-process: "" for a temporary SQLite file, or a postgres:// URL
+	nodes               int    // in-process: Doorman servers on the one store
+	logFormat, logLevel string // in-process: the servers' log, as serve's flags
+	email, password     string
+	users               int
+	concurrency         int
+	duration            time.Duration
+	warmup              time.Duration
+	mode                string // whoami (sessions) or apikey
+	key                 string // with --url and --mode apikey: a key to use
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench", stderr)
 	var c benchConfig
-	fs.StringVar(&c.url, "url", "", "a running Doorman to load (default: an in-process server on a temporary SQLite file)")
+	fs.StringVar(&c.url, "url", "", "a running Doorman to load (default: Doorman in this process, on a temporary SQLite file or on --db)")
+	fs.StringVar(&c.db, "db", "", "a postgres:// URL to run the in-process Doorman on, in a fresh schema dropped at the end (default: a temporary SQLite file); taken from the command line only, never from DOORMAN_DB, so that bench cannot load a database by accident")
+	fs.IntVar(&c.nodes, "nodes", 1, "in-process Doorman servers on the same store; the load is spread over them")
+	fs.StringVar(&c.logFormat, "log-format", "text", "in-process: log format, as serve's (text or json); the servers' log goes to a temporary file")
+	fs.StringVar(&c.logLevel, "log-level", "info", "in-process: log level, as serve's; info has the access log on, as serve has by default")
 	fs.StringVar(&c.email, "email", "admin@company.com", "with --url: the user to sign in as")
 	fs.StringVar(&c.password, "password", "", "with --url: that user's password")
 	fs.IntVar(&c.users, "users", 16, "sessions to sign in (in-process: one user each); requests rotate over them")
@@ -55,59 +66,127 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if c.users < 1 || c.concurrency < 1 || c.duration <= 0 {
-		return errors.New("--users, --concurrency and --duration must be positive")
+	dbGiven := false
+	fs.Visit(func(f *flag.Flag) { dbGiven = dbGiven || f.Name == "db" }) // Visit sees the command line, not DOORMAN_*
+	if !dbGiven {
+		c.db = ""
+	}
+	if c.users < 1 || c.concurrency < 1 || c.duration <= 0 || c.nodes < 1 {
+		return errors.New("--users, --concurrency, --duration and --nodes must be positive")
 	}
 	if c.mode != "whoami" && c.mode != "apikey" {
 		return errors.New("--mode must be whoami or apikey")
 	}
+	if c.url != "" && (c.db != "" || c.nodes != 1) {
+		return errors.New("--db and --nodes run Doorman in this process: leave them out with --url")
+	}
+	if c.db != "" && !isPostgresURL(c.db) {
+		return errors.New("--db takes a postgres:// URL: bench creates users, so it runs on SQLite only in a temporary file of its own (the default)")
+	}
+	if _, err := newLogger(io.Discard, c.logFormat, c.logLevel); err != nil {
+		return err
+	}
 
-	target := c.url
+	targets := []string{c.url}
 	var tokens []string
-	if target == "" {
+	if c.url == "" {
 		dir, err := os.MkdirTemp("", "doorman-bench-")
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		url, toks, stop, err := startBenchServer(ctx, filepath.Join(dir, "bench.db"), c.users)
+		keepLog := false
+		defer func() {
+			if !keepLog {
+				os.RemoveAll(dir)
+			}
+		}()
+		db, store := filepath.Join(dir, "bench.db"), "SQLite store (temporary file)"
+		if c.db != "" {
+			dsn, schema, drop, err := createBenchSchema(ctx, c.db)
+			if err != nil {
+				return err
+			}
+			defer func() { // after the nodes below have closed their stores
+				if err := drop(); err != nil {
+					fmt.Fprintf(stderr, "doorman bench: %v\n", err)
+				}
+			}()
+			db, store = dsn, fmt.Sprintf("%s, schema %s (dropped at the end)", describeDB(c.db), schema)
+		}
+		logPath := filepath.Join(dir, "doorman.log")
+		logFile, err := os.Create(logPath)
 		if err != nil {
 			return err
 		}
-		defer stop()
-		target, tokens = url, toks
-		fmt.Fprintf(stdout, "in-process Doorman on %s, SQLite store, %d users signed in\n", target, c.users)
+		defer logFile.Close()
+		urls, toks, stop, err := startBenchNodes(ctx, db, c, logFile)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			stop()
+			if keepLog {
+				fmt.Fprintf(stderr, "the servers' log is kept in %s\n", logPath)
+			}
+		}()
+		targets, tokens = urls, toks
+		nodes := "in-process Doorman on " + urls[0]
+		if len(urls) > 1 {
+			nodes = fmt.Sprintf("%d in-process Doorman nodes on %s", len(urls), strings.Join(urls, ", "))
+		}
+		fmt.Fprintf(stdout, "%s, %s, %d users signed in\n", nodes, store, c.users)
+		access := "access log on"
+		if l, _ := newLogger(io.Discard, c.logFormat, c.logLevel); !l.Enabled(ctx, slog.LevelInfo) {
+			access = "access log off"
+		}
+		fmt.Fprintf(stdout, "server log: level %s (%s), %s format, to a temporary file\n", c.logLevel, access, c.logFormat)
 		if c.mode == "apikey" {
-			if tokens, err = createBenchKeys(ctx, target, toks[0], c.users); err != nil {
+			if tokens, err = createBenchKeys(ctx, urls[0], toks[0], c.users); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "%d API keys created\n", len(tokens))
 		}
-	} else if c.mode == "apikey" && c.key != "" {
+		err = runBench(ctx, targets, tokens, c, stdout)
+		keepLog = err != nil && ctx.Err() == nil // failed requests: their causes are in the log
+		return err
+	}
+	if c.mode == "apikey" && c.key != "" {
 		tokens = []string{c.key}
-		fmt.Fprintf(stdout, "Doorman at %s, API key %s\n", target, doorman.APIKeyPrefixOf(c.key))
+		fmt.Fprintf(stdout, "Doorman at %s, API key %s\n", c.url, doorman.APIKeyPrefixOf(c.key))
 	} else {
 		if c.password == "" {
 			return errors.New("--password is required with --url")
 		}
-		toks, err := signInMany(ctx, target, c.email, c.password, c.users)
+		toks, err := signInMany(ctx, c.url, c.email, c.password, c.users)
 		if err != nil {
 			return err
 		}
 		tokens = toks
-		fmt.Fprintf(stdout, "Doorman at %s, %d sessions of %s signed in\n", target, c.users, c.email)
+		fmt.Fprintf(stdout, "Doorman at %s, %d sessions of %s signed in\n", c.url, c.users, c.email)
 		if c.mode == "apikey" {
-			if tokens, err = createBenchKeys(ctx, target, toks[0], c.users); err != nil {
+			if tokens, err = createBenchKeys(ctx, c.url, toks[0], c.users); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "%d API keys created\n", len(tokens))
 		}
 	}
+	return runBench(ctx, targets, tokens, c, stdout)
+}
 
-	whoamiURL := strings.TrimRight(target, "/") + "/api/v1/whoami"
-	body, err := fetchOnce(ctx, whoamiURL, tokens[0])
-	if err != nil {
-		return err
+// runBench loads whoami on targets (spread over them), then a bare handler
+// that answers the same bytes, and prints both and their ratio.
+func runBench(ctx context.Context, targets, tokens []string, c benchConfig, stdout io.Writer) error {
+	whoami := make([]string, len(targets))
+	var body []byte
+	for i, t := range targets {
+		whoami[i] = strings.TrimRight(t, "/") + "/api/v1/whoami"
+		b, err := fetchOnce(ctx, whoami[i], tokens[0])
+		if err != nil {
+			return err
+		}
+		if body == nil {
+			body = b
+		}
 	}
 	// The bare handler sends the very bytes whoami sends, so that the ratio
 	// measures Doorman's work and nothing about response size.
@@ -119,7 +198,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	fmt.Fprintf(stdout, "load: %d connections, %s per run (after %s warm-up), GOMAXPROCS=%d\n",
 		c.concurrency, c.duration, c.warmup, runtime.GOMAXPROCS(0))
-	who, err := load(ctx, whoamiURL, tokens, c)
+	who, err := load(ctx, whoami, tokens, c)
 	if err != nil {
 		return err
 	}
@@ -128,7 +207,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		label = "apikey"
 	}
 	fmt.Fprintf(stdout, "%s: %s\n", label, who)
-	bare, err := load(ctx, bareURL, tokens, c)
+	bare, err := load(ctx, []string{bareURL}, tokens, c)
 	if err != nil {
 		return err
 	}
@@ -141,16 +220,67 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// startBenchServer runs Doorman in this process on a fresh SQLite file with
-// n users, each signed in once. Access logs are off (level warn), as in a
-// deployment that ships them elsewhere.
-func startBenchServer(ctx context.Context, path string, n int) (string, []string, func(), error) {
-	store, err := sqlite.Open(ctx, path)
+// startBenchNodes runs c.nodes Doorman servers in this process on the store
+// db (each with a store, a service and an access log of its own, as
+// separate processes would have), creates c.users users and signs each in
+// once, on the nodes in turn. Device and place tracking are on, and the log
+// is as serve's with c's --log-format and --log-level, written to logw.
+func startBenchNodes(ctx context.Context, db string, c benchConfig, logw io.Writer) (urls, tokens []string, stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
+	var svcs []*app.Service
+	for range c.nodes {
+		u, svc, stopNode, err := startBenchNode(ctx, db, c, logw)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		stops = append(stops, stopNode)
+		urls = append(urls, u)
+		svcs = append(svcs, svc)
+	}
+	password := randomPassword()
+	for i := range c.users {
+		email := fmt.Sprintf("bench%03d@bench.example", i)
+		role := doorman.RoleMember
+		if i == 0 {
+			role = doorman.RoleAdmin // creates the API keys of --mode apikey
+		}
+		if _, err := svcs[0].CreateUser(ctx, "Bench", email, "", role, password); err != nil {
+			return nil, nil, nil, err
+		}
+		toks, err := signInMany(ctx, urls[i%len(urls)], email, password, 1)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		tokens = append(tokens, toks...)
+	}
+	return urls, tokens, stop, nil
+}
+
+// startBenchNode runs one Doorman server on db, on a loopback port.
+func startBenchNode(ctx context.Context, db string, c benchConfig, logw io.Writer) (string, *app.Service, func(), error) {
+	log, err := newLogger(logw, c.logFormat, c.logLevel)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	access, err := newAccessLog(logw, c.logFormat, c.logLevel)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	store, err := openStore(ctx, db)
 	if err != nil {
 		return "", nil, nil, err
 	}
 	svc := app.NewService(store, argon2id.New())
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	svc.Log = log
 	// Device and place tracking on, as in `serve` (places only if installed).
 	if svc.Devices, err = useragent.New(); err != nil {
@@ -166,37 +296,63 @@ func startBenchServer(ctx context.Context, path string, n int) (string, []string
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		store.Close()
+		places.Close()
 		return "", nil, nil, err
 	}
 	base := &url.URL{Scheme: "http", Host: ln.Addr().String()}
-	srv := newHTTPServer(svc, doormanhttp.Config{BaseURL: base, Logger: log})
+	srv := newHTTPServer(svc, doormanhttp.Config{BaseURL: base, Logger: log, AccessLog: access})
 	go srv.Serve(ln)
 	stop := func() {
 		srv.Close()
+		if access != nil {
+			access.Close()
+		}
 		svc.Flush(context.Background())
 		store.Close()
 		places.Close()
 	}
-	password := randomPassword()
-	tokens := make([]string, 0, n)
-	for i := range n {
-		email := fmt.Sprintf("bench%03d@bench.example", i)
-		role := doorman.RoleMember
-		if i == 0 {
-			role = doorman.RoleAdmin // creates the API keys of --mode apikey
-		}
-		if _, err := svc.CreateUser(ctx, "Bench", email, "", role, password); err != nil {
-			stop()
-			return "", nil, nil, err
-		}
-		toks, err := signInMany(ctx, base.String(), email, password, 1)
-		if err != nil {
-			stop()
-			return "", nil, nil, err
-		}
-		tokens = append(tokens, toks...)
+	return base.String(), svc, stop, nil
+}
+
+// createBenchSchema creates a schema of bench's own, doorman_bench_<random>,
+// in the PostgreSQL database of dsn, so that bench's users and sessions
+// never mix with the data already there. It returns dsn with that schema as
+// search_path, the schema's name, and a function that drops the schema.
+func createBenchSchema(ctx context.Context, dsn string) (string, string, func() error, error) {
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "doorman_bench_" + hex.EncodeToString(b[:])
+	ident := pgx.Identifier{schema}.Sanitize()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("--db: %w", err)
 	}
-	return base.String(), tokens, stop, nil
+	q := u.Query()
+	q.Set("search_path", schema) // pgx sends it to the server as a run-time parameter
+	u.RawQuery = q.Encode()
+
+	exec := func(ctx context.Context, sql string) error {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := exec(ctx, "CREATE SCHEMA "+ident); err != nil {
+		return "", "", nil, fmt.Errorf("--db: create schema %s: %w", schema, err)
+	}
+	drop := func() error {
+		// Not the command's context: an interrupted bench cleans up too.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := exec(ctx, "DROP SCHEMA "+ident+" CASCADE"); err != nil {
+			return fmt.Errorf("drop schema %s: %w", schema, err)
+		}
+		return nil
+	}
+	return u.String(), schema, drop, nil
 }
 
 // signInMany signs in n times over the API and returns the tokens.
@@ -270,9 +426,10 @@ func (r loadResult) String() string {
 		r.rps, fmtLatency(r.p50), fmtLatency(r.p99), r.requests, r.errors)
 }
 
-// load drives GET u from c.concurrency workers over keep-alive connections,
-// each request with the next token, for c.warmup then c.duration.
-func load(ctx context.Context, u string, tokens []string, c benchConfig) (loadResult, error) {
+// load drives GET on urls from c.concurrency workers over keep-alive
+// connections, worker i on urls[i%len(urls)], each request with the next
+// token, for c.warmup then c.duration.
+func load(ctx context.Context, urls []string, tokens []string, c benchConfig) (loadResult, error) {
 	tr := &http.Transport{MaxIdleConnsPerHost: c.concurrency, MaxConnsPerHost: c.concurrency,
 		DisableCompression: true, IdleConnTimeout: time.Minute}
 	defer tr.CloseIdleConnections()
@@ -289,7 +446,7 @@ func load(ctx context.Context, u string, tokens []string, c benchConfig) (loadRe
 	end := measureFrom.Add(c.duration)
 	for w := range c.concurrency {
 		wg.Go(func() {
-			req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+			req, err := http.NewRequestWithContext(ctx, "GET", urls[w%len(urls)], nil)
 			if err != nil {
 				return
 			}

@@ -54,7 +54,8 @@ Usage:
                                         sign out every session of a user, in every account
   doorman audit export [--account NAME] [--format csv|jsonl] [--since RFC3339] [--action A] [--out FILE]
                                         write audit events, newest first
-  doorman bench [--url URL]             load-test whoami against a bare net/http handler
+  doorman bench [--url URL | --db postgres://… --nodes N]
+                                        load-test whoami against a bare net/http handler
   doorman geoip install [--dir DIR]     fetch the DB-IP Lite city and ASN databases
 
 Run "doorman COMMAND -h" for a command's flags. Every flag may also be set

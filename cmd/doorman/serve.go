@@ -66,6 +66,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	access, err := newAccessLog(stderr, c.logFormat, c.logLevel)
+	if err != nil {
+		return err
+	}
+	if access != nil {
+		defer access.Close()
+	}
 	var base *url.URL
 	if c.baseURL != "" {
 		base, err = url.Parse(c.baseURL)
@@ -141,7 +148,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	srv := newHTTPServer(svc, doormanhttp.Config{BaseURL: base, TrustedProxies: proxies, Logger: log,
-		ActiveSessions: svc.CountLiveSessions})
+		AccessLog: access, ActiveSessions: svc.CountLiveSessions})
 	fmt.Fprintf(stdout, "Doorman listening on %s (store %s)\n", base, describeDB(c.db))
 
 	bg, stopBG := context.WithCancel(context.Background())
@@ -164,6 +171,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("shutdown", "err", err)
+	}
+	if access != nil {
+		access.Close() // the last requests' lines, before the lines that follow
 	}
 	stopBG()
 	if err := svc.Flush(sctx); err != nil {
@@ -237,6 +247,26 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// newAccessLog returns the access log for --log-format and --log-level,
+// writing to w beside the other log lines: nil when the level is above
+// info, where the access log is off. Its lines are buffered for up to
+// 200 ms (see doormanhttp.AccessLog), so a crash loses at most the lines of
+// the last 200 ms; close it at shutdown.
+func newAccessLog(w io.Writer, format, level string) (*doormanhttp.AccessLog, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	if lv > slog.LevelInfo {
+		return nil, nil
+	}
+	a, err := doormanhttp.NewAccessLog(w, format)
+	if err != nil {
+		return nil, fmt.Errorf("--log-format %q: want text or json", format)
+	}
+	return a, nil
 }
 
 func randomPassword() string {

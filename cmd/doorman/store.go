@@ -17,7 +17,7 @@ func openStore(ctx context.Context, db string) (doorman.Store, error) {
 	if db == "" {
 		return nil, fmt.Errorf("--db is required")
 	}
-	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+	if isPostgresURL(db) {
 		s, err := postgres.Open(ctx, db)
 		if err != nil {
 			return nil, err
@@ -29,4 +29,10 @@ func openStore(ctx context.Context, db string) (doorman.Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// isPostgresURL reports whether --db names PostgreSQL rather than a SQLite
+// file.
+func isPostgresURL(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
