@@ -147,6 +147,14 @@ func (s *Server) metricsHandler(w *request, r *http.Request) error {
 		b.WriteByte('\n')
 	}
 
+	if failures := s.cfg.StoreFailures; failures != nil {
+		b.WriteString("# HELP doorman_store_failures_total Store calls that failed: timed out, refused, reset.\n")
+		b.WriteString("# TYPE doorman_store_failures_total counter\n")
+		b.WriteString("doorman_store_failures_total ")
+		b.WriteString(strconv.FormatUint(failures(), 10))
+		b.WriteByte('\n')
+	}
+
 	if count := s.cfg.ActiveSessions; count != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), activeSessionsTimeout)
 		n, err := count(ctx)
