@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -140,20 +141,35 @@ func (c *callCtx) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// done classifies the error of a call made under ctx (the caller's context)
-// and reports the outcome to the outage log.
+// done classifies the error of a call made under ctx (the call's bounded
+// context, not yet released) and reports the outcome to the outage log.
+//
+// An answer that comes once the deadline has passed is not trusted, even a
+// *doorman.Error: a driver interrupted mid-statement may look like an empty
+// result ("not found"), and a sign-in must not be refused as a wrong
+// password because the database was slow.
 func (st *deadlineStore) done(ctx context.Context, err error) error {
 	if err == nil {
 		st.outages.Success()
 		return nil
 	}
+	cerr := ctx.Err()
+	expired := errors.Is(cerr, context.DeadlineExceeded)
 	var de *doorman.Error
-	if errors.As(err, &de) && de.Code != doorman.EUNAVAILABLE {
+	if errors.As(err, &de) && de.Code != doorman.EUNAVAILABLE && !expired {
 		st.outages.Success() // the store answered: no such row, a conflict
 		return err
 	}
-	if errors.Is(ctx.Err(), context.Canceled) {
+	if errors.Is(cerr, context.Canceled) {
 		return err // the caller gave up; the store may be fine
+	}
+	switch {
+	case de != nil:
+		// Kept as text only: callers read a *doorman.Error in the chain as
+		// the store's answer.
+		err = fmt.Errorf("%w; the store then answered: %s", context.DeadlineExceeded, err.Error())
+	case expired && !errors.Is(err, context.DeadlineExceeded):
+		err = fmt.Errorf("%w: %w", err, context.DeadlineExceeded)
 	}
 	st.outages.Failure(err)
 	if IsUnavailable(err) {
@@ -169,345 +185,345 @@ func (st *deadlineStore) Close() error { return st.store.Close() }
 func (st *deadlineStore) Ping(ctx context.Context) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.Ping(bctx))
+	return st.done(bctx, st.store.Ping(bctx))
 }
 
 func (st *deadlineStore) CreateAccount(ctx context.Context, a *doorman.Account) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.CreateAccount(bctx, a))
+	return st.done(bctx, st.store.CreateAccount(bctx, a))
 }
 
 func (st *deadlineStore) FindAccountByID(ctx context.Context, id string) (*doorman.Account, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.FindAccountByID(bctx, id)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) FindAccountByName(ctx context.Context, name string) (*doorman.Account, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.FindAccountByName(bctx, name)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) UpdateAccountSettings(ctx context.Context, id string, s doorman.Settings, ev *doorman.AuditEvent) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.UpdateAccountSettings(bctx, id, s, ev))
+	return st.done(bctx, st.store.UpdateAccountSettings(bctx, id, s, ev))
 }
 
 func (st *deadlineStore) CreateUser(ctx context.Context, u *doorman.User, ev *doorman.AuditEvent) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.CreateUser(bctx, u, ev))
+	return st.done(bctx, st.store.CreateUser(bctx, u, ev))
 }
 
 func (st *deadlineStore) FindUserByID(ctx context.Context, accountID, id string) (*doorman.User, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.FindUserByID(bctx, accountID, id)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) UpdateUserPassword(ctx context.Context, accountID, userID, hash string, ev *doorman.AuditEvent) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.UpdateUserPassword(bctx, accountID, userID, hash, ev))
+	return st.done(bctx, st.store.UpdateUserPassword(bctx, accountID, userID, hash, ev))
 }
 
 func (st *deadlineStore) FindUsers(ctx context.Context, f doorman.UserFilter) ([]*doorman.User, int, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, r1, err := st.store.FindUsers(bctx, f)
-	return r0, r1, st.done(ctx, err)
+	return r0, r1, st.done(bctx, err)
 }
 
 func (st *deadlineStore) CreateSession(ctx context.Context, s *doorman.Session, ev *doorman.AuditEvent) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.CreateSession(bctx, s, ev))
+	return st.done(bctx, st.store.CreateSession(bctx, s, ev))
 }
 
 func (st *deadlineStore) FindSessionByTokenHash(ctx context.Context, hash []byte) (*doorman.Principal, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.FindSessionByTokenHash(bctx, hash)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) FindSessionByID(ctx context.Context, accountID, id string) (*doorman.Session, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.FindSessionByID(bctx, accountID, id)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) FindSessions(ctx context.Context, f doorman.SessionFilter) ([]*doorman.Session, int, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, r1, err := st.store.FindSessions(bctx, f)
-	return r0, r1, st.done(ctx, err)
+	return r0, r1, st.done(bctx, err)
 }
 
 func (st *deadlineStore) TouchSession(ctx context.Context, id string, t doorman.Touch) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.TouchSession(bctx, id, t))
+	return st.done(bctx, st.store.TouchSession(bctx, id, t))
 }
 
 func (st *deadlineStore) ReauthenticateSession(ctx context.Context, accountID, id string, at time.Time, ev *doorman.AuditEvent) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.ReauthenticateSession(bctx, accountID, id, at, ev))
+	return st.done(bctx, st.store.ReauthenticateSession(bctx, accountID, id, at, ev))
 }
 
 func (st *deadlineStore) FindSessionIPs(ctx context.Context, accountID, sessionID string) ([]*doorman.SessionIP, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.FindSessionIPs(bctx, accountID, sessionID)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) FindUserHistory(ctx context.Context, accountID, userID string, before time.Time) (*doorman.RiskHistory, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.FindUserHistory(bctx, accountID, userID, before)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) FindFlaggedUsers(ctx context.Context, accountID string, userIDs []string, w *doorman.ActiveWindow, oldBefore time.Time) ([]string, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.FindFlaggedUsers(bctx, accountID, userIDs, w, oldBefore)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) RevokeSessions(ctx context.Context, f doorman.RevokeFilter, r doorman.Revocation, ev *doorman.AuditEvent) (int, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.RevokeSessions(bctx, f, r, ev)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) PurgeSessions(ctx context.Context, cutoff time.Time, limit int) (int, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.PurgeSessions(bctx, cutoff, limit)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) FindTeamMembers(ctx context.Context, accountID string, w *doorman.ActiveWindow, f doorman.TeamFilter) ([]doorman.TeamMember, int, int, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, r1, r2, err := st.store.FindTeamMembers(bctx, accountID, w, f)
-	return r0, r1, r2, st.done(ctx, err)
+	return r0, r1, r2, st.done(bctx, err)
 }
 
 func (st *deadlineStore) CreateAPIKey(ctx context.Context, k *doorman.APIKey, ev *doorman.AuditEvent) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.CreateAPIKey(bctx, k, ev))
+	return st.done(bctx, st.store.CreateAPIKey(bctx, k, ev))
 }
 
 func (st *deadlineStore) FindAPIKeyByHash(ctx context.Context, hash []byte) (*doorman.Principal, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.FindAPIKeyByHash(bctx, hash)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) FindAPIKeys(ctx context.Context, f doorman.APIKeyFilter) ([]*doorman.APIKey, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.FindAPIKeys(bctx, f)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) RevokeAPIKey(ctx context.Context, accountID, id string, r doorman.Revocation, ev *doorman.AuditEvent) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.RevokeAPIKey(bctx, accountID, id, r, ev))
+	return st.done(bctx, st.store.RevokeAPIKey(bctx, accountID, id, r, ev))
 }
 
 func (st *deadlineStore) RecordAPIKeyUsage(ctx context.Context, usage []doorman.APIKeyUsage, events []*doorman.AuditEvent) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.RecordAPIKeyUsage(bctx, usage, events))
+	return st.done(bctx, st.store.RecordAPIKeyUsage(bctx, usage, events))
 }
 
 func (st *deadlineStore) FindAPIKeyUsage(ctx context.Context, accountID, keyID string, since time.Time) ([]doorman.UsageHour, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.FindAPIKeyUsage(bctx, accountID, keyID, since)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) PurgeAPIKeyUsage(ctx context.Context, before time.Time, limit int) (int, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.PurgeAPIKeyUsage(bctx, before, limit)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) CreateAuditEvent(ctx context.Context, ev *doorman.AuditEvent) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.CreateAuditEvent(bctx, ev))
+	return st.done(bctx, st.store.CreateAuditEvent(bctx, ev))
 }
 
 func (st *deadlineStore) FindAuditEvents(ctx context.Context, f doorman.AuditFilter) ([]*doorman.AuditEvent, int, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, r1, err := st.store.FindAuditEvents(bctx, f)
-	return r0, r1, st.done(ctx, err)
+	return r0, r1, st.done(bctx, err)
 }
 
 func (st *deadlineStore) PurgeAuditEvents(ctx context.Context, before time.Time, limit int) (int, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.PurgeAuditEvents(bctx, before, limit)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) CreateAlert(ctx context.Context, a *doorman.Alert, ds []*doorman.Delivery, ev *doorman.AuditEvent) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.CreateAlert(bctx, a, ds, ev))
+	return st.done(bctx, st.store.CreateAlert(bctx, a, ds, ev))
 }
 
 func (st *deadlineStore) FindAlertByTokenHash(ctx context.Context, hash []byte) (*doorman.Alert, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.FindAlertByTokenHash(bctx, hash)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) UseAlert(ctx context.Context, accountID, id string, r doorman.Revocation, ev *doorman.AuditEvent) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.UseAlert(bctx, accountID, id, r, ev))
+	return st.done(bctx, st.store.UseAlert(bctx, accountID, id, r, ev))
 }
 
 func (st *deadlineStore) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*doorman.Delivery, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.ClaimDeliveries(bctx, now, leaseUntil, limit)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) RecordDeliveryAttempt(ctx context.Context, id string, a doorman.DeliveryAttempt, ev *doorman.AuditEvent) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.RecordDeliveryAttempt(bctx, id, a, ev))
+	return st.done(bctx, st.store.RecordDeliveryAttempt(bctx, id, a, ev))
 }
 
 func (st *deadlineStore) FindDeliveries(ctx context.Context, f doorman.DeliveryFilter) ([]*doorman.Delivery, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.FindDeliveries(bctx, f)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) FindWebhook(ctx context.Context, accountID string) (*doorman.Webhook, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.FindWebhook(bctx, accountID)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) PutWebhook(ctx context.Context, w *doorman.Webhook, ev *doorman.AuditEvent) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.PutWebhook(bctx, w, ev))
+	return st.done(bctx, st.store.PutWebhook(bctx, w, ev))
 }
 
 func (st *deadlineStore) DeleteWebhook(ctx context.Context, accountID string, ev *doorman.AuditEvent) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.DeleteWebhook(bctx, accountID, ev))
+	return st.done(bctx, st.store.DeleteWebhook(bctx, accountID, ev))
 }
 
 func (st *deadlineStore) PurgeAlerts(ctx context.Context, before time.Time, limit int) (int, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.PurgeAlerts(bctx, before, limit)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) FindTwoFactor(ctx context.Context, accountID, userID string) (*doorman.TwoFactor, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.FindTwoFactor(bctx, accountID, userID)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) FindTwoFactorUsers(ctx context.Context, accountID string, userIDs []string) ([]string, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.FindTwoFactorUsers(bctx, accountID, userIDs)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) SetPendingTwoFactor(ctx context.Context, accountID, userID, secret string) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.SetPendingTwoFactor(bctx, accountID, userID, secret))
+	return st.done(bctx, st.store.SetPendingTwoFactor(bctx, accountID, userID, secret))
 }
 
 func (st *deadlineStore) EnableTwoFactor(ctx context.Context, accountID, userID, secret string, step int64, at time.Time, hashes [][]byte, ev *doorman.AuditEvent) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.EnableTwoFactor(bctx, accountID, userID, secret, step, at, hashes, ev))
+	return st.done(bctx, st.store.EnableTwoFactor(bctx, accountID, userID, secret, step, at, hashes, ev))
 }
 
 func (st *deadlineStore) DisableTwoFactor(ctx context.Context, accountID, userID string, ev *doorman.AuditEvent) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.DisableTwoFactor(bctx, accountID, userID, ev))
+	return st.done(bctx, st.store.DisableTwoFactor(bctx, accountID, userID, ev))
 }
 
 func (st *deadlineStore) ReplaceRecoveryCodes(ctx context.Context, accountID, userID string, hashes [][]byte, at time.Time, ev *doorman.AuditEvent) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.ReplaceRecoveryCodes(bctx, accountID, userID, hashes, at, ev))
+	return st.done(bctx, st.store.ReplaceRecoveryCodes(bctx, accountID, userID, hashes, at, ev))
 }
 
 func (st *deadlineStore) AcceptTOTPStep(ctx context.Context, accountID, userID string, step int64) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.AcceptTOTPStep(bctx, accountID, userID, step))
+	return st.done(bctx, st.store.AcceptTOTPStep(bctx, accountID, userID, step))
 }
 
 func (st *deadlineStore) UseRecoveryCode(ctx context.Context, accountID, userID string, hash []byte, at time.Time, ev *doorman.AuditEvent) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.UseRecoveryCode(bctx, accountID, userID, hash, at, ev))
+	return st.done(bctx, st.store.UseRecoveryCode(bctx, accountID, userID, hash, at, ev))
 }
 
 func (st *deadlineStore) CreateSignInChallenge(ctx context.Context, c *doorman.SignInChallenge) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.CreateSignInChallenge(bctx, c))
+	return st.done(bctx, st.store.CreateSignInChallenge(bctx, c))
 }
 
 func (st *deadlineStore) FindSignInChallenge(ctx context.Context, hash []byte) (*doorman.SignInChallenge, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.FindSignInChallenge(bctx, hash)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) FailSignInChallenge(ctx context.Context, id string) (int, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
 	r0, err := st.store.FailSignInChallenge(bctx, id)
-	return r0, st.done(ctx, err)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) DeleteSignInChallenge(ctx context.Context, id string) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(ctx, st.store.DeleteSignInChallenge(bctx, id))
+	return st.done(bctx, st.store.DeleteSignInChallenge(bctx, id))
 }
