@@ -164,9 +164,9 @@ func (st *deadlineStore) done(ctx context.Context, err error) error {
 		return err // the caller gave up; the store may be fine
 	}
 	switch {
-	case de != nil:
-		// Kept as text only: callers read a *doorman.Error in the chain as
-		// the store's answer.
+	case de != nil && de.Code != doorman.EUNAVAILABLE:
+		// An answer after the deadline, kept as text only: callers read a
+		// *doorman.Error in the chain as the store's answer.
 		err = fmt.Errorf("%w; the store then answered: %s", context.DeadlineExceeded, err.Error())
 	case expired && !errors.Is(err, context.DeadlineExceeded):
 		err = fmt.Errorf("%w: %w", err, context.DeadlineExceeded)

@@ -30,6 +30,37 @@ func (h *hungStore) Ping(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// lateNotFoundStore answers "not found" once its context has ended, as a
+// driver interrupted mid-statement may look like an empty result.
+type lateNotFoundStore struct{ doorman.Store }
+
+func (lateNotFoundStore) FindSessionByTokenHash(ctx context.Context, _ []byte) (*doorman.Principal, error) {
+	<-ctx.Done()
+	return nil, doorman.Errorf(doorman.ENOTFOUND, "session not found")
+}
+
+// An answer that comes after the deadline is an outage, never the store's
+// word: "not found" there would sign a valid session out.
+func TestWithDeadlineDistrustsLateAnswers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		outages := quietOutages()
+		store := app.WithDeadline(lateNotFoundStore{}, time.Second, outages)
+		_, err := store.FindSessionByTokenHash(t.Context(), make([]byte, 32))
+		if !app.IsUnavailable(err) || doorman.ErrorCode(err) == doorman.ENOTFOUND {
+			t.Errorf("err = %v (code %s), want unavailable, without the late not_found", err, doorman.ErrorCode(err))
+		}
+		if outages.Failures() != 1 {
+			t.Errorf("Failures() = %d, want 1", outages.Failures())
+		}
+		svc := app.NewService(store, cheap)
+		svc.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		tok, _ := doorman.NewToken()
+		if _, err := svc.Authenticate(t.Context(), tok, app.Meta{}); !app.IsUnavailable(err) {
+			t.Errorf("Authenticate: %v, want unavailable (not a 401)", err)
+		}
+	})
+}
+
 // memoryStore answers Ping at once without looking at its context, as a
 // store serving from memory does.
 type memoryStore struct {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/doorman/doorman/app"
 )
 
 // durationBuckets are the upper bounds, in seconds, of
@@ -161,7 +163,11 @@ func (s *Server) metricsHandler(w *request, r *http.Request) error {
 		cancel()
 		if err != nil {
 			// Leave the gauge out rather than report a wrong number.
-			s.log.LogAttrs(r.Context(), slog.LevelWarn, "count active sessions for metrics",
+			level := slog.LevelWarn
+			if app.IsUnavailable(err) {
+				level = slog.LevelDebug // the store's OutageLog has it
+			}
+			s.log.LogAttrs(r.Context(), level, "count active sessions for metrics",
 				slog.String("request_id", w.id), slog.Any("err", err))
 		} else {
 			b.WriteString("# HELP doorman_active_sessions Sessions neither revoked nor past their absolute end.\n")
