@@ -129,6 +129,9 @@ func unavailable(op string, err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
+	if IsUnavailable(err) { // marked by WithDeadline already
+		return fmt.Errorf("%s: %w", op, err)
+	}
 	return fmt.Errorf("%s: %w", op, &wrappedUnavailable{err})
 }
 

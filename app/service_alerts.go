@@ -330,7 +330,7 @@ func (s *Service) RunAlerts(ctx context.Context, interval time.Duration) {
 		for {
 			n, err := s.DeliverAlerts(ctx)
 			if err != nil && ctx.Err() == nil {
-				s.Log.Warn("deliver alerts failed", "err", err)
+				s.logStoreFailure("deliver alerts failed", err)
 			}
 			if err != nil || n < alertBatch {
 				break // a full batch means more may be due

@@ -46,7 +46,7 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key string, m Meta) (*
 		ev := s.event(p, doorman.ActionAPIKeyNewIP, k.ID, m, now)
 		ev.Details = "prefix=" + k.Prefix
 		if err := s.flushKey(ctx, k.ID, ev); err != nil {
-			s.Log.Warn("record api key address failed", "api_key_id", k.ID, "err", err)
+			s.logStoreFailure("record api key address failed", err, "api_key_id", k.ID)
 		}
 	}
 	s.keys.overlay(k)

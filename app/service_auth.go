@@ -234,7 +234,7 @@ func (s *Service) Authenticate(ctx context.Context, token string, m Meta) (*door
 		if err := s.Store.TouchSession(ctx, sess.ID, t); err != nil {
 			// The session was read and is valid; only its activity is late.
 			s.activity.restore(sess.ID, t)
-			s.Log.Warn("touch session failed", "session_id", sess.ID, "err", err)
+			s.logStoreFailure("touch session failed", err, "session_id", sess.ID)
 		} else {
 			applyTouch(sess, t)
 		}
@@ -304,7 +304,7 @@ func (s *Service) RunFlusher(ctx context.Context, interval time.Duration) {
 			return
 		case <-tick.C:
 			if err := s.FlushDue(ctx); err != nil && ctx.Err() == nil {
-				s.Log.Warn("flush activity failed", "err", err)
+				s.logStoreFailure("flush activity failed", err)
 			}
 		}
 	}

@@ -15,7 +15,7 @@ import (
 func (s *Service) signInRisk(ctx context.Context, sess *doorman.Session) doorman.Risk {
 	h, err := s.Store.FindUserHistory(ctx, sess.AccountID, sess.UserID, sess.CreatedAt)
 	if err != nil {
-		s.Log.Warn("risk history unavailable", "user_id", sess.UserID, "err", err)
+		s.logStoreFailure("risk history unavailable", err, "user_id", sess.UserID)
 		return doorman.Risk{Level: doorman.RiskNone}
 	}
 	r := doorman.AssessRisk(sess, h, sess.CreatedAt)
@@ -78,7 +78,7 @@ func (s *Service) changeRisk(ctx context.Context, sess *doorman.Session, m Meta,
 	}
 	h, err := s.Store.FindUserHistory(ctx, sess.AccountID, sess.UserID, now)
 	if err != nil {
-		s.Log.Warn("risk history unavailable", "user_id", sess.UserID, "err", err)
+		s.logStoreFailure("risk history unavailable", err, "user_id", sess.UserID)
 		return nil
 	}
 	found := doorman.AssessRisk(&next, h, now)
@@ -99,7 +99,7 @@ func (s *Service) changeRisk(ctx context.Context, sess *doorman.Session, m Meta,
 	ev := s.event(nil, doorman.ActionSessionFlagged, sess.ID, m, now)
 	ev.AccountID, ev.Details = sess.AccountID, r.AuditDetails()
 	if err := s.Store.CreateAuditEvent(ctx, ev); err != nil {
-		s.Log.Warn("session flag not audited", "session_id", sess.ID, "err", err)
+		s.logStoreFailure("session flag not audited", err, "session_id", sess.ID)
 	}
 	return &r
 }

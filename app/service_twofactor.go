@@ -422,7 +422,7 @@ func (s *Service) CompleteSignIn(ctx context.Context, challengeToken, code strin
 
 func (s *Service) dropChallenge(ctx context.Context, id string) {
 	if err := s.Store.DeleteSignInChallenge(ctx, id); err != nil && doorman.ErrorCode(err) != doorman.ENOTFOUND {
-		s.Log.Warn("delete sign-in challenge failed", "challenge_id", id, "err", err)
+		s.logStoreFailure("delete sign-in challenge failed", err, "challenge_id", id)
 	}
 }
 

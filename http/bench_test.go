@@ -19,11 +19,11 @@ import (
 	"github.com/doorman/doorman/internal/testdb"
 )
 
-// benchSetup returns a service on a fresh SQLite store and the token of one
-// signed-in session.
+// benchSetup returns a service on a fresh SQLite store, its calls bounded
+// as doorman serve bounds them, and the token of one signed-in session.
 func benchSetup(b *testing.B) (*app.Service, string) {
 	b.Helper()
-	svc := app.NewService(testdb.SQLite(b), testHasher)
+	svc := app.NewService(app.WithDeadline(testdb.SQLite(b), app.DefaultStoreTimeout, &app.OutageLog{}), testHasher)
 	svc.Log = slog.New(slog.DiscardHandler)
 	ctx := context.Background()
 	if _, err := svc.CreateUser(ctx, "Bench", "bench@bench.example", "Bench", doorman.RoleMember, password); err != nil {

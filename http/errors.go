@@ -135,15 +135,19 @@ var (
 )
 
 // logFailure logs the full error behind a 5xx answer under the request id
-// that the answer shows: a store that cannot answer as a warning, anything
-// else as an error. Pages and the API share it.
+// that the answer shows, as an error. A store that cannot answer, or a
+// client that went away, is a debug line: while the store is down every
+// request fails alike, and the store's OutageLog (app.WithDeadline) writes
+// the few warnings that say so. Pages and the API share it.
 func (s *Server) logFailure(rq *request, r *http.Request, status int, err error) {
 	level, msg := slog.LevelError, "internal error"
 	switch {
-	case status == http.StatusServiceUnavailable:
-		level, msg = slog.LevelWarn, "store unavailable"
 	case status < 500:
 		return
+	case status == http.StatusServiceUnavailable:
+		level, msg = slog.LevelDebug, "store unavailable"
+	case r.Context().Err() != nil:
+		level = slog.LevelDebug
 	}
 	s.log.LogAttrs(r.Context(), level, msg,
 		slog.String("request_id", rq.id), slog.String("method", r.Method),

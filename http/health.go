@@ -7,10 +7,12 @@ import (
 	"time"
 
 	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 )
 
 // readyTimeout bounds the store check of /readyz, so that a hung store
-// fails readiness instead of hanging the probe.
+// fails readiness instead of hanging the probe; the store's own deadline
+// (app.WithDeadline, --store-timeout) is usually shorter and applies first.
 const readyTimeout = 2 * time.Second
 
 type statusResponse struct {
@@ -29,7 +31,11 @@ func (s *Server) readyz(w *request, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	if err := s.svc.Store.Ping(ctx); err != nil {
-		s.log.LogAttrs(r.Context(), slog.LevelWarn, "readiness check failed",
+		level := slog.LevelWarn
+		if app.IsUnavailable(err) {
+			level = slog.LevelDebug // the store's OutageLog has it
+		}
+		s.log.LogAttrs(r.Context(), level, "readiness check failed",
 			slog.String("request_id", w.id), slog.Any("err", err))
 		s.writeErrorResponse(w, http.StatusServiceUnavailable, doorman.EUNAVAILABLE, msgUnavailable, "")
 		return nil

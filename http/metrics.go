@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/doorman/doorman/app"
 )
 
 // durationBuckets are the upper bounds, in seconds, of
@@ -147,13 +149,25 @@ func (s *Server) metricsHandler(w *request, r *http.Request) error {
 		b.WriteByte('\n')
 	}
 
+	if failures := s.cfg.StoreFailures; failures != nil {
+		b.WriteString("# HELP doorman_store_failures_total Store calls that failed: timed out, refused, reset.\n")
+		b.WriteString("# TYPE doorman_store_failures_total counter\n")
+		b.WriteString("doorman_store_failures_total ")
+		b.WriteString(strconv.FormatUint(failures(), 10))
+		b.WriteByte('\n')
+	}
+
 	if count := s.cfg.ActiveSessions; count != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), activeSessionsTimeout)
 		n, err := count(ctx)
 		cancel()
 		if err != nil {
 			// Leave the gauge out rather than report a wrong number.
-			s.log.LogAttrs(r.Context(), slog.LevelWarn, "count active sessions for metrics",
+			level := slog.LevelWarn
+			if app.IsUnavailable(err) {
+				level = slog.LevelDebug // the store's OutageLog has it
+			}
+			s.log.LogAttrs(r.Context(), level, "count active sessions for metrics",
 				slog.String("request_id", w.id), slog.Any("err", err))
 		} else {
 			b.WriteString("# HELP doorman_active_sessions Sessions neither revoked nor past their absolute end.\n")

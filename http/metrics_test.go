@@ -4,9 +4,11 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/doorman/doorman"
+	doormanhttp "github.com/doorman/doorman/http"
 )
 
 func TestMetrics(t *testing.T) {
@@ -73,6 +75,21 @@ func TestMetrics(t *testing.T) {
 				t.Errorf("bucket line %q: not cumulative", l)
 			}
 			last = n
+		}
+	}
+}
+
+func TestMetricsStoreFailures(t *testing.T) {
+	if body := string(newEnv(t).do(nil, "GET", "/metrics", nil).body); strings.Contains(body, "doorman_store_failures_total") {
+		t.Error("doorman_store_failures_total without a source")
+	}
+	var n atomic.Uint64
+	e := newEnv(t, func(c *doormanhttp.Config) { c.StoreFailures = n.Load })
+	n.Store(7)
+	body := string(e.do(nil, "GET", "/metrics", nil).body)
+	for _, want := range []string{"# TYPE doorman_store_failures_total counter\n", "doorman_store_failures_total 7\n"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
 		}
 	}
 }

@@ -53,6 +53,10 @@ type Config struct {
 	// ActiveSessions, when set, is called at each scrape of /metrics for the
 	// doorman_active_sessions gauge. Nil leaves the gauge out.
 	ActiveSessions func(ctx context.Context) (int, error)
+	// StoreFailures, when set, is read at each scrape of /metrics for the
+	// doorman_store_failures_total counter (app.OutageLog.Failures). Nil
+	// leaves the counter out.
+	StoreFailures func() uint64
 }
 
 // Route is one endpoint the Server serves.

@@ -9,12 +9,17 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/doorman/doorman"
 )
+
+// defaultConnectTimeout bounds connecting when the DSN sets no
+// connect_timeout.
+const defaultConnectTimeout = 10 * time.Second
 
 // Store is a doorman.Store backed by a PostgreSQL connection pool.
 type Store struct {
@@ -37,6 +42,13 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse dsn: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// The pool dials new connections in the background, detached from
+		// the deadline of the call that asked for one: without a bound, a
+		// server that accepts but never answers would hold a pool slot for
+		// as long as TCP lives, long after the outage ends.
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -35,6 +35,7 @@ type serveConfig struct {
 	absoluteCap, retention            durationFlag
 	auditRetention                    durationFlag
 	purgeInterval                     time.Duration
+	storeTimeout                      time.Duration
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -57,6 +58,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&c.retention, "retention", "how long revoked and expired sessions are kept before they are purged")
 	fs.Var(&c.auditRetention, "audit-retention", "how long audit events are kept before they are purged by age (0 = keep forever)")
 	fs.DurationVar(&c.purgeInterval, "purge-interval", time.Hour, "how often the purge job runs")
+	fs.DurationVar(&c.storeTimeout, "store-timeout", app.DefaultStoreTimeout, "longest a database call may take: past it the request is answered 503 (unavailable) and /readyz fails, instead of waiting for TCP to give up")
 	alerts := addAlertFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -72,6 +74,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if access != nil {
 		defer access.Close()
+	}
+	if c.storeTimeout <= 0 {
+		return fmt.Errorf("--store-timeout %s: want a positive duration (e.g. 2s)", c.storeTimeout)
 	}
 	var base *url.URL
 	if c.baseURL != "" {
@@ -94,11 +99,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		base = &url.URL{Scheme: "http", Host: ln.Addr().String()}
 	}
 
-	store, err := openStore(ctx, c.db)
+	raw, err := openStore(ctx, c.db)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer raw.Close()
+	// Every store call from here on is bounded, and an outage is logged in
+	// a few lines rather than one per request.
+	outages := &app.OutageLog{Log: log}
+	store := app.WithDeadline(raw, c.storeTimeout, outages)
 	svc := app.NewService(store, argon2id.New())
 	svc.Log = log
 	svc.Policy.AbsoluteCap = time.Duration(c.absoluteCap)
@@ -148,7 +157,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	srv := newHTTPServer(svc, doormanhttp.Config{BaseURL: base, TrustedProxies: proxies, Logger: log,
-		AccessLog: access, ActiveSessions: svc.CountLiveSessions})
+		AccessLog: access, ActiveSessions: svc.CountLiveSessions, StoreFailures: outages.Failures})
 	fmt.Fprintf(stdout, "Doorman listening on %s (store %s)\n", base, describeDB(c.db))
 
 	bg, stopBG := context.WithCancel(context.Background())
