@@ -106,6 +106,9 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 			sess.TwoFactor)
 		switch sqlState(err) {
 		case "":
+			if err != nil { // not PostgreSQL's answer: the connection or a deadline
+				return err
+			}
 		case codeUniqueViolation:
 			return doorman.Errorf(doorman.ECONFLICT, "a session with this id or token already exists")
 		case codeForeignKeyViolation: // the user was deleted meanwhile
