@@ -3,6 +3,7 @@ package http_test
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"net/netip"
 	"os"
@@ -234,8 +235,14 @@ func (b *tab) viewport(w, h int64, opts ...chromedp.EmulateViewportOption) {
 	b.do(chromedp.EmulateViewport(w, h, opts...))
 }
 
-// screenshot saves the page as docs/screenshots/name.png. full captures the
-// whole page rather than the window.
+// update rewrites the README's screenshots: go test ./http/ -run Browser -update.
+// Without it the screenshots are taken (and checked to be PNGs) but not
+// saved, so that tests leave the tree as they found it.
+var update = flag.Bool("update", false, "rewrite docs/screenshots from the browser tests")
+
+// screenshot takes the page as a PNG and, with -update, saves it as
+// docs/screenshots/name.png. full captures the whole page rather than the
+// window.
 func (b *tab) screenshot(name string, full bool) {
 	b.t.Helper()
 	// The pointer rests off the content, so that no hover state is captured.
@@ -252,6 +259,9 @@ func (b *tab) screenshot(name string, full bool) {
 	png := run(b, chromedp.CaptureScreenshot())
 	if !bytes.HasPrefix(png, []byte("\x89PNG")) {
 		b.t.Fatalf("screenshot %s is not a PNG", name)
+	}
+	if !*update {
+		return
 	}
 	dir := screenshotDir(b.t)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
