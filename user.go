@@ -46,6 +46,9 @@ func ValidateEmail(email string) error {
 	if len(email) > 254 {
 		return Errorf(EINVALID, "email is longer than 254 characters")
 	}
+	if err := ValidateText("email", email); err != nil {
+		return err
+	}
 	a, err := mail.ParseAddress(email)
 	if err != nil || a.Address != email || a.Name != "" {
 		return Errorf(EINVALID, "email %q is not a valid address", email)
@@ -63,6 +66,9 @@ func (u *User) Validate() error {
 	}
 	if len(u.Name) > 200 {
 		return Errorf(EINVALID, "name is longer than 200 characters")
+	}
+	if err := ValidateText("name", u.Name); err != nil {
+		return err
 	}
 	if u.PasswordHash == "" {
 		return Errorf(EINVALID, "password is required")

@@ -421,6 +421,9 @@ func (s *Server) auditPage(w *request, r *http.Request) error {
 	if msg == "" && !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
 		status, msg = http.StatusBadRequest, "The From date is after the To date. Nothing is shown until it is corrected."
 	}
+	if err := f.Validate(); err != nil && msg == "" {
+		status, msg = http.StatusBadRequest, sentence(doorman.ErrorMessage(err))+" Nothing is shown until it is corrected."
+	}
 	team, err := s.svc.TeamUsers(r.Context(), p)
 	if err != nil {
 		return err

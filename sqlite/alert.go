@@ -281,6 +281,9 @@ func (s *Store) FindWebhook(ctx context.Context, accountID string) (*doorman.Web
 // PutWebhook creates or replaces the account's webhook and writes ev.
 // Returns ENOTFOUND if the account does not exist.
 func (s *Store) PutWebhook(ctx context.Context, w *doorman.Webhook, ev *doorman.AuditEvent) error {
+	if err := doorman.CheckText(w.AccountID, w.URL, w.Secret); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "put webhook", func(tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM accounts WHERE id = ?`, w.AccountID).Scan(&one)

@@ -36,6 +36,10 @@ func (r *apiKeyRow) key() *doorman.APIKey {
 // CreateAPIKey stores k and writes ev in one transaction. Returns ECONFLICT
 // if the id, prefix or hash is taken, ENOTFOUND if the account does not exist.
 func (s *Store) CreateAPIKey(ctx context.Context, k *doorman.APIKey, ev *doorman.AuditEvent) error {
+	if err := doorman.CheckText(k.ID, k.AccountID, k.Name, k.Prefix, k.CreatedBy, k.CreatedByEmail, k.RevokedBy,
+		k.LastIP, k.LastUserAgent); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "create api key", func(tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM accounts WHERE id = ?`, k.AccountID).Scan(&one)

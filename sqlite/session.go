@@ -67,6 +67,9 @@ func (r *sessionRow) session() *doorman.Session {
 // token hash is taken, ENOTFOUND if the user does not exist in the session's
 // account.
 func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *doorman.AuditEvent) error {
+	if err := checkSession(sess); err != nil {
+		return err
+	}
 	logins, newDevice := sess.Activity.Logins, sess.NewDevice
 	err := s.inTx(ctx, "create session", func(tx *sql.Tx) error {
 		var deviceID sql.NullString
@@ -130,6 +133,16 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 	}
 	sess.Activity.Logins, sess.NewDevice = logins, newDevice
 	return nil
+}
+
+// checkSession returns EINVALID when a text field of sess is not
+// doorman.ValidText, before anything is written.
+func checkSession(sess *doorman.Session) error {
+	d, l := &sess.Device, &sess.Location
+	return doorman.CheckText(sess.ID, sess.UserID, sess.AccountID, sess.RevokedBy, sess.RevokeReason, sess.IP, sess.UserAgent,
+		d.Browser, d.BrowserVersion, d.OS, d.OSVersion, d.Model, d.Type,
+		l.City, l.Region, l.Country, l.CountryCode, l.ISP, sess.Activity.LastPage, sess.Risk.Level,
+		strings.Join(sess.Risk.Reasons, ","))
 }
 
 // upsertDevice records a sign-in on the device of sess.DeviceKeyHash for
@@ -241,6 +254,9 @@ func (s *Store) FindSessionByID(ctx context.Context, accountID, id string) (*doo
 	w.add("s.id = ?", id)
 	if accountID != "" {
 		w.add("s.account_id = ?", accountID)
+	}
+	if err := checkArgs(w.args); err != nil {
+		return nil, err
 	}
 	var r sessionRow
 	err := s.db.QueryRowContext(ctx, `SELECT `+sessionCols+sessionFrom+w.String(), w.args...).Scan(r.dest()...)
@@ -480,6 +496,9 @@ func (s *Store) RevokeSessions(ctx context.Context, f doorman.RevokeFilter, r do
 	}
 	if f.ExceptSessionID != "" {
 		w.add("s.id <> ?", f.ExceptSessionID)
+	}
+	if err := checkArgs(append(w.args, r.By, r.Reason)); err != nil {
+		return 0, err
 	}
 	var count int
 	err := s.inTx(ctx, "revoke sessions", func(tx *sql.Tx) error {

@@ -260,6 +260,9 @@ func page(limit, offset int) (string, []any) {
 // args, in one read transaction so that the total agrees with the page. scan
 // is called for each row of listSQL and returns how many it has read.
 func (s *Store) list(ctx context.Context, op, countSQL, listSQL string, args []any, limit, offset int, scan func(*sql.Rows) (int, error)) (int, error) {
+	if err := checkArgs(args); err != nil {
+		return 0, err
+	}
 	paged := limit > 0 || offset > 0
 	var q interface {
 		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
@@ -293,6 +296,18 @@ func (s *Store) list(ctx context.Context, op, countSQL, listSQL string, args []a
 		total = n
 	}
 	return total, nil
+}
+
+// checkArgs returns EINVALID when a text argument of a query is not
+// doorman.ValidText. SQLite would store or compare such bytes as they are;
+// PostgreSQL refuses them, and both stores must answer alike.
+func checkArgs(args []any) error {
+	for _, a := range args {
+		if s, ok := a.(string); ok && !doorman.ValidText(s) {
+			return doorman.CheckText(s)
+		}
+	}
+	return nil
 }
 
 func notFound(format string, args ...any) error {
