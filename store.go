@@ -13,6 +13,12 @@ import (
 // Every method that writes an *AuditEvent does so in the same transaction as
 // the change it records: both land or neither does. Errors other than
 // *Error mean the store could not answer.
+//
+// Text a method is given to store or to look up must be ValidText: a NUL
+// byte or invalid UTF-8 is EINVALID (MsgInvalidText), never an outage, and
+// the method writes nothing. PostgreSQL refuses such bytes itself; SQLite
+// would keep them, so its store checks first. The Service refuses them
+// earlier still, naming the field.
 type Store interface {
 	// Ping returns nil when the store can answer queries.
 	Ping(ctx context.Context) error

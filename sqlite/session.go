@@ -358,6 +358,9 @@ const (
 // User-Agent and device. A touch with an IP also records it in the session's
 // address history. Returns ENOTFOUND if no session has that id.
 func (s *Store) TouchSession(ctx context.Context, id string, t doorman.Touch) error {
+	if err := touchTexts(id, t); err != nil {
+		return err
+	}
 	at, seen := int64(minMicros), sql.NullInt64{}
 	if !t.At.IsZero() {
 		at, seen = toMicros(t.At), sql.NullInt64{Int64: toMicros(t.At), Valid: true}
@@ -431,6 +434,9 @@ func oneRow(op, msg string, res sql.Result, err error) error {
 // first (then by address). Returns ENOTFOUND unless a session with that id
 // exists in the account (any account when accountID is "").
 func (s *Store) FindSessionIPs(ctx context.Context, accountID, sessionID string) ([]*doorman.SessionIP, error) {
+	if err := doorman.CheckText(accountID, sessionID); err != nil {
+		return nil, err
+	}
 	w := where{}
 	w.add("i.session_id = ?", sessionID)
 	if accountID != "" {
@@ -573,6 +579,9 @@ func authenticatedAt(sess *doorman.Session) time.Time {
 // ENOTFOUND unless a session with that id, not revoked, exists in the
 // account.
 func (s *Store) ReauthenticateSession(ctx context.Context, accountID, id string, at time.Time, ev *doorman.AuditEvent) error {
+	if err := doorman.CheckText(accountID, id); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "reauthenticate session", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sessions
 			SET authenticated_at = max(authenticated_at, created_at, ?)

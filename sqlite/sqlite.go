@@ -317,3 +317,47 @@ func notFound(format string, args ...any) error {
 func conflict(format string, args ...any) error {
 	return doorman.Errorf(doorman.ECONFLICT, format, args...)
 }
+
+// alertTexts checks the text of an alert and its deliveries.
+func alertTexts(a *doorman.Alert, ds []*doorman.Delivery) error {
+	if err := doorman.CheckText(a.ID, a.AccountID, a.UserID, a.SessionID, a.Kind); err != nil {
+		return err
+	}
+	for _, d := range ds {
+		if err := doorman.CheckText(d.ID, d.AlertID, d.AccountID, d.Channel, d.Target, d.Status, d.LastError, d.LinkToken); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// usageTexts checks the text of API keys' usage.
+func usageTexts(usage []doorman.APIKeyUsage) error {
+	for _, u := range usage {
+		if err := doorman.CheckText(u.KeyID, u.IP, u.UserAgent); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// touchTexts checks the text a touch writes.
+func touchTexts(id string, t doorman.Touch) error {
+	if err := doorman.CheckText(id, t.IP, t.LastPage, t.UserAgent); err != nil {
+		return err
+	}
+	if l := t.Location; l != nil {
+		if err := doorman.CheckText(l.City, l.Region, l.Country, l.CountryCode, l.ISP); err != nil {
+			return err
+		}
+	}
+	if d := t.Device; d != nil {
+		if err := doorman.CheckText(d.Browser, d.BrowserVersion, d.OS, d.OSVersion, d.Model, d.Type); err != nil {
+			return err
+		}
+	}
+	if r := t.Risk; r != nil {
+		return doorman.CheckText(append([]string{r.Level}, r.Reasons...)...)
+	}
+	return nil
+}

@@ -115,6 +115,9 @@ func (s *Store) FindUsers(ctx context.Context, f doorman.UserFilter) ([]*doorman
 // not nil) in one transaction. Returns ENOTFOUND unless a user with that id
 // exists in the account.
 func (s *Store) UpdateUserPassword(ctx context.Context, accountID, userID, hash string, ev *doorman.AuditEvent) error {
+	if err := doorman.CheckText(accountID, userID, hash); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "update user password", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ? AND account_id = ?`,
 			hash, userID, accountID)
