@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Role is what a user may do in their account.
@@ -35,8 +36,16 @@ type User struct {
 func (u *User) IsAdmin() bool { return u.Role == RoleAdmin }
 
 // NormalizeEmail trims and lower-cases an address, the form in which emails
-// are stored and looked up.
-func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+// are stored and looked up. Text that is not valid UTF-8 is only trimmed:
+// lower-casing would turn its bad bytes into U+FFFD and hide them from
+// ValidateText, which refuses them.
+func NormalizeEmail(email string) string {
+	email = strings.TrimSpace(email)
+	if !utf8.ValidString(email) {
+		return email
+	}
+	return strings.ToLower(email)
+}
 
 // ValidateEmail returns EINVALID unless email is a plain address.
 func ValidateEmail(email string) error {
