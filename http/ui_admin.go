@@ -520,11 +520,7 @@ func (s *Server) deviceLabel(ua string) string {
 	if len(ua) <= maxUALabel {
 		return ua
 	}
-	cut := maxUALabel
-	for cut > 0 && ua[cut]&0xC0 == 0x80 { // not inside a UTF-8 sequence
-		cut--
-	}
-	return strings.TrimSpace(ua[:cut]) + "…"
+	return strings.TrimSpace(doorman.CutText(ua, maxUALabel)) + "…"
 }
 
 // personal wraps the pages of a person's own sessions. When an

@@ -503,7 +503,7 @@ func (s *Store) RevokeSessions(ctx context.Context, f doorman.RevokeFilter, r do
 	if f.ExceptSessionID != "" {
 		w.add("s.id <> ?", f.ExceptSessionID)
 	}
-	if err := checkArgs(append(w.args, r.By, r.Reason)); err != nil {
+	if err := checkArgs(append([]any{r.By, r.Reason}, w.args...)); err != nil {
 		return 0, err
 	}
 	var count int
