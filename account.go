@@ -116,5 +116,8 @@ func (a *Account) Validate() error {
 	if len(a.Name) > 200 {
 		return Errorf(EINVALID, "account name is longer than 200 characters")
 	}
+	if err := ValidateText("account name", a.Name); err != nil {
+		return err
+	}
 	return a.Settings.Validate()
 }

@@ -3,6 +3,7 @@ package doorman
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -248,7 +249,117 @@ type AlertEventRisk struct {
 // receivers inside the same network are common. Webhook URLs naming such
 // an address are refused, and the sender refuses to dial one whatever a
 // host name resolves to.
+//
+// Every spelling of a refused address is refused: IPv4-mapped
+// (::ffff:169.254.169.254), IPv4-compatible (::169.254.169.254) and NAT64
+// (64:ff9b::169.254.169.254) IPv6 addresses are judged by the IPv4 address
+// they carry, and all of 0.0.0.0/8 counts as unspecified (stacks connect
+// such addresses to this machine). WebhookHostAddr reads the numeric forms
+// of a host name.
 func ForbiddenWebhookAddr(a netip.Addr) bool {
-	a = a.Unmap()
+	a = embeddedIPv4(a.WithZone(""))
+	if a.Is4() && a.As4()[0] == 0 {
+		return true
+	}
 	return !a.IsValid() || a.IsUnspecified() || a.IsLinkLocalUnicast() || a.IsMulticast()
+}
+
+// nat64 is the well-known prefix of NAT64 (RFC 6052): a gateway connects
+// 64:ff9b::a.b.c.d to a.b.c.d.
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
+// embeddedIPv4 returns the IPv4 address an IPv6 address stands for
+// (IPv4-mapped, IPv4-compatible or NAT64), or a itself.
+func embeddedIPv4(a netip.Addr) netip.Addr {
+	if !a.Is6() {
+		return a
+	}
+	if a.Is4In6() {
+		return a.Unmap()
+	}
+	b := a.As16()
+	if nat64.Contains(a) || (b == [16]byte{12: b[12], 13: b[13], 14: b[14], 15: b[15]} && (b[12]|b[13]) != 0) {
+		// ::a.b.c.d (IPv4-compatible); :: and ::1 (first two bytes zero) stay IPv6.
+		return netip.AddrFrom4([4]byte(b[12:]))
+	}
+	return a
+}
+
+// WebhookHostAddr reads a URL's host name (brackets and one trailing dot
+// allowed) as an IP address in any of the forms resolvers accept: the
+// usual ones, and the inet_aton forms of IPv4 with one to four parts, each
+// decimal, octal (leading 0) or hexadecimal (0x): 2130706433, 0x7f.1,
+// 0177.0.0.1 and 0xa9fea9fe are all addresses. ok is false for a host that
+// is a name; canonical is false for an address not written the usual way
+// (dotted decimal, or IPv6 as netip reads it).
+func WebhookHostAddr(host string) (a netip.Addr, canonical, ok bool) {
+	h := host
+	if len(h) >= 2 && h[0] == '[' && h[len(h)-1] == ']' {
+		h = h[1 : len(h)-1]
+	}
+	trimmed := strings.TrimSuffix(h, ".")
+	if a, err := netip.ParseAddr(trimmed); err == nil {
+		return a, trimmed == h, true
+	}
+	a, ok = parseInetAton(trimmed)
+	return a, false, ok
+}
+
+// parseInetAton parses the IPv4 forms of inet_aton(3).
+func parseInetAton(s string) (netip.Addr, bool) {
+	parts := strings.Split(s, ".")
+	if len(parts) > 4 || s == "" {
+		return netip.Addr{}, false
+	}
+	var vals []uint64
+	for _, p := range parts {
+		base := uint64(10)
+		switch {
+		case len(p) > 1 && (p[:2] == "0x" || p[:2] == "0X"):
+			base, p = 16, p[2:]
+		case len(p) > 1 && p[0] == '0':
+			base, p = 8, p[1:]
+		case p == "":
+			return netip.Addr{}, false
+		}
+		var v uint64
+		for i := 0; i < len(p); i++ {
+			d := digitValue(p[i])
+			if d >= base {
+				return netip.Addr{}, false
+			}
+			v = v*base + d
+			if v > 0xffffffff {
+				return netip.Addr{}, false
+			}
+		}
+		vals = append(vals, v)
+	}
+	// Every part but the last is one byte; the last fills the bytes left.
+	var n uint64
+	for _, v := range vals[:len(vals)-1] {
+		if v > 0xff {
+			return netip.Addr{}, false
+		}
+		n = n<<8 | v
+	}
+	rest := 8 * uint(5-len(vals))
+	last := vals[len(vals)-1]
+	if last >= 1<<rest {
+		return netip.Addr{}, false
+	}
+	n = n<<rest | last
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}), true
+}
+
+func digitValue(c byte) uint64 {
+	switch {
+	case c >= '0' && c <= '9':
+		return uint64(c - '0')
+	case c >= 'a' && c <= 'f':
+		return uint64(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return uint64(c-'A') + 10
+	}
+	return 99
 }

@@ -65,3 +65,42 @@ type AuditFilter struct {
 	Limit     int
 	Offset    int
 }
+
+// auditActions are the actions Doorman records; a filter by any other
+// action is a client's mistake.
+var auditActions = map[string]bool{
+	ActionSignIn: true, ActionSignInFailed: true, ActionSignOut: true, ActionSessionRevoked: true,
+	ActionOtherSessionsRevoke: true, ActionUserSessionsRevoked: true, ActionTeamSessionsRevoked: true,
+	ActionSettingsUpdated: true, ActionUserCreated: true,
+	ActionAPIKeyCreated: true, ActionAPIKeyRevoked: true, ActionAPIKeyNewIP: true,
+	ActionAllSessionsRevoked: true, ActionPasswordChanged: true, ActionSessionRotated: true,
+	ActionReauthenticated: true, ActionReauthFailed: true,
+	ActionSessionFlagged: true, ActionTwoFactorEnabled: true, ActionTwoFactorDisabled: true,
+	ActionRecoveryCodesRenewed: true, ActionRecoveryCodeUsed: true,
+	ActionSignInAlert: true, ActionSessionReported: true, ActionAlertDelivered: true, ActionAlertUndelivered: true,
+	ActionWebhookUpdated: true, ActionWebhookDeleted: true, ActionWebhookTested: true,
+}
+
+// KnownAuditAction reports whether action is one Doorman records.
+func KnownAuditAction(action string) bool { return auditActions[action] }
+
+// Validate returns EINVALID for a filter no event could match because a
+// client sent it wrong: an unknown action, or text that is not ValidText.
+// An empty field matches everything and is always valid.
+func (f AuditFilter) Validate() error {
+	if f.Action != "" && !KnownAuditAction(f.Action) {
+		if !ValidText(f.Action) {
+			return Errorf(EINVALID, "action is not a known audit action")
+		}
+		return Errorf(EINVALID, "action %q is not a known audit action", f.Action)
+	}
+	return ValidateTexts("actor", f.Actor, "actor id", f.ActorID, "target", f.Target)
+}
+
+// Validate returns EINVALID when a text field of the event is not
+// ValidText, naming the field. Stores check it before writing, so that
+// nothing half-written follows from bad bytes.
+func (ev *AuditEvent) Validate() error {
+	return ValidateTexts("action", ev.Action, "target", ev.Target, "reason", ev.Reason, "actor", ev.Actor,
+		"actor id", ev.ActorID, "user agent", ev.UserAgent, "ip", ev.IP, "details", ev.Details)
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
+	"strings"
 	"time"
 )
 
@@ -81,3 +82,20 @@ func TokenWellFormed(s string) bool {
 
 // HashesEqual compares two token hashes in constant time.
 func HashesEqual(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
+
+// IDWellFormed reports whether id could be an id NewID made with prefix:
+// the prefix, then 26 Crockford base-32 digits. An id that is not well
+// formed names nothing, so callers answer ENOTFOUND without a query.
+func IDWellFormed(prefix, id string) bool {
+	rest, ok := strings.CutPrefix(id, prefix)
+	if !ok || len(rest) != 26 {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if strings.IndexByte(crockford, rest[i]) < 0 {
+			return false
+		}
+	}
+	// 26 digits hold 130 bits; a ULID's first digit carries only 3 of them.
+	return rest[0] <= '7'
+}

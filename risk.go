@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Risk levels, as the API reports them.
@@ -312,7 +313,8 @@ func RiskReasonTitle(code string) string {
 	if code == "" {
 		return ""
 	}
-	return strings.ToUpper(code[:1]) + strings.ReplaceAll(code[1:], "_", " ")
+	_, n := utf8.DecodeRuneInString(code) // the whole first character, not its first byte
+	return strings.ToUpper(code[:n]) + strings.ReplaceAll(code[n:], "_", " ")
 }
 
 // RiskReasonText says a reason in words for the session it was found on:

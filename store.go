@@ -20,6 +20,12 @@ import (
 // UpdateUserPassword, RevokeAPIKey, UseAlert and any such write) returns
 // only once no node sharing the store, nor any other process on it, can
 // still be served the principal as it was before.
+//
+// Text a method is given to store or to look up must be ValidText: a NUL
+// byte or invalid UTF-8 is EINVALID (MsgInvalidText), never an outage, and
+// the method writes nothing. PostgreSQL refuses such bytes itself; SQLite
+// would keep them, so its store checks first. The Service refuses them
+// earlier still, naming the field.
 type Store interface {
 	// Ping returns nil when the store can answer queries.
 	Ping(ctx context.Context) error

@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Role is what a user may do in their account.
@@ -35,8 +36,16 @@ type User struct {
 func (u *User) IsAdmin() bool { return u.Role == RoleAdmin }
 
 // NormalizeEmail trims and lower-cases an address, the form in which emails
-// are stored and looked up.
-func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+// are stored and looked up. Text that is not valid UTF-8 is only trimmed:
+// lower-casing would turn its bad bytes into U+FFFD and hide them from
+// ValidateText, which refuses them.
+func NormalizeEmail(email string) string {
+	email = strings.TrimSpace(email)
+	if !utf8.ValidString(email) {
+		return email
+	}
+	return strings.ToLower(email)
+}
 
 // ValidateEmail returns EINVALID unless email is a plain address.
 func ValidateEmail(email string) error {
@@ -45,6 +54,9 @@ func ValidateEmail(email string) error {
 	}
 	if len(email) > 254 {
 		return Errorf(EINVALID, "email is longer than 254 characters")
+	}
+	if err := ValidateText("email", email); err != nil {
+		return err
 	}
 	a, err := mail.ParseAddress(email)
 	if err != nil || a.Address != email || a.Name != "" {
@@ -63,6 +75,9 @@ func (u *User) Validate() error {
 	}
 	if len(u.Name) > 200 {
 		return Errorf(EINVALID, "name is longer than 200 characters")
+	}
+	if err := ValidateText("name", u.Name); err != nil {
+		return err
 	}
 	if u.PasswordHash == "" {
 		return Errorf(EINVALID, "password is required")

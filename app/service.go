@@ -96,12 +96,10 @@ type Meta struct {
 	DeviceKey string
 }
 
-func (m Meta) userAgent() string {
-	if len(m.UserAgent) > doorman.MaxUserAgent {
-		return m.UserAgent[:doorman.MaxUserAgent]
-	}
-	return m.UserAgent
-}
+// userAgent is the User-Agent as it is stored: cut to MaxUserAgent bytes on
+// a rune boundary, odd bytes replaced, so that a long or strange header
+// never fails a sign-in.
+func (m Meta) userAgent() string { return doorman.CleanText(m.UserAgent, doorman.MaxUserAgent) }
 
 func (s *Service) event(p *doorman.Principal, action, target string, m Meta, now time.Time) *doorman.AuditEvent {
 	ev := &doorman.AuditEvent{ID: doorman.NewID(doorman.PrefixEvent, now), At: now, Action: action, Target: target,
@@ -149,6 +147,9 @@ func IsUnavailable(err error) bool {
 // CreateUser creates a user, and its account when no account has that name,
 // as an operator would from the command line. The password is hashed here.
 func (s *Service) CreateUser(ctx context.Context, accountName, email, name string, role doorman.Role, password string) (*doorman.User, error) {
+	if err := doorman.ValidateTexts("account name", accountName, "email", email, "name", name); err != nil {
+		return nil, err
+	}
 	email = doorman.NormalizeEmail(email)
 	if err := doorman.ValidatePassword(password); err != nil {
 		return nil, err

@@ -49,6 +49,9 @@ func (s *Service) TeamSessions(ctx context.Context, p *doorman.Principal, f door
 		return nil, 0, 0, err
 	}
 	f.Email = doorman.NormalizeEmail(f.Email)
+	if err := doorman.ValidateText("user", f.Email); err != nil {
+		return nil, 0, 0, err
+	}
 	switch {
 	case f.Limit <= 0:
 		f.Limit = DefaultTeamLimit
@@ -111,7 +114,7 @@ func (s *Service) TeamUserSessions(ctx context.Context, p *doorman.Principal, us
 // teamUser finds a user of p's account; a user of another account, or none,
 // is ENOTFOUND, so that ids cannot be probed.
 func (s *Service) teamUser(ctx context.Context, p *doorman.Principal, userID string) (*doorman.User, error) {
-	if userID == "" {
+	if !doorman.IDWellFormed(doorman.PrefixUser, userID) {
 		return nil, doorman.Errorf(doorman.ENOTFOUND, "user not found")
 	}
 	u, err := s.Store.FindUserByID(ctx, p.Account.ID, userID)
@@ -195,6 +198,9 @@ func (s *Service) AuditLog(ctx context.Context, p *doorman.Principal, f doorman.
 	if err := requireAdmin(p); err != nil {
 		return nil, 0, err
 	}
+	if err := f.Validate(); err != nil {
+		return nil, 0, err
+	}
 	f.AccountID = p.Account.ID
 	switch {
 	case f.Limit <= 0:
@@ -225,6 +231,9 @@ func (s *Service) ExportAudit(ctx context.Context, p *doorman.Principal, f doorm
 			return err
 		}
 		f.AccountID = p.Account.ID
+	}
+	if err := f.Validate(); err != nil {
+		return err
 	}
 	// Until is exclusive: the events of this very microsecond are in.
 	if end := s.now().Add(time.Microsecond); f.Until.IsZero() || f.Until.After(end) {

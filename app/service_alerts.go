@@ -246,12 +246,9 @@ func (s *Service) send(ctx context.Context, d *doorman.Delivery) (status int, fi
 	return 0, true, fmt.Errorf("unknown channel %q", d.Channel)
 }
 
-func cut(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
+// cut keeps at most n bytes of an error's text, on a rune boundary and
+// without bytes a store refuses: the text may quote what a receiver sent.
+func cut(s string, n int) string { return doorman.CleanText(s, n) }
 
 // alertEmail writes the message of an email delivery: what signed in, where
 // from, when, and what to do, with the "This wasn't me" link.
@@ -414,6 +411,9 @@ func ValidateWebhookURL(raw string) error {
 	if len(raw) > MaxWebhookURL {
 		return doorman.Errorf(doorman.EINVALID, "URL must be at most %d characters", MaxWebhookURL)
 	}
+	if err := doorman.ValidateText("URL", raw); err != nil {
+		return err
+	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
 		return doorman.Errorf(doorman.EINVALID, "URL must be an absolute URL such as https://hooks.example.com/doorman")
@@ -424,8 +424,15 @@ func ValidateWebhookURL(raw string) error {
 	if u.Fragment != "" {
 		return doorman.Errorf(doorman.EINVALID, "URL must not contain a #fragment")
 	}
-	if a, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && doorman.ForbiddenWebhookAddr(a) {
-		return doorman.Errorf(doorman.EINVALID, "URL must not point at a link-local, multicast or unspecified address")
+	// Any spelling of an address counts (0xa9fea9fe is 169.254.169.254):
+	// resolvers read them all. The Sender checks again the address it dials.
+	if a, canonical, ok := doorman.WebhookHostAddr(u.Hostname()); ok {
+		if doorman.ForbiddenWebhookAddr(a) {
+			return doorman.Errorf(doorman.EINVALID, "URL must not point at a link-local, multicast or unspecified address")
+		}
+		if !canonical {
+			return doorman.Errorf(doorman.EINVALID, "URL must write its IP address in the usual form, such as 10.0.0.5 or [fd00::5]")
+		}
 	}
 	switch u.Scheme {
 	case "https":

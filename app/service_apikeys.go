@@ -88,6 +88,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, p *doorman.Principal, name s
 	case len(name) > doorman.MaxAPIKeyName:
 		return nil, "", doorman.Errorf(doorman.EINVALID, "name must be at most %d characters", doorman.MaxAPIKeyName)
 	}
+	if err := doorman.ValidateText("name", name); err != nil {
+		return nil, "", err
+	}
 	now := s.now()
 	for attempt := 0; ; attempt++ {
 		secret, prefix, hash := doorman.NewAPIKey()
@@ -189,6 +192,9 @@ func (s *Service) APIKey(ctx context.Context, p *doorman.Principal, id string) (
 }
 
 func (s *Service) findKey(ctx context.Context, p *doorman.Principal, id string) (*doorman.APIKey, error) {
+	if !doorman.IDWellFormed(doorman.PrefixAPIKeyID, id) {
+		return nil, doorman.Errorf(doorman.ENOTFOUND, "API key not found")
+	}
 	list, err := s.Store.FindAPIKeys(ctx, doorman.APIKeyFilter{AccountID: p.Account.ID, ID: id, IncludeRevoked: true})
 	if err != nil {
 		return nil, unavailable("api key", err)

@@ -41,6 +41,9 @@ func (s *Service) SignIn(ctx context.Context, req SignInRequest) (string, *doorm
 	if email == "" {
 		return "", nil, doorman.Errorf(doorman.EINVALID, "email is required")
 	}
+	if err := doorman.ValidateText("email", email); err != nil {
+		return "", nil, err
+	}
 	if req.Password == "" {
 		return "", nil, doorman.Errorf(doorman.EINVALID, "password is required")
 	}
@@ -549,11 +552,7 @@ func applyTouch(sess *doorman.Session, t doorman.Touch) {
 
 // pageTitle trims a page title or route name to what the store keeps.
 func pageTitle(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > 100 {
-		s = s[:100]
-	}
-	return s
+	return doorman.CleanText(strings.TrimSpace(s), 100)
 }
 
 // RecordPage notes the title of the page (or API route name) a session's

@@ -15,7 +15,13 @@ func (s *Service) detect(ua string, h doorman.ClientHints) doorman.Device {
 	if s.Devices == nil || strings.TrimSpace(ua) == "" {
 		return doorman.Device{}
 	}
-	return s.Devices.Detect(ua, h)
+	d := s.Devices.Detect(ua, h)
+	// The names may come from Client Hints, headers the client fills as it
+	// likes; they are recorded, so odd bytes must not fail the write.
+	for _, f := range []*string{&d.Browser, &d.BrowserVersion, &d.OS, &d.OSVersion, &d.Model, &d.Type} {
+		*f = doorman.CleanText(*f, doorman.MaxUserAgent)
+	}
+	return d
 }
 
 // locate places an address; an empty Location without a Locator or for an

@@ -32,6 +32,10 @@ func (s *Service) ListSessions(ctx context.Context, p *doorman.Principal) ([]*do
 	return out, nil
 }
 
+// errSessionNotFound answers a session id that names no session the caller
+// may see, or that could name none (not well formed), alike.
+var errSessionNotFound = &doorman.Error{Code: doorman.ENOTFOUND, Message: "session not found"}
+
 // GetSession returns one of the signed-in user's valid sessions. Another
 // user's session, or one that has ended, is ENOTFOUND. EFORBIDDEN for a
 // member when the Sessions page is restricted.
@@ -43,12 +47,15 @@ func (s *Service) GetSession(ctx context.Context, p *doorman.Principal, id strin
 		readRisk(s.now(), p.Session)
 		return p.Session, nil
 	}
+	if !doorman.IDWellFormed(doorman.PrefixSession, id) {
+		return nil, errSessionNotFound
+	}
 	sess, err := s.Store.FindSessionByID(ctx, p.Account.ID, id)
 	if err != nil {
 		return nil, unavailable("get session", err)
 	}
 	if sess.UserID != p.User.ID || doorman.CheckSession(sess, nil, p.Account.Settings, s.now()) != nil {
-		return nil, doorman.Errorf(doorman.ENOTFOUND, "session not found")
+		return nil, errSessionNotFound
 	}
 	s.activity.overlay(sess)
 	readRisk(s.now(), sess)
@@ -79,13 +86,16 @@ func (s *Service) RevokeSession(ctx context.Context, p *doorman.Principal, id st
 	if err := canSeeSessions(p); err != nil {
 		return err
 	}
+	if !doorman.IDWellFormed(doorman.PrefixSession, id) {
+		return errSessionNotFound
+	}
 	now := s.now()
 	ev := s.event(p, doorman.ActionSessionRevoked, id, m, now)
 	_, err := s.Store.RevokeSessions(ctx,
 		doorman.RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, SessionID: id},
 		doorman.Revocation{At: now, By: p.User.ID}, ev)
 	if doorman.ErrorCode(err) == doorman.ENOTFOUND {
-		return doorman.Errorf(doorman.ENOTFOUND, "session not found")
+		return errSessionNotFound
 	}
 	return unavailable("revoke session", err)
 }
@@ -113,6 +123,9 @@ func ValidateReason(reason string) (string, error) {
 	if reason == "" {
 		return "", doorman.Errorf(doorman.EINVALID, "reason is required")
 	}
+	if err := doorman.ValidateText("reason", reason); err != nil {
+		return "", err
+	}
 	if len(reason) > 500 {
 		return "", doorman.Errorf(doorman.EINVALID, "reason is longer than 500 characters")
 	}
@@ -122,6 +135,9 @@ func ValidateReason(reason string) (string, error) {
 // OperatorSessions returns the valid sessions of every user with that email,
 // for the command line.
 func (s *Service) OperatorSessions(ctx context.Context, email string) ([]*doorman.User, map[string][]*doorman.Session, error) {
+	if err := doorman.ValidateText("email", email); err != nil {
+		return nil, nil, err
+	}
 	users, _, err := s.Store.FindUsers(ctx, doorman.UserFilter{Email: doorman.NormalizeEmail(email)})
 	if err != nil {
 		return nil, nil, err
@@ -151,6 +167,9 @@ func (s *Service) OperatorRevokeSession(ctx context.Context, id, reason string) 
 	reason, err := ValidateReason(reason)
 	if err != nil {
 		return err
+	}
+	if !doorman.IDWellFormed(doorman.PrefixSession, id) {
+		return doorman.Errorf(doorman.ENOTFOUND, "no session has id %q", id)
 	}
 	sess, err := s.Store.FindSessionByID(ctx, "", id)
 	if err != nil {
@@ -184,6 +203,9 @@ func (s *Service) CountLiveSessions(ctx context.Context) (int, error) {
 func (s *Service) OperatorForceSignOut(ctx context.Context, email, reason string) ([]*doorman.User, map[string]int, error) {
 	reason, err := ValidateReason(reason)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := doorman.ValidateText("email", email); err != nil {
 		return nil, nil, err
 	}
 	email = doorman.NormalizeEmail(email)

@@ -502,6 +502,9 @@ func (s *Service) OperatorResetTwoFactor(ctx context.Context, accountName, email
 	if err != nil {
 		return nil, err
 	}
+	if err := doorman.ValidateTexts("account name", accountName, "email", email); err != nil {
+		return nil, err
+	}
 	acct, err := s.Store.FindAccountByName(ctx, accountName)
 	if err != nil {
 		return nil, err

@@ -92,10 +92,7 @@ func clientLabel(k *doorman.APIKey) string {
 			break
 		}
 	}
-	if len(ua) > 60 {
-		ua = ua[:60]
-	}
-	return ua
+	return doorman.CutText(ua, 60)
 }
 
 type apiKeyListResponse struct {

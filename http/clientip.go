@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/doorman/doorman"
 )
 
 // ParseTrustedProxies parses a comma-separated list of networks (CIDR) and
@@ -114,9 +116,7 @@ func (s *Server) forwardedFor(r *http.Request, rq *request) netip.Addr {
 
 func (s *Server) badForwardedFor(r *http.Request, rq *request) netip.Addr {
 	v := strings.Join(r.Header["X-Forwarded-For"], ", ")
-	if len(v) > 200 {
-		v = v[:200]
-	}
+	v = doorman.CleanText(v, 200)
 	s.log.LogAttrs(r.Context(), slog.LevelWarn, "malformed X-Forwarded-For ignored",
 		slog.String("request_id", rq.id), slog.String("peer", rq.peer.String()), slog.String("x_forwarded_for", v))
 	return rq.peer

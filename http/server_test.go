@@ -123,8 +123,14 @@ type envOption func(*doormanhttp.Config)
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
+	return newEnvOn(t, testdb.SQLite(t), opts...)
+}
+
+// newEnvOn is newEnv on the store given, for tests that run on both stores.
+func newEnvOn(t *testing.T, store doorman.Store, opts ...envOption) *env {
+	t.Helper()
 	e := &env{t: t, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, logs: new(syncBuffer)}
-	e.store = &flakyStore{Store: testdb.SQLite(t)}
+	e.store = &flakyStore{Store: store}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.svc = app.NewService(e.store, testHasher)
 	e.svc.Now = e.clock.Now

@@ -421,6 +421,9 @@ func (s *Server) auditPage(w *request, r *http.Request) error {
 	if msg == "" && !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
 		status, msg = http.StatusBadRequest, "The From date is after the To date. Nothing is shown until it is corrected."
 	}
+	if err := f.Validate(); err != nil && msg == "" {
+		status, msg = http.StatusBadRequest, sentence(doorman.ErrorMessage(err))+" Nothing is shown until it is corrected."
+	}
 	team, err := s.svc.TeamUsers(r.Context(), p)
 	if err != nil {
 		return err
@@ -517,11 +520,7 @@ func (s *Server) deviceLabel(ua string) string {
 	if len(ua) <= maxUALabel {
 		return ua
 	}
-	cut := maxUALabel
-	for cut > 0 && ua[cut]&0xC0 == 0x80 { // not inside a UTF-8 sequence
-		cut--
-	}
-	return strings.TrimSpace(ua[:cut]) + "…"
+	return strings.TrimSpace(doorman.CutText(ua, maxUALabel)) + "…"
 }
 
 // personal wraps the pages of a person's own sessions. When an

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/doorman/doorman"
 	pages "github.com/doorman/doorman/http/html"
 )
 
@@ -29,9 +30,7 @@ func (s *Server) flashCookieName() string {
 
 // setFlash leaves a message for the next page.
 func (s *Server) setFlash(rq *request, kind, text string) {
-	if len(text) > maxFlash {
-		text = text[:maxFlash]
-	}
+	text = doorman.CutText(text, maxFlash)
 	v := base64.RawURLEncoding.EncodeToString([]byte(kind + "\n" + text))
 	http.SetCookie(rq, &http.Cookie{Name: s.flashCookieName(), Value: v, Path: "/", HttpOnly: true,
 		Secure: s.secure, SameSite: http.SameSiteLaxMode, MaxAge: flashMaxAge})

@@ -119,7 +119,27 @@ func sqlState(err error) string {
 	return ""
 }
 
-// wrap passes a *doorman.Error through and prefixes any other error with the
+// classDataException is the SQLSTATE class of values PostgreSQL refuses:
+// invalid byte sequences and NUL in text (22021), characters that cannot be
+// converted (22P05), text that is not a
+// valid value of its type (22P02), strings too long (22001), numbers out of
+// range (22003), and the like.
+const classDataException = "22"
+
+// dataMessages say, for the data exceptions a client's input can cause, what
+// is wrong with the input; any other code of the class is "a value is not
+// valid".
+var dataMessages = map[string]string{
+	"22021": doorman.MsgInvalidText,
+	"22P05": "a text value contains a character that cannot be stored",
+	"22P02": "a value is not valid for its field",
+	"22001": "a text value is too long",
+	"22003": "a number is out of range",
+}
+
+// wrap passes a *doorman.Error through, turns a data exception (class 22:
+// bytes or values PostgreSQL refuses) into EINVALID, since it is the
+// input's fault and not the store's, and prefixes any other error with the
 // failed operation.
 func wrap(op string, err error) error {
 	if err == nil {
@@ -128,6 +148,13 @@ func wrap(op string, err error) error {
 	var de *doorman.Error
 	if errors.As(err, &de) {
 		return err
+	}
+	if code := sqlState(err); strings.HasPrefix(code, classDataException) {
+		msg, ok := dataMessages[code]
+		if !ok {
+			msg = "a value is not valid"
+		}
+		return doorman.Errorf(doorman.EINVALID, "%s", msg)
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }

@@ -30,6 +30,9 @@ func (r *accountRow) account() *doorman.Account {
 
 // CreateAccount stores a. Returns ECONFLICT if the id or the name is taken.
 func (s *Store) CreateAccount(ctx context.Context, a *doorman.Account) error {
+	if err := doorman.CheckText(a.ID, a.Name, string(a.Settings.IdleTimeout)); err != nil {
+		return err
+	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO accounts
 		(id, name, idle_timeout, remember_me_allowed, remember_me_days, members_see_sessions, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -59,6 +62,9 @@ func (s *Store) FindAccountByName(ctx context.Context, name string) (*doorman.Ac
 }
 
 func (s *Store) findAccount(ctx context.Context, cond string, arg string) (*doorman.Account, error) {
+	if err := doorman.CheckText(arg); err != nil {
+		return nil, err
+	}
 	var r accountRow
 	err := s.db.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts a WHERE `+cond, arg).Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -14,6 +14,9 @@ import (
 // ECONFLICT if an id or the token hash is taken, ENOTFOUND if the account
 // does not exist.
 func (s *Store) CreateAlert(ctx context.Context, a *doorman.Alert, ds []*doorman.Delivery, ev *doorman.AuditEvent) error {
+	if err := alertTexts(a, ds); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "create alert", func(tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM accounts WHERE id = ?`, a.AccountID).Scan(&one)
@@ -87,6 +90,9 @@ func (s *Store) FindAlertByTokenHash(ctx context.Context, hash []byte) (*doorman
 // transaction. Returns ENOTFOUND unless the account has an alert with that
 // id, unused and expiring after r.At.
 func (s *Store) UseAlert(ctx context.Context, accountID, id string, r doorman.Revocation, ev *doorman.AuditEvent) error {
+	if err := doorman.CheckText(accountID, id, r.By, r.Reason); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "use alert", func(tx *sql.Tx) error {
 		var sessionID string
 		err := tx.QueryRowContext(ctx, `UPDATE alerts SET used_at = ?
@@ -203,6 +209,9 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 // RecordDeliveryAttempt counts one attempt of a pending delivery and writes
 // its outcome and ev. Returns ENOTFOUND unless a pending delivery has that id.
 func (s *Store) RecordDeliveryAttempt(ctx context.Context, id string, a doorman.DeliveryAttempt, ev *doorman.AuditEvent) error {
+	if err := doorman.CheckText(id, a.Error); err != nil {
+		return err
+	}
 	status, next, delivered := doorman.DeliveryPending, a.At, sql.NullInt64{}
 	switch {
 	case a.Delivered:
@@ -232,6 +241,9 @@ func (s *Store) RecordDeliveryAttempt(ctx context.Context, id string, a doorman.
 // FindDeliveries returns the account's deliveries that f selects, newest
 // first.
 func (s *Store) FindDeliveries(ctx context.Context, f doorman.DeliveryFilter) ([]*doorman.Delivery, error) {
+	if err := doorman.CheckText(f.AccountID, f.Channel); err != nil {
+		return nil, err
+	}
 	w := where{}
 	w.add("d.account_id = ?", f.AccountID)
 	if f.Channel != "" {
@@ -264,6 +276,9 @@ func (s *Store) FindDeliveries(ctx context.Context, f doorman.DeliveryFilter) ([
 
 // FindWebhook returns the account's webhook. Returns ENOTFOUND if none.
 func (s *Store) FindWebhook(ctx context.Context, accountID string) (*doorman.Webhook, error) {
+	if err := doorman.CheckText(accountID); err != nil {
+		return nil, err
+	}
 	var w doorman.Webhook
 	var created, updated int64
 	err := s.db.QueryRowContext(ctx, `SELECT account_id, url, secret, enabled, created_at, updated_at
@@ -281,6 +296,9 @@ func (s *Store) FindWebhook(ctx context.Context, accountID string) (*doorman.Web
 // PutWebhook creates or replaces the account's webhook and writes ev.
 // Returns ENOTFOUND if the account does not exist.
 func (s *Store) PutWebhook(ctx context.Context, w *doorman.Webhook, ev *doorman.AuditEvent) error {
+	if err := doorman.CheckText(w.AccountID, w.URL, w.Secret); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "put webhook", func(tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM accounts WHERE id = ?`, w.AccountID).Scan(&one)
@@ -305,6 +323,9 @@ func (s *Store) PutWebhook(ctx context.Context, w *doorman.Webhook, ev *doorman.
 // DeleteWebhook deletes the account's webhook and writes ev. Returns
 // ENOTFOUND if the account has none.
 func (s *Store) DeleteWebhook(ctx context.Context, accountID string, ev *doorman.AuditEvent) error {
+	if err := doorman.CheckText(accountID); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "delete webhook", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM webhooks WHERE account_id = ?`, accountID)
 		if err := oneRow("delete webhook", "no webhook is set up", res, err); err != nil {

@@ -36,6 +36,10 @@ func (r *apiKeyRow) key() *doorman.APIKey {
 // CreateAPIKey stores k and writes ev in one transaction. Returns ECONFLICT
 // if the id, prefix or hash is taken, ENOTFOUND if the account does not exist.
 func (s *Store) CreateAPIKey(ctx context.Context, k *doorman.APIKey, ev *doorman.AuditEvent) error {
+	if err := doorman.CheckText(k.ID, k.AccountID, k.Name, k.Prefix, k.CreatedBy, k.CreatedByEmail, k.RevokedBy,
+		k.LastIP, k.LastUserAgent); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "create api key", func(tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM accounts WHERE id = ?`, k.AccountID).Scan(&one)
@@ -94,6 +98,9 @@ func (s *Store) FindAPIKeyByHash(ctx context.Context, hash []byte) (*doorman.Pri
 
 // FindAPIKeys returns the account's keys that f selects, newest first.
 func (s *Store) FindAPIKeys(ctx context.Context, f doorman.APIKeyFilter) ([]*doorman.APIKey, error) {
+	if err := doorman.CheckText(f.AccountID, f.ID); err != nil {
+		return nil, err
+	}
 	w := where{}
 	w.add("k.account_id = ?", f.AccountID)
 	if f.ID != "" {
@@ -125,6 +132,9 @@ func (s *Store) FindAPIKeys(ctx context.Context, f doorman.APIKeyFilter) ([]*doo
 // RevokeAPIKey revokes the account's key id and writes ev. Returns
 // ENOTFOUND if the account has no such key not yet revoked.
 func (s *Store) RevokeAPIKey(ctx context.Context, accountID, id string, r doorman.Revocation, ev *doorman.AuditEvent) error {
+	if err := doorman.CheckText(accountID, id, r.By, r.Reason); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "revoke api key", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ?, revoked_by = ?
 			WHERE id = ? AND account_id = ? AND revoked_at IS NULL`, toMicros(r.At), r.By, id, accountID)
@@ -139,6 +149,9 @@ func (s *Store) RevokeAPIKey(ctx context.Context, accountID, id string, r doorma
 // use forward (with its address and client), and writes events, all in one
 // transaction. Usage of a key that no longer exists is dropped.
 func (s *Store) RecordAPIKeyUsage(ctx context.Context, usage []doorman.APIKeyUsage, events []*doorman.AuditEvent) error {
+	if err := usageTexts(usage); err != nil {
+		return err
+	}
 	if len(usage) == 0 && len(events) == 0 {
 		return nil
 	}
@@ -178,6 +191,9 @@ func (s *Store) RecordAPIKeyUsage(ctx context.Context, usage []doorman.APIKeyUsa
 // FindAPIKeyUsage returns the hourly counts of the account's keys (only
 // keyID's when it is set) for the hours at or after since, by key then hour.
 func (s *Store) FindAPIKeyUsage(ctx context.Context, accountID, keyID string, since time.Time) ([]doorman.UsageHour, error) {
+	if err := doorman.CheckText(accountID, keyID); err != nil {
+		return nil, err
+	}
 	w := where{}
 	w.add("k.account_id = ?", accountID)
 	if keyID != "" {

@@ -18,6 +18,10 @@ func insertEvent(ctx context.Context, q execer, ev *doorman.AuditEvent) error {
 	if ev == nil {
 		return nil
 	}
+	if err := doorman.CheckText(ev.ID, ev.AccountID, ev.ActorID, ev.Actor, ev.Action, ev.Target, ev.Reason,
+		ev.IP, ev.UserAgent, ev.Details); err != nil {
+		return err
+	}
 	_, err := q.ExecContext(ctx, `INSERT INTO audit_events
 		(id, account_id, at, actor_id, actor, action, target, reason, ip, user_agent, count, details)
 		VALUES (?, nullif(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -14,6 +14,9 @@ import (
 // those sessions used first seen before it, with its place. Scoped by
 // account in every query.
 func (s *Store) FindUserHistory(ctx context.Context, accountID, userID string, before time.Time) (*doorman.RiskHistory, error) {
+	if err := doorman.CheckText(accountID, userID); err != nil {
+		return nil, err
+	}
 	h := &doorman.RiskHistory{}
 	b := toMicros(before)
 	rows, err := s.db.QueryContext(ctx, `SELECT browser, os, count(*) FROM sessions
@@ -92,6 +95,9 @@ func closeRows(r closer) error {
 // session active in w that the risk checks flagged at sign-in or that was
 // created before oldBefore (an old session).
 func (s *Store) FindFlaggedUsers(ctx context.Context, accountID string, userIDs []string, w *doorman.ActiveWindow, oldBefore time.Time) ([]string, error) {
+	if err := doorman.CheckText(append([]string{accountID}, userIDs...)...); err != nil {
+		return nil, err
+	}
 	out := []string{}
 	if len(userIDs) == 0 {
 		return out, nil

@@ -67,6 +67,9 @@ func (r *sessionRow) session() *doorman.Session {
 // token hash is taken, ENOTFOUND if the user does not exist in the session's
 // account.
 func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *doorman.AuditEvent) error {
+	if err := checkSession(sess); err != nil {
+		return err
+	}
 	logins, newDevice := sess.Activity.Logins, sess.NewDevice
 	err := s.inTx(ctx, "create session", func(tx *sql.Tx) error {
 		var deviceID sql.NullString
@@ -130,6 +133,16 @@ func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *do
 	}
 	sess.Activity.Logins, sess.NewDevice = logins, newDevice
 	return nil
+}
+
+// checkSession returns EINVALID when a text field of sess is not
+// doorman.ValidText, before anything is written.
+func checkSession(sess *doorman.Session) error {
+	d, l := &sess.Device, &sess.Location
+	return doorman.CheckText(sess.ID, sess.UserID, sess.AccountID, sess.RevokedBy, sess.RevokeReason, sess.IP, sess.UserAgent,
+		d.Browser, d.BrowserVersion, d.OS, d.OSVersion, d.Model, d.Type,
+		l.City, l.Region, l.Country, l.CountryCode, l.ISP, sess.Activity.LastPage, sess.Risk.Level,
+		strings.Join(sess.Risk.Reasons, ","))
 }
 
 // upsertDevice records a sign-in on the device of sess.DeviceKeyHash for
@@ -242,6 +255,9 @@ func (s *Store) FindSessionByID(ctx context.Context, accountID, id string) (*doo
 	if accountID != "" {
 		w.add("s.account_id = ?", accountID)
 	}
+	if err := checkArgs(w.args); err != nil {
+		return nil, err
+	}
 	var r sessionRow
 	err := s.db.QueryRowContext(ctx, `SELECT `+sessionCols+sessionFrom+w.String(), w.args...).Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -342,6 +358,9 @@ const (
 // User-Agent and device. A touch with an IP also records it in the session's
 // address history. Returns ENOTFOUND if no session has that id.
 func (s *Store) TouchSession(ctx context.Context, id string, t doorman.Touch) error {
+	if err := touchTexts(id, t); err != nil {
+		return err
+	}
 	at, seen := int64(minMicros), sql.NullInt64{}
 	if !t.At.IsZero() {
 		at, seen = toMicros(t.At), sql.NullInt64{Int64: toMicros(t.At), Valid: true}
@@ -415,6 +434,9 @@ func oneRow(op, msg string, res sql.Result, err error) error {
 // first (then by address). Returns ENOTFOUND unless a session with that id
 // exists in the account (any account when accountID is "").
 func (s *Store) FindSessionIPs(ctx context.Context, accountID, sessionID string) ([]*doorman.SessionIP, error) {
+	if err := doorman.CheckText(accountID, sessionID); err != nil {
+		return nil, err
+	}
 	w := where{}
 	w.add("i.session_id = ?", sessionID)
 	if accountID != "" {
@@ -480,6 +502,9 @@ func (s *Store) RevokeSessions(ctx context.Context, f doorman.RevokeFilter, r do
 	}
 	if f.ExceptSessionID != "" {
 		w.add("s.id <> ?", f.ExceptSessionID)
+	}
+	if err := checkArgs(append([]any{r.By, r.Reason}, w.args...)); err != nil {
+		return 0, err
 	}
 	var count int
 	err := s.inTx(ctx, "revoke sessions", func(tx *sql.Tx) error {
@@ -554,6 +579,9 @@ func authenticatedAt(sess *doorman.Session) time.Time {
 // ENOTFOUND unless a session with that id, not revoked, exists in the
 // account.
 func (s *Store) ReauthenticateSession(ctx context.Context, accountID, id string, at time.Time, ev *doorman.AuditEvent) error {
+	if err := doorman.CheckText(accountID, id); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "reauthenticate session", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sessions
 			SET authenticated_at = max(authenticated_at, created_at, ?)

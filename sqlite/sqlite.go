@@ -261,6 +261,9 @@ func page(limit, offset int) (string, []any) {
 // args, in one read transaction so that the total agrees with the page. scan
 // is called for each row of listSQL and returns how many it has read.
 func (s *Store) list(ctx context.Context, op, countSQL, listSQL string, args []any, limit, offset int, scan func(*sql.Rows) (int, error)) (int, error) {
+	if err := checkArgs(args); err != nil {
+		return 0, err
+	}
 	paged := limit > 0 || offset > 0
 	var q interface {
 		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
@@ -296,10 +299,66 @@ func (s *Store) list(ctx context.Context, op, countSQL, listSQL string, args []a
 	return total, nil
 }
 
+// checkArgs returns EINVALID when a text argument of a query is not
+// doorman.ValidText. SQLite would store or compare such bytes as they are;
+// PostgreSQL refuses them, and both stores must answer alike.
+func checkArgs(args []any) error {
+	for _, a := range args {
+		if s, ok := a.(string); ok && !doorman.ValidText(s) {
+			return doorman.CheckText(s)
+		}
+	}
+	return nil
+}
+
 func notFound(format string, args ...any) error {
 	return doorman.Errorf(doorman.ENOTFOUND, format, args...)
 }
 
 func conflict(format string, args ...any) error {
 	return doorman.Errorf(doorman.ECONFLICT, format, args...)
+}
+
+// alertTexts checks the text of an alert and its deliveries.
+func alertTexts(a *doorman.Alert, ds []*doorman.Delivery) error {
+	if err := doorman.CheckText(a.ID, a.AccountID, a.UserID, a.SessionID, a.Kind); err != nil {
+		return err
+	}
+	for _, d := range ds {
+		if err := doorman.CheckText(d.ID, d.AlertID, d.AccountID, d.Channel, d.Target, d.Status, d.LastError, d.LinkToken); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// usageTexts checks the text of API keys' usage.
+func usageTexts(usage []doorman.APIKeyUsage) error {
+	for _, u := range usage {
+		if err := doorman.CheckText(u.KeyID, u.IP, u.UserAgent); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// touchTexts checks the text a touch writes.
+func touchTexts(id string, t doorman.Touch) error {
+	if err := doorman.CheckText(id, t.IP, t.LastPage, t.UserAgent); err != nil {
+		return err
+	}
+	if l := t.Location; l != nil {
+		if err := doorman.CheckText(l.City, l.Region, l.Country, l.CountryCode, l.ISP); err != nil {
+			return err
+		}
+	}
+	if d := t.Device; d != nil {
+		if err := doorman.CheckText(d.Browser, d.BrowserVersion, d.OS, d.OSVersion, d.Model, d.Type); err != nil {
+			return err
+		}
+	}
+	if r := t.Risk; r != nil {
+		return doorman.CheckText(append([]string{r.Level}, r.Reasons...)...)
+	}
+	return nil
 }

@@ -24,6 +24,9 @@ import (
 // a range of sessions_live (used since the idle timeout), one over the
 // remembered sessions.
 func (s *Store) FindTeamMembers(ctx context.Context, accountID string, w *doorman.ActiveWindow, f doorman.TeamFilter) ([]doorman.TeamMember, int, int, error) {
+	if err := doorman.CheckText(accountID, f.Email); err != nil {
+		return nil, 0, 0, err
+	}
 	return doorman.TeamScan(f, func(k int) (doorman.TeamPage, error) {
 		members, users, active, ranked, complete, err := s.findTeam(ctx, accountID, w, f, k)
 		if err != nil {

@@ -15,6 +15,9 @@ import (
 // recovery codes are left. Returns ENOTFOUND unless a user with that id
 // exists in the account.
 func (s *Store) FindTwoFactor(ctx context.Context, accountID, userID string) (*doorman.TwoFactor, error) {
+	if err := doorman.CheckText(accountID, userID); err != nil {
+		return nil, err
+	}
 	t := &doorman.TwoFactor{UserID: userID}
 	var enabled sql.NullInt64
 	err := s.db.QueryRowContext(ctx, `SELECT u.totp_secret, u.totp_pending_secret, u.totp_enabled_at, u.totp_last_step,
@@ -34,6 +37,9 @@ func (s *Store) FindTwoFactor(ctx context.Context, accountID, userID string) (*d
 // FindTwoFactorUsers returns which of userIDs, users of the account, have
 // two-factor authentication on, ordered by user id.
 func (s *Store) FindTwoFactorUsers(ctx context.Context, accountID string, userIDs []string) ([]string, error) {
+	if err := doorman.CheckText(append([]string{accountID}, userIDs...)...); err != nil {
+		return nil, err
+	}
 	out := []string{}
 	if len(userIDs) == 0 {
 		return out, nil
@@ -80,6 +86,9 @@ func userTwoFactor(ctx context.Context, tx *sql.Tx, accountID, userID string) (e
 // ENOTFOUND unless a user with that id exists in the account, ECONFLICT if
 // the user has two-factor authentication on.
 func (s *Store) SetPendingTwoFactor(ctx context.Context, accountID, userID, secret string) error {
+	if err := doorman.CheckText(accountID, userID, secret); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "set pending two-factor", func(tx *sql.Tx) error {
 		exists, enabled, _, err := userTwoFactor(ctx, tx, accountID, userID)
 		switch {
@@ -102,6 +111,9 @@ func (s *Store) SetPendingTwoFactor(ctx context.Context, accountID, userID, secr
 // unless a user with that id exists in the account, ECONFLICT unless its
 // pending secret is secret and two-factor authentication is off.
 func (s *Store) EnableTwoFactor(ctx context.Context, accountID, userID, secret string, step int64, at time.Time, hashes [][]byte, ev *doorman.AuditEvent) error {
+	if err := doorman.CheckText(accountID, userID, secret); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "enable two-factor", func(tx *sql.Tx) error {
 		exists, enabled, pending, err := userTwoFactor(ctx, tx, accountID, userID)
 		switch {
@@ -147,6 +159,9 @@ func replaceCodes(ctx context.Context, tx *sql.Tx, userID string, hashes [][]byt
 // and writes ev, in one transaction. Returns ENOTFOUND unless a user with
 // that id and two-factor authentication on exists in the account.
 func (s *Store) DisableTwoFactor(ctx context.Context, accountID, userID string, ev *doorman.AuditEvent) error {
+	if err := doorman.CheckText(accountID, userID); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "disable two-factor", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET totp_secret = '', totp_pending_secret = '',
 				totp_enabled_at = NULL, totp_last_step = 0
@@ -165,6 +180,9 @@ func (s *Store) DisableTwoFactor(ctx context.Context, accountID, userID string, 
 // ev, in one transaction. Returns ENOTFOUND unless a user with that id and
 // two-factor authentication on exists in the account.
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, accountID, userID string, hashes [][]byte, at time.Time, ev *doorman.AuditEvent) error {
+	if err := doorman.CheckText(accountID, userID); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "replace recovery codes", func(tx *sql.Tx) error {
 		exists, enabled, _, err := userTwoFactor(ctx, tx, accountID, userID)
 		switch {
@@ -184,6 +202,9 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, accountID, userID stri
 // stored one. Returns ECONFLICT if it is not, ENOTFOUND unless a user with
 // that id and two-factor authentication on exists in the account.
 func (s *Store) AcceptTOTPStep(ctx context.Context, accountID, userID string, step int64) error {
+	if err := doorman.CheckText(accountID, userID); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "accept totp step", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET totp_last_step = ?
 			WHERE id = ? AND account_id = ? AND totp_enabled_at IS NOT NULL AND totp_last_step < ?`,
@@ -212,6 +233,9 @@ func (s *Store) AcceptTOTPStep(ctx context.Context, accountID, userID string, st
 // two-factor authentication on exists in the account with an unused code of
 // that hash.
 func (s *Store) UseRecoveryCode(ctx context.Context, accountID, userID string, hash []byte, at time.Time, ev *doorman.AuditEvent) error {
+	if err := doorman.CheckText(accountID, userID); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "use recovery code", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE recovery_codes SET used_at = ?
 			WHERE user_id = (SELECT id FROM users WHERE id = ? AND account_id = ? AND totp_enabled_at IS NOT NULL)
@@ -228,6 +252,9 @@ func (s *Store) UseRecoveryCode(ctx context.Context, accountID, userID string, h
 // before c.CreatedAt. Returns ECONFLICT if the id or token hash is taken,
 // ENOTFOUND unless c's user exists in c's account.
 func (s *Store) CreateSignInChallenge(ctx context.Context, c *doorman.SignInChallenge) error {
+	if err := doorman.CheckText(c.ID, c.AccountID, c.UserID); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "create sign-in challenge", func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sign_in_challenges WHERE expires_at < ?`, toMicros(c.CreatedAt)); err != nil {
 			return wrap("create sign-in challenge", err)
@@ -268,6 +295,9 @@ func (s *Store) FindSignInChallenge(ctx context.Context, hash []byte) (*doorman.
 // FailSignInChallenge adds one wrong attempt and returns the attempts now.
 // Returns ENOTFOUND if no challenge has that id.
 func (s *Store) FailSignInChallenge(ctx context.Context, id string) (int, error) {
+	if err := doorman.CheckText(id); err != nil {
+		return 0, err
+	}
 	var n int
 	err := s.db.QueryRowContext(ctx, `UPDATE sign_in_challenges SET attempts = attempts + 1 WHERE id = ? RETURNING attempts`, id).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -282,6 +312,9 @@ func (s *Store) FailSignInChallenge(ctx context.Context, id string) (int, error)
 // DeleteSignInChallenge deletes the challenge. Returns ENOTFOUND if no
 // challenge has that id.
 func (s *Store) DeleteSignInChallenge(ctx context.Context, id string) error {
+	if err := doorman.CheckText(id); err != nil {
+		return err
+	}
 	res, err := s.db.ExecContext(ctx, `DELETE FROM sign_in_challenges WHERE id = ?`, id)
 	if err := oneRow("delete sign-in challenge", "sign-in challenge not found", res, err); err != nil {
 		return err

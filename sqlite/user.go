@@ -31,6 +31,9 @@ func (r *userRow) user() *doorman.User {
 // Returns ECONFLICT if the id is taken or the email exists in the account,
 // ENOTFOUND if the account does not exist.
 func (s *Store) CreateUser(ctx context.Context, u *doorman.User, ev *doorman.AuditEvent) error {
+	if err := doorman.CheckText(u.ID, u.AccountID, u.Email, u.Name, string(u.Role), u.PasswordHash); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "create user", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users
 			(id, account_id, email, name, role, password_hash, disabled, created_at)
@@ -59,6 +62,9 @@ func (s *Store) FindUserByID(ctx context.Context, accountID, id string) (*doorma
 	w.add("u.id = ?", id)
 	if accountID != "" {
 		w.add("u.account_id = ?", accountID)
+	}
+	if err := checkArgs(w.args); err != nil {
+		return nil, err
 	}
 	var r userRow
 	err := s.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u`+w.String(), w.args...).Scan(r.dest()...)
@@ -109,6 +115,9 @@ func (s *Store) FindUsers(ctx context.Context, f doorman.UserFilter) ([]*doorman
 // not nil) in one transaction. Returns ENOTFOUND unless a user with that id
 // exists in the account.
 func (s *Store) UpdateUserPassword(ctx context.Context, accountID, userID, hash string, ev *doorman.AuditEvent) error {
+	if err := doorman.CheckText(accountID, userID, hash); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "update user password", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ? AND account_id = ?`,
 			hash, userID, accountID)

@@ -61,9 +61,7 @@ func New() (*Detector, error) {
 //     "Python Requests", "Postman") and for other platforms (TVs, consoles);
 //     "" when the platform is unknown, even if the browser is known.
 func (d *Detector) Detect(userAgent string, hints doorman.ClientHints) doorman.Device {
-	if len(userAgent) > doorman.MaxUserAgent {
-		userAgent = userAgent[:doorman.MaxUserAgent]
-	}
+	userAgent = doorman.CutText(userAgent, doorman.MaxUserAgent)
 	if strings.TrimSpace(userAgent) == "" {
 		return doorman.Device{}
 	}

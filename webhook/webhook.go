@@ -54,7 +54,7 @@ var _ doorman.WebhookSender = (*Sender)(nil)
 // New returns a Sender with its own client: DefaultTimeout per request, no
 // redirects (a webhook that moved must be updated, not followed), no proxy
 // from the environment, and no connection to a forbidden address (see
-// Forbidden).
+// doorman.ForbiddenWebhookAddr).
 func New() *Sender {
 	d := &net.Dialer{Timeout: DefaultTimeout, Control: refuseForbidden}
 	t := &http.Transport{DialContext: d.DialContext, ForceAttemptHTTP2: true,
@@ -91,6 +91,14 @@ func (s *Sender) Post(ctx context.Context, r doorman.WebhookRequest) (int, error
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
 	if err != nil {
 		return 0, fmt.Errorf("webhook: %w", err)
+	}
+	// A forbidden address in an unusual spelling (0xa9fea9fe) is refused
+	// here: some resolvers would read it as the address, others would look
+	// it up as a name. An address written the usual way is dialled as
+	// written, and the dialer's Control judges it as it judges the address
+	// any name resolves to.
+	if a, canonical, ok := doorman.WebhookHostAddr(req.URL.Hostname()); ok && !canonical && doorman.ForbiddenWebhookAddr(a) {
+		return 0, ErrForbiddenAddress
 	}
 	h := req.Header
 	h.Set("Content-Type", "application/json")

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/doorman/doorman"
 )
@@ -268,7 +269,8 @@ func ActionText(code string) string {
 		return Unknown
 	}
 	t := strings.ReplaceAll(code, "_", " ")
-	return strings.ToUpper(t[:1]) + t[1:]
+	_, n := utf8.DecodeRuneInString(t) // the whole first character, not its first byte
+	return strings.ToUpper(t[:n]) + t[n:]
 }
 
 // Actions are the audit actions the filter offers, in the order it lists them.

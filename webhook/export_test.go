@@ -1,0 +1,4 @@
+package webhook
+
+// RefuseForbidden is the dialer's Control, for tests.
+var RefuseForbidden = refuseForbidden
