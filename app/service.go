@@ -39,8 +39,9 @@ type Service struct {
 	// Places locates a session's address, at sign-in and when it changes.
 	// Optional: without it Location stays empty ("Unknown location").
 	Places doorman.Locator
-	// SignInLimits throttle sign-in per email and per address; zero fields
-	// take their defaults (5 a minute per email, 20 per address).
+	// SignInLimits throttle sign-in per email and per address, counted in
+	// the Store; zero fields take their defaults (5 a minute per email, 20
+	// per address).
 	SignInLimits SignInLimits
 	// Alerts sends sign-in alerts by email and webhook (service_alerts.go).
 	Alerts doorman.AlertConfig
@@ -58,7 +59,6 @@ type Service struct {
 	dummyHash string
 	activity  tracker
 	keys      keyTracker // API keys' unwritten usage (service_apikeys.go)
-	throttle  throttle   // sign-in limiters (throttle.go)
 	alertKick alertKick  // wakes RunAlerts (service_alerts.go)
 }
 

@@ -116,7 +116,9 @@ func (s *Service) checkPassword(ctx context.Context, p *doorman.Principal, passw
 	if ok {
 		return nil
 	}
-	s.reauthFailed(p, m)
+	if err := s.reauthFailed(ctx, p, m); err != nil {
+		return err
+	}
 	ev := s.event(p, doorman.ActionReauthFailed, p.User.Email, m, s.now())
 	if err := s.Store.CreateAuditEvent(ctx, ev); err != nil {
 		return unavailable("check password", err)
@@ -130,9 +132,9 @@ func (s *Service) checkPassword(ctx context.Context, p *doorman.Principal, passw
 // way to guess the password or the code without limit. Only failures count
 // (reauthFailed), so that confirming one's password never locks anyone out.
 func (s *Service) reauthGate(ctx context.Context, p *doorman.Principal, m Meta) error {
-	wait := s.throttle.waiting(s.SignInLimits, p.User.Email, m.IP, s.now())
-	if wait <= 0 {
-		return nil
+	wait, err := s.attemptWait(ctx, p.User.Email, m.IP)
+	if err != nil || wait <= 0 {
+		return err
 	}
 	ev := s.event(p, doorman.ActionReauthFailed, p.User.Email, m, s.now())
 	ev.Reason = ReasonThrottled
@@ -144,9 +146,11 @@ func (s *Service) reauthGate(ctx context.Context, p *doorman.Principal, m Meta) 
 }
 
 // reauthFailed counts a wrong password or code against the sign-in limits
-// of the person's email and address.
-func (s *Service) reauthFailed(p *doorman.Principal, m Meta) {
-	s.throttle.allow(s.SignInLimits, p.User.Email, m.IP, s.now())
+// of the person's email and address. A failure the store cannot count is
+// unavailable, not a free guess.
+func (s *Service) reauthFailed(ctx context.Context, p *doorman.Principal, m Meta) error {
+	_, err := s.takeAttempt(ctx, p.User.Email, m.IP)
+	return err
 }
 
 // rotate replaces p's session by a new one with a new token, the same

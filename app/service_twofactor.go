@@ -379,7 +379,9 @@ func (s *Service) CompleteSignIn(ctx context.Context, challengeToken, code strin
 	// The password step took its attempt from the limits: a right code
 	// costs none, a wrong one costs one, and none is tried while they
 	// say wait.
-	if wait := s.throttle.waiting(s.SignInLimits, user.Email, m.IP, now); wait > 0 {
+	if wait, err := s.attemptWait(ctx, user.Email, m.IP); err != nil {
+		return "", nil, err
+	} else if wait > 0 {
 		return "", nil, s.throttled(ctx, user.Email, m, wait)
 	}
 	tf, err := s.Store.FindTwoFactor(ctx, c.AccountID, c.UserID)
@@ -395,7 +397,9 @@ func (s *Service) CompleteSignIn(ctx context.Context, challengeToken, code strin
 		return "", nil, err
 	}
 	if !ok {
-		s.throttle.allow(s.SignInLimits, user.Email, m.IP, now)
+		if _, err := s.takeAttempt(ctx, user.Email, m.IP); err != nil {
+			return "", nil, err
+		}
 		n, err := s.Store.FailSignInChallenge(ctx, c.ID)
 		if doorman.ErrorCode(err) == doorman.ENOTFOUND {
 			return "", nil, errChallengeGone
@@ -453,7 +457,9 @@ func (s *Service) reauthCode(ctx context.Context, p *doorman.Principal, tf *door
 	if err != nil || ok {
 		return err
 	}
-	s.reauthFailed(p, m)
+	if err := s.reauthFailed(ctx, p, m); err != nil {
+		return err
+	}
 	ev := s.event(p, doorman.ActionReauthFailed, p.User.Email, m, s.now())
 	ev.Reason = ReasonBadTwoFactor
 	if err := s.Store.CreateAuditEvent(ctx, ev); err != nil {
