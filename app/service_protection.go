@@ -16,7 +16,11 @@ const ReasonRotated = "rotated"
 // guide's answer to suspicious activity: whoever else holds a session loses
 // it, and the user signs in again. Allowed even when the Sessions page is
 // restricted: it reveals nothing and only ends the user's own sessions.
+// EREAUTH without a recent password (requireRecentAuth).
 func (s *Service) SignOutAll(ctx context.Context, p *doorman.Principal, m Meta) (int, error) {
+	if err := s.requireRecentAuth(ctx, p, m.Proof, m); err != nil {
+		return 0, err
+	}
 	now := s.now()
 	ev := s.event(p, doorman.ActionAllSessionsRevoked, p.User.Email, m, now)
 	n, err := s.Store.RevokeSessions(ctx,
@@ -195,7 +199,10 @@ const ReauthAfter = 15 * time.Minute
 var errReauth = &doorman.Error{Code: doorman.EREAUTH, Message: "Confirm your password to continue: this action needs a sign-in from the last 15 minutes"}
 
 // NeedsReauth reports whether p must confirm its password before a
-// sensitive action. API keys have no password and never need to.
+// sensitive action: its last proof is ReauthAfter old or older. API keys
+// and operators have no password and never need to. Pages ask it to show
+// the password form before the form of a sensitive action; the action
+// itself is refused by requireRecentAuth.
 func (s *Service) NeedsReauth(p *doorman.Principal) bool {
 	if p == nil || p.Session == nil {
 		return false
@@ -207,24 +214,30 @@ func (s *Service) NeedsReauth(p *doorman.Principal) bool {
 	return s.now().Sub(at) >= ReauthAfter
 }
 
-// RequireRecentAuth returns nil when p proved its password in the last
-// ReauthAfter; else, with a password, re-authenticates with it; else
-// EREAUTH. A wrong password is EREAUTH too, saying so, and audited.
-func (s *Service) RequireRecentAuth(ctx context.Context, p *doorman.Principal, password string, m Meta) error {
-	return s.RequireRecentAuthCode(ctx, p, password, "", m)
+// Proof is what a person sends with a sensitive action to prove again
+// that they hold the account: the password and, with two-factor
+// authentication, a code (or a recovery code).
+type Proof struct {
+	Password string
+	Code     string
 }
 
-// RequireRecentAuthCode is RequireRecentAuth with the two-factor code (or
-// a recovery code) that a user with two-factor authentication must give
-// with the password.
-func (s *Service) RequireRecentAuthCode(ctx context.Context, p *doorman.Principal, password, code string, m Meta) error {
+// requireRecentAuth is the rule "sensitive actions need a recent password"
+// (OWASP ASVS 3.7.1), written once: every sensitive operation of the
+// Service (signing out all sessions, forced and team sign-outs, settings,
+// creating API keys, the webhook, two-factor setup and recovery codes)
+// calls it before it changes anything. It returns nil when p proved its
+// password in the last ReauthAfter; else, with a proof, re-authenticates
+// with it; else EREAUTH. A wrong password or code is EREAUTH too, saying
+// so, and audited.
+func (s *Service) requireRecentAuth(ctx context.Context, p *doorman.Principal, proof Proof, m Meta) error {
 	if !s.NeedsReauth(p) {
 		return nil
 	}
-	if password == "" {
+	if proof.Password == "" {
 		return errReauth
 	}
-	if err := s.ReauthenticateCode(ctx, p, password, code, m); err != nil {
+	if err := s.ReauthenticateCode(ctx, p, proof.Password, proof.Code, m); err != nil {
 		switch doorman.ErrorCode(err) {
 		case doorman.EUNAUTHORIZED:
 			return &doorman.Error{Code: doorman.EREAUTH, Message: "The " + reauthWrong(err) + " is wrong; confirm your password to continue"}
@@ -234,6 +247,12 @@ func (s *Service) RequireRecentAuthCode(ctx context.Context, p *doorman.Principa
 		return err
 	}
 	return nil
+}
+
+// RequireRecentAuth applies the rule of requireRecentAuth on its own, with
+// password as the proof: nil, EREAUTH, or a re-authentication.
+func (s *Service) RequireRecentAuth(ctx context.Context, p *doorman.Principal, password string, m Meta) error {
+	return s.requireRecentAuth(ctx, p, Proof{Password: password}, m)
 }
 
 // Reauthenticate checks the signed-in user's password again and, when it

@@ -88,7 +88,7 @@ func (s *Service) BeginTwoFactorSetup(ctx context.Context, p *doorman.Principal,
 	if tf.Enabled() {
 		return nil, doorman.Errorf(doorman.ECONFLICT, "Two-factor authentication is already on")
 	}
-	if err := s.RequireRecentAuth(ctx, p, password, m); err != nil {
+	if err := s.requireRecentAuth(ctx, p, Proof{Password: password}, m); err != nil {
 		return nil, err
 	}
 	key, err := s.OTP.Generate(TwoFactorIssuer, p.User.Email)
@@ -116,8 +116,8 @@ func (s *Service) TwoFactorSetupKey(ctx context.Context, p *doorman.Principal) (
 	if s.OTP == nil {
 		return nil, errNoOTP
 	}
-	if s.NeedsReauth(p) {
-		return nil, errReauth
+	if err := s.requireRecentAuth(ctx, p, Proof{}, Meta{}); err != nil {
+		return nil, err
 	}
 	tf, err := s.Store.FindTwoFactor(ctx, p.Account.ID, p.User.ID)
 	if err != nil {
@@ -145,8 +145,8 @@ func (s *Service) ConfirmTwoFactorSetup(ctx context.Context, p *doorman.Principa
 	if s.OTP == nil {
 		return nil, errNoOTP
 	}
-	if s.NeedsReauth(p) {
-		return nil, errReauth
+	if err := s.requireRecentAuth(ctx, p, m.Proof, m); err != nil {
+		return nil, err
 	}
 	code = strings.TrimSpace(code)
 	if code == "" {
@@ -232,7 +232,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p *doorman.Princi
 	if !tf.Enabled() {
 		return nil, doorman.Errorf(doorman.ECONFLICT, "Two-factor authentication is off")
 	}
-	if err := s.RequireRecentAuthCode(ctx, p, password, code, m); err != nil {
+	if err := s.requireRecentAuth(ctx, p, Proof{Password: password, Code: code}, m); err != nil {
 		return nil, err
 	}
 	now := s.now()
