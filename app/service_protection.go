@@ -188,11 +188,10 @@ func (s *Service) rotate(ctx context.Context, p *doorman.Principal, m Meta, now 
 	return token, np, nil
 }
 
-// ReauthAfter is how long a password proof lasts for sensitive actions (sign
-// out all sessions, change password, forced sign-out, settings, API key
-// creation): older than this, they ask for the password again (OWASP ASVS
-// 3.7.1), so a session left open or stolen cannot lock its owner out or
-// widen its own access.
+// ReauthAfter is how long a password proof lasts for sensitive actions
+// (requireRecentAuth lists them): older than this, they ask for the
+// password again (OWASP ASVS 3.7.1), so a session left open or stolen
+// cannot lock its owner out or widen its own access.
 const ReauthAfter = 15 * time.Minute
 
 // errReauth asks for the password before a sensitive action.
