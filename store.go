@@ -171,6 +171,26 @@ type Store interface {
 	// method raises to before (never lowers) in the same transaction.
 	PurgeAuditEvents(ctx context.Context, before time.Time, limit int) (int, error)
 
+	// Attempt limits (limit.go): the sign-in limits, kept in the store so
+	// that every node sharing it, and a restarted one, counts the same
+	// attempts.
+
+	// TakeLimits takes one attempt at now from every bucket of ls, or from
+	// none when any of them must wait (Limit.Wait), in one transaction: of
+	// callers racing on any number of nodes, never more pass than the
+	// buckets hold. It returns 0 when the attempt was taken, else the
+	// longest wait. A bucket never used, or purged, is full. Returns
+	// EINVALID unless ls passes ValidateLimits.
+	TakeLimits(ctx context.Context, ls []Limit, now time.Time) (time.Duration, error)
+	// FindLimitWait returns how long an attempt at now must wait under ls:
+	// the longest wait of its buckets, 0 when it may go now. It takes
+	// nothing. Returns EINVALID unless ls passes ValidateLimits.
+	FindLimitWait(ctx context.Context, ls []Limit, now time.Time) (time.Duration, error)
+	// PurgeLimits deletes at most limit buckets full again at or before
+	// before (a deleted bucket reads as full, as it was), oldest first, and
+	// returns how many it deleted.
+	PurgeLimits(ctx context.Context, before time.Time, limit int) (int, error)
+
 	// Sign-in alerts (alert.go).
 
 	// CreateAlert stores a, its deliveries ds (their AlertID and AccountID

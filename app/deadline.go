@@ -527,3 +527,24 @@ func (st *deadlineStore) DeleteSignInChallenge(ctx context.Context, id string) e
 	defer call.release()
 	return st.done(bctx, st.store.DeleteSignInChallenge(bctx, id))
 }
+
+func (st *deadlineStore) TakeLimits(ctx context.Context, ls []doorman.Limit, now time.Time) (time.Duration, error) {
+	bctx, call := st.bound(ctx)
+	defer call.release()
+	r0, err := st.store.TakeLimits(bctx, ls, now)
+	return r0, st.done(bctx, err)
+}
+
+func (st *deadlineStore) FindLimitWait(ctx context.Context, ls []doorman.Limit, now time.Time) (time.Duration, error) {
+	bctx, call := st.bound(ctx)
+	defer call.release()
+	r0, err := st.store.FindLimitWait(bctx, ls, now)
+	return r0, st.done(bctx, err)
+}
+
+func (st *deadlineStore) PurgeLimits(ctx context.Context, before time.Time, limit int) (int, error) {
+	bctx, call := st.bound(ctx)
+	defer call.release()
+	r0, err := st.store.PurgeLimits(bctx, before, limit)
+	return r0, st.done(bctx, err)
+}

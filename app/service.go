@@ -39,8 +39,9 @@ type Service struct {
 	// Places locates a session's address, at sign-in and when it changes.
 	// Optional: without it Location stays empty ("Unknown location").
 	Places doorman.Locator
-	// SignInLimits throttle sign-in per email and per address; zero fields
-	// take their defaults (5 a minute per email, 20 per address).
+	// SignInLimits throttle sign-in per email and per address, counted in
+	// the Store; zero fields take their defaults (5 a minute per email, 20
+	// per address).
 	SignInLimits SignInLimits
 	// Alerts sends sign-in alerts by email and webhook (service_alerts.go).
 	Alerts doorman.AlertConfig
@@ -58,7 +59,6 @@ type Service struct {
 	dummyHash string
 	activity  tracker
 	keys      keyTracker // API keys' unwritten usage (service_apikeys.go)
-	throttle  throttle   // sign-in limiters (throttle.go)
 	alertKick alertKick  // wakes RunAlerts (service_alerts.go)
 }
 
@@ -94,6 +94,10 @@ type Meta struct {
 	// a browser across sign-ins ("" when the client has none, as API clients
 	// often do). Only its hash is stored.
 	DeviceKey string
+	// Proof is the password (and two-factor code) sent with a sensitive
+	// action, which re-authenticates a session whose last proof is older
+	// than ReauthAfter (requireRecentAuth); empty otherwise.
+	Proof Proof
 }
 
 // userAgent is the User-Agent as it is stored: cut to MaxUserAgent bytes on
@@ -196,7 +200,8 @@ func (s *Service) CreateUser(ctx context.Context, accountName, email, name strin
 // UpdateSettings replaces an account's session settings; they apply to every
 // existing session on its next request. by is the admin making the change, or
 // nil for an operator command. The audit event records old and new values.
-// EFORBIDDEN for a member; another account is ENOTFOUND to an admin.
+// EFORBIDDEN for a member; another account is ENOTFOUND to an admin;
+// EREAUTH without a recent password (requireRecentAuth).
 func (s *Service) UpdateSettings(ctx context.Context, by *doorman.Principal, accountID string, set doorman.Settings, m Meta) (*doorman.Account, error) {
 	if by != nil && !by.User.IsAdmin() {
 		return nil, doorman.Errorf(doorman.EFORBIDDEN, "only an administrator of this account can change its settings")
@@ -205,6 +210,9 @@ func (s *Service) UpdateSettings(ctx context.Context, by *doorman.Principal, acc
 		return nil, doorman.Errorf(doorman.ENOTFOUND, "account not found")
 	}
 	if err := set.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.requireRecentAuth(ctx, by, m.Proof, m); err != nil {
 		return nil, err
 	}
 	acct, err := s.Store.FindAccountByID(ctx, accountID)

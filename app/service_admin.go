@@ -134,13 +134,17 @@ func (s *Service) teamUser(ctx context.Context, p *doorman.Principal, userID str
 // ActionUserSessionsRevoked, whose target is the user's email. Each signed-out
 // session's next request answers ReasonRevokedByAdmin ("An administrator
 // signed you out"). ENOTFOUND for a user of another account; EFORBIDDEN for
-// members.
+// members; EREAUTH without a recent password (requireRecentAuth), asked
+// once the request is otherwise valid.
 func (s *Service) ForceSignOut(ctx context.Context, p *doorman.Principal, userID, reason string, m Meta) (int, error) {
 	if err := requireAdmin(p); err != nil {
 		return 0, err
 	}
 	reason, err := ValidateReason(reason)
 	if err != nil {
+		return 0, err
+	}
+	if err := s.requireRecentAuth(ctx, p, m.Proof, m); err != nil {
 		return 0, err
 	}
 	u, err := s.teamUser(ctx, p, userID)
@@ -167,13 +171,17 @@ func (s *Service) ForceSignOut(ctx context.Context, p *doorman.Principal, userID
 // admin's current one, with the reason (required, as for ForceSignOut), and
 // returns how many active sessions it ended. It writes one audit event,
 // ActionTeamSessionsRevoked, whose target is the account's name. EFORBIDDEN
-// for members.
+// for members; EREAUTH without a recent password (requireRecentAuth),
+// asked once the request is otherwise valid.
 func (s *Service) SignOutTeam(ctx context.Context, p *doorman.Principal, reason string, m Meta) (int, error) {
 	if err := requireAdmin(p); err != nil {
 		return 0, err
 	}
 	reason, err := ValidateReason(reason)
 	if err != nil {
+		return 0, err
+	}
+	if err := s.requireRecentAuth(ctx, p, m.Proof, m); err != nil {
 		return 0, err
 	}
 	now := s.now()

@@ -206,6 +206,10 @@ func TestForceSignOut(t *testing.T) {
 		if _, _, err := f.svc.TeamUserSessions(ctx, admin, guest.ID); err != nil {
 			t.Fatal(err)
 		}
+		// A week after signing in, the admin confirms the password first.
+		if err := f.svc.Reauthenticate(ctx, admin, password, adminMeta); err != nil {
+			t.Fatal(err)
+		}
 		before := events(t, store, guest.AccountID)
 
 		// Without a reason nothing changes and nothing is written.

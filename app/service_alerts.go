@@ -489,9 +489,9 @@ type WebhookUpdate struct {
 
 // SetWebhook creates or changes the account's webhook, audited as
 // webhook_updated. It returns the webhook and, when one was drawn (a new
-// webhook, or RotateSecret), its secret, shown this once. The caller asks
-// for a recent password first (Service.RequireRecentAuth). EFORBIDDEN for
-// members and API keys, EINVALID for a bad URL.
+// webhook, or RotateSecret), its secret, shown this once. EFORBIDDEN for
+// members and API keys, EINVALID for a bad URL, EREAUTH without a recent
+// password (requireRecentAuth), asked once the request is otherwise valid.
 func (s *Service) SetWebhook(ctx context.Context, p *doorman.Principal, u WebhookUpdate, m Meta) (*doorman.Webhook, string, error) {
 	if err := requireAdmin(p); err != nil {
 		return nil, "", err
@@ -501,6 +501,9 @@ func (s *Service) SetWebhook(ctx context.Context, p *doorman.Principal, u Webhoo
 	}
 	u.URL = strings.TrimSpace(u.URL)
 	if err := ValidateWebhookURL(u.URL); err != nil {
+		return nil, "", err
+	}
+	if err := s.requireRecentAuth(ctx, p, m.Proof, m); err != nil {
 		return nil, "", err
 	}
 	now := s.now()
@@ -532,13 +535,18 @@ func (s *Service) SetWebhook(ctx context.Context, p *doorman.Principal, u Webhoo
 }
 
 // DeleteWebhook removes the account's webhook, audited as webhook_deleted;
-// its pending deliveries then fail. ENOTFOUND when none is set up.
+// its pending deliveries then fail. ENOTFOUND when none is set up; EREAUTH
+// without a recent password (requireRecentAuth), asked once the
+// request is otherwise valid.
 func (s *Service) DeleteWebhook(ctx context.Context, p *doorman.Principal, m Meta) error {
 	if err := requireAdmin(p); err != nil {
 		return err
 	}
 	if p.APIKey != nil {
 		return doorman.Errorf(doorman.EFORBIDDEN, "API keys cannot change the webhook; sign in as an administrator")
+	}
+	if err := s.requireRecentAuth(ctx, p, m.Proof, m); err != nil {
+		return err
 	}
 	now := s.now()
 	ev := s.event(p, doorman.ActionWebhookDeleted, p.Account.ID, m, now)

@@ -73,7 +73,8 @@ func requirePerson(p *doorman.Principal) error {
 // CreateAPIKey creates an API key of the admin's account and returns it with
 // its secret, which is shown this once: only its hash is stored. Audited as
 // api_key_created. EFORBIDDEN for members and API keys, EINVALID for a
-// missing or overlong name.
+// missing or overlong name, EREAUTH without a recent password
+// (requireRecentAuth), asked once the request is otherwise valid.
 func (s *Service) CreateAPIKey(ctx context.Context, p *doorman.Principal, name string, readOnly bool, m Meta) (*doorman.APIKey, string, error) {
 	if err := requireAdmin(p); err != nil {
 		return nil, "", err
@@ -89,6 +90,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, p *doorman.Principal, name s
 		return nil, "", doorman.Errorf(doorman.EINVALID, "name must be at most %d characters", doorman.MaxAPIKeyName)
 	}
 	if err := doorman.ValidateText("name", name); err != nil {
+		return nil, "", err
+	}
+	if err := s.requireRecentAuth(ctx, p, m.Proof, m); err != nil {
 		return nil, "", err
 	}
 	now := s.now()

@@ -50,7 +50,10 @@ func (s *Service) SignIn(ctx context.Context, req SignInRequest) (string, *doorm
 	if len(email) > 254 || len(req.Password) > doorman.MaxPasswordLength {
 		return "", nil, errBadCredentials
 	}
-	if ok, wait := s.throttle.allow(s.SignInLimits, email, req.IP, s.now()); !ok {
+	// Every attempt counts, right or wrong, before any password check.
+	if wait, err := s.takeAttempt(ctx, email, req.IP); err != nil {
+		return "", nil, err
+	} else if wait > 0 {
 		return "", nil, s.throttled(ctx, email, req.Meta, wait)
 	}
 	users, _, err := s.Store.FindUsers(ctx, doorman.UserFilter{Email: email, Limit: maxAccountsPerEmail})

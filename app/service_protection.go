@@ -16,7 +16,11 @@ const ReasonRotated = "rotated"
 // guide's answer to suspicious activity: whoever else holds a session loses
 // it, and the user signs in again. Allowed even when the Sessions page is
 // restricted: it reveals nothing and only ends the user's own sessions.
+// EREAUTH without a recent password (requireRecentAuth).
 func (s *Service) SignOutAll(ctx context.Context, p *doorman.Principal, m Meta) (int, error) {
+	if err := s.requireRecentAuth(ctx, p, m.Proof, m); err != nil {
+		return 0, err
+	}
 	now := s.now()
 	ev := s.event(p, doorman.ActionAllSessionsRevoked, p.User.Email, m, now)
 	n, err := s.Store.RevokeSessions(ctx,
@@ -116,7 +120,9 @@ func (s *Service) checkPassword(ctx context.Context, p *doorman.Principal, passw
 	if ok {
 		return nil
 	}
-	s.reauthFailed(p, m)
+	if err := s.reauthFailed(ctx, p, m); err != nil {
+		return err
+	}
 	ev := s.event(p, doorman.ActionReauthFailed, p.User.Email, m, s.now())
 	if err := s.Store.CreateAuditEvent(ctx, ev); err != nil {
 		return unavailable("check password", err)
@@ -130,9 +136,9 @@ func (s *Service) checkPassword(ctx context.Context, p *doorman.Principal, passw
 // way to guess the password or the code without limit. Only failures count
 // (reauthFailed), so that confirming one's password never locks anyone out.
 func (s *Service) reauthGate(ctx context.Context, p *doorman.Principal, m Meta) error {
-	wait := s.throttle.waiting(s.SignInLimits, p.User.Email, m.IP, s.now())
-	if wait <= 0 {
-		return nil
+	wait, err := s.attemptWait(ctx, p.User.Email, m.IP)
+	if err != nil || wait <= 0 {
+		return err
 	}
 	ev := s.event(p, doorman.ActionReauthFailed, p.User.Email, m, s.now())
 	ev.Reason = ReasonThrottled
@@ -144,9 +150,11 @@ func (s *Service) reauthGate(ctx context.Context, p *doorman.Principal, m Meta) 
 }
 
 // reauthFailed counts a wrong password or code against the sign-in limits
-// of the person's email and address.
-func (s *Service) reauthFailed(p *doorman.Principal, m Meta) {
-	s.throttle.allow(s.SignInLimits, p.User.Email, m.IP, s.now())
+// of the person's email and address. A failure the store cannot count is
+// unavailable, not a free guess.
+func (s *Service) reauthFailed(ctx context.Context, p *doorman.Principal, m Meta) error {
+	_, err := s.takeAttempt(ctx, p.User.Email, m.IP)
+	return err
 }
 
 // rotate replaces p's session by a new one with a new token, the same
@@ -180,18 +188,20 @@ func (s *Service) rotate(ctx context.Context, p *doorman.Principal, m Meta, now 
 	return token, np, nil
 }
 
-// ReauthAfter is how long a password proof lasts for sensitive actions (sign
-// out all sessions, change password, forced sign-out, settings, API key
-// creation): older than this, they ask for the password again (OWASP ASVS
-// 3.7.1), so a session left open or stolen cannot lock its owner out or
-// widen its own access.
+// ReauthAfter is how long a password proof lasts for sensitive actions
+// (requireRecentAuth lists them): older than this, they ask for the
+// password again (OWASP ASVS 3.7.1), so a session left open or stolen
+// cannot lock its owner out or widen its own access.
 const ReauthAfter = 15 * time.Minute
 
 // errReauth asks for the password before a sensitive action.
 var errReauth = &doorman.Error{Code: doorman.EREAUTH, Message: "Confirm your password to continue: this action needs a sign-in from the last 15 minutes"}
 
 // NeedsReauth reports whether p must confirm its password before a
-// sensitive action. API keys have no password and never need to.
+// sensitive action: its last proof is ReauthAfter old or older. API keys
+// and operators have no password and never need to. Pages ask it to show
+// the password form before the form of a sensitive action; the action
+// itself is refused by requireRecentAuth.
 func (s *Service) NeedsReauth(p *doorman.Principal) bool {
 	if p == nil || p.Session == nil {
 		return false
@@ -203,24 +213,30 @@ func (s *Service) NeedsReauth(p *doorman.Principal) bool {
 	return s.now().Sub(at) >= ReauthAfter
 }
 
-// RequireRecentAuth returns nil when p proved its password in the last
-// ReauthAfter; else, with a password, re-authenticates with it; else
-// EREAUTH. A wrong password is EREAUTH too, saying so, and audited.
-func (s *Service) RequireRecentAuth(ctx context.Context, p *doorman.Principal, password string, m Meta) error {
-	return s.RequireRecentAuthCode(ctx, p, password, "", m)
+// Proof is what a person sends with a sensitive action to prove again
+// that they hold the account: the password and, with two-factor
+// authentication, a code (or a recovery code).
+type Proof struct {
+	Password string
+	Code     string
 }
 
-// RequireRecentAuthCode is RequireRecentAuth with the two-factor code (or
-// a recovery code) that a user with two-factor authentication must give
-// with the password.
-func (s *Service) RequireRecentAuthCode(ctx context.Context, p *doorman.Principal, password, code string, m Meta) error {
+// requireRecentAuth is the rule "sensitive actions need a recent password"
+// (OWASP ASVS 3.7.1), written once: every sensitive operation of the
+// Service (signing out all sessions, forced and team sign-outs, settings,
+// creating API keys, the webhook, two-factor setup and recovery codes)
+// calls it before it changes anything. It returns nil when p proved its
+// password in the last ReauthAfter; else, with a proof, re-authenticates
+// with it; else EREAUTH. A wrong password or code is EREAUTH too, saying
+// so, and audited.
+func (s *Service) requireRecentAuth(ctx context.Context, p *doorman.Principal, proof Proof, m Meta) error {
 	if !s.NeedsReauth(p) {
 		return nil
 	}
-	if password == "" {
+	if proof.Password == "" {
 		return errReauth
 	}
-	if err := s.ReauthenticateCode(ctx, p, password, code, m); err != nil {
+	if err := s.ReauthenticateCode(ctx, p, proof.Password, proof.Code, m); err != nil {
 		switch doorman.ErrorCode(err) {
 		case doorman.EUNAUTHORIZED:
 			return &doorman.Error{Code: doorman.EREAUTH, Message: "The " + reauthWrong(err) + " is wrong; confirm your password to continue"}
@@ -230,6 +246,12 @@ func (s *Service) RequireRecentAuthCode(ctx context.Context, p *doorman.Principa
 		return err
 	}
 	return nil
+}
+
+// RequireRecentAuth applies the rule of requireRecentAuth on its own, with
+// password as the proof: nil, EREAUTH, or a re-authentication.
+func (s *Service) RequireRecentAuth(ctx context.Context, p *doorman.Principal, password string, m Meta) error {
+	return s.requireRecentAuth(ctx, p, Proof{Password: password}, m)
 }
 
 // Reauthenticate checks the signed-in user's password again and, when it

@@ -251,7 +251,8 @@ func TestExpiryRules(t *testing.T) {
 		f.clock.Advance(2 * day)
 		set := acct.Settings
 		set.IdleTimeout = doorman.Idle1Day
-		if _, err := f.svc.UpdateSettings(ctx, p1, acct.ID, set, app.Meta{}); err != nil {
+		// Two days after signing in, the change needs the password.
+		if _, err := f.svc.UpdateSettings(ctx, p1, acct.ID, set, app.Meta{Proof: app.Proof{Password: password}}); err != nil {
 			t.Fatal(err)
 		}
 		_, err = f.auth(s1)

@@ -88,7 +88,7 @@ func (s *Service) BeginTwoFactorSetup(ctx context.Context, p *doorman.Principal,
 	if tf.Enabled() {
 		return nil, doorman.Errorf(doorman.ECONFLICT, "Two-factor authentication is already on")
 	}
-	if err := s.RequireRecentAuth(ctx, p, password, m); err != nil {
+	if err := s.requireRecentAuth(ctx, p, Proof{Password: password}, m); err != nil {
 		return nil, err
 	}
 	key, err := s.OTP.Generate(TwoFactorIssuer, p.User.Email)
@@ -116,8 +116,8 @@ func (s *Service) TwoFactorSetupKey(ctx context.Context, p *doorman.Principal) (
 	if s.OTP == nil {
 		return nil, errNoOTP
 	}
-	if s.NeedsReauth(p) {
-		return nil, errReauth
+	if err := s.requireRecentAuth(ctx, p, Proof{}, Meta{}); err != nil {
+		return nil, err
 	}
 	tf, err := s.Store.FindTwoFactor(ctx, p.Account.ID, p.User.ID)
 	if err != nil {
@@ -145,8 +145,8 @@ func (s *Service) ConfirmTwoFactorSetup(ctx context.Context, p *doorman.Principa
 	if s.OTP == nil {
 		return nil, errNoOTP
 	}
-	if s.NeedsReauth(p) {
-		return nil, errReauth
+	if err := s.requireRecentAuth(ctx, p, m.Proof, m); err != nil {
+		return nil, err
 	}
 	code = strings.TrimSpace(code)
 	if code == "" {
@@ -232,7 +232,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p *doorman.Princi
 	if !tf.Enabled() {
 		return nil, doorman.Errorf(doorman.ECONFLICT, "Two-factor authentication is off")
 	}
-	if err := s.RequireRecentAuthCode(ctx, p, password, code, m); err != nil {
+	if err := s.requireRecentAuth(ctx, p, Proof{Password: password, Code: code}, m); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -379,7 +379,9 @@ func (s *Service) CompleteSignIn(ctx context.Context, challengeToken, code strin
 	// The password step took its attempt from the limits: a right code
 	// costs none, a wrong one costs one, and none is tried while they
 	// say wait.
-	if wait := s.throttle.waiting(s.SignInLimits, user.Email, m.IP, now); wait > 0 {
+	if wait, err := s.attemptWait(ctx, user.Email, m.IP); err != nil {
+		return "", nil, err
+	} else if wait > 0 {
 		return "", nil, s.throttled(ctx, user.Email, m, wait)
 	}
 	tf, err := s.Store.FindTwoFactor(ctx, c.AccountID, c.UserID)
@@ -395,7 +397,9 @@ func (s *Service) CompleteSignIn(ctx context.Context, challengeToken, code strin
 		return "", nil, err
 	}
 	if !ok {
-		s.throttle.allow(s.SignInLimits, user.Email, m.IP, now)
+		if _, err := s.takeAttempt(ctx, user.Email, m.IP); err != nil {
+			return "", nil, err
+		}
 		n, err := s.Store.FailSignInChallenge(ctx, c.ID)
 		if doorman.ErrorCode(err) == doorman.ENOTFOUND {
 			return "", nil, errChallengeGone
@@ -453,7 +457,9 @@ func (s *Service) reauthCode(ctx context.Context, p *doorman.Principal, tf *door
 	if err != nil || ok {
 		return err
 	}
-	s.reauthFailed(p, m)
+	if err := s.reauthFailed(ctx, p, m); err != nil {
+		return err
+	}
 	ev := s.event(p, doorman.ActionReauthFailed, p.User.Email, m, s.now())
 	ev.Reason = ReasonBadTwoFactor
 	if err := s.Store.CreateAuditEvent(ctx, ev); err != nil {

@@ -1,16 +1,18 @@
 package app
 
 import (
+	"context"
 	"math"
-	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
+	"github.com/doorman/doorman"
 )
 
 // SignInLimits bound how often sign-in may be tried, per email and per
 // client address, so that passwords cannot be guessed at speed (OWASP ASVS
-// 2.2.1). A zero field takes its default.
+// 2.2.1). The attempts are counted in the store (doorman.Limit): every node
+// sharing it counts the same ones, and a restart forgives no one. A zero
+// field takes its default.
 type SignInLimits struct {
 	// PerEmail attempts a minute for one email, default 5, with bursts of
 	// EmailBurst (default 5). Unknown emails are limited the same way, so
@@ -21,11 +23,6 @@ type SignInLimits struct {
 	// IPBurst (default 20): one client trying many emails.
 	PerIP   float64
 	IPBurst int
-	// MaxTracked bounds the limiters kept in memory, default 100,000 per
-	// kind. Idle limiters (full again) are dropped first; beyond the bound
-	// the oldest half goes, which at worst forgives some throttled clients
-	// early rather than letting memory grow without end.
-	MaxTracked int
 }
 
 func (l SignInLimits) withDefaults() SignInLimits {
@@ -41,130 +38,64 @@ func (l SignInLimits) withDefaults() SignInLimits {
 	if l.IPBurst <= 0 {
 		l.IPBurst = 20
 	}
-	if l.MaxTracked <= 0 {
-		l.MaxTracked = 100_000
-	}
 	return l
 }
 
-// throttle holds the sign-in limiters of one Service, on the Service's
-// clock: rate.Limiter takes the time of each call, so tests move a fake
-// clock instead of sleeping.
-type throttle struct {
-	mu      sync.Mutex
-	byEmail limiters
-	byIP    limiters
+// interval is what one attempt costs at perMinute attempts a minute, in
+// whole microseconds as the store keeps them.
+func interval(perMinute float64) time.Duration {
+	return max(time.Microsecond, time.Duration(float64(time.Minute)/perMinute).Truncate(time.Microsecond))
 }
 
-type limiters map[string]*limiterEntry
-
-type limiterEntry struct {
-	lim  *rate.Limiter
-	last time.Time
-}
-
-// get returns key's limiter, created full.
-func (ls limiters) get(key string, perMinute float64, burst int, now time.Time) *limiterEntry {
-	e := ls[key]
-	if e == nil {
-		e = &limiterEntry{lim: rate.NewLimiter(rate.Limit(perMinute/60), burst)}
-		ls[key] = e
-	}
-	e.last = now
-	return e
-}
-
-// sweep drops the limiters that are full again: a new one would be the
-// same. Past max it also drops the least recently used half.
-func (ls limiters) sweep(now time.Time, max int) {
-	for k, e := range ls {
-		if e.lim.TokensAt(now) >= float64(e.lim.Burst()) {
-			delete(ls, k)
-		}
-	}
-	if len(ls) < max {
-		return
-	}
-	var cut time.Time
-	// The median of last use, found roughly: the average is enough to
-	// drop about half of them.
-	var sum float64
-	for _, e := range ls {
-		sum += float64(e.last.UnixNano())
-	}
-	cut = time.Unix(0, int64(sum/float64(len(ls))))
-	for k, e := range ls {
-		if !e.last.After(cut) {
-			delete(ls, k)
-		}
-	}
-}
-
-// allow takes one attempt from both the email's and the address's limiter,
-// or from neither, and says how long to wait when it cannot.
-func (t *throttle) allow(limits SignInLimits, email, ip string, now time.Time) (bool, time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.byEmail == nil {
-		t.byEmail, t.byIP = limiters{}, limiters{}
-	}
-	l := limits.withDefaults()
-	for _, ls := range []limiters{t.byEmail, t.byIP} {
-		if len(ls) >= l.MaxTracked {
-			ls.sweep(now, l.MaxTracked)
-		}
-	}
-	ents := []*limiterEntry{t.byEmail.get(email, l.PerEmail, l.EmailBurst, now)}
+// limits returns the buckets an attempt for email (normalized) from ip
+// counts against: the email's, and the address's when it is known. Only
+// hashes of either reach the store.
+func (l SignInLimits) limits(email, ip string) []doorman.Limit {
+	l = l.withDefaults()
+	ls := []doorman.Limit{{Key: doorman.LimitKey("email", email), Interval: interval(l.PerEmail), Burst: l.EmailBurst}}
 	if ip != "" {
-		ents = append(ents, t.byIP.get(ip, l.PerIP, l.IPBurst, now))
+		ls = append(ls, doorman.Limit{Key: doorman.LimitKey("ip", ip), Interval: interval(l.PerIP), Burst: l.IPBurst})
 	}
-	var wait time.Duration
-	for _, e := range ents {
-		if tokens := e.lim.TokensAt(now); tokens < 1 {
-			d := time.Duration((1 - tokens) / float64(e.lim.Limit()) * float64(time.Second))
-			wait = max(wait, d)
-		}
+	return ls
+}
+
+// takeAttempt takes one attempt for email from ip from the sign-in limits,
+// or none when they say wait, and returns the wait (0: taken). A store
+// failure is unavailable: an attempt the store cannot count never passes.
+func (s *Service) takeAttempt(ctx context.Context, email, ip string) (time.Duration, error) {
+	wait, err := s.Store.TakeLimits(ctx, s.SignInLimits.limits(email, ip), s.now())
+	if err != nil {
+		return 0, unavailable("sign-in limits", err)
 	}
-	if wait > 0 {
-		return false, wait
+	return wait, nil
+}
+
+// attemptWait says how long an attempt for email from ip must wait under
+// the sign-in limits (0: it may go on now), without taking one.
+func (s *Service) attemptWait(ctx context.Context, email, ip string) (time.Duration, error) {
+	wait, err := s.Store.FindLimitWait(ctx, s.SignInLimits.limits(email, ip), s.now())
+	if err != nil {
+		return 0, unavailable("sign-in limits", err)
 	}
-	for _, e := range ents {
-		e.lim.AllowN(now, 1)
-	}
-	return true, 0
+	return wait, nil
+}
+
+// limitsSlack is how long after a bucket is full again PurgeSignInLimits
+// waits before deleting it: a node whose clock is behind this one's would
+// still count its attempts.
+const limitsSlack = time.Minute
+
+// PurgeSignInLimits deletes, in batches of batch, the sign-in limits'
+// buckets that are full again (a deleted bucket reads as full, so nothing
+// changes), and returns how many it deleted: the table stays as small as
+// the attempts of the last minutes.
+func (s *Service) PurgeSignInLimits(ctx context.Context, batch int) (int, error) {
+	before := s.now().Add(-limitsSlack)
+	return purgeBatches(ctx, batch, func(limit int) (int, error) { return s.Store.PurgeLimits(ctx, before, limit) })
 }
 
 // RetrySeconds is how many whole seconds to wait, at least 1: the value of
 // a Retry-After header.
 func RetrySeconds(d time.Duration) int {
 	return max(1, int(math.Ceil(d.Seconds())))
-}
-
-// size is how many limiters are kept, for tests.
-func (t *throttle) size() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.byEmail) + len(t.byIP)
-}
-
-// waiting says how long an attempt for email from ip must wait under the
-// sign-in limits (0: it may go on now), without taking one.
-func (t *throttle) waiting(limits SignInLimits, email, ip string, now time.Time) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.byEmail == nil {
-		t.byEmail, t.byIP = limiters{}, limiters{}
-	}
-	l := limits.withDefaults()
-	ents := []*limiterEntry{t.byEmail.get(email, l.PerEmail, l.EmailBurst, now)}
-	if ip != "" {
-		ents = append(ents, t.byIP.get(ip, l.PerIP, l.IPBurst, now))
-	}
-	var wait time.Duration
-	for _, e := range ents {
-		if tokens := e.lim.TokensAt(now); tokens < 1 {
-			wait = max(wait, time.Duration((1-tokens)/float64(e.lim.Limit())*float64(time.Second)))
-		}
-	}
-	return wait
 }

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -68,20 +69,91 @@ func TestSignInThrottle(t *testing.T) {
 	})
 }
 
-// TestSignInThrottleMemory checks that limiters do not pile up: many
-// addresses and emails, each tried once, stay within the bound.
-func TestSignInThrottleMemory(t *testing.T) {
+// TestSignInThrottleRestart: a new Service on the same store (a restart,
+// or another node) counts the attempts the first one took.
+func TestSignInThrottleRestart(t *testing.T) {
+	stores(t, func(t *testing.T, store doorman.Store) {
+		ctx := context.Background()
+		f := newFixture(t, store)
+		f.svc.SignInLimits = app.SignInLimits{}
+		f.user(t, "Company", "known@company.com", doorman.RoleMember)
+		for i := range 5 {
+			_, _, err := f.svc.SignIn(ctx, app.SignInRequest{Email: "Known@Company.com", Password: "wrong password", Meta: app.Meta{IP: "10.0.0.1"}})
+			if doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
+				t.Fatalf("attempt %d: %v, want EUNAUTHORIZED", i+1, err)
+			}
+		}
+		restarted := app.NewService(store, cheap)
+		restarted.Now = f.clock.Now
+		_, _, err := restarted.SignIn(ctx, app.SignInRequest{Email: "known@company.com", Password: password, Meta: app.Meta{IP: "10.0.0.2"}})
+		if doorman.ErrorCode(err) != doorman.ETOOMANY || doorman.RetryAfter(err) != 12*time.Second {
+			t.Fatalf("after a restart: %v (retry after %v), want ETOOMANY in 12 seconds", err, doorman.RetryAfter(err))
+		}
+		f.clock.Advance(12 * time.Second)
+		if _, _, err := restarted.SignIn(ctx, app.SignInRequest{Email: "known@company.com", Password: password, Meta: app.Meta{IP: "10.0.0.2"}}); err != nil {
+			t.Fatalf("after the wait: %v", err)
+		}
+	})
+}
+
+// TestSignInThrottlePurge checks that the limits do not pile up: the
+// buckets of many addresses and emails, each tried once, go once they are
+// full again (and a minute of slack for slow clocks), and not before.
+func TestSignInThrottlePurge(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, testdb.SQLite(t))
-	f.svc.SignInLimits = app.SignInLimits{MaxTracked: 10}
-	for i := range 300 {
+	f.svc.SignInLimits = app.SignInLimits{}
+	try := func(i int) error {
 		_, _, err := f.svc.SignIn(ctx, app.SignInRequest{Email: fmt.Sprintf("u%d@x.com", i), Password: "x",
 			Meta: app.Meta{IP: fmt.Sprintf("10.1.%d.%d", i/250, i%250)}})
-		if doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
+		return err
+	}
+	for i := range 30 {
+		if err := try(i); doorman.ErrorCode(err) != doorman.EUNAUTHORIZED {
 			t.Fatalf("attempt %d: %v", i, err)
 		}
 	}
-	if n := app.ThrottleSize(f.svc); n > 2*10 {
-		t.Fatalf("%d limiters kept, want at most 20", n)
+	// An email's bucket is full again 12 s later, an address's 3 s later;
+	// each is purged a minute after that.
+	f.clock.Advance(time.Minute + 11*time.Second)
+	if n, err := f.svc.PurgeSignInLimits(ctx, 7); err != nil || n != 30 {
+		t.Fatalf("PurgeSignInLimits = %d, %v; want the 30 addresses' buckets", n, err)
+	}
+	f.clock.Advance(time.Second)
+	if n, err := f.svc.PurgeSignInLimits(ctx, 7); err != nil || n != 30 {
+		t.Fatalf("PurgeSignInLimits = %d, %v; want the 30 emails' buckets", n, err)
+	}
+	if n, err := f.svc.PurgeSignInLimits(ctx, 7); err != nil || n != 0 {
+		t.Fatalf("PurgeSignInLimits again = %d, %v; want 0", n, err)
+	}
+}
+
+// limitsDownStore cannot reach the sign-in limits.
+type limitsDownStore struct{ doorman.Store }
+
+func (limitsDownStore) TakeLimits(context.Context, []doorman.Limit, time.Time) (time.Duration, error) {
+	return 0, errors.New("read tcp 127.0.0.1:5432: connection reset by peer")
+}
+
+func (limitsDownStore) FindLimitWait(context.Context, []doorman.Limit, time.Time) (time.Duration, error) {
+	return 0, errors.New("read tcp 127.0.0.1:5432: connection reset by peer")
+}
+
+// TestSignInThrottleStoreDown: when the store cannot count the attempt,
+// sign-in and re-authentication are unavailable, never let through, even
+// with the right password.
+func TestSignInThrottleStoreDown(t *testing.T) {
+	ctx := context.Background()
+	store := testdb.SQLite(t)
+	f := newFixture(t, store)
+	f.user(t, "Company", "known@company.com", doorman.RoleMember)
+	_, p := f.signIn(t, "known@company.com", false)
+	f.svc.Store = limitsDownStore{store}
+	_, _, err := f.svc.SignIn(ctx, app.SignInRequest{Email: "known@company.com", Password: password, Meta: app.Meta{IP: "10.0.0.1"}})
+	if err == nil || !app.IsUnavailable(err) {
+		t.Fatalf("SignIn with the limits down = %v, want unavailable", err)
+	}
+	if err := f.svc.Reauthenticate(ctx, p, password, app.Meta{IP: "10.0.0.1"}); err == nil || !app.IsUnavailable(err) {
+		t.Fatalf("Reauthenticate with the limits down = %v, want unavailable", err)
 	}
 }

@@ -135,10 +135,8 @@ func (s *Server) createAPIKey(w *request, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.recentAuth(w, r, req.Password, req.TOTPCode); err != nil {
-		return err
-	}
-	k, secret, err := s.svc.CreateAPIKey(r.Context(), w.principal, req.Name, req.ReadOnly, s.meta(w, r))
+	k, secret, err := s.svc.CreateAPIKey(r.Context(), w.principal, req.Name, req.ReadOnly,
+		s.proofMeta(w, r, req.Password, req.TOTPCode))
 	if err != nil {
 		return err
 	}

@@ -15,10 +15,7 @@ func (s *Server) signOutAll(w *request, r *http.Request) error {
 			return err
 		}
 	}
-	if err := s.recentAuth(w, r, req.Password, req.TOTPCode); err != nil {
-		return err
-	}
-	n, err := s.svc.SignOutAll(r.Context(), w.principal, s.meta(w, r))
+	n, err := s.svc.SignOutAll(r.Context(), w.principal, s.proofMeta(w, r, req.Password, req.TOTPCode))
 	if err != nil {
 		return err
 	}
@@ -36,12 +33,14 @@ type passwordOnly struct {
 	TOTPCode string `json:"totp_code"`
 }
 
-// recentAuth answers 403 reauth_required unless the session proved its
-// password in the last 15 minutes; password, when given, proves it now
-// (with code, for a user with two-factor authentication). API keys have no
-// password and pass.
-func (s *Server) recentAuth(w *request, r *http.Request, password, code string) error {
-	return s.svc.RequireRecentAuthCode(r.Context(), w.principal, password, code, s.meta(w, r))
+// proofMeta is the request's Meta with the re-authentication its body
+// carries, for a sensitive action: the Service answers 403 reauth_required
+// unless the session proved its password in the last 15 minutes or the
+// body proves it now.
+func (s *Server) proofMeta(w *request, r *http.Request, password, code string) app.Meta {
+	m := s.meta(w, r)
+	m.Proof = app.Proof{Password: password, Code: code}
+	return m
 }
 
 type passwordRequest struct {

@@ -53,9 +53,6 @@ func (s *Server) putSettings(w *request, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.recentAuth(w, r, req.Password, req.TOTPCode); err != nil {
-		return err
-	}
 	switch {
 	case req.IdleTimeout == nil:
 		return doorman.Errorf(doorman.EINVALID, "idle_timeout is required")
@@ -70,7 +67,7 @@ func (s *Server) putSettings(w *request, r *http.Request) error {
 	if req.MembersSeeSessions != nil {
 		set.MembersSeeSessions = *req.MembersSeeSessions
 	}
-	acct, err := s.svc.UpdateSettings(r.Context(), p, p.Account.ID, set, s.meta(w, r))
+	acct, err := s.svc.UpdateSettings(r.Context(), p, p.Account.ID, set, s.proofMeta(w, r, req.Password, req.TOTPCode))
 	if err != nil {
 		return err
 	}

@@ -159,10 +159,8 @@ func (s *Server) forceSignOut(w *request, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.recentAuth(w, r, req.Password, req.TOTPCode); err != nil {
-		return err
-	}
-	n, err := s.svc.ForceSignOut(r.Context(), w.principal, r.PathValue("user_id"), req.Reason, s.meta(w, r))
+	n, err := s.svc.ForceSignOut(r.Context(), w.principal, r.PathValue("user_id"), req.Reason,
+		s.proofMeta(w, r, req.Password, req.TOTPCode))
 	if err != nil {
 		return err
 	}
@@ -177,10 +175,8 @@ func (s *Server) signOutTeam(w *request, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.recentAuth(w, r, req.Password, req.TOTPCode); err != nil {
-		return err
-	}
-	n, err := s.svc.SignOutTeam(r.Context(), w.principal, req.Reason, s.meta(w, r))
+	n, err := s.svc.SignOutTeam(r.Context(), w.principal, req.Reason,
+		s.proofMeta(w, r, req.Password, req.TOTPCode))
 	if err != nil {
 		return err
 	}

@@ -53,9 +53,6 @@ func (s *Server) putWebhook(w *request, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.recentAuth(w, r, req.Password, req.TOTPCode); err != nil {
-		return err
-	}
 	enabled := req.Enabled == nil || *req.Enabled
 	_, err := s.svc.Webhook(r.Context(), w.principal)
 	created := doorman.ErrorCode(err) == doorman.ENOTFOUND
@@ -63,7 +60,7 @@ func (s *Server) putWebhook(w *request, r *http.Request) error {
 		return err
 	}
 	wh, secret, err := s.svc.SetWebhook(r.Context(), w.principal,
-		app.WebhookUpdate{URL: req.URL, Enabled: enabled, RotateSecret: req.RotateSecret}, s.meta(w, r))
+		app.WebhookUpdate{URL: req.URL, Enabled: enabled, RotateSecret: req.RotateSecret}, s.proofMeta(w, r, req.Password, req.TOTPCode))
 	if err != nil {
 		return err
 	}
@@ -83,10 +80,7 @@ func (s *Server) deleteWebhook(w *request, r *http.Request) error {
 			return err
 		}
 	}
-	if err := s.recentAuth(w, r, req.Password, req.TOTPCode); err != nil {
-		return err
-	}
-	if err := s.svc.DeleteWebhook(r.Context(), w.principal, s.meta(w, r)); err != nil {
+	if err := s.svc.DeleteWebhook(r.Context(), w.principal, s.proofMeta(w, r, req.Password, req.TOTPCode)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

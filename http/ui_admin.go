@@ -163,9 +163,6 @@ func (s *Server) forceSignOutSubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
 	}
-	if s.needReauth(w, r, r.URL.Path) {
-		return nil
-	}
 	u, list, err := s.teamMember(w, r)
 	if err != nil {
 		return err
@@ -176,6 +173,9 @@ func (s *Server) forceSignOutSubmit(w *request, r *http.Request) error {
 		return nil
 	}
 	n, err := s.svc.ForceSignOut(r.Context(), w.principal, u.ID, reason, s.meta(w, r))
+	if s.reauthFirst(w, r, err, r.URL.Path) {
+		return nil
+	}
 	switch {
 	case doorman.ErrorCode(err) == doorman.EINVALID:
 		_, _, msg := errorStatus(err)
@@ -238,15 +238,15 @@ func (s *Server) signOutTeamSubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
 	}
-	if s.needReauth(w, r, r.URL.Path) {
-		return nil
-	}
 	reason := r.PostForm.Get("reason")
 	if strings.TrimSpace(reason) == "" {
 		return s.renderSignOutTeam(w, r, http.StatusBadRequest, "", msgReasonRequired)
 	}
 	p := w.principal
 	n, err := s.svc.SignOutTeam(r.Context(), p, reason, s.meta(w, r))
+	if s.reauthFirst(w, r, err, r.URL.Path) {
+		return nil
+	}
 	if doorman.ErrorCode(err) == doorman.EINVALID {
 		_, _, msg := errorStatus(err)
 		return s.renderSignOutTeam(w, r, http.StatusBadRequest, reason, sentence(msg)+" Nothing was signed out.")
@@ -339,9 +339,6 @@ func (s *Server) sessionSettingsSubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
 	}
-	if s.needReauth(w, r, r.URL.Path) {
-		return nil
-	}
 	p := w.principal
 	cur := p.Account.Settings
 	v := r.PostForm
@@ -374,6 +371,9 @@ func (s *Server) sessionSettingsSubmit(w *request, r *http.Request) error {
 		return nil
 	}
 	if _, err := s.svc.UpdateSettings(r.Context(), p, p.Account.ID, set, s.meta(w, r)); err != nil {
+		if s.reauthFirst(w, r, err, r.URL.Path) {
+			return nil
+		}
 		if doorman.ErrorCode(err) != doorman.EINVALID {
 			return err
 		}

@@ -36,11 +36,11 @@ func (s *Server) createAPIKeySubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
 	}
-	if s.needReauth(w, r, pages.PathAPIKeys) {
-		return nil
-	}
 	name, readOnly := r.PostForm.Get("name"), r.PostForm.Get("read_only") != ""
 	k, secret, err := s.svc.CreateAPIKey(r.Context(), w.principal, name, readOnly, s.meta(w, r))
+	if s.reauthFirst(w, r, err, pages.PathAPIKeys) {
+		return nil
+	}
 	if doorman.ErrorCode(err) == doorman.EINVALID {
 		_, _, msg := errorStatus(err)
 		return s.renderAPIKeys(w, r, http.StatusBadRequest, name, readOnly, sentence(msg)+" No key was created.")

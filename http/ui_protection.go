@@ -30,10 +30,10 @@ func (s *Server) signOutAllSubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
 	}
-	if s.needReauth(w, r, r.URL.Path) {
+	n, err := s.svc.SignOutAll(r.Context(), w.principal, s.meta(w, r))
+	if s.reauthFirst(w, r, err, r.URL.Path) {
 		return nil
 	}
-	n, err := s.svc.SignOutAll(r.Context(), w.principal, s.meta(w, r))
 	if err != nil {
 		return err
 	}
@@ -106,9 +106,23 @@ func (s *Server) passwordSubmit(w *request, r *http.Request) error {
 
 // needReauth sends a session that last proved its password over 15
 // minutes ago to /reauth, which returns to next (a page showing the form
-// of the sensitive action), and reports whether it did.
+// of the sensitive action), and reports whether it did. Pages showing such
+// a form ask it first, so that the password comes before the form is
+// filled in; the action itself is refused by the Service (reauthFirst).
 func (s *Server) needReauth(w *request, r *http.Request, next string) bool {
 	if !s.svc.NeedsReauth(w.principal) {
+		return false
+	}
+	s.redirect(w, r, pages.PathReauth+"?next="+url.QueryEscape(next))
+	return true
+}
+
+// reauthFirst answers an action that the Service refused with EREAUTH (the
+// session's password proof is over 15 minutes old) by sending the browser
+// to /reauth, which returns to next, the page showing the action's form;
+// it reports whether it did.
+func (s *Server) reauthFirst(w *request, r *http.Request, err error, next string) bool {
+	if err == nil || app.IsUnavailable(err) || doorman.ErrorCode(err) != doorman.EREAUTH {
 		return false
 	}
 	s.redirect(w, r, pages.PathReauth+"?next="+url.QueryEscape(next))

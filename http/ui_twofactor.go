@@ -46,10 +46,10 @@ func (s *Server) twoFactorHome(w *request, r *http.Request) error {
 // twoFactorSetupPage is GET /settings/security/two-factor/setup: the setup
 // in progress shown again, or the two-factor page when there is none.
 func (s *Server) twoFactorSetupPage(w *request, r *http.Request) error {
-	if s.needReauth(w, r, pages.PathTwoFactorSetup) {
+	key, err := s.svc.TwoFactorSetupKey(r.Context(), w.principal)
+	if s.reauthFirst(w, r, err, pages.PathTwoFactorSetup) {
 		return nil
 	}
-	key, err := s.svc.TwoFactorSetupKey(r.Context(), w.principal)
 	if doorman.ErrorCode(err) == doorman.ENOTFOUND {
 		return s.twoFactorHome(w, r)
 	}
@@ -66,10 +66,10 @@ func (s *Server) twoFactorSetupSubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
 	}
-	if s.needReauth(w, r, pages.PathTwoFactor) {
+	key, err := s.svc.BeginTwoFactorSetup(r.Context(), w.principal, "", s.meta(w, r))
+	if s.reauthFirst(w, r, err, pages.PathTwoFactor) {
 		return nil
 	}
-	key, err := s.svc.BeginTwoFactorSetup(r.Context(), w.principal, "", s.meta(w, r))
 	if doorman.ErrorCode(err) == doorman.ECONFLICT {
 		s.setFlash(w, pages.FlashInfo, doorman.ErrorMessage(err)+".")
 		return s.twoFactorHome(w, r)
@@ -88,10 +88,10 @@ func (s *Server) twoFactorConfirmSubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
 	}
-	if s.needReauth(w, r, pages.PathTwoFactorSetup) {
+	codes, err := s.svc.ConfirmTwoFactorSetup(r.Context(), w.principal, r.PostForm.Get("code"), s.meta(w, r))
+	if s.reauthFirst(w, r, err, pages.PathTwoFactorSetup) {
 		return nil
 	}
-	codes, err := s.svc.ConfirmTwoFactorSetup(r.Context(), w.principal, r.PostForm.Get("code"), s.meta(w, r))
 	switch code := doorman.ErrorCode(err); {
 	case err == nil:
 	case app.IsUnavailable(err):
@@ -123,10 +123,10 @@ func (s *Server) recoveryCodesSubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
 	}
-	if s.needReauth(w, r, pages.PathTwoFactor) {
+	codes, err := s.svc.RegenerateRecoveryCodes(r.Context(), w.principal, "", "", s.meta(w, r))
+	if s.reauthFirst(w, r, err, pages.PathTwoFactor) {
 		return nil
 	}
-	codes, err := s.svc.RegenerateRecoveryCodes(r.Context(), w.principal, "", "", s.meta(w, r))
 	if doorman.ErrorCode(err) == doorman.ECONFLICT {
 		s.setFlash(w, pages.FlashInfo, doorman.ErrorMessage(err)+".")
 		return s.twoFactorHome(w, r)

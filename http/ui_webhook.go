@@ -70,13 +70,13 @@ func (s *Server) webhookSubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
 	}
-	if s.needReauth(w, r, pages.PathWebhook) {
-		return nil
-	}
 	v := r.PostForm
 	u := app.WebhookUpdate{URL: strings.TrimSpace(v.Get("url")), Enabled: v.Get("enabled") != "",
 		RotateSecret: v.Get("rotate_secret") != ""}
 	_, secret, err := s.svc.SetWebhook(r.Context(), w.principal, u, s.meta(w, r))
+	if s.reauthFirst(w, r, err, pages.PathWebhook) {
+		return nil
+	}
 	if doorman.ErrorCode(err) == doorman.EINVALID {
 		p := &pages.WebhookPage{Layout: s.layout(w, r, "Webhook"), URL: u.URL, Enabled: u.Enabled,
 			Error: doorman.ErrorMessage(err) + ". Nothing was saved.", ErrorField: "url"}
@@ -124,10 +124,11 @@ func (s *Server) webhookDeleteSubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
 	}
-	if s.needReauth(w, r, pages.PathWebhook+"/delete") {
+	err := s.svc.DeleteWebhook(r.Context(), w.principal, s.meta(w, r))
+	if s.reauthFirst(w, r, err, pages.PathWebhook+"/delete") {
 		return nil
 	}
-	if err := s.svc.DeleteWebhook(r.Context(), w.principal, s.meta(w, r)); err != nil {
+	if err != nil {
 		return err
 	}
 	s.setFlash(w, pages.FlashSuccess, "Webhook deleted. Alerts are no longer posted to it.")

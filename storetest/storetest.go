@@ -111,6 +111,7 @@ func Run(t *testing.T, open func(testing.TB) doorman.Store, opts ...Option) {
 		{"Alert", alertTests},
 		{"TwoFactor", twoFactorTests},
 		{"BadInput", badInputTests},
+		{"Throttle", throttleTests},
 	}
 	t.Run("Ping", func(t *testing.T) {
 		s := open(t)

@@ -208,8 +208,9 @@ func newHTTPServer(svc *app.Service, cfg doormanhttp.Config) *http.Server {
 }
 
 // runPurge deletes long-revoked and expired sessions, audit events older
-// than auditRetention (none when it is 0) and API keys' hourly counts older
-// than app.APIKeyUsageRetention, every interval, in bounded
+// than auditRetention (none when it is 0), API keys' hourly counts older
+// than app.APIKeyUsageRetention and the sign-in limits' buckets that are
+// full again, every interval, in bounded
 // batches so that it never holds the store for long.
 func runPurge(ctx context.Context, svc *app.Service, log *slog.Logger, retention, auditRetention, interval time.Duration) {
 	if interval <= 0 {
@@ -222,6 +223,7 @@ func runPurge(ctx context.Context, svc *app.Service, log *slog.Logger, retention
 		{"sessions", func() (int, error) { return svc.Purge(ctx, retention, 500) }},
 		{"audit events", func() (int, error) { return svc.PurgeAudit(ctx, auditRetention, 500) }},
 		{"api key usage", func() (int, error) { return svc.PurgeAPIKeyUsage(ctx, 500) }},
+		{"sign-in limits", func() (int, error) { return svc.PurgeSignInLimits(ctx, 500) }},
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
