@@ -3,6 +3,7 @@ package http_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -75,5 +76,13 @@ func TestSettingsEndSessionsForGood(t *testing.T) {
 	evs := e.audit(admin, "?action=settings_updated").Events
 	if len(evs) != 2 || evs[0].Count != 0 || evs[1].Count != 7 {
 		t.Fatalf("settings events = %+v, want two, newest first, counting 0 and 7 ended sessions", evs)
+	}
+	p := e.page(admin, "GET", "/admin/audit?action=settings_updated", nil).wantStatus(http.StatusOK)
+	var actions []string
+	for _, row := range p.all("table.audit-table tbody tr") {
+		actions = append(actions, visibleText(within(row, "td")[2]))
+	}
+	if want := []string{"Changed session settings", "Changed session settings 7 sessions ended"}; !slices.Equal(actions, want) {
+		t.Errorf("audit log actions %q, want %q", actions, want)
 	}
 }
