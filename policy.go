@@ -106,6 +106,9 @@ func SettingsEnd(s *Session, old, set Settings, now time.Time) (at time.Time, re
 // CheckSession returns nil if s is valid at now under set, or EUNAUTHORIZED
 // whose Reason and Message say why not.
 func CheckSession(s *Session, u *User, set Settings, now time.Time) error {
+	if s.RevokedAt != nil && s.RevokedBy == ActorExpiry {
+		return recordedEndError(s, set, now)
+	}
 	if s.RevokedAt != nil {
 		return revokedError(s)
 	}
@@ -117,21 +120,58 @@ func CheckSession(s *Session, u *User, set Settings, now time.Time) error {
 		return nil
 	}
 	if reason == ReasonIdle {
-		return &Error{Code: EUNAUTHORIZED, Reason: ReasonIdle,
-			Message: fmt.Sprintf("Your session expired after %s of inactivity", set.IdleTimeout.Text())}
+		return idleError(set)
 	}
-	return &Error{Code: EUNAUTHORIZED, Reason: ReasonExpired, Message: "Your session expired; please sign in again"}
+	return errExpired
+}
+
+var errExpired = &Error{Code: EUNAUTHORIZED, Reason: ReasonExpired, Message: "Your session expired; please sign in again"}
+
+func idleError(set Settings) error {
+	return &Error{Code: EUNAUTHORIZED, Reason: ReasonIdle,
+		Message: fmt.Sprintf("Your session expired after %s of inactivity", set.IdleTimeout.Text())}
+}
+
+// recordedEndError is the error of a session whose end by its rules was
+// recorded (RevokedBy ActorExpiry). An idle end names the timeout only
+// when the settings of now would end it for idleness too: the timeout that
+// ended it may have been loosened since.
+func recordedEndError(s *Session, set Settings, now time.Time) error {
+	if s.RevokeReason != ReasonIdle {
+		return errExpired
+	}
+	if _, reason, ok := Ended(s, set, now); ok && reason == ReasonIdle {
+		return idleError(set)
+	}
+	return &Error{Code: EUNAUTHORIZED, Reason: ReasonIdle, Message: "Your session expired after a period of inactivity"}
+}
+
+// EndText is why a session ended, in words, from the Reason of the error
+// CheckSession gives it: "idle timeout", "session lifetime" (its absolute
+// end or its remember-me days), "signed out", … The pages and the API
+// show it as "Ended: idle timeout".
+func EndText(reason string) string {
+	switch reason {
+	case ReasonIdle:
+		return "idle timeout"
+	case ReasonExpired:
+		return "session lifetime"
+	case ReasonSignedOut:
+		return "signed out"
+	case ReasonRevokedByUser:
+		return "signed out from another session"
+	case ReasonRevokedByAdmin:
+		return "signed out by an administrator"
+	case ReasonUserDisabled:
+		return "account disabled"
+	}
+	return "ended"
 }
 
 func revokedError(s *Session) error {
 	switch {
 	case s.RevokeReason == ReasonSignedOut:
 		return &Error{Code: EUNAUTHORIZED, Reason: ReasonSignedOut, Message: "You signed out"}
-	case s.RevokedBy == ActorExpiry && s.RevokeReason == ReasonIdle:
-		// The timeout that ended it may have changed since: not named.
-		return &Error{Code: EUNAUTHORIZED, Reason: ReasonIdle, Message: "Your session expired after a period of inactivity"}
-	case s.RevokedBy == ActorExpiry:
-		return &Error{Code: EUNAUTHORIZED, Reason: ReasonExpired, Message: "Your session expired; please sign in again"}
 	case s.RevokedBy == s.UserID:
 		return &Error{Code: EUNAUTHORIZED, Reason: ReasonRevokedByUser, Message: "You were signed out from another device"}
 	}

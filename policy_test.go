@@ -77,8 +77,11 @@ func TestCheckSessionMessages(t *testing.T) {
 		{&doorman.Session{UserID: "u", RevokedAt: &revokedAt, RevokedBy: "admin"}, nil, "An administrator signed you out"},
 		{&doorman.Session{UserID: "u", RevokedAt: &revokedAt, RevokedBy: doorman.ActorSystem}, nil, "An administrator signed you out"},
 		{&doorman.Session{UserID: "u", RevokedAt: &revokedAt, RevokedBy: "u", RevokeReason: doorman.ReasonSignedOut}, nil, "You signed out"},
-		{&doorman.Session{UserID: "u", RevokedAt: &revokedAt, RevokedBy: doorman.ActorExpiry, RevokeReason: doorman.ReasonIdle}, nil,
-			"Your session expired after a period of inactivity"},
+		// A recorded idle end names the timeout only if today's settings end it for idleness too.
+		{&doorman.Session{UserID: "u", LastActiveAt: t0.Add(-8 * 24 * time.Hour), RevokedAt: &revokedAt, RevokedBy: doorman.ActorExpiry,
+			RevokeReason: doorman.ReasonIdle}, nil, "Your session expired after 7 days of inactivity"},
+		{&doorman.Session{UserID: "u", LastActiveAt: t0.Add(-2 * 24 * time.Hour), RevokedAt: &revokedAt, RevokedBy: doorman.ActorExpiry,
+			RevokeReason: doorman.ReasonIdle}, nil, "Your session expired after a period of inactivity"},
 		{&doorman.Session{UserID: "u", RevokedAt: &revokedAt, RevokedBy: doorman.ActorExpiry, RevokeReason: doorman.ReasonExpired}, nil,
 			"Your session expired; please sign in again"},
 		// An operator's free-text reason that happens to read "idle" is still an operator's sign-out.

@@ -4,9 +4,12 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/doorman/doorman"
+	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/demo"
 )
 
@@ -84,5 +87,50 @@ func TestSettingsEndSessionsForGood(t *testing.T) {
 	}
 	if want := []string{"Changed session settings", "Changed session settings 7 sessions ended"}; !slices.Equal(actions, want) {
 		t.Errorf("audit log actions %q, want %q", actions, want)
+	}
+}
+
+// TestEndedSessionSaysWhy: the details of one of a person's own sessions
+// that ended answer 404 saying why, on the page and in the API (with the
+// 401's reason code); another person's session says nothing.
+func TestEndedSessionSaysWhy(t *testing.T) {
+	e := newEnv(t)
+	e.user("ana@acme.example", doorman.RoleMember)
+	e.user("bob@acme.example", doorman.RoleMember)
+	idle := e.login(nil, "ana@acme.example", false).Session.ID
+	remembered := e.login(nil, "ana@acme.example", true).Session.ID
+	bobs := e.login(nil, "bob@acme.example", false).Session.ID
+	e.clock.Advance(2 * 24 * time.Hour)
+	ana := e.browser()
+	e.login(ana, "ana@acme.example", false)
+	set := doorman.Settings{IdleTimeout: doorman.Idle1Day, RememberMeAllowed: true, RememberMeDays: 1, MembersSeeSessions: true}
+	acct, err := e.store.FindAccountByName(context.Background(), "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.UpdateSettings(context.Background(), nil, acct.ID, set, app.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct{ id, reason, words string }{
+		{idle, doorman.ReasonIdle, "This session no longer exists. Ended: idle timeout."},
+		{remembered, doorman.ReasonExpired, "This session no longer exists. Ended: session lifetime."},
+	} {
+		v := e.do(ana, "GET", "/api/v1/sessions/"+tc.id, nil).wantError(t, http.StatusNotFound, doorman.ENOTFOUND)
+		if v.Error.Reason != tc.reason || v.Error.Message != tc.words {
+			t.Errorf("GET /api/v1/sessions/%s: reason %q, message %q; want %q, %q", tc.id, v.Error.Reason, v.Error.Message, tc.reason, tc.words)
+		}
+		p := e.page(ana, "GET", "/settings/security/sessions/"+tc.id, nil).wantStatus(http.StatusNotFound)
+		if got := p.text("main"); !strings.Contains(got, tc.words) {
+			t.Errorf("session page %s: %q, want it to say %q", tc.id, got, tc.words)
+		}
+	}
+	v := e.do(ana, "GET", "/api/v1/sessions/"+bobs, nil).wantError(t, http.StatusNotFound, doorman.ENOTFOUND)
+	if v.Error.Reason != "" || strings.Contains(v.Error.Message, "Ended") {
+		t.Errorf("another person's session: %+v, want nothing said about it", v.Error)
+	}
+	p := e.page(ana, "GET", "/settings/security/sessions/"+bobs, nil).wantStatus(http.StatusNotFound)
+	if got := p.text("main"); strings.Contains(got, "Ended") {
+		t.Errorf("another person's session page says %q", got)
 	}
 }
