@@ -62,7 +62,9 @@ func (s *Store) findAccount(ctx context.Context, column, value string) (*doorman
 
 // UpdateAccountSettings replaces the account's settings and, in the same
 // transaction (holding the account's row lock from the read of the
-// settings it replaces, so that concurrent changes are serialised), records
+// settings it replaces, so that concurrent changes are serialised; FOR NO
+// KEY UPDATE, as the UPDATE itself would take, so that it never blocks the
+// inserts whose foreign keys name the account), records
 // the end of every session that doorman.SettingsEnd says the change ends,
 // then writes ev with Count set. Returns ENOTFOUND, changing nothing, if no
 // account has that id.
@@ -70,7 +72,7 @@ func (s *Store) UpdateAccountSettings(ctx context.Context, id string, set doorma
 	var byChange int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var a doorman.Account
-		err := tx.QueryRow(ctx, "SELECT "+accountColumns+" FROM accounts a WHERE a.id = $1 FOR UPDATE", id).Scan(accountDest(&a)...)
+		err := tx.QueryRow(ctx, "SELECT "+accountColumns+" FROM accounts a WHERE a.id = $1 FOR NO KEY UPDATE", id).Scan(accountDest(&a)...)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return doorman.Errorf(doorman.ENOTFOUND, "account not found")
 		}

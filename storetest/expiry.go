@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ var expiryTests = []test{
 	{"LooseningKeepsEnds", testExpiryLooseningKeepsEnds},
 	{"RememberDisallowed", testExpiryRememberDisallowed},
 	{"NothingHalfWritten", testExpiryNothingHalfWritten},
+	{"ConcurrentChanges", testExpiryConcurrentChanges},
 }
 
 // expiryEnv is an account A with settings from and a user ana, and an
@@ -211,5 +214,52 @@ func testExpiryNothingHalfWritten(t *testing.T, open opener) {
 	x.check(t, "after an unknown account's change")
 	if x.sessionByID(idle.ID).RevokedAt != nil {
 		t.Error("a failed change ended a session")
+	}
+}
+
+// testExpiryConcurrentChanges runs changes between 1 and 7 days at once:
+// each must read the settings it replaces inside its own transaction, so
+// every session idle over a day ends exactly once (the events' counts add
+// up to the sessions), and no change fails for being concurrent.
+func testExpiryConcurrentChanges(t *testing.T, open opener) {
+	x := newExpiryEnv(t, open, doorman.DefaultSettings())
+	var idle []*doorman.Session
+	for i := range 5 {
+		idle = append(idle, x.add(x.ana, func(s *doorman.Session) { s.LastActiveAt = at(-2*day - time.Duration(i)*time.Hour) }))
+	}
+	fresh := x.add(x.ana, func(s *doorman.Session) { s.LastActiveAt = at(-time.Hour) })
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			set := doorman.DefaultSettings()
+			if i%2 == 0 {
+				set.IdleTimeout = doorman.Idle1Day
+			}
+			_, errs[i] = x.s.UpdateAccountSettings(x.ctx, x.a.ID, set, Base, event(x.a.ID, doorman.ActionSettingsUpdated, at(time.Duration(i)*us)))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		ok(t, err, fmt.Sprintf("concurrent UpdateAccountSettings %d", i))
+	}
+	var want []*doorman.Session
+	for _, s := range idle {
+		want = append(want, ended(s, Base, doorman.ReasonIdle))
+	}
+	x.check(t, "after concurrent changes", want...)
+	if got := x.sessionByID(fresh.ID); got.RevokedAt != nil {
+		t.Errorf("a session active an hour ago was ended: %s", fmtPtr(got.RevokedAt))
+	}
+	evs, _ := x.audits(doorman.AuditFilter{AccountID: x.a.ID, Action: doorman.ActionSettingsUpdated})
+	sum := 0
+	for _, ev := range evs {
+		sum += ev.Count
+	}
+	if len(evs) != len(errs) || sum != len(idle) {
+		t.Errorf("%d settings events counting %d ended sessions in all, want %d counting %d: a session ended twice or not at all",
+			len(evs), sum, len(errs), len(idle))
 	}
 }
