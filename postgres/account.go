@@ -119,7 +119,7 @@ func endSessions(ctx context.Context, tx pgx.Tx, accountID string, old, set door
 	}
 	var ids, reasons []string
 	var ats []time.Time
-	byChange := 0
+	var changes []bool
 	for rows.Next() {
 		var sess doorman.Session
 		if err := rows.Scan(&sess.ID, &sess.CreatedAt, &sess.LastActiveAt, &sess.ExpiresAt, &sess.RememberMe); err != nil {
@@ -130,10 +130,7 @@ func endSessions(ctx context.Context, tx pgx.Tx, accountID string, old, set door
 		if !ok {
 			continue
 		}
-		if changed {
-			byChange++
-		}
-		ids, reasons, ats = append(ids, sess.ID), append(reasons, reason), append(ats, at)
+		ids, reasons, ats, changes = append(ids, sess.ID), append(reasons, reason), append(ats, at), append(changes, changed)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -142,9 +139,14 @@ func endSessions(ctx context.Context, tx pgx.Tx, accountID string, old, set door
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	_, err = tx.Exec(ctx, `UPDATE sessions s SET revoked_at = e.at, revoked_by = $4, revoke_reason = e.reason
-		FROM unnest($1::text[], $2::timestamptz[], $3::text[]) AS e(id, at, reason)
-		WHERE s.id = e.id AND s.revoked_at IS NULL`, ids, ats, reasons, doorman.ActorExpiry)
+	// Only the rows updated count: none is ended twice.
+	var byChange int
+	err = tx.QueryRow(ctx, `WITH u AS (
+		UPDATE sessions s SET revoked_at = e.at, revoked_by = $5, revoke_reason = e.reason
+		FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::bool[]) AS e(id, at, reason, by_change)
+		WHERE s.id = e.id AND s.revoked_at IS NULL
+		RETURNING e.by_change)
+		SELECT count(*) FILTER (WHERE by_change) FROM u`, ids, ats, reasons, changes, doorman.ActorExpiry).Scan(&byChange)
 	if err != nil {
 		return 0, fmt.Errorf("end sessions: %w", err)
 	}

@@ -128,9 +128,9 @@ func endSessions(ctx context.Context, tx *sql.Tx, accountID string, old, set doo
 	type end struct {
 		id, reason string
 		at         time.Time
+		byChange   bool
 	}
 	var ends []end
-	byChange := 0
 	for rows.Next() {
 		var sess doorman.Session
 		var created, lastActive int64
@@ -143,10 +143,7 @@ func endSessions(ctx context.Context, tx *sql.Tx, accountID string, old, set doo
 		if !ok {
 			continue
 		}
-		if changed {
-			byChange++
-		}
-		ends = append(ends, end{sess.ID, reason, at})
+		ends = append(ends, end{sess.ID, reason, at, changed})
 	}
 	if err := rows.Err(); err != nil {
 		return 0, wrap("update account settings: find ended sessions", err)
@@ -161,9 +158,18 @@ func endSessions(ctx context.Context, tx *sql.Tx, accountID string, old, set doo
 		return 0, wrap("update account settings: end sessions", err)
 	}
 	defer stmt.Close()
+	byChange := 0
 	for _, e := range ends {
-		if _, err := stmt.ExecContext(ctx, toMicros(e.at), doorman.ActorExpiry, e.reason, e.id); err != nil {
+		res, err := stmt.ExecContext(ctx, toMicros(e.at), doorman.ActorExpiry, e.reason, e.id)
+		if err != nil {
 			return 0, wrap("update account settings: end sessions", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, wrap("update account settings: end sessions", err)
+		}
+		if n == 1 && e.byChange {
+			byChange++
 		}
 	}
 	return byChange, nil
