@@ -16,6 +16,14 @@ const (
 	ReasonUserDisabled   = "user_disabled"
 )
 
+// ActorExpiry is the RevokedBy of a session that ended by its account's
+// rules rather than by a person: its idle timeout (RevokeReason ReasonIdle)
+// or its lifetime, the absolute end or the remember-me days (ReasonExpired).
+// The end is recorded once it is known so that it stays a fact: loosening
+// the settings later never brings the session back. It is not ActorSystem,
+// whose revocations carry an operator's free-text reason.
+const ActorExpiry = "expiry"
+
 // Policy holds the server-wide session rules that are not account settings.
 type Policy struct {
 	// AbsoluteCap bounds the life of a session that is not remembered, from
@@ -68,24 +76,96 @@ func Deadline(s *Session, set Settings) (*time.Time, string) {
 	return end, reason
 }
 
+// Ended reports whether s, revocation aside, has ended at now under set,
+// and if so when (its Deadline, not after now) and why: ReasonIdle or
+// ReasonExpired.
+func Ended(s *Session, set Settings, now time.Time) (at time.Time, reason string, ok bool) {
+	end, reason := Deadline(s, set)
+	if end == nil || now.Before(*end) {
+		return time.Time{}, "", false
+	}
+	return *end, reason, true
+}
+
+// SettingsEnd says whether a change of an account's settings from old to
+// set, at now, ends s for good, and when and why. A session already ended
+// under old ended then, for its reason, whatever set says: the change must
+// not bring it back. One that old keeps and set does not is ended by the
+// change, at now (byChange). A session valid under both does not end (ok
+// false). Revocation is not considered.
+func SettingsEnd(s *Session, old, set Settings, now time.Time) (at time.Time, reason string, byChange, ok bool) {
+	if at, reason, ok := Ended(s, old, now); ok {
+		return at, reason, false, true
+	}
+	if _, reason, ok := Ended(s, set, now); ok {
+		return now, reason, true, true
+	}
+	return time.Time{}, "", false, false
+}
+
 // CheckSession returns nil if s is valid at now under set, or EUNAUTHORIZED
 // whose Reason and Message say why not.
 func CheckSession(s *Session, u *User, set Settings, now time.Time) error {
+	if s.RevokedAt != nil && s.RevokedBy == ActorExpiry {
+		return recordedEndError(s, set, now)
+	}
 	if s.RevokedAt != nil {
 		return revokedError(s)
 	}
 	if u != nil && u.Disabled {
 		return &Error{Code: EUNAUTHORIZED, Reason: ReasonUserDisabled, Message: "Your account is disabled"}
 	}
-	end, reason := Deadline(s, set)
-	if end == nil || now.Before(*end) {
+	_, reason, ended := Ended(s, set, now)
+	if !ended {
 		return nil
 	}
 	if reason == ReasonIdle {
-		return &Error{Code: EUNAUTHORIZED, Reason: ReasonIdle,
-			Message: fmt.Sprintf("Your session expired after %s of inactivity", set.IdleTimeout.Text())}
+		return idleError(set)
 	}
-	return &Error{Code: EUNAUTHORIZED, Reason: ReasonExpired, Message: "Your session expired; please sign in again"}
+	return errExpired
+}
+
+var errExpired = &Error{Code: EUNAUTHORIZED, Reason: ReasonExpired, Message: "Your session expired; please sign in again"}
+
+func idleError(set Settings) error {
+	return &Error{Code: EUNAUTHORIZED, Reason: ReasonIdle,
+		Message: fmt.Sprintf("Your session expired after %s of inactivity", set.IdleTimeout.Text())}
+}
+
+// recordedEndError is the error of a session whose end by its rules was
+// recorded (RevokedBy ActorExpiry). An idle end names the timeout only
+// when the settings of now would end it for idleness too: the timeout that
+// ended it may have been loosened since.
+func recordedEndError(s *Session, set Settings, now time.Time) error {
+	if s.RevokeReason != ReasonIdle {
+		return errExpired
+	}
+	if _, reason, ok := Ended(s, set, now); ok && reason == ReasonIdle {
+		return idleError(set)
+	}
+	return &Error{Code: EUNAUTHORIZED, Reason: ReasonIdle, Message: "Your session expired after a period of inactivity"}
+}
+
+// EndText is why a session ended, in words, from the Reason of the error
+// CheckSession gives it: "idle timeout", "session lifetime" (its absolute
+// end or its remember-me days), "signed out", … The pages and the API
+// show it as "Ended: idle timeout".
+func EndText(reason string) string {
+	switch reason {
+	case ReasonIdle:
+		return "idle timeout"
+	case ReasonExpired:
+		return "session lifetime"
+	case ReasonSignedOut:
+		return "signed out"
+	case ReasonRevokedByUser:
+		return "signed out from another session"
+	case ReasonRevokedByAdmin:
+		return "signed out by an administrator"
+	case ReasonUserDisabled:
+		return "account disabled"
+	}
+	return "ended"
 }
 
 func revokedError(s *Session) error {

@@ -77,11 +77,68 @@ func TestCheckSessionMessages(t *testing.T) {
 		{&doorman.Session{UserID: "u", RevokedAt: &revokedAt, RevokedBy: "admin"}, nil, "An administrator signed you out"},
 		{&doorman.Session{UserID: "u", RevokedAt: &revokedAt, RevokedBy: doorman.ActorSystem}, nil, "An administrator signed you out"},
 		{&doorman.Session{UserID: "u", RevokedAt: &revokedAt, RevokedBy: "u", RevokeReason: doorman.ReasonSignedOut}, nil, "You signed out"},
+		// A recorded idle end names the timeout only if today's settings end it for idleness too.
+		{&doorman.Session{UserID: "u", LastActiveAt: t0.Add(-8 * 24 * time.Hour), RevokedAt: &revokedAt, RevokedBy: doorman.ActorExpiry,
+			RevokeReason: doorman.ReasonIdle}, nil, "Your session expired after 7 days of inactivity"},
+		{&doorman.Session{UserID: "u", LastActiveAt: t0.Add(-2 * 24 * time.Hour), RevokedAt: &revokedAt, RevokedBy: doorman.ActorExpiry,
+			RevokeReason: doorman.ReasonIdle}, nil, "Your session expired after a period of inactivity"},
+		{&doorman.Session{UserID: "u", RevokedAt: &revokedAt, RevokedBy: doorman.ActorExpiry, RevokeReason: doorman.ReasonExpired}, nil,
+			"Your session expired; please sign in again"},
+		// An operator's free-text reason that happens to read "idle" is still an operator's sign-out.
+		{&doorman.Session{UserID: "u", RevokedAt: &revokedAt, RevokedBy: doorman.ActorSystem, RevokeReason: doorman.ReasonIdle}, nil,
+			"An administrator signed you out"},
 		{&doorman.Session{UserID: "u", CreatedAt: t0, LastActiveAt: t0.Add(-8 * 24 * time.Hour)}, nil, "Your session expired after 7 days of inactivity"},
 		{&doorman.Session{UserID: "u", CreatedAt: t0, LastActiveAt: t0}, &doorman.User{Disabled: true}, "Your account is disabled"},
 	} {
 		if got := doorman.ErrorMessage(doorman.CheckSession(tc.s, tc.u, doorman.DefaultSettings(), now)); got != tc.want {
 			t.Errorf("message = %q, want %q", got, tc.want)
+		}
+	}
+}
+
+func TestSettingsEnd(t *testing.T) {
+	const d = 24 * time.Hour
+	def := doorman.DefaultSettings() // 7d idle, remember allowed, 30 days
+	oneDay := def
+	oneDay.IdleTimeout = doorman.Idle1Day
+	noRemember := def
+	noRemember.RememberMeAllowed = false
+	week := def
+	week.RememberMeDays = 7
+	now := t0.Add(40 * d)
+	idle := func(unused time.Duration) *doorman.Session {
+		return &doorman.Session{CreatedAt: t0, LastActiveAt: now.Add(-unused)}
+	}
+	remembered := func(age, idle time.Duration) *doorman.Session {
+		return &doorman.Session{CreatedAt: now.Add(-age), LastActiveAt: now.Add(-idle), RememberMe: true, ExpiresAt: ptr(now.Add(-age + 30*d))}
+	}
+	tests := []struct {
+		name     string
+		s        *doorman.Session
+		old, set doorman.Settings
+		ok       bool
+		at       time.Time
+		reason   string
+		byChange bool
+	}{
+		{"valid under both", idle(time.Hour), def, oneDay, false, time.Time{}, "", false},
+		{"tightening ends it now", idle(2 * d), def, oneDay, true, now, doorman.ReasonIdle, true},
+		{"ended under the old settings: then", idle(8 * d), def, oneDay, true, now.Add(-d), doorman.ReasonIdle, false},
+		{"loosening keeps an end", idle(2 * d), oneDay, def, true, now.Add(-d), doorman.ReasonIdle, false},
+		{"idle exactly at the new timeout", idle(d), def, oneDay, true, now, doorman.ReasonIdle, true},
+		{"idle a microsecond short of it", idle(d - time.Microsecond), def, oneDay, false, time.Time{}, "", false},
+		{"past its absolute end", &doorman.Session{CreatedAt: t0, LastActiveAt: now, ExpiresAt: ptr(now.Add(-time.Hour))}, def, def,
+			true, now.Add(-time.Hour), doorman.ReasonExpired, false},
+		{"remember-me days shortened", remembered(10*d, 5*d), def, week, true, now, doorman.ReasonExpired, true},
+		{"remember-me days lengthened back", remembered(10*d, 5*d), week, def, true, now.Add(-3 * d), doorman.ReasonExpired, false},
+		{"remember-me off: idle applies", remembered(10*d, 8*d), def, noRemember, true, now, doorman.ReasonIdle, true},
+		{"remember-me on again", remembered(10*d, 8*d), noRemember, def, true, now.Add(-d), doorman.ReasonIdle, false},
+	}
+	for _, tc := range tests {
+		at, reason, byChange, ok := doorman.SettingsEnd(tc.s, tc.old, tc.set, now)
+		if ok != tc.ok || !at.Equal(tc.at) || reason != tc.reason || byChange != tc.byChange {
+			t.Errorf("%s: SettingsEnd = %v %q by change %t ended %t, want %v %q %t %t", tc.name, at, reason, byChange, ok,
+				tc.at, tc.reason, tc.byChange, tc.ok)
 		}
 	}
 }

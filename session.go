@@ -28,7 +28,7 @@ type Session struct {
 	TwoFactor bool
 
 	RevokedAt    *time.Time
-	RevokedBy    string // actor id: the user's own id, an admin's id, or ActorSystem
+	RevokedBy    string // actor id: the user's own id, an admin's id, ActorSystem, or ActorExpiry (ended by its rules)
 	RevokeReason string
 
 	IP        string // latest client address

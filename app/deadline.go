@@ -208,10 +208,11 @@ func (st *deadlineStore) FindAccountByName(ctx context.Context, name string) (*d
 	return r0, st.done(bctx, err)
 }
 
-func (st *deadlineStore) UpdateAccountSettings(ctx context.Context, id string, s doorman.Settings, ev *doorman.AuditEvent) error {
+func (st *deadlineStore) UpdateAccountSettings(ctx context.Context, id string, s doorman.Settings, now time.Time, ev *doorman.AuditEvent) (int, error) {
 	bctx, call := st.bound(ctx)
 	defer call.release()
-	return st.done(bctx, st.store.UpdateAccountSettings(bctx, id, s, ev))
+	r0, err := st.store.UpdateAccountSettings(bctx, id, s, now, ev)
+	return r0, st.done(bctx, err)
 }
 
 func (st *deadlineStore) CreateUser(ctx context.Context, u *doorman.User, ev *doorman.AuditEvent) error {

@@ -60,6 +60,7 @@ type Service struct {
 	activity  tracker
 	keys      keyTracker // API keys' unwritten usage (service_apikeys.go)
 	alertKick alertKick  // wakes RunAlerts (service_alerts.go)
+	endLog    logLimit   // failures to record a session's end (service_auth.go)
 }
 
 // NewService returns a Service with the default policy and the real clock.
@@ -198,10 +199,14 @@ func (s *Service) CreateUser(ctx context.Context, accountName, email, name strin
 }
 
 // UpdateSettings replaces an account's session settings; they apply to every
-// existing session on its next request. by is the admin making the change, or
-// nil for an operator command. The audit event records old and new values.
-// EFORBIDDEN for a member; another account is ENOTFOUND to an admin;
-// EREAUTH without a recent password (requireRecentAuth).
+// existing session on its next request. A session that has ended, under the
+// settings replaced or under the new ones, stays ended: the store records
+// its end (by doorman.ActorExpiry) with the change, so loosening the
+// settings later never brings it back. by is the admin making the change, or
+// nil for an operator command. The audit event records old and new values,
+// and its Count how many valid sessions the change ended. EFORBIDDEN for a
+// member; another account is ENOTFOUND to an admin; EREAUTH without a
+// recent password (requireRecentAuth).
 func (s *Service) UpdateSettings(ctx context.Context, by *doorman.Principal, accountID string, set doorman.Settings, m Meta) (*doorman.Account, error) {
 	if by != nil && !by.User.IsAdmin() {
 		return nil, doorman.Errorf(doorman.EFORBIDDEN, "only an administrator of this account can change its settings")
@@ -225,9 +230,11 @@ func (s *Service) UpdateSettings(ctx context.Context, by *doorman.Principal, acc
 	ev.Details = fmt.Sprintf("idle_timeout=%s->%s remember_me_allowed=%t->%t remember_me_days=%d->%d members_see_sessions=%t->%t",
 		acct.Settings.IdleTimeout, set.IdleTimeout, acct.Settings.RememberMeAllowed, set.RememberMeAllowed,
 		acct.Settings.RememberMeDays, set.RememberMeDays, acct.Settings.MembersSeeSessions, set.MembersSeeSessions)
-	if err := s.Store.UpdateAccountSettings(ctx, acct.ID, set, ev); err != nil {
+	n, err := s.Store.UpdateAccountSettings(ctx, acct.ID, set, now, ev)
+	if err != nil {
 		return nil, unavailable("update settings", err)
 	}
+	s.Log.Info("settings updated", "account_id", acct.ID, "sessions_ended", n)
 	acct.Settings = set
 	return acct, nil
 }

@@ -404,10 +404,12 @@ func TestAccountChangeAlerts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		codes, err := f.svc.ConfirmTwoFactorSetup(ctx, np, code, app.Meta{})
+		on, err := f.svc.ConfirmTwoFactorSetup(ctx, np, code, app.Meta{})
 		if err != nil {
 			t.Fatal(err)
 		}
+		codes := on.RecoveryCodes
+		np = on.Principal // the session was rotated
 		if n := f.deliver(t); n != 0 {
 			t.Errorf("turning 2FA on sent %d", n)
 		}

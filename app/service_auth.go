@@ -228,6 +228,7 @@ func (s *Service) Authenticate(ctx context.Context, token string, m Meta) (*door
 			return nil, err
 		}
 		if err := doorman.CheckSession(p.Session, p.User, p.Account.Settings, now); err != nil {
+			s.recordEnd(ctx, p, now)
 			return nil, err
 		}
 	}
@@ -266,6 +267,56 @@ func (s *Service) findSession(ctx context.Context, hash []byte) (*doorman.Princi
 		return nil, errNoSession
 	}
 	return p, nil
+}
+
+// recordEnd records, best effort, the end that the rules give p's session
+// at now (doorman.Ended), if it has one and is not revoked yet: from then on
+// the end is a fact, and loosening the account's settings later does not
+// bring the session back. A failure changes nothing for the caller, whose
+// answer is 401 either way; it is logged at most once per endLogEvery.
+func (s *Service) recordEnd(ctx context.Context, p *doorman.Principal, now time.Time) {
+	sess := p.Session
+	if sess.RevokedAt != nil {
+		return
+	}
+	at, reason, ended := doorman.Ended(sess, p.Account.Settings, now)
+	if !ended {
+		return
+	}
+	_, err := s.Store.RevokeSessions(ctx, doorman.RevokeFilter{AccountID: sess.AccountID, SessionID: sess.ID},
+		doorman.Revocation{At: at, By: doorman.ActorExpiry, Reason: reason}, nil)
+	if err == nil || doorman.ErrorCode(err) == doorman.ENOTFOUND { // ENOTFOUND: revoked meanwhile
+		return
+	}
+	if skipped, ok := s.endLog.due(now); ok {
+		s.Log.Warn("record session end failed", "session_id", sess.ID, "err", err, "failures_not_logged", skipped)
+	}
+}
+
+// endLogEvery is how often a failure to record a session's end is logged at
+// most: while the store refuses writes, every request of an ended session
+// fails the same way.
+const endLogEvery = time.Minute
+
+// logLimit lets a repeated failure be logged once per endLogEvery.
+type logLimit struct {
+	mu      sync.Mutex
+	last    time.Time
+	skipped int
+}
+
+// due reports whether a failure at now is to be logged, with how many were
+// not logged since the last one.
+func (l *logLimit) due(now time.Time) (int, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.last.IsZero() && now.Sub(l.last) < endLogEvery {
+		l.skipped++
+		return 0, false
+	}
+	n := l.skipped
+	l.last, l.skipped = now, 0
+	return n, true
 }
 
 // Flush writes every session's pending activity and every API key's

@@ -94,7 +94,8 @@ func (s *Service) ChangePassword(ctx context.Context, p *doorman.Principal, req 
 			return "", nil, 0, unavailable("change password", err)
 		}
 	}
-	token, np, err := s.rotate(ctx, &doorman.Principal{Session: p.Session, User: &user, Account: p.Account}, req.Meta, now)
+	token, np, err := s.rotate(ctx, &doorman.Principal{Session: p.Session, User: &user, Account: p.Account}, req.Meta, now,
+		func(ns *doorman.Session) { ns.AuthenticatedAt = now }) // the password was just proven
 	if err != nil {
 		return "", nil, 0, err
 	}
@@ -158,10 +159,12 @@ func (s *Service) reauthFailed(ctx context.Context, p *doorman.Principal, m Meta
 }
 
 // rotate replaces p's session by a new one with a new token, the same
-// sign-in otherwise (created, expiry, device, remember me), and revokes the
-// old one. The new session is written first: a failure leaves the old one
-// working.
-func (s *Service) rotate(ctx context.Context, p *doorman.Principal, m Meta, now time.Time) (string, *doorman.Principal, error) {
+// sign-in otherwise (created, expiry, device, remember me, last password
+// proof), changed by edit (if not nil), and revokes the old one. The new
+// session is written first: a failure to write it leaves the old one
+// working and returns no token. A failure to revoke the old one returns
+// the new token and principal with the error: the new session exists.
+func (s *Service) rotate(ctx context.Context, p *doorman.Principal, m Meta, now time.Time, edit func(*doorman.Session)) (string, *doorman.Principal, error) {
 	old := p.Session
 	token, hash := doorman.NewToken()
 	ns := *old
@@ -173,7 +176,9 @@ func (s *Service) rotate(ctx context.Context, p *doorman.Principal, m Meta, now 
 	}
 	// Not a sign-in: the device's count of logins stays as it is.
 	ns.DeviceKeyHash = nil
-	ns.AuthenticatedAt = now // the password was just proven
+	if edit != nil {
+		edit(&ns)
+	}
 	np := &doorman.Principal{Session: &ns, User: p.User, Account: p.Account}
 	ev := s.event(np, doorman.ActionSessionRotated, ns.ID, m, now)
 	ev.Details = "replaces=" + old.ID
@@ -183,7 +188,7 @@ func (s *Service) rotate(ctx context.Context, p *doorman.Principal, m Meta, now 
 	_, err := s.Store.RevokeSessions(ctx, doorman.RevokeFilter{AccountID: p.Account.ID, UserID: p.User.ID, SessionID: old.ID},
 		doorman.Revocation{At: now, By: p.User.ID, Reason: ReasonRotated}, nil)
 	if err != nil && doorman.ErrorCode(err) != doorman.ENOTFOUND {
-		return "", nil, unavailable("rotate session", err)
+		return token, np, unavailable("rotate session", err)
 	}
 	return token, np, nil
 }

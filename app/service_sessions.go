@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"github.com/doorman/doorman"
 	"strings"
 )
@@ -37,8 +38,11 @@ func (s *Service) ListSessions(ctx context.Context, p *doorman.Principal) ([]*do
 var errSessionNotFound = &doorman.Error{Code: doorman.ENOTFOUND, Message: "session not found"}
 
 // GetSession returns one of the signed-in user's valid sessions. Another
-// user's session, or one that has ended, is ENOTFOUND. EFORBIDDEN for a
-// member when the Sessions page is restricted.
+// user's session, or one that has ended, is ENOTFOUND; for one of the
+// user's own that has ended, the error says why ("This session no longer
+// exists. Ended: idle timeout.") and its Reason is the code a request of
+// that session gets with its 401 (ReasonIdle, ReasonExpired, …). EFORBIDDEN
+// for a member when the Sessions page is restricted.
 func (s *Service) GetSession(ctx context.Context, p *doorman.Principal, id string) (*doorman.Session, error) {
 	if err := canSeeSessions(p); err != nil {
 		return nil, err
@@ -54,12 +58,26 @@ func (s *Service) GetSession(ctx context.Context, p *doorman.Principal, id strin
 	if err != nil {
 		return nil, unavailable("get session", err)
 	}
-	if sess.UserID != p.User.ID || doorman.CheckSession(sess, nil, p.Account.Settings, s.now()) != nil {
+	if sess.UserID != p.User.ID {
 		return nil, errSessionNotFound
+	}
+	if err := doorman.CheckSession(sess, nil, p.Account.Settings, s.now()); err != nil {
+		return nil, sessionEnded(err)
 	}
 	s.activity.overlay(sess)
 	readRisk(s.now(), sess)
 	return sess, nil
+}
+
+// sessionEnded is the ENOTFOUND of one of the caller's own sessions that
+// ended, from CheckSession's error: it says why, in words and as a code.
+func sessionEnded(err error) error {
+	var e *doorman.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	return &doorman.Error{Code: doorman.ENOTFOUND, Reason: e.Reason,
+		Message: "This session no longer exists. Ended: " + doorman.EndText(e.Reason) + "."}
 }
 
 // SignOut revokes the current session.

@@ -133,12 +133,28 @@ func (s *Service) TwoFactorSetupKey(ctx context.Context, p *doorman.Principal) (
 	return s.OTP.Key(TwoFactorIssuer, p.User.Email, secret)
 }
 
+// TwoFactorOn is what turning two-factor authentication on gives back.
+type TwoFactorOn struct {
+	// RecoveryCodes are shown once: only their hashes are kept.
+	RecoveryCodes []string
+	// Token and Principal are the caller's session from now on: turning
+	// two-factor authentication on is a privilege change, so the session
+	// was rotated and the old token stops working. In the rare case the
+	// rotation could not be written, Token is "" and Principal the old
+	// session, which goes on (the codes are not lost for it).
+	Token     string
+	Principal *doorman.Principal
+}
+
 // ConfirmTwoFactorSetup turns two-factor authentication on when code is a
-// valid code of the pending secret, and returns the new recovery codes:
-// shown once, only their hashes are kept. Audited as two_factor_enabled.
-// EINVALID for a missing or wrong code or no setup in progress; EREAUTH
-// unless p proved its password in the last ReauthAfter, as for beginning.
-func (s *Service) ConfirmTwoFactorSetup(ctx context.Context, p *doorman.Principal, code string, m Meta) ([]string, error) {
+// valid code of the pending secret, and returns the new recovery codes
+// and, as after any privilege change, a new token for the caller's session
+// (rotated: a new session replaces it, marked as having passed a second
+// factor; its last password proof stays as it was). Audited as
+// two_factor_enabled and session_rotated. EINVALID for a missing or wrong
+// code or no setup in progress; EREAUTH unless p proved its password in the
+// last ReauthAfter, as for beginning.
+func (s *Service) ConfirmTwoFactorSetup(ctx context.Context, p *doorman.Principal, code string, m Meta) (*TwoFactorOn, error) {
 	if err := person(p); err != nil {
 		return nil, err
 	}
@@ -177,7 +193,19 @@ func (s *Service) ConfirmTwoFactorSetup(ctx context.Context, p *doorman.Principa
 		return nil, unavailable("confirm two-factor setup", err)
 	}
 	s.Log.Info("two-factor authentication on", "user_id", p.User.ID)
-	return codes, nil
+	on := &TwoFactorOn{RecoveryCodes: codes, Principal: p}
+	// Two-factor authentication is on and the codes exist only here: a
+	// failed rotation is logged, never turned into an error that would
+	// lose them. Its code was just proven by this session.
+	token, np, err := s.rotate(ctx, p, m, now, func(ns *doorman.Session) { ns.TwoFactor = true })
+	if np != nil {
+		on.Token, on.Principal = token, np
+	}
+	if err != nil {
+		s.Log.Error("rotate session after turning two-factor authentication on", "user_id", p.User.ID,
+			"session_id", p.Session.ID, "err", err)
+	}
+	return on, nil
 }
 
 // DisableTwoFactor turns two-factor authentication off. It always asks

@@ -3,17 +3,20 @@ package app_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/doorman/doorman"
 	"github.com/doorman/doorman/app"
+	"github.com/doorman/doorman/internal/testdb"
 	"github.com/doorman/doorman/totp"
 	ptotp "github.com/pquerna/otp/totp"
 )
 
 // enable2FA turns two-factor authentication on for p through the Service
-// and returns the secret and the recovery codes.
+// and returns the secret and the recovery codes. *p becomes the rotated
+// session that replaced p's.
 func (f *fixture) enable2FA(t *testing.T, p *doorman.Principal) (string, []string) {
 	t.Helper()
 	ctx := context.Background()
@@ -21,11 +24,12 @@ func (f *fixture) enable2FA(t *testing.T, p *doorman.Principal) (string, []strin
 	if err != nil {
 		t.Fatalf("BeginTwoFactorSetup: %v", err)
 	}
-	codes, err := f.svc.ConfirmTwoFactorSetup(ctx, p, f.code(t, key.Secret), app.Meta{})
+	on, err := f.svc.ConfirmTwoFactorSetup(ctx, p, f.code(t, key.Secret), app.Meta{})
 	if err != nil {
 		t.Fatalf("ConfirmTwoFactorSetup: %v", err)
 	}
-	return key.Secret, codes
+	*p = *on.Principal
+	return key.Secret, on.RecoveryCodes
 }
 
 // code returns the TOTP code of secret at the fixture's clock.
@@ -64,7 +68,7 @@ func TestTwoFactorSetupAndSignIn(t *testing.T) {
 		f := newFixture(t, store)
 		f.svc.OTP = totp.OTP{}
 		f.user(t, "Company", "ana@company.com", doorman.RoleMember)
-		_, p := f.signIn(t, "ana@company.com", false)
+		oldToken, p := f.signIn(t, "ana@company.com", false)
 		acct := p.Account.ID
 
 		// Setup needs a recent password proof.
@@ -84,10 +88,32 @@ func TestTwoFactorSetupAndSignIn(t *testing.T) {
 				t.Fatalf("ConfirmTwoFactorSetup(%q) = %v, want EINVALID", bad, err)
 			}
 		}
-		codes, err := f.svc.ConfirmTwoFactorSetup(ctx, p, f.code(t, key.Secret), app.Meta{})
-		if err != nil || len(codes) != doorman.RecoveryCodeCount {
-			t.Fatalf("ConfirmTwoFactorSetup = %d codes, %v", len(codes), err)
+		on, err := f.svc.ConfirmTwoFactorSetup(ctx, p, f.code(t, key.Secret), app.Meta{IP: "83.45.123.78"})
+		if err != nil || len(on.RecoveryCodes) != doorman.RecoveryCodeCount {
+			t.Fatalf("ConfirmTwoFactorSetup = %+v, %v", on, err)
 		}
+		codes := on.RecoveryCodes
+		// A privilege change: the session was rotated. The old token
+		// stops working; the new one is the same sign-in, now with a
+		// second factor, and its password proof is not renewed.
+		if on.Token == "" || on.Token == oldToken || on.Principal.Session.ID == p.Session.ID {
+			t.Fatalf("ConfirmTwoFactorSetup did not rotate the session: token %q, session %s", on.Token, on.Principal.Session.ID)
+		}
+		_, err = f.auth(oldToken)
+		wantReason(t, err, doorman.ReasonRevokedByUser)
+		np, err := f.auth(on.Token)
+		if err != nil || np.Session.ID != on.Principal.Session.ID {
+			t.Fatalf("Authenticate(new token) = %v, %v", np, err)
+		}
+		if !np.Session.TwoFactor || !np.Session.AuthenticatedAt.Equal(p.Session.AuthenticatedAt) ||
+			!np.Session.CreatedAt.Equal(p.Session.CreatedAt) {
+			t.Fatalf("rotated session: TwoFactor %t, AuthenticatedAt %v, CreatedAt %v; want true, %v, %v", np.Session.TwoFactor,
+				np.Session.AuthenticatedAt, np.Session.CreatedAt, p.Session.AuthenticatedAt, p.Session.CreatedAt)
+		}
+		if n := countEvents(t, store, acct, doorman.ActionSessionRotated, ""); n != 1 {
+			t.Fatalf("%d session_rotated events, want 1", n)
+		}
+		p = on.Principal
 		if st, _ := f.svc.TwoFactorStatus(ctx, p); !st.Enabled() || st.Secret != "" || st.RecoveryCodesLeft != 10 {
 			t.Fatalf("TwoFactorStatus = %+v", st)
 		}
@@ -374,4 +400,44 @@ func TestTwoFactorSetupNeedsRecentAuth(t *testing.T) {
 			t.Fatalf("ConfirmTwoFactorSetup = %v", err)
 		}
 	})
+}
+
+// createFailingStore refuses to create sessions once failing is set.
+type createFailingStore struct {
+	doorman.Store
+	failing atomic.Bool
+}
+
+func (s *createFailingStore) CreateSession(ctx context.Context, sess *doorman.Session, ev *doorman.AuditEvent) error {
+	if s.failing.Load() {
+		return errors.New("disk I/O error")
+	}
+	return s.Store.CreateSession(ctx, sess, ev)
+}
+
+// TestTwoFactorOnRotationFails: when the rotated session cannot be written
+// after two-factor authentication is on, the recovery codes are still
+// returned (they exist nowhere else) and the old session goes on.
+func TestTwoFactorOnRotationFails(t *testing.T) {
+	ctx := context.Background()
+	store := &createFailingStore{Store: testdb.SQLite(t)}
+	f := newFixture(t, store)
+	f.svc.OTP = totp.OTP{}
+	f.user(t, "Company", "ana@company.com", doorman.RoleMember)
+	tok, p := f.signIn(t, "ana@company.com", false)
+	key, err := f.svc.BeginTwoFactorSetup(ctx, p, "", app.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.failing.Store(true)
+	on, err := f.svc.ConfirmTwoFactorSetup(ctx, p, f.code(t, key.Secret), app.Meta{})
+	if err != nil || len(on.RecoveryCodes) != doorman.RecoveryCodeCount || on.Token != "" || on.Principal != p {
+		t.Fatalf("ConfirmTwoFactorSetup with a failing rotation = %+v, %v; want the codes, no token, the same principal", on, err)
+	}
+	if _, err := f.auth(tok); err != nil {
+		t.Fatalf("the old session after a failed rotation: %v", err)
+	}
+	if st, err := f.svc.TwoFactorStatus(ctx, p); err != nil || !st.Enabled() {
+		t.Fatalf("TwoFactorStatus = %+v, %v; want on", st, err)
+	}
 }

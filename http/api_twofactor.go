@@ -73,19 +73,38 @@ type recoveryCodesResponse struct {
 	RecoveryCodes []string `json:"recovery_codes"`
 }
 
+type twoFactorConfirmResponse struct {
+	// RecoveryCodes are shown this once; only their hashes are kept.
+	RecoveryCodes []string `json:"recovery_codes"`
+	// Token replaces the caller's, as after a password change: the session
+	// was rotated. Absent in the rare case the rotation could not be
+	// written, when the caller's token goes on working.
+	Token   string       `json:"token,omitempty"`
+	Session *sessionJSON `json:"session,omitempty"`
+}
+
 // twoFactorConfirm is POST /api/v1/two-factor/confirm: a right code of the
 // pending secret turns two-factor authentication on and answers the
-// recovery codes, once.
+// recovery codes, once, with the session's new token (also in the cookie):
+// the old one stops working.
 func (s *Server) twoFactorConfirm(w *request, r *http.Request) error {
 	var req twoFactorCodeRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	codes, err := s.svc.ConfirmTwoFactorSetup(r.Context(), w.principal, req.Code, s.meta(w, r))
+	on, err := s.svc.ConfirmTwoFactorSetup(r.Context(), w.principal, req.Code, s.meta(w, r))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, &recoveryCodesResponse{RecoveryCodes: codes})
+	resp := &twoFactorConfirmResponse{RecoveryCodes: on.RecoveryCodes}
+	if on.Token != "" {
+		p := on.Principal
+		w.principal = p
+		s.setSessionCookie(w, on.Token, p)
+		sj := newSessionJSON(p.Session, true, p.Account.Settings, s.now())
+		resp.Token, resp.Session = on.Token, &sj
+	}
+	writeJSON(w, http.StatusOK, resp)
 	return nil
 }
 

@@ -68,11 +68,26 @@ func TestTwoFactorSetupAPI(t *testing.T) {
 	var rc struct {
 		RecoveryCodes []string `json:"recovery_codes"`
 	}
-	e.do(nil, "POST", "/api/v1/two-factor/confirm", map[string]any{"code": e.totpCode(setup.Secret)}, bearer(ana)...).
-		want(t, http.StatusOK).decode(t, &rc)
-	if len(rc.RecoveryCodes) != 10 {
-		t.Fatalf("recovery codes %q, want 10", rc.RecoveryCodes)
+	var on struct {
+		RecoveryCodes []string `json:"recovery_codes"`
+		Token         string   `json:"token"`
+		Session       session  `json:"session"`
 	}
+	e.do(nil, "POST", "/api/v1/two-factor/confirm", map[string]any{"code": e.totpCode(setup.Secret)}, bearer(ana)...).
+		want(t, http.StatusOK).decode(t, &on)
+	if len(on.RecoveryCodes) != 10 {
+		t.Fatalf("recovery codes %q, want 10", on.RecoveryCodes)
+	}
+	// A privilege change, as a password change is: a new token in the
+	// answer, and the old one stops working.
+	if on.Token == "" || on.Token == ana || !on.Session.Current || on.Session.ID == "" {
+		t.Fatalf("confirm answer: token %q, session %+v; want a new token for the current session", on.Token, on.Session)
+	}
+	e.do(nil, "GET", "/api/v1/whoami", nil, bearer(ana)...).wantError(t, http.StatusUnauthorized, doorman.EUNAUTHORIZED)
+	ana = on.Token
+	e.mu.Lock()
+	e.tokens = append(e.tokens, ana)
+	e.mu.Unlock()
 	if v := e.twoFactorStatus(ana); !v.Enabled || v.EnabledAt == nil || v.SetupPending || v.RecoveryCodesLeft != 10 {
 		t.Fatalf("after confirm: %+v", v)
 	}

@@ -97,7 +97,9 @@ func (s *Server) writeError(rq *request, r *http.Request, err error) {
 	setRetryAfter(rq, err)
 	var reason string
 	var de *doorman.Error
-	if status == http.StatusUnauthorized && errors.As(err, &de) {
+	// A 401 says why the session ended; so does a 404 for one of the
+	// caller's own sessions that ended.
+	if (status == http.StatusUnauthorized || status == http.StatusNotFound) && errors.As(err, &de) {
 		reason = de.Reason
 	}
 	s.writeErrorResponse(rq, status, code, msg, reason)

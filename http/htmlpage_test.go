@@ -51,8 +51,9 @@ func (e *env) page(c *http.Client, method, path string, form url.Values, hdr ...
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	// The sign-in answer and a password change's alone set a token.
-	if method != "POST" || (path != "/login" && path != "/settings/security/password") {
+	// The sign-in answer and those of the privilege changes (a password
+	// change, two-factor authentication turned on) alone set a token.
+	if method != "POST" || (path != "/login" && path != "/settings/security/password" && path != "/settings/security/two-factor/confirm") {
 		var h bytes.Buffer
 		resp.Header.Write(&h)
 		e.mu.Lock()

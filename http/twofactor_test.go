@@ -24,6 +24,22 @@ func (e *env) totpCode(secret string) string {
 	return c
 }
 
+// sessionCookie returns the session token c's jar holds for base.
+func sessionCookie(t *testing.T, c *http.Client, base string) string {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == "doorman_session" {
+			return ck.Value
+		}
+	}
+	t.Fatal("no session cookie in the jar")
+	return ""
+}
+
 // enable2FA turns two-factor authentication on for email through the
 // Service, and returns the secret and the recovery codes.
 func (e *env) enable2FA(email string) (string, []string) {
@@ -37,11 +53,11 @@ func (e *env) enable2FA(email string) (string, []string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	codes, err := e.svc.ConfirmTwoFactorSetup(ctx, p, e.totpCode(key.Secret), app.Meta{})
+	on, err := e.svc.ConfirmTwoFactorSetup(ctx, p, e.totpCode(key.Secret), app.Meta{})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return key.Secret, codes
+	return key.Secret, on.RecoveryCodes
 }
 
 // signIn2FA signs c in through both steps of the sign-in page with code
@@ -99,7 +115,14 @@ func TestTwoFactorPages(t *testing.T) {
 		t.Error("the setup page shows another key")
 	}
 	confirm.Set("code", e.totpCode(key))
+	oldToken := sessionCookie(t, c, e.srv.URL)
 	shown := e.page(c, "POST", "/settings/security/two-factor/confirm", confirm).wantStatus(http.StatusOK)
+	// A privilege change: the browser gets a new session cookie, and the
+	// old token stops working.
+	if nc := cookieNamed(t, shown.header, "doorman_session"); nc.Value == "" || nc.Value == oldToken || !nc.HttpOnly {
+		t.Errorf("session cookie after turning two-factor authentication on: %+v, want a new one", nc)
+	}
+	e.do(nil, "GET", "/api/v1/whoami", nil, bearer(oldToken)...).wantError(t, http.StatusUnauthorized, doorman.EUNAUTHORIZED)
 	codes := shown.texts("#recovery-codes code")
 	if len(codes) != 10 || !strings.Contains(shown.text(".lead"), "only time") {
 		t.Fatalf("recovery codes %q, lead %q", codes, shown.text(".lead"))

@@ -480,6 +480,10 @@ func (s *Server) auditRow(ev *doorman.AuditEvent, now time.Time, devices map[str
 	if countedActions[ev.Action] {
 		row.Count = plural(ev.Count, "session", "sessions")
 	}
+	if ev.Action == doorman.ActionSettingsUpdated && ev.Count > 0 {
+		// The sessions the new settings ended at once, for good.
+		row.Count = plural(ev.Count, "session", "sessions") + " ended"
+	}
 	if r, ok := doorman.RiskFromAuditDetails(ev.Details); ok && row.Reason == "" {
 		// A flagged sign-in: its concern level and reasons, in words.
 		words := make([]string, len(r.Reasons))

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -36,6 +37,10 @@ func (s *Server) session(w *request, r *http.Request) (pages.Session, error) {
 	p := w.principal
 	sess, err := s.svc.GetSession(r.Context(), p, r.PathValue("id"))
 	if err != nil {
+		var e *doorman.Error
+		if errors.As(err, &e) && e.Code == doorman.ENOTFOUND && e.Reason != "" {
+			return pages.Session{}, err // one of the person's own sessions, ended: it says why
+		}
 		if doorman.ErrorCode(err) == doorman.ENOTFOUND {
 			return pages.Session{}, errSessionGone
 		}
@@ -94,7 +99,7 @@ func (s *Server) signOutSubmit(w *request, r *http.Request) error {
 	}
 	p := w.principal
 	v, err := s.session(w, r)
-	if err == errSessionGone {
+	if doorman.ErrorCode(err) == doorman.ENOTFOUND {
 		s.setFlash(w, pages.FlashInfo, "That session was already signed out.")
 		s.redirect(w, r, pages.PathSessions)
 		return nil

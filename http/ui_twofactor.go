@@ -88,7 +88,7 @@ func (s *Server) twoFactorConfirmSubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
 	}
-	codes, err := s.svc.ConfirmTwoFactorSetup(r.Context(), w.principal, r.PostForm.Get("code"), s.meta(w, r))
+	on, err := s.svc.ConfirmTwoFactorSetup(r.Context(), w.principal, r.PostForm.Get("code"), s.meta(w, r))
 	if s.reauthFirst(w, r, err, pages.PathTwoFactorSetup) {
 		return nil
 	}
@@ -113,7 +113,13 @@ func (s *Server) twoFactorConfirmSubmit(w *request, r *http.Request) error {
 	default:
 		return err
 	}
-	s.render(w, r, http.StatusOK, &pages.RecoveryCodesPage{Layout: s.layout(w, r, "Recovery codes"), Codes: codes, Enabled: true})
+	if on.Token != "" {
+		// A privilege change: the browser gets the rotated session's cookie
+		// before the page renders with its form token.
+		w.principal = on.Principal
+		s.setSessionCookie(w, on.Token, on.Principal)
+	}
+	s.render(w, r, http.StatusOK, &pages.RecoveryCodesPage{Layout: s.layout(w, r, "Recovery codes"), Codes: on.RecoveryCodes, Enabled: true})
 	return nil
 }
 

@@ -107,7 +107,7 @@ func TestCacheServesAndRevocationIsExact(t *testing.T) {
 
 	set := doorman.DefaultSettings()
 	set.IdleTimeout = doorman.Idle1Day
-	if err := b.UpdateAccountSettings(ctx, sess.AccountID, set, nil); err != nil {
+	if _, err := b.UpdateAccountSettings(ctx, sess.AccountID, set, t0, nil); err != nil {
 		t.Fatal(err)
 	}
 	if p := lookup(t, a, sess.TokenHash); p.Account.Settings.IdleTimeout != doorman.Idle1Day {

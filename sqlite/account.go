@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/doorman/doorman"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -76,10 +77,23 @@ func (s *Store) findAccount(ctx context.Context, cond string, arg string) (*door
 	return r.account(), nil
 }
 
-// UpdateAccountSettings replaces the account's settings and writes ev in the
-// same transaction. Returns ENOTFOUND if no account has that id.
-func (s *Store) UpdateAccountSettings(ctx context.Context, id string, set doorman.Settings, ev *doorman.AuditEvent) error {
-	return s.inTx(ctx, "update account settings", func(tx *sql.Tx) error {
+// UpdateAccountSettings replaces the account's settings and, in the same
+// transaction (which holds the write lock from BEGIN, so the settings it
+// reads are the ones it replaces), records the end of every session that
+// doorman.SettingsEnd says the change ends, then writes ev with Count set.
+// Returns ENOTFOUND, changing nothing, if no account has that id.
+func (s *Store) UpdateAccountSettings(ctx context.Context, id string, set doorman.Settings, now time.Time, ev *doorman.AuditEvent) (int, error) {
+	var byChange int
+	err := s.inTx(ctx, "update account settings", func(tx *sql.Tx) error {
+		var r accountRow
+		err := tx.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts a WHERE a.id = ?`, id).Scan(r.dest()...)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("account not found")
+		}
+		if err != nil {
+			return wrap("update account settings: read", err)
+		}
+		old := r.a.Settings
 		res, err := tx.ExecContext(ctx, `UPDATE accounts
 			SET idle_timeout = ?, remember_me_allowed = ?, remember_me_days = ?, members_see_sessions = ?
 			WHERE id = ?`,
@@ -87,6 +101,82 @@ func (s *Store) UpdateAccountSettings(ctx context.Context, id string, set doorma
 		if err := oneRow("update account settings", "account not found", res, err); err != nil {
 			return err
 		}
+		if byChange, err = endSessions(ctx, tx, id, old, set, now); err != nil {
+			return err
+		}
+		if ev != nil {
+			ev.Count = byChange
+		}
 		return insertEvent(ctx, tx, ev)
 	})
+	if err != nil {
+		return 0, err
+	}
+	return byChange, nil
+}
+
+// endSessions revokes, by doorman.ActorExpiry, the account's sessions not
+// yet revoked that a change of its settings from old to set at now ends
+// (doorman.SettingsEnd), and returns how many of them the change itself
+// ended. Only the sessions that are not live under both settings are read:
+// the rest cannot end.
+func endSessions(ctx context.Context, tx *sql.Tx, accountID string, old, set doorman.Settings, now time.Time) (int, error) {
+	liveOld, argsOld := liveExpr(doorman.Window(old, now))
+	liveNew, argsNew := liveExpr(doorman.Window(set, now))
+	args := append([]any{accountID}, argsOld...)
+	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.created_at, s.last_active_at, s.expires_at, s.remember_me
+		FROM sessions s WHERE s.account_id = ? AND s.revoked_at IS NULL
+		AND NOT ((`+liveOld+`) AND (`+liveNew+`))`, append(args, argsNew...)...)
+	if err != nil {
+		return 0, wrap("update account settings: find ended sessions", err)
+	}
+	defer rows.Close()
+	type end struct {
+		id, reason string
+		at         time.Time
+		byChange   bool
+	}
+	var ends []end
+	for rows.Next() {
+		var sess doorman.Session
+		var created, lastActive int64
+		var expires sql.NullInt64
+		if err := rows.Scan(&sess.ID, &created, &lastActive, &expires, &sess.RememberMe); err != nil {
+			return 0, wrap("update account settings: find ended sessions", err)
+		}
+		sess.CreatedAt, sess.LastActiveAt, sess.ExpiresAt = fromMicros(created), fromMicros(lastActive), fromNullMicros(expires)
+		at, reason, changed, ok := doorman.SettingsEnd(&sess, old, set, now)
+		if !ok {
+			continue
+		}
+		ends = append(ends, end{sess.ID, reason, at, changed})
+	}
+	if err := rows.Err(); err != nil {
+		return 0, wrap("update account settings: find ended sessions", err)
+	}
+	rows.Close()
+	if len(ends) == 0 {
+		return 0, nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `UPDATE sessions SET revoked_at = ?, revoked_by = ?, revoke_reason = ?
+		WHERE id = ? AND revoked_at IS NULL`)
+	if err != nil {
+		return 0, wrap("update account settings: end sessions", err)
+	}
+	defer stmt.Close()
+	byChange := 0
+	for _, e := range ends {
+		res, err := stmt.ExecContext(ctx, toMicros(e.at), doorman.ActorExpiry, e.reason, e.id)
+		if err != nil {
+			return 0, wrap("update account settings: end sessions", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, wrap("update account settings: end sessions", err)
+		}
+		if n == 1 && e.byChange {
+			byChange++
+		}
+	}
+	return byChange, nil
 }

@@ -49,7 +49,8 @@ func TestCacheSeesWritesOfOtherProcesses(t *testing.T) {
 		{"settings", func() error {
 			set := acct.Settings
 			set.IdleTimeout = doorman.Idle1Day
-			return cli.UpdateAccountSettings(ctx, acct.ID, set, nil)
+			_, err := cli.UpdateAccountSettings(ctx, acct.ID, set, t0, nil)
+			return err
 		}, func(p *doorman.Principal) bool { return p.Account.Settings.IdleTimeout == doorman.Idle1Day }},
 		{"revoke", func() error {
 			_, err := cli.RevokeSessions(ctx, doorman.RevokeFilter{AccountID: acct.ID, SessionID: sess.ID},

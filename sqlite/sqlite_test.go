@@ -600,15 +600,16 @@ func TestUpdateSettings(t *testing.T) {
 	ctx := context.Background()
 	set := doorman.Settings{IdleTimeout: doorman.Idle1Day, RememberMeAllowed: false, RememberMeDays: 7}
 	ev := &doorman.AuditEvent{ID: doorman.NewID(doorman.PrefixEvent, t0), AccountID: f.acct.ID, At: t0, Action: doorman.ActionSettingsUpdated}
-	if err := f.s.UpdateAccountSettings(ctx, f.acct.ID, set, ev); err != nil {
+	if _, err := f.s.UpdateAccountSettings(ctx, f.acct.ID, set, t0, ev); err != nil {
 		t.Fatal(err)
 	}
 	a, err := f.s.FindAccountByName(ctx, f.acct.Name)
 	if err != nil || a.Settings != set {
 		t.Errorf("settings %+v, %v", a, err)
 	}
-	wantCode(t, "unknown account", f.s.UpdateAccountSettings(ctx, "acc_missing", set,
-		&doorman.AuditEvent{ID: doorman.NewID(doorman.PrefixEvent, t0), At: t0, Action: "x"}), doorman.ENOTFOUND)
+	_, err = f.s.UpdateAccountSettings(ctx, "acc_missing", set, t0,
+		&doorman.AuditEvent{ID: doorman.NewID(doorman.PrefixEvent, t0), At: t0, Action: "x"})
+	wantCode(t, "unknown account", err, doorman.ENOTFOUND)
 	if n := f.events(t); n != 1 {
 		t.Errorf("%d audit events, want 1", n)
 	}

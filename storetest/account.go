@@ -67,7 +67,11 @@ func testAccountUpdateSettings(t *testing.T, open opener) {
 	set := doorman.Settings{IdleTimeout: doorman.Idle1Day, RememberMeAllowed: false, RememberMeDays: 7, MembersSeeSessions: false}
 	ev := event(a.ID, doorman.ActionSettingsUpdated, at(5*us))
 	ev.Details = "idle_timeout=7d->1d remember_me_allowed=true->false remember_me_days=30->7 members_see_sessions=true->false"
-	ok(t, e.s.UpdateAccountSettings(e.ctx, a.ID, set, ev), "UpdateAccountSettings")
+	n, err := e.s.UpdateAccountSettings(e.ctx, a.ID, set, at(5*us), ev)
+	ok(t, err, "UpdateAccountSettings")
+	if n != 0 || ev.Count != 0 {
+		t.Errorf("UpdateAccountSettings of an account without sessions = %d, ev.Count %d, want 0 and 0", n, ev.Count)
+	}
 
 	got, err := e.s.FindAccountByID(e.ctx, a.ID)
 	ok(t, err, "FindAccountByID")
@@ -86,7 +90,8 @@ func testAccountUpdateSettings(t *testing.T, open opener) {
 
 	// And back: the field is stored, not only defaulted.
 	set.MembersSeeSessions = true
-	ok(t, e.s.UpdateAccountSettings(e.ctx, a.ID, set, event(a.ID, doorman.ActionSettingsUpdated, at(6*us))), "UpdateAccountSettings")
+	_, err = e.s.UpdateAccountSettings(e.ctx, a.ID, set, at(6*us), event(a.ID, doorman.ActionSettingsUpdated, at(6*us)))
+	ok(t, err, "UpdateAccountSettings")
 	got, err = e.s.FindAccountByID(e.ctx, a.ID)
 	ok(t, err, "FindAccountByID")
 	want.Settings = set
@@ -97,7 +102,7 @@ func testAccountUpdateSettingsNotFound(t *testing.T, open opener) {
 	e := newEnv(t, open)
 	e.account("Acme", doorman.DefaultSettings())
 	ev := event("acc_missing", doorman.ActionSettingsUpdated, Base)
-	err := e.s.UpdateAccountSettings(e.ctx, "acc_missing", doorman.DefaultSettings(), ev)
+	_, err := e.s.UpdateAccountSettings(e.ctx, "acc_missing", doorman.DefaultSettings(), Base, ev)
 	wantCode(t, err, doorman.ENOTFOUND, "UpdateAccountSettings(unknown id)")
 	if n := e.auditTotal(); n != 0 {
 		t.Errorf("audit events after a failed UpdateAccountSettings: %d, want 0 (the event must roll back)", n)

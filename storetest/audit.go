@@ -193,7 +193,7 @@ func testAuditAtomic(t *testing.T, open opener) {
 	}
 
 	set := doorman.Settings{IdleTimeout: doorman.Idle1Day, RememberMeAllowed: false, RememberMeDays: 2}
-	if err := e.s.UpdateAccountSettings(e.ctx, a.ID, set, dup(doorman.ActionSettingsUpdated)); err == nil {
+	if _, err := e.s.UpdateAccountSettings(e.ctx, a.ID, set, at(time.Minute), dup(doorman.ActionSettingsUpdated)); err == nil {
 		t.Errorf("UpdateAccountSettings with an event whose id is taken succeeded, want an error")
 	}
 	got, err := e.s.FindAccountByID(e.ctx, a.ID)

@@ -88,7 +88,8 @@ func testSessionRoundTrip(t *testing.T, open opener) {
 
 	// The user and account travel with the session as they are now.
 	set2 := doorman.Settings{IdleTimeout: doorman.IdleNever, RememberMeAllowed: false, RememberMeDays: 1}
-	ok(t, e.s.UpdateAccountSettings(e.ctx, a.ID, set2, event(a.ID, doorman.ActionSettingsUpdated, Base)), "UpdateAccountSettings")
+	_, err = e.s.UpdateAccountSettings(e.ctx, a.ID, set2, Base, event(a.ID, doorman.ActionSettingsUpdated, Base))
+	ok(t, err, "UpdateAccountSettings")
 	p, err = e.s.FindSessionByTokenHash(e.ctx, plain.TokenHash)
 	ok(t, err, "FindSessionByTokenHash")
 	if p.Account.Settings != set2 {

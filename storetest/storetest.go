@@ -104,6 +104,7 @@ func Run(t *testing.T, open func(testing.TB) doorman.Store, opts ...Option) {
 		{"History", historyTests},
 		{"Risk", riskTests},
 		{"Revoke", revokeTests},
+		{"Expiry", expiryTests},
 		{"Purge", purgeTests},
 		{"Audit", auditTests},
 		{"Team", teamTests},
