@@ -66,3 +66,14 @@ func ValidateLimits(ls []Limit) error {
 	}
 	return nil
 }
+
+// LimitsWait is how long an attempt at now must wait under ls, whose
+// buckets are full again at the times full holds by key (a bucket missing
+// from full is full).
+func LimitsWait(ls []Limit, full map[string]time.Time, now time.Time) time.Duration {
+	var wait time.Duration
+	for _, l := range ls {
+		wait = max(wait, l.Wait(full[string(l.Key)], now))
+	}
+	return wait
+}

@@ -279,3 +279,27 @@ type Principal struct {
 	Account *Account
 	APIKey  *APIKey
 }
+
+// Clone copies the structs a caller may change, so that a cached principal
+// is never changed through the copy handed out. Slices and pointers inside
+// them are shared: callers never write through them.
+func (p *Principal) Clone() *Principal {
+	c := &Principal{}
+	if p.Session != nil {
+		s := *p.Session
+		c.Session = &s
+	}
+	if p.User != nil {
+		u := *p.User
+		c.User = &u
+	}
+	if p.APIKey != nil {
+		k := *p.APIKey
+		c.APIKey = &k
+	}
+	if p.Account != nil {
+		a := *p.Account
+		c.Account = &a
+	}
+	return c
+}

@@ -87,13 +87,13 @@ func (c *principalCache) get(key []byte) (*doorman.Principal, uint64) {
 	if e == nil {
 		return nil, c.gen
 	}
-	return clonePrincipal(e.p), c.gen
+	return e.p.Clone(), c.gen
 }
 
 // put keeps p, read after get returned gen, unless an invalidation came
 // since: p may then predate the change it announced.
 func (c *principalCache) put(key []byte, gen uint64, p *doorman.Principal) {
-	e := &cached{p: clonePrincipal(p), key: string(key), accountID: p.Account.ID}
+	e := &cached{p: p.Clone(), key: string(key), accountID: p.Account.ID}
 	switch {
 	case p.Session != nil:
 		e.id, e.userID = p.Session.ID, p.Session.UserID
@@ -153,28 +153,6 @@ func (c *principalCache) reset() {
 	c.gen++
 	clear(c.m)
 	clear(c.byID)
-}
-
-// clonePrincipal copies the structs a caller may change.
-func clonePrincipal(p *doorman.Principal) *doorman.Principal {
-	c := &doorman.Principal{}
-	if p.Session != nil {
-		s := *p.Session
-		c.Session = &s
-	}
-	if p.User != nil {
-		u := *p.User
-		c.User = &u
-	}
-	if p.APIKey != nil {
-		k := *p.APIKey
-		c.APIKey = &k
-	}
-	if p.Account != nil {
-		a := *p.Account
-		c.Account = &a
-	}
-	return c
 }
 
 // listener keeps the cache current over a dedicated connection, reopened

@@ -32,11 +32,7 @@ func limitWait(rows pgx.Rows, ls []doorman.Limit, now time.Time) (time.Duration,
 	if err != nil {
 		return 0, nil, err
 	}
-	var wait time.Duration
-	for _, l := range ls {
-		wait = max(wait, l.Wait(full[string(l.Key)], now))
-	}
-	return wait, full, nil
+	return doorman.LimitsWait(ls, full, now), full, nil
 }
 
 // TakeLimits takes one attempt from every bucket of ls, or from none when

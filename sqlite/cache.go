@@ -58,7 +58,7 @@ func (c *principalCache) get(ctx context.Context, key []byte) (*doorman.Principa
 	if p == nil {
 		return nil, c.gen, nil
 	}
-	return clonePrincipal(p), c.gen, nil
+	return p.Clone(), c.gen, nil
 }
 
 // put stores p, read after get returned gen, unless the cache was emptied
@@ -72,29 +72,7 @@ func (c *principalCache) put(key []byte, gen uint64, p *doorman.Principal) {
 	if len(c.m) >= maxCached {
 		clear(c.m)
 	}
-	c.m[string(key)] = clonePrincipal(p)
-}
-
-// clonePrincipal copies the structs a caller may change. Slices and pointers
-// inside are never written through by callers.
-// An API key's principal has no Session or User.
-func clonePrincipal(p *doorman.Principal) *doorman.Principal {
-	c := &doorman.Principal{}
-	if p.Session != nil {
-		s := *p.Session
-		c.Session = &s
-	}
-	if p.User != nil {
-		u := *p.User
-		c.User = &u
-	}
-	if p.APIKey != nil {
-		k := *p.APIKey
-		c.APIKey = &k
-	}
-	a := *p.Account
-	c.Account = &a
-	return c
+	c.m[string(key)] = p.Clone()
 }
 
 // commitWatch reads the database's version: a value that changes whenever

@@ -39,11 +39,7 @@ func limitWait(ctx context.Context, q querier, ls []doorman.Limit, now time.Time
 	if err := rows.Err(); err != nil {
 		return 0, nil, err
 	}
-	var wait time.Duration
-	for _, l := range ls {
-		wait = max(wait, l.Wait(full[string(l.Key)], now))
-	}
-	return wait, full, nil
+	return doorman.LimitsWait(ls, full, now), full, nil
 }
 
 // TakeLimits takes one attempt from every bucket of ls, or from none when
