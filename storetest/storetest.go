@@ -110,6 +110,7 @@ func Run(t *testing.T, open func(testing.TB) doorman.Store, opts ...Option) {
 		{"APIKey", apiKeyTests},
 		{"Alert", alertTests},
 		{"TwoFactor", twoFactorTests},
+		{"PasswordReset", passwordResetTests},
 		{"BadInput", badInputTests},
 	}
 	t.Run("Ping", func(t *testing.T) {
