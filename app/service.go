@@ -60,6 +60,7 @@ type Service struct {
 	keys      keyTracker // API keys' unwritten usage (service_apikeys.go)
 	throttle  throttle   // sign-in limiters (throttle.go)
 	alertKick alertKick  // wakes RunAlerts (service_alerts.go)
+	bg        background // reset requests at work (service_passwordreset.go)
 }
 
 // NewService returns a Service with the default policy and the real clock.
