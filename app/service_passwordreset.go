@@ -38,9 +38,10 @@ type background struct {
 
 func (b *background) init() { b.once.Do(func() { b.slots = make(chan struct{}, resetWorkers) }) }
 
-// errResetLink is the one answer for a reset link that is unknown, used,
-// expired or of a disabled user: the page says the same in each case.
-var errResetLink = &doorman.Error{Code: doorman.EINVALID,
+// ErrResetLink is the one answer for a reset link that is unknown, used,
+// expired or of a disabled user: the page says the same in each case, and
+// offers a new link.
+var ErrResetLink = &doorman.Error{Code: doorman.EINVALID,
 	Message: "This password reset link was already used or has expired. Ask for a new one."}
 
 // EmailConfigured reports whether this server sends email: without it a
@@ -176,28 +177,28 @@ func (s *Service) PasswordResetLink(ctx context.Context, token string) (string, 
 
 func (s *Service) resetLink(ctx context.Context, token string) (*doorman.PasswordReset, *doorman.User, error) {
 	if !doorman.TokenWellFormed(token) {
-		return nil, nil, errResetLink
+		return nil, nil, ErrResetLink
 	}
 	hash := doorman.HashToken(token)
 	r, err := s.Store.FindPasswordResetByTokenHash(ctx, hash)
 	if doorman.ErrorCode(err) == doorman.ENOTFOUND {
-		return nil, nil, errResetLink
+		return nil, nil, ErrResetLink
 	}
 	if err != nil {
 		return nil, nil, unavailable("password reset link", err)
 	}
 	if !doorman.HashesEqual(r.TokenHash, hash) || r.UsedAt != nil || !s.now().Before(r.ExpiresAt) {
-		return nil, nil, errResetLink
+		return nil, nil, ErrResetLink
 	}
 	u, err := s.Store.FindUserByID(ctx, r.AccountID, r.UserID)
 	if doorman.ErrorCode(err) == doorman.ENOTFOUND {
-		return nil, nil, errResetLink
+		return nil, nil, ErrResetLink
 	}
 	if err != nil {
 		return nil, nil, unavailable("password reset link", err)
 	}
 	if u.Disabled {
-		return nil, nil, errResetLink
+		return nil, nil, ErrResetLink
 	}
 	return r, u, nil
 }
@@ -230,7 +231,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, m M
 	rev := doorman.Revocation{At: now, By: u.ID, Reason: doorman.ReasonPasswordReset}
 	n, err := s.Store.UsePasswordReset(ctx, r.AccountID, r.ID, hash, rev, ev)
 	if doorman.ErrorCode(err) == doorman.ENOTFOUND {
-		return errResetLink // used by another request meanwhile, or expired since
+		return ErrResetLink // used by another request meanwhile, or expired since
 	}
 	if err != nil {
 		return unavailable("reset password", err)
