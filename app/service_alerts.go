@@ -226,7 +226,7 @@ func (s *Service) send(ctx context.Context, d *doorman.Delivery) (status int, fi
 		var m doorman.Email
 		var err error
 		if d.Kind == doorman.EventPasswordResetRequested {
-			m, err = resetEmail(d, s.Alerts.LinkBase)
+			m, err = resetEmail(d, s.Alerts.LinkBase, s.now())
 		} else {
 			m, err = alertEmail(d, s.Alerts.LinkBase)
 		}

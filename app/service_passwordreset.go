@@ -249,14 +249,19 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, m M
 	return nil
 }
 
-// resetEmail writes a reset link's message, in plain text and HTML.
-func resetEmail(d *doorman.Delivery, linkBase string) (doorman.Email, error) {
+// resetEmail writes a reset link's message, in plain text and HTML. A link
+// that expired while its email waited for a retry is not sent (an error no
+// retry mends): it would only lead to "this link has expired".
+func resetEmail(d *doorman.Delivery, linkBase string, now time.Time) (doorman.Email, error) {
 	var p resetMail
 	if err := json.Unmarshal(d.Payload, &p); err != nil {
 		return doorman.Email{}, fmt.Errorf("alert %s: unreadable payload", d.AlertID)
 	}
 	if d.LinkToken == "" {
 		return doorman.Email{}, fmt.Errorf("alert %s: the link is gone", d.AlertID)
+	}
+	if !now.Before(p.ExpiresAt) {
+		return doorman.Email{}, fmt.Errorf("alert %s: the reset link expired before it could be sent", d.AlertID)
 	}
 	link := strings.TrimRight(linkBase, "/") + "/password/reset/" + d.LinkToken
 	minutes := int(doorman.PasswordResetTTL / time.Minute)

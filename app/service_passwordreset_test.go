@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -205,6 +206,48 @@ func TestPasswordResetWithoutEmail(t *testing.T) {
 			if err := f.svc.ResetPassword(ctx, tok, "a brand new passphrase", app.Meta{}); doorman.ErrorCode(err) != doorman.EINVALID {
 				t.Errorf("token %q: %v, want EINVALID", tok, err)
 			}
+		}
+	})
+}
+
+// TestPasswordResetEmailRetries: a reset email that failed is retried
+// while its link works, and given up once the link has expired.
+func TestPasswordResetEmailRetries(t *testing.T) {
+	stores(t, func(t *testing.T, store doorman.Store) {
+		f, m, u := resetFixture(t, store)
+		ctx := context.Background()
+		m.err = errors.New("the mail server is down")
+		if tok := f.requestLink(t, m, u.Email, "203.0.113.5"); tok != "" {
+			t.Fatal("a mail while the server is down")
+		}
+		m.mu.Lock()
+		m.err = nil
+		m.mu.Unlock()
+		f.clock.Advance(app.AlertBackoff[0])
+		if n, err := f.svc.DeliverAlerts(ctx); n != 1 || err != nil || len(m.messages()) != 1 {
+			t.Fatalf("the retry: %d attempts, %d mails (%v), want the mail", n, len(m.messages()), err)
+		}
+
+		m.mu.Lock()
+		m.err = errors.New("the mail server is down")
+		m.mu.Unlock()
+		f.clock.Advance(doorman.PasswordResetWindow)
+		f.requestLink(t, m, u.Email, "203.0.113.5")
+		m.mu.Lock()
+		m.err = nil
+		m.mu.Unlock()
+		// The retries after 30 s and 2 min fall within the link's life; the
+		// one after 10 more minutes still does; past 30 minutes it is not sent.
+		f.clock.Advance(doorman.PasswordResetTTL)
+		if n, err := f.svc.DeliverAlerts(ctx); n != 1 || err != nil {
+			t.Fatalf("DeliverAlerts: %d, %v", n, err)
+		}
+		if len(m.messages()) != 1 {
+			t.Errorf("%d mails, want no mail of an expired link", len(m.messages()))
+		}
+		f.clock.Advance(24 * time.Hour)
+		if n, _ := f.svc.DeliverAlerts(ctx); n != 0 {
+			t.Errorf("%d attempts after the link expired, want none: given up", n)
 		}
 	})
 }
