@@ -97,9 +97,9 @@ type PasswordResets interface {
 	// together), in one transaction.
 	NotePasswordResetRequest(ctx context.Context, q PasswordResetRequest, since time.Time) (byEmail, byIP int, err error)
 	// CreatePasswordReset stores r (its ID and TokenHash set), the alert a
-	// with its deliveries ds (the email that carries the link) and ev (if
-	// not nil), in one transaction, and deletes every reset that expired
-	// before r.CreatedAt. Returns ECONFLICT if an id or the token hash is
+	// with its deliveries ds (the email that carries the link; a is nil for
+	// a link an operator hands over) and ev (if not nil), in one
+	// transaction, and deletes every reset that expired before r.CreatedAt. Returns ECONFLICT if an id or the token hash is
 	// taken, ENOTFOUND unless r's user exists in r's account.
 	CreatePasswordReset(ctx context.Context, r *PasswordReset, a *Alert, ds []*Delivery, ev *AuditEvent) error
 	// FindPasswordResetByTokenHash returns the reset whose token hash is

@@ -234,7 +234,7 @@ func TestForgotPasswordWithoutEmail(t *testing.T) {
 	u := e.user("ana@acme.example", doorman.RoleMember)
 	c := e.browser()
 	form := e.page(c, "GET", "/password/forgot", nil).wantStatus(http.StatusOK)
-	if !strings.Contains(visibleText(form.root), "doorman user set-password") {
+	if !strings.Contains(visibleText(form.root), "doorman user reset-link") {
 		t.Errorf("the form does not say whom to ask:\n%s", form.body)
 	}
 	sent := e.page(c, "POST", "/password/forgot", url.Values{"email": {u.Email}, "csrf": {attr(form.one("input[name=csrf]"), "value")}}).

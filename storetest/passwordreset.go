@@ -77,10 +77,22 @@ func testResetCreateFind(t *testing.T, open opener) {
 		t.Fatalf("claimed %+v, want the reset email with its link", ds)
 	}
 
-	// A later reset deletes those that expired before it was made.
-	e.reset(u, r.ExpiresAt.Add(us), nil)
+	// A later reset deletes those that expired before it was made. This
+	// one, an operator's, has no email.
+	later, laterToken, _, _ := newReset(u, r.ExpiresAt.Add(us))
+	ok(t, e.s.CreatePasswordReset(e.ctx, later, nil, nil, nil), "CreatePasswordReset(without an email)")
 	_, err = e.s.FindPasswordResetByTokenHash(e.ctx, doorman.HashToken(token))
 	wantCode(t, err, doorman.ENOTFOUND, "FindPasswordResetByTokenHash(expired, after a later reset)")
+	if got, err := e.s.FindPasswordResetByTokenHash(e.ctx, doorman.HashToken(laterToken)); err != nil || got.ID != later.ID {
+		t.Errorf("the reset without an email: %v %v", got, err)
+	}
+	ds, err = e.s.ClaimDeliveries(e.ctx, later.CreatedAt.Add(time.Hour), later.CreatedAt.Add(2*time.Hour), 10)
+	ok(t, err, "ClaimDeliveries")
+	for _, dl := range ds {
+		if dl.ID != d.ID { // the first reset's email, its lease over, is due again
+			t.Errorf("a reset without an email queued delivery %+v", dl)
+		}
+	}
 }
 
 func testResetCreateRefused(t *testing.T, open opener) {
