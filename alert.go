@@ -146,11 +146,13 @@ type Webhook struct {
 	UpdatedAt time.Time
 }
 
-// Email is one plain-text message.
+// Email is one message: plain text, and optionally the same in HTML (sent
+// as multipart/alternative).
 type Email struct {
 	To      string
 	Subject string
 	Text    string
+	HTML    string // "" for a plain-text message
 }
 
 // Mailer sends email (the smtp package). Send returns once the server took

@@ -310,6 +310,9 @@ type Store interface {
 	// DeleteSignInChallenge deletes the challenge: it is used once. Returns
 	// ENOTFOUND if no challenge has that id (another request used it).
 	DeleteSignInChallenge(ctx context.Context, id string) error
+
+	// Password reset links (passwordreset.go).
+	PasswordResets
 }
 
 // uncachedKey marks a context whose reads must come from the database.

@@ -61,6 +61,7 @@ type Service struct {
 	keys      keyTracker // API keys' unwritten usage (service_apikeys.go)
 	alertKick alertKick  // wakes RunAlerts (service_alerts.go)
 	endLog    logLimit   // failures to record a session's end (service_auth.go)
+	bg        background // reset requests at work (service_passwordreset.go)
 }
 
 // NewService returns a Service with the default policy and the real clock.

@@ -223,7 +223,13 @@ func (s *Service) send(ctx context.Context, d *doorman.Delivery) (status int, fi
 		if s.Alerts.Mailer == nil {
 			return 0, true, fmt.Errorf("email is not configured on this server")
 		}
-		m, err := alertEmail(d, s.Alerts.LinkBase)
+		var m doorman.Email
+		var err error
+		if d.Kind == doorman.EventPasswordResetRequested {
+			m, err = resetEmail(d, s.Alerts.LinkBase, s.now())
+		} else {
+			m, err = alertEmail(d, s.Alerts.LinkBase)
+		}
 		if err != nil {
 			return 0, true, err
 		}

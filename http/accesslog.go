@@ -73,7 +73,7 @@ func NewAccessLog(w io.Writer, format string) (*AccessLog, error) {
 type accessEntry struct {
 	time      time.Time
 	method    string
-	path      string // logPath's: the alert links' tokens already redacted
+	path      string // logPath's: the tokens of alert and reset links already redacted
 	route     string // the ServeMux pattern matched, "" for none
 	status    int
 	duration  time.Duration

@@ -95,6 +95,8 @@ var routes = []route{
 	{Route{"POST", "/api/v1/sessions/sign-out-others", "Sign out other sessions"}, true, (*Server).signOutOthers},
 	{Route{"POST", "/api/v1/sessions/sign-out-all", "Sign out all sessions"}, true, (*Server).signOutAll},
 	{Route{"POST", "/api/v1/password", "Change password"}, true, (*Server).changePassword},
+	{Route{"POST", "/api/v1/password/forgot", "Forgot password"}, false, (*Server).forgotPassword},
+	{Route{"POST", "/api/v1/password/reset", "Reset password"}, false, (*Server).resetPassword},
 	{Route{"GET", "/api/v1/two-factor", "Two-factor status"}, true, (*Server).twoFactorStatus},
 	{Route{"POST", "/api/v1/two-factor/setup", "Begin two-factor setup"}, true, (*Server).twoFactorSetup},
 	{Route{"POST", "/api/v1/two-factor/confirm", "Turn on two-factor authentication"}, true, (*Server).twoFactorConfirm},

@@ -90,11 +90,16 @@ func (s *Server) alertSubmit(w *request, r *http.Request) error {
 	return nil
 }
 
-// logPath is the request's path as logs may show it: an alert link's token
-// is replaced, since whoever reads the logs could otherwise use it.
+// logPath is the request's path as logs may show it: the token of an alert
+// link or a password reset link is replaced, since whoever reads the logs
+// could otherwise use it.
 func logPath(r *http.Request) string {
-	if p := r.URL.Path; strings.HasPrefix(p, pages.PathAlerts) {
+	p := r.URL.Path
+	if strings.HasPrefix(p, pages.PathAlerts) {
 		return pages.PathAlerts + "[redacted]"
 	}
-	return r.URL.Path
+	if strings.HasPrefix(p, pages.PathPasswordReset) {
+		return pages.PathPasswordReset + "[redacted]"
+	}
+	return p
 }

@@ -38,6 +38,11 @@ var pageRoutes = []pageRoute{
 	{Route{"GET", pages.PathLogin, "Sign in"}, false, (*Server).loginPage},
 	{Route{"POST", pages.PathLogin, "Sign in"}, false, (*Server).loginSubmit},
 	{Route{"POST", pages.PathLogout, "Sign out"}, true, (*Server).logoutSubmit},
+	// Forgot password (ui_passwordreset.go).
+	{Route{"GET", pages.PathForgotPassword, "Forgot password"}, false, (*Server).forgotPage},
+	{Route{"POST", pages.PathForgotPassword, "Forgot password"}, false, (*Server).forgotSubmit},
+	{Route{"GET", pages.PathPasswordReset + "{token}", "Reset password"}, false, (*Server).resetPage},
+	{Route{"POST", pages.PathPasswordReset + "{token}", "Reset password"}, false, (*Server).resetSubmit},
 	{Route{"GET", pages.PathSessions, "Sessions"}, true, personal((*Server).sessionsPage)},
 	{Route{"GET", pages.PathSessions + "/{id}", "Session details"}, true, personal((*Server).sessionPage)},
 	{Route{"GET", pages.PathSessions + "/{id}/sign-out", "Sign out session"}, true, personal((*Server).confirmSignOutPage)},

@@ -15,27 +15,36 @@ import (
 // does not exist.
 func (s *Store) CreateAlert(ctx context.Context, a *doorman.Alert, ds []*doorman.Delivery, ev *doorman.AuditEvent) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO alerts
-			(id, account_id, user_id, session_id, kind, payload, token_hash, expires_at, used_at, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			a.ID, a.AccountID, a.UserID, a.SessionID, a.Kind, a.Payload, a.TokenHash, a.ExpiresAt, a.UsedAt, a.CreatedAt)
-		if err := alertError(err, "an alert with this id or token exists"); err != nil {
+		if err := insertAlert(ctx, tx, a, ds); err != nil {
 			return err
-		}
-		for _, d := range ds {
-			_, err := tx.Exec(ctx, `INSERT INTO deliveries
-				(id, alert_id, account_id, channel, target, status, attempts, next_attempt_at, claimed_until,
-				 last_error, last_status_code, delivered_at, created_at, link_token)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-				d.ID, a.ID, a.AccountID, d.Channel, d.Target, d.Status, d.Attempts, d.NextAttemptAt, d.ClaimedUntil,
-				d.LastError, d.LastStatusCode, d.DeliveredAt, d.CreatedAt, d.LinkToken)
-			if err := alertError(err, "a delivery with this id exists"); err != nil {
-				return err
-			}
 		}
 		return insertAuditEvent(ctx, tx, ev)
 	})
 	return wrap("create alert", err)
+}
+
+// insertAlert writes a and its deliveries within tx (CreateAlert,
+// CreatePasswordReset).
+func insertAlert(ctx context.Context, tx pgx.Tx, a *doorman.Alert, ds []*doorman.Delivery) error {
+	_, err := tx.Exec(ctx, `INSERT INTO alerts
+		(id, account_id, user_id, session_id, kind, payload, token_hash, expires_at, used_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		a.ID, a.AccountID, a.UserID, a.SessionID, a.Kind, a.Payload, a.TokenHash, a.ExpiresAt, a.UsedAt, a.CreatedAt)
+	if err := alertError(err, "an alert with this id or token exists"); err != nil {
+		return err
+	}
+	for _, d := range ds {
+		_, err := tx.Exec(ctx, `INSERT INTO deliveries
+			(id, alert_id, account_id, channel, target, status, attempts, next_attempt_at, claimed_until,
+			 last_error, last_status_code, delivered_at, created_at, link_token)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			d.ID, a.ID, a.AccountID, d.Channel, d.Target, d.Status, d.Attempts, d.NextAttemptAt, d.ClaimedUntil,
+			d.LastError, d.LastStatusCode, d.DeliveredAt, d.CreatedAt, d.LinkToken)
+		if err := alertError(err, "a delivery with this id exists"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func alertError(err error, conflict string) error {

@@ -133,7 +133,7 @@ func (ml *Mailer) Send(ctx context.Context, m doorman.Email) error {
 
 // compose writes the message: headers (the subject Q-encoded when not
 // ASCII; no CR or LF from the input reaches them) and the text, quoted-
-// printable in UTF-8.
+// printable in UTF-8; with HTML, both as multipart/alternative.
 func compose(from, to *netmail.Address, m doorman.Email) ([]byte, error) {
 	subject := strings.Map(func(r rune) rune {
 		if r == '\r' || r == '\n' {
@@ -152,16 +152,37 @@ func compose(from, to *netmail.Address, m doorman.Email) ([]byte, error) {
 	b.WriteString("Message-ID: <" + hex.EncodeToString(id[:]) + "@" + domain + ">\r\n")
 	b.WriteString("Auto-Submitted: auto-generated\r\n")
 	b.WriteString("MIME-Version: 1.0\r\n")
-	b.WriteString("Content-Type: text/plain; charset=utf-8\r\n")
-	b.WriteString("Content-Transfer-Encoding: quoted-printable\r\n\r\n")
-	qp := quotedprintable.NewWriter(&stringWriter{&b})
-	if _, err := qp.Write([]byte(strings.ReplaceAll(m.Text, "\n", "\r\n"))); err != nil {
-		return nil, err
+	if m.HTML == "" {
+		if err := writePart(&b, "text/plain", m.Text); err != nil {
+			return nil, err
+		}
+		return []byte(b.String()), nil
 	}
-	if err := qp.Close(); err != nil {
-		return nil, err
+	// Plain text first: clients show the last part they can render, so
+	// those that cannot render HTML still read the text.
+	boundary := "doorman-" + hex.EncodeToString(id[:8])
+	b.WriteString("Content-Type: multipart/alternative; boundary=\"" + boundary + "\"\r\n\r\n")
+	for _, part := range []struct{ typ, body string }{{"text/plain", m.Text}, {"text/html", m.HTML}} {
+		b.WriteString("--" + boundary + "\r\n")
+		if err := writePart(&b, part.typ, part.body); err != nil {
+			return nil, err
+		}
+		b.WriteString("\r\n")
 	}
+	b.WriteString("--" + boundary + "--\r\n")
 	return []byte(b.String()), nil
+}
+
+// writePart writes a part's headers (typ in UTF-8) and body, quoted-
+// printable. The boundary holds 64 random bits, which no body repeats.
+func writePart(b *strings.Builder, typ, body string) error {
+	b.WriteString("Content-Type: " + typ + "; charset=utf-8\r\n")
+	b.WriteString("Content-Transfer-Encoding: quoted-printable\r\n\r\n")
+	qp := quotedprintable.NewWriter(&stringWriter{b})
+	if _, err := qp.Write([]byte(strings.ReplaceAll(body, "\n", "\r\n"))); err != nil {
+		return err
+	}
+	return qp.Close()
 }
 
 type stringWriter struct{ b *strings.Builder }

@@ -74,3 +74,39 @@ func TestNew(t *testing.T) {
 		}
 	}
 }
+
+// TestSendHTML sends a message with an HTML part: multipart/alternative,
+// the text first, each part as it was given.
+func TestSendHTML(t *testing.T) {
+	srv := smtptest.Start(t)
+	m, err := smtp.New(srv.Addr, "Doorman <doorman@example.com>", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "Open this link:\n\n    https://doorman.example.com/password/reset/abc\n"
+	html := "<p>Open <a href=\"https://doorman.example.com/password/reset/abc\">this link</a> in Zürich.</p>\n" + strings.Repeat("y", 120) + "\n"
+	if err := m.Send(context.Background(), doorman.Email{To: "sarah@company.com", Subject: "Reset", Text: text, HTML: html}); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("messages: %+v", msgs)
+	}
+	parsed, err := mail.ReadMessage(msgs[0].Reader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if typ, _, _ := mime.ParseMediaType(parsed.Header.Get("Content-Type")); typ != "multipart/alternative" {
+		t.Errorf("Content-Type %q, want multipart/alternative", parsed.Header.Get("Content-Type"))
+	}
+	gotText, gotHTML, err := msgs[0].Bodies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotText != text || gotHTML != html {
+		t.Errorf("parts:\n%q\n%q\nwant\n%q\n%q", gotText, gotHTML, text, html)
+	}
+	if i, j := strings.Index(msgs[0].Data, "text/plain"), strings.Index(msgs[0].Data, "text/html"); i < 0 || j < i {
+		t.Error("the text part must come before the HTML part")
+	}
+}

@@ -18,42 +18,51 @@ func (s *Store) CreateAlert(ctx context.Context, a *doorman.Alert, ds []*doorman
 		return err
 	}
 	return s.inTx(ctx, "create alert", func(tx *sql.Tx) error {
-		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM accounts WHERE id = ?`, a.AccountID).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("account not found")
-		}
-		if err != nil {
-			return wrap("create alert", err)
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO alerts
-			(id, account_id, user_id, session_id, kind, payload, token_hash, expires_at, used_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.ID, a.AccountID, a.UserID, a.SessionID, a.Kind, a.Payload, nullBytes(a.TokenHash),
-			toMicros(a.ExpiresAt), toNullMicros(a.UsedAt), toMicros(a.CreatedAt))
-		if isUnique(err) {
-			return conflict("an alert with this id or token exists")
-		}
-		if err != nil {
-			return wrap("create alert", err)
-		}
-		for _, d := range ds {
-			_, err = tx.ExecContext(ctx, `INSERT INTO deliveries
-				(id, alert_id, account_id, channel, target, status, attempts, next_attempt_at, claimed_until,
-				 last_error, last_status_code, delivered_at, created_at, link_token)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				d.ID, a.ID, a.AccountID, d.Channel, d.Target, d.Status, d.Attempts, toMicros(d.NextAttemptAt),
-				toNullMicros(d.ClaimedUntil), d.LastError, d.LastStatusCode, toNullMicros(d.DeliveredAt),
-				toMicros(d.CreatedAt), d.LinkToken)
-			if isUnique(err) {
-				return conflict("a delivery with this id exists")
-			}
-			if err != nil {
-				return wrap("create alert: delivery", err)
-			}
+		if err := insertAlert(ctx, tx, a, ds); err != nil {
+			return err
 		}
 		return insertEvent(ctx, tx, ev)
 	})
+}
+
+// insertAlert writes a and its deliveries within tx (CreateAlert,
+// CreatePasswordReset).
+func insertAlert(ctx context.Context, tx *sql.Tx, a *doorman.Alert, ds []*doorman.Delivery) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM accounts WHERE id = ?`, a.AccountID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("account not found")
+	}
+	if err != nil {
+		return wrap("create alert", err)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO alerts
+		(id, account_id, user_id, session_id, kind, payload, token_hash, expires_at, used_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.AccountID, a.UserID, a.SessionID, a.Kind, a.Payload, nullBytes(a.TokenHash),
+		toMicros(a.ExpiresAt), toNullMicros(a.UsedAt), toMicros(a.CreatedAt))
+	if isUnique(err) {
+		return conflict("an alert with this id or token exists")
+	}
+	if err != nil {
+		return wrap("create alert", err)
+	}
+	for _, d := range ds {
+		_, err = tx.ExecContext(ctx, `INSERT INTO deliveries
+			(id, alert_id, account_id, channel, target, status, attempts, next_attempt_at, claimed_until,
+			 last_error, last_status_code, delivered_at, created_at, link_token)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			d.ID, a.ID, a.AccountID, d.Channel, d.Target, d.Status, d.Attempts, toMicros(d.NextAttemptAt),
+			toNullMicros(d.ClaimedUntil), d.LastError, d.LastStatusCode, toNullMicros(d.DeliveredAt),
+			toMicros(d.CreatedAt), d.LinkToken)
+		if isUnique(err) {
+			return conflict("a delivery with this id exists")
+		}
+		if err != nil {
+			return wrap("create alert: delivery", err)
+		}
+	}
+	return nil
 }
 
 func nullBytes(b []byte) any {

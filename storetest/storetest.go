@@ -111,6 +111,7 @@ func Run(t *testing.T, open func(testing.TB) doorman.Store, opts ...Option) {
 		{"APIKey", apiKeyTests},
 		{"Alert", alertTests},
 		{"TwoFactor", twoFactorTests},
+		{"PasswordReset", passwordResetTests},
 		{"BadInput", badInputTests},
 		{"Throttle", throttleTests},
 	}

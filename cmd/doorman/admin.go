@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -223,5 +224,39 @@ func cmdUserReset2FA(ctx context.Context, args []string, stdout, stderr io.Write
 		return userMessage(err)
 	}
 	fmt.Fprintf(stdout, "Two-factor authentication is off for %s. They sign in with their password and may set it up again.\n", u.Email)
+	return nil
+}
+
+// cmdUserResetLink prints a password reset link for an operator to hand
+// over, for servers that send no email or people who cannot read it.
+func cmdUserResetLink(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("user reset-link", stderr)
+	db := dbFlag(fs)
+	account := fs.String("account", "", "the user's account (team) name")
+	email := fs.String("email", "", "the user's email")
+	baseURL := fs.String("base-url", "", "public URL of the server, which the link starts with (as serve's --base-url)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *account == "" || *email == "" {
+		return errors.New("usage: doorman user reset-link --account NAME --email EMAIL --base-url URL")
+	}
+	base, err := url.Parse(*baseURL)
+	if *baseURL == "" || err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return errors.New("--base-url is required (an absolute http:// or https:// URL): the link starts with the server's public URL")
+	}
+	store, err := openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	token, u, err := app.NewService(store, argon2id.New()).OperatorPasswordResetLink(ctx, *account, *email)
+	if err != nil {
+		return userMessage(err)
+	}
+	fmt.Fprintf(stdout, "Password reset link for %s (account %s), valid %d minutes, once:\n\n    %s/password/reset/%s\n\n",
+		u.Email, *account, int(doorman.PasswordResetTTL.Minutes()), strings.TrimRight(base.String(), "/"), token)
+	fmt.Fprintln(stdout, "Hand it to the person over a channel you trust: whoever holds it can set the password.")
+	fmt.Fprintln(stdout, "Setting the password signs them out on every device; links made earlier stop working.")
 	return nil
 }

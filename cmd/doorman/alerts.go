@@ -23,7 +23,7 @@ type alertFlags struct {
 
 func addAlertFlags(fs *flag.FlagSet) *alertFlags {
 	var c alertFlags
-	fs.StringVar(&c.smtpAddr, "smtp-addr", "", "SMTP server (host:port) for sign-in alert emails; without it no alert emails are sent (webhooks still are)")
+	fs.StringVar(&c.smtpAddr, "smtp-addr", "", "SMTP server (host:port) for sign-in alert and password reset emails; without it none are sent (webhooks still are), and operators hand over reset links from doorman user reset-link")
 	fs.StringVar(&c.smtpFrom, "smtp-from", "", "sender of sign-in alert emails, e.g. \"Doorman <doorman@example.com>\" (required with --smtp-addr)")
 	fs.StringVar(&c.smtpUsername, "smtp-username", "", "SMTP user name (PLAIN auth, only over STARTTLS or to localhost)")
 	fs.StringVar(&c.smtpPassword, "smtp-password", "", "SMTP password (prefer DOORMAN_SMTP_PASSWORD: flags show in the process list)")
@@ -38,7 +38,8 @@ func (c *alertFlags) wire(svc *app.Service, base *url.URL, log *slog.Logger) err
 		if c.smtpFrom != "" || c.smtpUsername != "" {
 			return fmt.Errorf("--smtp-from and --smtp-username need --smtp-addr")
 		}
-		log.Info("sign-in alert emails are off: no --smtp-addr")
+		log.Info("sign-in alert and password reset emails are off: no --smtp-addr; " +
+			"to hand a person a password reset link, run doorman user reset-link")
 		return nil
 	}
 	if c.smtpFrom == "" {

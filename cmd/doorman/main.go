@@ -3,6 +3,7 @@
 //	doorman serve [--demo]        run the server
 //	doorman migrate               apply schema migrations and exit
 //	doorman user create           create a user (password from stdin)
+//	doorman user reset-link       print a password reset link to hand over
 //	doorman sessions list|revoke  inspect or end sessions
 //	doorman audit export          write the audit log as CSV or JSON Lines
 //	doorman bench                 measure whoami throughput against a bare handler
@@ -48,6 +49,8 @@ Usage:
                                         create a user; the password is read from stdin
   doorman user reset-2fa --account NAME --email EMAIL --reason R
                                         turn two-factor authentication off for a user
+  doorman user reset-link --account NAME --email EMAIL --base-url URL
+                                        print a password reset link to hand over
   doorman sessions list --email EMAIL   list a user's active sessions
   doorman sessions revoke ID --reason R sign out one session
   doorman sessions revoke --email EMAIL --reason R
@@ -79,7 +82,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if len(args) > 1 && args[1] == "reset-2fa" {
 			return cmdUserReset2FA(ctx, args[2:], stdout, stderr)
 		}
-		return errors.New(`usage: doorman user create --account NAME --email EMAIL [--role admin|member] | doorman user reset-2fa --account NAME --email EMAIL --reason REASON`)
+		if len(args) > 1 && args[1] == "reset-link" {
+			return cmdUserResetLink(ctx, args[2:], stdout, stderr)
+		}
+		return errors.New(`usage: doorman user create --account NAME --email EMAIL [--role admin|member] | doorman user reset-2fa --account NAME --email EMAIL --reason REASON | doorman user reset-link --account NAME --email EMAIL --base-url URL`)
 	case "sessions":
 		if len(args) > 1 {
 			switch args[1] {

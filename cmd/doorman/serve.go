@@ -181,6 +181,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("shutdown", "err", err)
 	}
+	svc.WaitBackground() // reset requests already answered are written before the store closes
 	if access != nil {
 		access.Close() // the last requests' lines, before the lines that follow
 	}

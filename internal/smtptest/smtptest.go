@@ -5,7 +5,12 @@ package smtptest
 
 import (
 	"bufio"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
 	"net"
+	"net/mail"
 	"net/textproto"
 	"strings"
 	"sync"
@@ -142,3 +147,49 @@ func address(arg string) string {
 
 // Reader returns a bufio.Reader over a message's Data, for net/mail.
 func (m Message) Reader() *bufio.Reader { return bufio.NewReader(strings.NewReader(m.Data + "\r\n")) }
+
+// Bodies returns a message's plain-text and HTML bodies, decoded (quoted-
+// printable and CRLF line ends undone): the one body of a text/plain
+// message, or the parts of a multipart/alternative one.
+func (m Message) Bodies() (text, html string, err error) {
+	msg, err := mail.ReadMessage(m.Reader())
+	if err != nil {
+		return "", "", err
+	}
+	typ, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil {
+		return "", "", err
+	}
+	if !strings.HasPrefix(typ, "multipart/") {
+		body, err := decodePart(msg.Header.Get("Content-Transfer-Encoding"), msg.Body)
+		return body, "", err
+	}
+	r := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := r.NextRawPart()
+		if err == io.EOF {
+			return text, html, nil
+		}
+		if err != nil {
+			return "", "", err
+		}
+		body, err := decodePart(p.Header.Get("Content-Transfer-Encoding"), p)
+		if err != nil {
+			return "", "", err
+		}
+		switch pt, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type")); pt {
+		case "text/plain":
+			text = body
+		case "text/html":
+			html = body
+		}
+	}
+}
+
+func decodePart(encoding string, r io.Reader) (string, error) {
+	if strings.EqualFold(encoding, "quoted-printable") {
+		r = quotedprintable.NewReader(r)
+	}
+	b, err := io.ReadAll(r)
+	return strings.ReplaceAll(string(b), "\r\n", "\n"), err
+}
