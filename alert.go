@@ -151,6 +151,9 @@ type Email struct {
 	To      string
 	Subject string
 	Text    string
+	// HTML, when set, is sent beside Text as the message's other form
+	// (multipart/alternative); mail readers that show HTML pick it.
+	HTML string
 }
 
 // Mailer sends email (the smtp package). Send returns once the server took

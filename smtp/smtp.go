@@ -152,16 +152,39 @@ func compose(from, to *netmail.Address, m doorman.Email) ([]byte, error) {
 	b.WriteString("Message-ID: <" + hex.EncodeToString(id[:]) + "@" + domain + ">\r\n")
 	b.WriteString("Auto-Submitted: auto-generated\r\n")
 	b.WriteString("MIME-Version: 1.0\r\n")
-	b.WriteString("Content-Type: text/plain; charset=utf-8\r\n")
-	b.WriteString("Content-Transfer-Encoding: quoted-printable\r\n\r\n")
-	qp := quotedprintable.NewWriter(&stringWriter{&b})
-	if _, err := qp.Write([]byte(strings.ReplaceAll(m.Text, "\n", "\r\n"))); err != nil {
-		return nil, err
+	if m.HTML == "" {
+		if err := writePart(&b, "text/plain", m.Text); err != nil {
+			return nil, err
+		}
+		return []byte(b.String()), nil
 	}
-	if err := qp.Close(); err != nil {
-		return nil, err
+	// Quoted-printable lines never start with "--", so a random boundary
+	// cannot occur in either part.
+	var rb [12]byte
+	rand.Read(rb[:])
+	boundary := "doorman-" + hex.EncodeToString(rb[:])
+	b.WriteString("Content-Type: multipart/alternative; boundary=\"" + boundary + "\"\r\n\r\n")
+	for _, part := range [][2]string{{"text/plain", m.Text}, {"text/html", m.HTML}} {
+		b.WriteString("--" + boundary + "\r\n")
+		if err := writePart(&b, part[0], part[1]); err != nil {
+			return nil, err
+		}
+		b.WriteString("\r\n")
 	}
+	b.WriteString("--" + boundary + "--\r\n")
 	return []byte(b.String()), nil
+}
+
+// writePart writes the Content-Type and encoding headers of a body of
+// that type and the body, quoted-printable in UTF-8.
+func writePart(b *strings.Builder, contentType, body string) error {
+	b.WriteString("Content-Type: " + contentType + "; charset=utf-8\r\n")
+	b.WriteString("Content-Transfer-Encoding: quoted-printable\r\n\r\n")
+	qp := quotedprintable.NewWriter(&stringWriter{b})
+	if _, err := qp.Write([]byte(strings.ReplaceAll(body, "\n", "\r\n"))); err != nil {
+		return err
+	}
+	return qp.Close()
 }
 
 type stringWriter struct{ b *strings.Builder }
