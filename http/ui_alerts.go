@@ -90,11 +90,14 @@ func (s *Server) alertSubmit(w *request, r *http.Request) error {
 	return nil
 }
 
-// logPath is the request's path as logs may show it: an alert link's token
-// is replaced, since whoever reads the logs could otherwise use it.
+// logPath is the request's path as logs may show it: an alert link's or
+// an invitation link's token is replaced, since whoever reads the logs could otherwise use it.
 func logPath(r *http.Request) string {
 	if p := r.URL.Path; strings.HasPrefix(p, pages.PathAlerts) {
 		return pages.PathAlerts + "[redacted]"
+	}
+	if isInvitePath(r.URL.Path) {
+		return pages.PathInvite + "[redacted]"
 	}
 	return r.URL.Path
 }
