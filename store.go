@@ -78,7 +78,7 @@ type Store interface {
 	// expires after at: its user stops being invited and takes name and
 	// passwordHash; the invitation is gone. It returns the user as now
 	// stored. Of two concurrent uses one wins. Returns ENOTFOUND unless an
-	// invited user holds such an invitation.
+	// invited user, not disabled, holds such an invitation.
 	AcceptInvitation(ctx context.Context, hash []byte, name, passwordHash string, at time.Time, ev *AuditEvent) (*User, error)
 	// UpdateUser applies upd to the user and returns the user as now
 	// stored (nil after an invited user's removal, which deletes it).

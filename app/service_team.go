@@ -318,7 +318,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, req AcceptRequest) (stri
 }
 
 // UserChange is an admin's change of a user; nil fields stay. Reason is
-// required to disable or demote.
+// required to disable, or to make an admin a member.
 type UserChange struct {
 	Role     *doorman.Role
 	Disabled *bool
@@ -377,7 +377,7 @@ func (c *UserChange) validate() error {
 		}
 		c.Name = &n
 	}
-	if c.Reason != "" || c.Disabled != nil && *c.Disabled || c.Role != nil && *c.Role != doorman.RoleAdmin {
+	if c.Reason != "" {
 		r, err := ValidateReason(c.Reason)
 		if err != nil {
 			return err
@@ -387,8 +387,30 @@ func (c *UserChange) validate() error {
 	return nil
 }
 
+// needsReason returns EINVALID ("reason is required") when c disables or
+// demotes u without a reason. Disabling asks for one even when u is
+// disabled already, since it ends whatever sessions are left.
+func (c *UserChange) needsReason(u *doorman.User) error {
+	disables := c.Disabled != nil && *c.Disabled
+	demotes := c.Role != nil && *c.Role != doorman.RoleAdmin && u.IsAdmin()
+	if (disables || demotes) && c.Reason == "" {
+		_, err := ValidateReason("")
+		return err
+	}
+	return nil
+}
+
 // changeUser applies c to u, a user of acct, as by (nil: an operator).
 func (s *Service) changeUser(ctx context.Context, by *doorman.Principal, acct *doorman.Account, u *doorman.User, c UserChange, m Meta) (*doorman.User, error) {
+	if err := c.needsReason(u); err != nil {
+		return nil, err
+	}
+	if u.RemovedAt != nil {
+		return nil, doorman.Errorf(doorman.ENOTFOUND, "user not found")
+	}
+	if u.Invited && c.Disabled != nil && *c.Disabled {
+		return nil, doorman.Errorf(doorman.ECONFLICT, "%s has not accepted the invitation: revoke it instead", u.Email)
+	}
 	upd := doorman.UserUpdate{Role: c.Role, Disabled: c.Disabled, Name: c.Name}
 	var details []string
 	action := doorman.ActionUserRenamed

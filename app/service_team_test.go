@@ -146,6 +146,16 @@ func TestInvitationExpiresResendRevoke(t *testing.T) {
 		if _, _, err := f.svc.Invitation(ctx, inviteToken(t, again)); err != nil {
 			t.Fatalf("new link: %v", err)
 		}
+		// An invitation is revoked, not disabled.
+		yes := true
+		_, err = f.svc.UpdateTeamUser(ctx, admin, inv.User.ID, app.UserChange{Disabled: &yes, Reason: "x"}, adminMeta)
+		wantCode(t, "disable an invited user", err, doorman.ECONFLICT)
+		// Making a member a member, or renaming, needs no reason.
+		member := doorman.RoleMember
+		name := "Late Larry"
+		if _, err := f.svc.UpdateTeamUser(ctx, admin, inv.User.ID, app.UserChange{Role: &member, Name: &name}, adminMeta); err != nil {
+			t.Fatalf("rename without a reason: %v", err)
+		}
 		// Revoking removes the invited user; the link stops working and the
 		// email may be invited again.
 		wantCode(t, "RemoveTeamUser(no reason)", f.svc.RemoveTeamUser(ctx, admin, inv.User.ID, "", adminMeta), doorman.EINVALID)

@@ -93,8 +93,9 @@ func (s *Store) FindInvitation(ctx context.Context, hash []byte) (*doorman.Invit
 
 // AcceptInvitation uses the invitation of hash if it expires after at: its
 // user stops being invited and takes name and passwordHash. Returns
-// ENOTFOUND unless an invited user holds such an invitation. The DELETE
-// makes one of two concurrent uses win: the other finds no row.
+// ENOTFOUND unless an invited user, not disabled, holds such an
+// invitation. The DELETE makes one of two concurrent uses win: the other
+// finds no row.
 func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, name, passwordHash string, at time.Time, ev *doorman.AuditEvent) (*doorman.User, error) {
 	var u doorman.User
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -108,7 +109,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, name, passwor
 			return err
 		}
 		err = tx.QueryRow(ctx, `UPDATE users u SET invited = false, name = $2, password_hash = $3
-			WHERE u.id = $1 AND u.invited AND u.removed_at IS NULL
+			WHERE u.id = $1 AND u.invited AND NOT u.disabled AND u.removed_at IS NULL
 			RETURNING `+userColumns+userLifeColumns, userID, name, passwordHash).Scan(userLifeDest(&u)...)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return doorman.Errorf(doorman.ENOTFOUND, "invitation not found")

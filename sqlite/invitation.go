@@ -101,7 +101,7 @@ func (s *Store) FindInvitation(ctx context.Context, hash []byte) (*doorman.Invit
 
 // AcceptInvitation uses the invitation of hash if it expires after at: its
 // user stops being invited and takes name and passwordHash. Returns
-// ENOTFOUND unless an invited user holds such an invitation.
+// ENOTFOUND unless an invited user, not disabled, holds such an invitation.
 func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, name, passwordHash string, at time.Time, ev *doorman.AuditEvent) (*doorman.User, error) {
 	if err := doorman.CheckText(name, passwordHash); err != nil {
 		return nil, err
@@ -118,7 +118,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, name, passwor
 			return wrap("accept invitation", err)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE users SET invited = 0, name = ?, password_hash = ?
-			WHERE id = ? AND invited = 1 AND removed_at IS NULL`, name, passwordHash, userID)
+			WHERE id = ? AND invited = 1 AND disabled = 0 AND removed_at IS NULL`, name, passwordHash, userID)
 		if err := oneRow("accept invitation", "invitation not found", res, err); err != nil {
 			return err
 		}

@@ -139,6 +139,16 @@ func testAcceptExpired(t *testing.T, open opener) {
 	if got := e.userByID(a, u.ID); !got.Invited {
 		t.Fatal("an expired invitation was accepted")
 	}
+	// A disabled invited user cannot accept.
+	_, err = e.s.UpdateUser(e.ctx, a.ID, u.ID, doorman.UserUpdate{Disabled: flag(true)}, nil)
+	ok(t, err, "UpdateUser(disable invited)")
+	_, err = e.s.AcceptInvitation(e.ctx, inv.TokenHash, "Late", "$argon2id$late", inv.ExpiresAt.Add(-us), nil)
+	wantCode(t, err, doorman.ENOTFOUND, "AcceptInvitation(disabled)")
+	if _, err := e.s.FindInvitation(e.ctx, inv.TokenHash); err != nil {
+		t.Fatalf("a refused acceptance used the invitation: %v", err)
+	}
+	_, err = e.s.UpdateUser(e.ctx, a.ID, u.ID, doorman.UserUpdate{Disabled: flag(false)}, nil)
+	ok(t, err, "UpdateUser(enable invited)")
 	// One microsecond earlier it still works.
 	_, err = e.s.AcceptInvitation(e.ctx, inv.TokenHash, "Late", "$argon2id$late", inv.ExpiresAt.Add(-us), nil)
 	ok(t, err, "AcceptInvitation(just before expiry)")
