@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"mime"
+	"mime/multipart"
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
@@ -72,5 +73,46 @@ func TestNew(t *testing.T) {
 		if _, err := smtp.New(tc.addr, tc.from, tc.user, tc.pass); err == nil {
 			t.Errorf("New(%q, %q, %q): no error", tc.addr, tc.from, tc.user)
 		}
+	}
+}
+
+// TestSendHTML: with HTML the message is multipart/alternative, the plain
+// text first and the HTML second, each exactly as given.
+func TestSendHTML(t *testing.T) {
+	srv := smtptest.Start(t)
+	m, err := smtp.New(srv.Addr, "Doorman <doorman@example.com>", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "Join Zürich Team:\nhttps://doorman.example.com/invite/abc\n.\n--not a boundary\n"
+	html := `<p>Join <strong>Zürich Team</strong>: <a href="https://doorman.example.com/invite/abc">accept</a></p>` + strings.Repeat("x", 100)
+	if err := m.Send(context.Background(), doorman.Email{To: "nia@company.com", Subject: "Invited", Text: text, HTML: html}); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	parsed, err := mail.ReadMessage(srv.Messages()[0].Reader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, params, err := mime.ParseMediaType(parsed.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/alternative" {
+		t.Fatalf("Content-Type %q", parsed.Header.Get("Content-Type"))
+	}
+	r := multipart.NewReader(parsed.Body, params["boundary"])
+	var types, bodies []string
+	for {
+		p, err := r.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(p)
+		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		types = append(types, ct)
+		bodies = append(bodies, strings.ReplaceAll(string(b), "\r\n", "\n"))
+	}
+	if len(types) != 2 || types[0] != "text/plain" || types[1] != "text/html" || bodies[0] != text || bodies[1] != html {
+		t.Fatalf("parts %q:\n%q", types, bodies)
 	}
 }
