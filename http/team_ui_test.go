@@ -130,6 +130,9 @@ func TestDisablePersonPage(t *testing.T) {
 	}
 	p := e.page(c, "GET", "/admin/team/"+id, nil).wantStatus(http.StatusOK)
 	checkPageMarkup(t, p)
+	// The GET of an action's path shows the page; an unknown action is 404.
+	e.page(c, "GET", "/admin/team/"+id+"/disable", nil).wantStatus(http.StatusOK)
+	e.page(c, "GET", "/admin/team/"+id+"/explode", nil).wantStatus(http.StatusNotFound)
 	form := p.one("form[action=/admin/team/" + id + "/disable]")
 	if got := within(form, ".confirm-actions .btn"); len(got) != 2 || textOf(got[0]) != "Cancel" {
 		t.Errorf("disable buttons: Cancel first")

@@ -53,8 +53,15 @@ func (s *Server) teamPerson(w *request, r *http.Request) (pages.Person, error) {
 	return pages.Person{}, errUserGone
 }
 
+// personActions are the forms of a person's page, by the last element of
+// their path.
+var personActions = map[string]bool{"role": true, "disable": true, "enable": true, "remove": true, "resend": true}
+
 // personPage is GET /admin/team/{id} (and the GET of each action's path).
 func (s *Server) personPage(w *request, r *http.Request) error {
+	if a := r.PathValue("action"); a != "" && !personActions[a] {
+		return doorman.Errorf(doorman.ENOTFOUND, "There is no such page.")
+	}
 	person, err := s.teamPerson(w, r)
 	if err != nil {
 		return err
