@@ -27,6 +27,16 @@ const (
 	ActionTwoFactorDisabled    = "two_factor_disabled"
 	ActionRecoveryCodesRenewed = "recovery_codes_regenerated"
 	ActionRecoveryCodeUsed     = "recovery_code_used" // in place of a TOTP code, at sign-in or re-authentication
+
+	ActionUserInvited        = "user_invited"        // an admin or operator invited a person by email
+	ActionInvitationResent   = "invitation_resent"   // a new invitation link replaced the old one
+	ActionInvitationAccepted = "invitation_accepted" // the invited person set a password and signed in
+	ActionInvitationRevoked  = "invitation_revoked"  // an invited user removed before accepting
+	ActionUserRoleChanged    = "user_role_changed"
+	ActionUserRenamed        = "user_renamed"
+	ActionUserDisabled       = "user_disabled"
+	ActionUserEnabled        = "user_enabled"
+	ActionUserRemoved        = "user_removed"
 )
 
 // ActorSystem is the actor of operator commands and background jobs.

@@ -66,6 +66,38 @@ type Store interface {
 	// match without Limit and Offset.
 	FindUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
 
+	// The life of a user in a team (invitation.go). Each of these writes
+	// ev (if not nil) in the same transaction as its change.
+
+	// InviteUser stores u (Invited set, with a password hash no one knows)
+	// and its invitation inv (UserID and AccountID those of u). Returns
+	// ECONFLICT if the id or token hash is taken or the email has a user
+	// in the account (a removed one too), ENOTFOUND if the account does not
+	// exist.
+	InviteUser(ctx context.Context, u *User, inv *Invitation, ev *AuditEvent) error
+	// RenewInvitation replaces the invitation of inv.UserID by inv: the
+	// old link stops working. Returns ENOTFOUND unless an invited user with
+	// that id exists in inv.AccountID, ECONFLICT if the token hash is taken.
+	RenewInvitation(ctx context.Context, inv *Invitation, ev *AuditEvent) error
+	// FindInvitation returns the invitation whose token hash is hash,
+	// expired or not, with its user's Email. Returns ENOTFOUND if none (a
+	// used, replaced or revoked invitation is none).
+	FindInvitation(ctx context.Context, hash []byte) (*Invitation, error)
+	// AcceptInvitation uses the invitation whose token hash is hash, if it
+	// expires after at: its user stops being invited and takes name and
+	// passwordHash; the invitation is gone. It returns the user as now
+	// stored. Of two concurrent uses one wins. Returns ENOTFOUND unless an
+	// invited user, not disabled, holds such an invitation.
+	AcceptInvitation(ctx context.Context, hash []byte, name, passwordHash string, at time.Time, ev *AuditEvent) (*User, error)
+	// UpdateUser applies upd to the user and returns the user as now
+	// stored (nil after an invited user's removal, which deletes it).
+	// Returns ENOTFOUND unless a user with that id, not removed, exists in
+	// the account; ECONFLICT when the change would leave the account with
+	// no active admin (UserUpdate.TakesAdmin of its last one), decided
+	// atomically: of two admins demoting each other at once, one fails.
+	// It ends no session: the Service revokes them with RevokeSessions.
+	UpdateUser(ctx context.Context, accountID, userID string, upd UserUpdate, ev *AuditEvent) (*User, error)
+
 	// CreateSession stores s, the first row of its address history (when
 	// s.IP is set: s.IP and s.Location, first and last seen at CreatedAt) and
 	// ev. When s.DeviceKeyHash is set it also records the sign-in on the

@@ -28,9 +28,48 @@ type User struct {
 	Role      Role
 	// PasswordHash is a PHC string from the PasswordHasher; never shown.
 	PasswordHash string
-	Disabled     bool
-	CreatedAt    time.Time
+	// Disabled users cannot sign in and their sessions are refused. A
+	// removed user is disabled too, so that every check that reads Disabled
+	// refuses them without knowing of removal.
+	Disabled bool
+	// Invited marks a user who has not yet accepted their invitation: they
+	// have no password of their own and cannot sign in.
+	Invited bool
+	// RemovedAt is when an admin removed the user; nil for a current user.
+	// A removed user's row stays, so that the audit log's references to it
+	// still name a person.
+	RemovedAt *time.Time
+	CreatedAt time.Time
 }
+
+// UserStatus is what the Team page and API show of a user.
+type UserStatus string
+
+// The statuses of a user. Removed users are not listed.
+const (
+	UserActive   UserStatus = "active"
+	UserInvited  UserStatus = "invited"
+	UserDisabled UserStatus = "disabled"
+	UserRemoved  UserStatus = "removed"
+)
+
+// Status returns the user's status: removed, invited, disabled or active,
+// the first that holds.
+func (u *User) Status() UserStatus {
+	switch {
+	case u.RemovedAt != nil:
+		return UserRemoved
+	case u.Invited:
+		return UserInvited
+	case u.Disabled:
+		return UserDisabled
+	}
+	return UserActive
+}
+
+// IsActiveAdmin reports whether u is an admin who can act as one now: not
+// invited, disabled or removed. An account keeps at least one.
+func (u *User) IsActiveAdmin() bool { return u.IsAdmin() && u.Status() == UserActive }
 
 // IsAdmin reports whether u administers their account.
 func (u *User) IsAdmin() bool { return u.Role == RoleAdmin }

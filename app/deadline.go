@@ -241,6 +241,39 @@ func (st *deadlineStore) FindUsers(ctx context.Context, f doorman.UserFilter) ([
 	return r0, r1, st.done(bctx, err)
 }
 
+func (st *deadlineStore) InviteUser(ctx context.Context, u *doorman.User, inv *doorman.Invitation, ev *doorman.AuditEvent) error {
+	bctx, call := st.bound(ctx)
+	defer call.release()
+	return st.done(bctx, st.store.InviteUser(bctx, u, inv, ev))
+}
+
+func (st *deadlineStore) RenewInvitation(ctx context.Context, inv *doorman.Invitation, ev *doorman.AuditEvent) error {
+	bctx, call := st.bound(ctx)
+	defer call.release()
+	return st.done(bctx, st.store.RenewInvitation(bctx, inv, ev))
+}
+
+func (st *deadlineStore) FindInvitation(ctx context.Context, hash []byte) (*doorman.Invitation, error) {
+	bctx, call := st.bound(ctx)
+	defer call.release()
+	r0, err := st.store.FindInvitation(bctx, hash)
+	return r0, st.done(bctx, err)
+}
+
+func (st *deadlineStore) AcceptInvitation(ctx context.Context, hash []byte, name, passwordHash string, at time.Time, ev *doorman.AuditEvent) (*doorman.User, error) {
+	bctx, call := st.bound(ctx)
+	defer call.release()
+	r0, err := st.store.AcceptInvitation(bctx, hash, name, passwordHash, at, ev)
+	return r0, st.done(bctx, err)
+}
+
+func (st *deadlineStore) UpdateUser(ctx context.Context, accountID, userID string, upd doorman.UserUpdate, ev *doorman.AuditEvent) (*doorman.User, error) {
+	bctx, call := st.bound(ctx)
+	defer call.release()
+	r0, err := st.store.UpdateUser(bctx, accountID, userID, upd, ev)
+	return r0, st.done(bctx, err)
+}
+
 func (st *deadlineStore) CreateSession(ctx context.Context, s *doorman.Session, ev *doorman.AuditEvent) error {
 	bctx, call := st.bound(ctx)
 	defer call.release()

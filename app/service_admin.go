@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"github.com/doorman/doorman"
+	"slices"
 	"time"
 )
 
@@ -84,7 +85,8 @@ func (s *Service) TeamUsers(ctx context.Context, p *doorman.Principal) ([]*doorm
 	if err != nil {
 		return nil, unavailable("team users", err)
 	}
-	return users, nil
+	// Removed users stay in the store for the audit log only.
+	return slices.DeleteFunc(users, func(u *doorman.User) bool { return u.RemovedAt != nil }), nil
 }
 
 // TeamUserSessions returns one user of the admin's account and their active

@@ -104,6 +104,36 @@ var sensitiveOps = []sensitiveOp{
 			return err
 		}
 	}},
+	{name: "InviteUser", prepare: func(t *testing.T, f *fixture, p *doorman.Principal) func(app.Meta) error {
+		return func(m app.Meta) error {
+			_, err := f.svc.InviteUser(context.Background(), p, app.InviteRequest{Email: "new@company.com"}, m)
+			return err
+		}
+	}},
+	{name: "ResendInvitation", prepare: func(t *testing.T, f *fixture, p *doorman.Principal) func(app.Meta) error {
+		inv, err := f.svc.InviteUser(context.Background(), p, app.InviteRequest{Email: "invited@company.com"}, app.Meta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func(m app.Meta) error {
+			_, err := f.svc.ResendInvitation(context.Background(), p, inv.User.ID, m)
+			return err
+		}
+	}},
+	{name: "UpdateTeamUser", prepare: func(t *testing.T, f *fixture, p *doorman.Principal) func(app.Meta) error {
+		u := f.user(t, "Company", "member@company.com", doorman.RoleMember)
+		disabled := true
+		return func(m app.Meta) error {
+			_, err := f.svc.UpdateTeamUser(context.Background(), p, u.ID, app.UserChange{Disabled: &disabled, Reason: "left"}, m)
+			return err
+		}
+	}},
+	{name: "RemoveTeamUser", prepare: func(t *testing.T, f *fixture, p *doorman.Principal) func(app.Meta) error {
+		u := f.user(t, "Company", "member@company.com", doorman.RoleMember)
+		return func(m app.Meta) error {
+			return f.svc.RemoveTeamUser(context.Background(), p, u.ID, "left the company", m)
+		}
+	}},
 }
 
 // notSensitive are the Service's other operations on a principal, each
@@ -118,6 +148,7 @@ var notSensitive = map[string]string{
 	"ListSessions":       "read",
 	"NeedsReauth":        "the rule's own question",
 	"SessionHistory":     "read",
+	"TeamPeople":         "read",
 	"TeamSessions":       "read",
 	"TeamUserSessions":   "read",
 	"TeamUsers":          "read",

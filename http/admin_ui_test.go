@@ -36,7 +36,7 @@ func TestTeamSessionsPage(t *testing.T) {
 	if got := navCurrent(p); got != "Team › Sessions" {
 		t.Errorf("navigation marks %q", got)
 	}
-	if got := p.texts("nav.sidenav a"); !slices.Equal(got, []string{"Sessions", "Password", "Two-factor authentication", "Sessions", "Session settings", "API keys", "Webhook", "Audit log"}) {
+	if got := p.texts("nav.sidenav a"); !slices.Equal(got, []string{"Sessions", "Password", "Two-factor authentication", "People", "Sessions", "Session settings", "API keys", "Webhook", "Audit log"}) {
 		t.Errorf("navigation %q", got)
 	}
 	if got := p.texts("table.team-table thead th"); !slices.Equal(got, []string{"User", "Sessions", "Last Active"}) {

@@ -91,8 +91,8 @@ func (s *Server) alertSubmit(w *request, r *http.Request) error {
 }
 
 // logPath is the request's path as logs may show it: the token of an alert
-// link or a password reset link is replaced, since whoever reads the logs
-// could otherwise use it.
+// link, a password reset link or an invitation link is replaced, since
+// whoever reads the logs could otherwise use it.
 func logPath(r *http.Request) string {
 	p := r.URL.Path
 	if strings.HasPrefix(p, pages.PathAlerts) {
@@ -100,6 +100,9 @@ func logPath(r *http.Request) string {
 	}
 	if strings.HasPrefix(p, pages.PathPasswordReset) {
 		return pages.PathPasswordReset + "[redacted]"
+	}
+	if isInvitePath(p) {
+		return pages.PathInvite + "[redacted]"
 	}
 	return p
 }

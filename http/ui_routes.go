@@ -75,6 +75,17 @@ var pageRoutes = []pageRoute{
 	{Route{"GET", pages.PathAdminUsers + "{id}/sessions", "Team member sessions"}, true, adminOnly((*Server).teamUserPage)},
 	{Route{"GET", pages.PathAdminUsers + "{id}/sign-out", "Force sign out user"}, true, adminOnly((*Server).forceSignOutPage)},
 	{Route{"POST", pages.PathAdminUsers + "{id}/sign-out", "Force sign out user"}, true, adminOnly((*Server).forceSignOutSubmit)},
+	// Team → People (ui_team.go).
+	{Route{"GET", pages.PathTeam, "People"}, true, adminOnly((*Server).teamPage)},
+	{Route{"GET", pages.PathInviteUser, "Invite a person"}, true, adminOnly((*Server).invitePage)},
+	{Route{"POST", pages.PathInviteUser, "Invite a person"}, true, adminOnly((*Server).inviteSubmit)},
+	{Route{"GET", pages.PathTeam + "/{id}", "Team member"}, true, adminOnly((*Server).personPage)},
+	{Route{"GET", pages.PathTeam + "/{id}/{action}", "Team member"}, true, adminOnly((*Server).personPage)},
+	{Route{"POST", pages.PathTeam + "/{id}/role", "Change role"}, true, adminOnly((*Server).roleSubmit)},
+	{Route{"POST", pages.PathTeam + "/{id}/disable", "Disable user"}, true, adminOnly((*Server).disableSubmit)},
+	{Route{"POST", pages.PathTeam + "/{id}/enable", "Enable user"}, true, adminOnly((*Server).enableSubmit)},
+	{Route{"POST", pages.PathTeam + "/{id}/remove", "Remove user"}, true, adminOnly((*Server).removeSubmit)},
+	{Route{"POST", pages.PathTeam + "/{id}/resend", "Resend invitation"}, true, adminOnly((*Server).resendSubmit)},
 	{Route{"GET", pages.PathSessionSettings, "Session settings"}, true, adminOnly((*Server).sessionSettingsPage)},
 	{Route{"POST", pages.PathSessionSettings, "Session settings"}, true, adminOnly((*Server).sessionSettingsSubmit)},
 	{Route{"GET", pages.PathAudit, "Audit log"}, true, adminOnly((*Server).auditPage)},
@@ -85,6 +96,9 @@ var pageRoutes = []pageRoute{
 	{Route{"GET", pages.PathAPIKeys + "/{id}/revoke", "Revoke API key"}, true, adminOnly((*Server).revokeAPIKeyPage)},
 	{Route{"POST", pages.PathAPIKeys + "/{id}/revoke", "Revoke API key"}, true, adminOnly((*Server).revokeAPIKeySubmit)},
 	// Sign-in alerts: the "This wasn't me" link and Team → Webhook (ui_alerts.go, ui_webhook.go).
+	// Invitation links (ui_team.go).
+	{Route{"GET", pages.PathInvite + "{token}", "Invitation"}, false, (*Server).acceptPage},
+	{Route{"POST", pages.PathInvite + "{token}", "Invitation"}, false, (*Server).acceptSubmit},
 	{Route{"GET", pages.PathAlerts + "{token}", "Sign-in alert"}, false, (*Server).alertPage},
 	{Route{"POST", pages.PathAlerts + "{token}", "Sign-in alert"}, false, (*Server).alertSubmit},
 	{Route{"GET", pages.PathWebhook, "Webhook"}, true, adminOnly((*Server).webhookPage)},
@@ -364,6 +378,7 @@ func navigation(p *doorman.Principal, path string) []pages.NavSection {
 	}
 	if p.User.IsAdmin() {
 		nav = append(nav, pages.NavSection{Title: "Team", Items: []pages.NavItem{
+			{Label: "People", Href: pages.PathTeam, Current: under(pages.PathTeam)},
 			{Label: "Sessions", Href: pages.PathTeamSessions,
 				Current: under(pages.PathTeamSessions) || strings.HasPrefix(path, pages.PathAdminUsers)},
 			{Label: "Session settings", Href: pages.PathSessionSettings, Current: under(pages.PathSessionSettings)},

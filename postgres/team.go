@@ -79,7 +79,7 @@ func teamSQL(accountID string, w *doorman.ActiveWindow, f doorman.TeamFilter, k 
 	acct := q.arg(accountID)
 	liveCond := liveExpr(&q, w)
 	notRemembered, remembered := liveParts(&q, acct, w)
-	user, usersOf := "", "u.account_id = "+acct
+	user, usersOf := "", "u.account_id = "+acct+" AND u.removed_at IS NULL"
 	if f.Email != "" {
 		email := q.arg(f.Email)
 		user = " AND s.user_id IN (SELECT id FROM users WHERE account_id = " + acct + " AND email = " + email + ")"

@@ -11,6 +11,25 @@ import (
 
 const userColumns = `u.id, u.account_id, u.email, u.name, u.role, u.password_hash, u.disabled, u.created_at`
 
+// userLifeColumns follow userColumns where a user's invitation and removal
+// are read too (FindUserByID, FindUsers and the team's writes); the
+// queries on the validation path leave them out, since a removed user is
+// disabled.
+const userLifeColumns = `, u.invited, u.removed_at`
+
+// userLifeDest returns the scan targets of userColumns + userLifeColumns.
+func userLifeDest(u *doorman.User) []any { return append(userDest(u), &u.Invited, &u.RemovedAt) }
+
+// utcUser puts the user's times in UTC.
+func utcUser(u *doorman.User) *doorman.User {
+	u.CreatedAt = u.CreatedAt.UTC()
+	if u.RemovedAt != nil {
+		t := u.RemovedAt.UTC()
+		u.RemovedAt = &t
+	}
+	return u
+}
+
 // userDest returns the scan targets of userColumns.
 func userDest(u *doorman.User) []any {
 	return []any{&u.ID, &u.AccountID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.Disabled, &u.CreatedAt}
@@ -22,9 +41,9 @@ func userDest(u *doorman.User) []any {
 func (s *Store) CreateUser(ctx context.Context, u *doorman.User, ev *doorman.AuditEvent) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO users
-			(id, account_id, email, name, role, password_hash, disabled, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			u.ID, u.AccountID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.Disabled, u.CreatedAt)
+			(id, account_id, email, name, role, password_hash, disabled, invited, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			u.ID, u.AccountID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.Disabled, u.Invited, u.CreatedAt)
 		switch sqlState(err) {
 		case "":
 		case codeUniqueViolation:
@@ -50,15 +69,14 @@ func (s *Store) FindUserByID(ctx context.Context, accountID, id string) (*doorma
 		q.where("u.account_id = " + q.arg(accountID))
 	}
 	var u doorman.User
-	err := s.pool.QueryRow(ctx, "SELECT "+userColumns+" FROM users u"+q.clause(), q.args...).Scan(userDest(&u)...)
+	err := s.pool.QueryRow(ctx, "SELECT "+userColumns+userLifeColumns+" FROM users u"+q.clause(), q.args...).Scan(userLifeDest(&u)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, doorman.Errorf(doorman.ENOTFOUND, "user not found")
 	}
 	if err != nil {
 		return nil, wrap("find user", err)
 	}
-	u.CreatedAt = u.CreatedAt.UTC()
-	return &u, nil
+	return utcUser(&u), nil
 }
 
 // FindUsers returns the matching users ordered by email (then id), and how
@@ -75,7 +93,7 @@ func (s *Store) FindUsers(ctx context.Context, f doorman.UserFilter) ([]*doorman
 		q.where("u.email = " + q.arg(f.Email))
 	}
 	nargs := len(q.args)
-	sql := "SELECT " + userColumns + ", count(*) OVER () FROM users u" + q.clause() +
+	sql := "SELECT " + userColumns + userLifeColumns + ", count(*) OVER () FROM users u" + q.clause() +
 		" ORDER BY u.email COLLATE \"C\", u.id" + q.page(f.Limit, f.Offset)
 	rows, err := s.pool.Query(ctx, sql, q.args...)
 	if err != nil {
@@ -86,11 +104,10 @@ func (s *Store) FindUsers(ctx context.Context, f doorman.UserFilter) ([]*doorman
 	total := 0
 	for rows.Next() {
 		u := new(doorman.User)
-		if err := rows.Scan(append(userDest(u), &total)...); err != nil {
+		if err := rows.Scan(append(userLifeDest(u), &total)...); err != nil {
 			return nil, 0, wrap("find users", err)
 		}
-		u.CreatedAt = u.CreatedAt.UTC()
-		users = append(users, u)
+		users = append(users, utcUser(u))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, wrap("find users", err)

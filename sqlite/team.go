@@ -125,7 +125,7 @@ func teamStmt(accountID string, w *doorman.ActiveWindow, f doorman.TeamFilter, k
 		}
 	}
 	usersOf := func() {
-		q.sql(`u.account_id = ?`, accountID)
+		q.sql(`u.account_id = ? AND u.removed_at IS NULL`, accountID)
 		if f.Email != "" {
 			q.sql(` AND u.email = ?`, f.Email)
 		}

@@ -11,10 +11,16 @@ import (
 
 const userCols = `u.id, u.account_id, u.email, u.name, u.role, u.password_hash, u.disabled, u.created_at`
 
+// userLifeCols follow userCols where a user's invitation and removal are
+// read too (FindUserByID, FindUsers and the team's writes); the queries on
+// the validation path leave them out, since a removed user is disabled.
+const userLifeCols = `, u.invited, u.removed_at`
+
 // userRow receives one row of userCols.
 type userRow struct {
 	u       doorman.User
 	created int64
+	removed sql.NullInt64
 }
 
 func (r *userRow) dest() []any {
@@ -22,8 +28,12 @@ func (r *userRow) dest() []any {
 	return []any{&u.ID, &u.AccountID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.Disabled, &r.created}
 }
 
+// lifeDest returns the scan targets of userCols + userLifeCols.
+func (r *userRow) lifeDest() []any { return append(r.dest(), &r.u.Invited, &r.removed) }
+
 func (r *userRow) user() *doorman.User {
 	r.u.CreatedAt = fromMicros(r.created)
+	r.u.RemovedAt = fromNullMicros(r.removed)
 	return &r.u
 }
 
@@ -36,9 +46,9 @@ func (s *Store) CreateUser(ctx context.Context, u *doorman.User, ev *doorman.Aud
 	}
 	return s.inTx(ctx, "create user", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users
-			(id, account_id, email, name, role, password_hash, disabled, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			u.ID, u.AccountID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.Disabled, toMicros(u.CreatedAt))
+			(id, account_id, email, name, role, password_hash, disabled, invited, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.AccountID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.Disabled, u.Invited, toMicros(u.CreatedAt))
 		switch constraint(err) {
 		case 0:
 		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -67,7 +77,7 @@ func (s *Store) FindUserByID(ctx context.Context, accountID, id string) (*doorma
 		return nil, err
 	}
 	var r userRow
-	err := s.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u`+w.String(), w.args...).Scan(r.dest()...)
+	err := s.db.QueryRowContext(ctx, `SELECT `+userCols+userLifeCols+` FROM users u`+w.String(), w.args...).Scan(r.lifeDest()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("user not found")
 	}
@@ -93,12 +103,12 @@ func (s *Store) FindUsers(ctx context.Context, f doorman.UserFilter) ([]*doorman
 	users := []*doorman.User{}
 	total, err := s.list(ctx, "find users",
 		`SELECT count(*) FROM users u`+w.String(),
-		`SELECT `+userCols+` FROM users u`+w.String()+` ORDER BY u.email, u.id`,
+		`SELECT `+userCols+userLifeCols+` FROM users u`+w.String()+` ORDER BY u.email, u.id`,
 		w.args, f.Limit, f.Offset,
 		func(rows *sql.Rows) (int, error) {
 			for rows.Next() {
 				var r userRow
-				if err := rows.Scan(r.dest()...); err != nil {
+				if err := rows.Scan(r.lifeDest()...); err != nil {
 					return 0, err
 				}
 				users = append(users, r.user())

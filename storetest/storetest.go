@@ -108,6 +108,7 @@ func Run(t *testing.T, open func(testing.TB) doorman.Store, opts ...Option) {
 		{"Purge", purgeTests},
 		{"Audit", auditTests},
 		{"Team", teamTests},
+		{"TeamUsers", teamUserTests},
 		{"APIKey", apiKeyTests},
 		{"Alert", alertTests},
 		{"TwoFactor", twoFactorTests},

@@ -3,6 +3,8 @@
 //	doorman serve [--demo]        run the server
 //	doorman migrate               apply schema migrations and exit
 //	doorman user create           create a user (password from stdin)
+//	doorman user list|invite|set-role|disable|enable|remove|set-password
+//	                              manage the people of an account
 //	doorman user reset-link       print a password reset link to hand over
 //	doorman sessions list|revoke  inspect or end sessions
 //	doorman audit export          write the audit log as CSV or JSON Lines
@@ -51,6 +53,15 @@ Usage:
                                         turn two-factor authentication off for a user
   doorman user reset-link --account NAME --email EMAIL --base-url URL
                                         print a password reset link to hand over
+  doorman user list --account NAME      list the account's people with status and sessions
+  doorman user invite --account NAME --email EMAIL [--role admin|member] [--base-url URL] [--smtp-addr …]
+                                        invite a person; prints the link, emails it with SMTP
+  doorman user set-role --account NAME --email EMAIL --role admin|member [--reason R]
+  doorman user disable|remove --account NAME --email EMAIL --reason R
+  doorman user enable --account NAME --email EMAIL
+                                        change a person; disabling and removing end their sessions
+  doorman user set-password --account NAME --email EMAIL
+                                        set a password (read from stdin); ends the user's sessions
   doorman sessions list --email EMAIL   list a user's active sessions
   doorman sessions revoke ID --reason R sign out one session
   doorman sessions revoke --email EMAIL --reason R
@@ -76,16 +87,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "migrate":
 		return cmdMigrate(ctx, args[1:], stdout, stderr)
 	case "user":
-		if len(args) > 1 && args[1] == "create" {
-			return cmdUserCreate(ctx, args[2:], stdin, stdout, stderr)
-		}
-		if len(args) > 1 && args[1] == "reset-2fa" {
-			return cmdUserReset2FA(ctx, args[2:], stdout, stderr)
-		}
-		if len(args) > 1 && args[1] == "reset-link" {
-			return cmdUserResetLink(ctx, args[2:], stdout, stderr)
-		}
-		return errors.New(`usage: doorman user create --account NAME --email EMAIL [--role admin|member] | doorman user reset-2fa --account NAME --email EMAIL --reason REASON | doorman user reset-link --account NAME --email EMAIL --base-url URL`)
+		return userCommands(ctx, args[1:], stdin, stdout, stderr)
 	case "sessions":
 		if len(args) > 1 {
 			switch args[1] {

@@ -286,6 +286,9 @@ var Actions = []string{
 	doorman.ActionSessionFlagged, doorman.ActionSignInAlert, doorman.ActionSessionReported,
 	doorman.ActionAlertDelivered, doorman.ActionAlertUndelivered,
 	doorman.ActionWebhookUpdated, doorman.ActionWebhookDeleted, doorman.ActionWebhookTested,
+	doorman.ActionUserInvited, doorman.ActionInvitationResent, doorman.ActionInvitationAccepted,
+	doorman.ActionInvitationRevoked, doorman.ActionUserRoleChanged, doorman.ActionUserRenamed,
+	doorman.ActionUserDisabled, doorman.ActionUserEnabled, doorman.ActionUserRemoved,
 }
 
 var actionTexts = map[string]string{
@@ -322,6 +325,17 @@ var actionTexts = map[string]string{
 	doorman.ActionWebhookUpdated:   "Changed the webhook",
 	doorman.ActionWebhookDeleted:   "Deleted the webhook",
 	doorman.ActionWebhookTested:    "Sent a webhook test event",
+
+	// People in the team.
+	doorman.ActionUserInvited:        "Invited a person",
+	doorman.ActionInvitationResent:   "Resent an invitation",
+	doorman.ActionInvitationAccepted: "Accepted an invitation",
+	doorman.ActionInvitationRevoked:  "Revoked an invitation",
+	doorman.ActionUserRoleChanged:    "Changed a role",
+	doorman.ActionUserRenamed:        "Renamed a user",
+	doorman.ActionUserDisabled:       "Disabled a user",
+	doorman.ActionUserEnabled:        "Enabled a user",
+	doorman.ActionUserRemoved:        "Removed a user",
 }
 
 // Thousands writes n with comma separators: "1,234".
