@@ -255,6 +255,9 @@ func (s *Server) authenticate(rq *request, r *http.Request, rt *route) bool {
 		default:
 			s.metrics.validation(outcomeUnavailable)
 		}
+		if rt.Path == pathForward && s.forwardToSignIn(rq, r, err) {
+			return false
+		}
 		s.writeError(rq, r, err)
 		return false
 	}

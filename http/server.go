@@ -102,6 +102,7 @@ var routes = []route{
 	{Route{"POST", "/api/v1/logout", "Sign out"}, true, (*Server).logout},
 	{Route{"GET", "/api/v1/whoami", "Who am I"}, true, (*Server).whoami},
 	{Route{"GET", "/auth/verify", "Forward auth"}, true, (*Server).verify},
+	{Route{"GET", pathForward, "Forward auth"}, true, (*Server).verify},
 	{Route{"GET", "/api/v1/sessions", "List sessions"}, true, (*Server).listSessions},
 	{Route{"GET", "/api/v1/sessions/{id}", "Session details"}, true, (*Server).getSession},
 	{Route{"DELETE", "/api/v1/sessions/{id}", "Sign out session"}, true, (*Server).deleteSession},
