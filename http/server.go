@@ -132,6 +132,7 @@ var routes = []route{
 	{Route{"GET", "/api/v1/webhook/deliveries", "Webhook deliveries"}, true, adminOnly((*Server).webhookDeliveries)},
 	{Route{"POST", "/api/v1/webhook/test", "Send test event"}, true, adminOnly((*Server).testWebhook)},
 	{Route{"GET", "/api/v1/openapi.json", "API document"}, false, (*Server).openAPI},
+	{Route{"GET", "/.well-known/jwks.json", "Assertion keys"}, false, (*Server).jwks},
 	{Route{"GET", "/healthz", "Liveness"}, false, (*Server).healthz},
 	{Route{"GET", "/readyz", "Readiness"}, false, (*Server).readyz},
 	{Route{"GET", "/metrics", "Metrics"}, false, (*Server).metricsHandler},
@@ -147,6 +148,7 @@ type Server struct {
 	metrics *metrics
 
 	registered   []Route
+	issuer       string // the assertions' iss: the base URL without a trailing slash
 	cookieName   string
 	cookieDomain string // Domain of the session and device cookies; "" for host-only
 	secure       bool
@@ -173,6 +175,9 @@ func NewServer(svc *app.Service, cfg Config) *Server {
 		s.maxBody = DefaultMaxBodyBytes
 	}
 	s.cookieName = "doorman_session"
+	if u := cfg.BaseURL; u != nil {
+		s.issuer = strings.TrimSuffix(u.Scheme+"://"+u.Host+u.EscapedPath(), "/")
+	}
 	if cfg.BaseURL != nil && cfg.BaseURL.Scheme == "https" {
 		s.secure = true
 		s.cookieName = "__Host-doorman_session"
