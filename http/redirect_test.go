@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/doorman/doorman"
 	doormanhttp "github.com/doorman/doorman/http"
@@ -273,5 +274,31 @@ func TestCookieDomainOverHTTPS(t *testing.T) {
 	}
 	if v := e.do(nil, "GET", "/api/v1/whoami", nil, "Cookie", "__Host-doorman_session="+ck.Value); v.status != http.StatusUnauthorized {
 		t.Errorf("whoami with a __Host- cookie: %d, want 401", v.status)
+	}
+}
+
+// TestTwoFactorKeepsAllowedNext: the absolute next survives the second
+// step of sign-in, and a disallowed one is dropped there too.
+func TestTwoFactorKeepsAllowedNext(t *testing.T) {
+	e, c := domainEnv(t)
+	e.user("ana@acme.example", doorman.RoleMember)
+	secret, _ := e.enable2FA("ana@acme.example")
+	for next, want := range map[string]string{
+		"http://docs.app.test/x": "http://docs.app.test/x",
+		"http://evil.test/x":     "/settings/security/sessions",
+	} {
+		e.clock.Advance(30 * time.Second) // a new time step: each code is accepted once
+		c.Jar, _ = cookiejar.New(nil)
+		loc := e.signIn(c, "ana@acme.example", false, next)
+		if !strings.HasPrefix(loc, "/login/two-factor") {
+			t.Fatalf("after the password: %q, want the second step", loc)
+		}
+		step := e.page(c, "GET", loc, nil).wantStatus(http.StatusOK)
+		v := formValues(step.one("form[action=/login/two-factor]"))
+		v.Set("code", e.totpCode(secret))
+		a := e.page(c, "POST", "/login/two-factor", v)
+		if a.status != http.StatusSeeOther || a.header.Get("Location") != want {
+			t.Errorf("next %q after the second step: %d to %q, want 303 to %q", next, a.status, a.header.Get("Location"), want)
+		}
 	}
 }
