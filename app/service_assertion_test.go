@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -202,5 +203,36 @@ func TestAssertionStoreDown(t *testing.T) {
 	}
 	if _, err := f.svc.JWKS(context.Background()); !app.IsUnavailable(err) {
 		t.Errorf("JWKS with the store down: %v, want unavailable", err)
+	}
+}
+
+// TestAssertionConcurrentFirstUse: requests that arrive together on a fresh
+// node read the store once and all sign with the one key.
+func TestAssertionConcurrentFirstUse(t *testing.T) {
+	reads := &keyReads{Store: testdb.SQLite(t)}
+	f := newFixture(t, reads)
+	f.user(t, "Acme", "ana@acme.example", doorman.RoleMember)
+	_, p := f.signIn(t, "ana@acme.example", false)
+	const n = 8
+	tokens := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			tok, err := f.svc.Assertion(context.Background(), p, "https://auth.acme.example", "")
+			if err != nil {
+				t.Error(err)
+			}
+			tokens[i] = tok
+		})
+	}
+	wg.Wait()
+	if got := reads.finds.Load(); got != 1 {
+		t.Errorf("%d concurrent first assertions read the keys %d times, want once", n, got)
+	}
+	keys := jwksKeys(t, f.svc)
+	for i, tok := range tokens {
+		if _, err := jws.Verify(tok, keys, f.clock.Now()); err != nil {
+			t.Errorf("assertion %d: %v", i, err)
+		}
 	}
 }
