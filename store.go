@@ -345,6 +345,18 @@ type Store interface {
 
 	// Password reset links (passwordreset.go).
 	PasswordResets
+
+	// Assertion signing keys
+
+	// CreateSigningKey stores k unless a key of k.Period is stored already,
+	// and returns the key of that period: k, or the one stored before it.
+	// Of concurrent calls for one period (nodes starting together) exactly
+	// one stores its key and all return that one. Returns EINVALID for a
+	// key without ID or Private.
+	CreateSigningKey(ctx context.Context, k *SigningKey) (*SigningKey, error)
+	// FindSigningKeys returns the keys of period minPeriod and later,
+	// latest period first.
+	FindSigningKeys(ctx context.Context, minPeriod int64) ([]*SigningKey, error)
 }
 
 // uncachedKey marks a context whose reads must come from the database.

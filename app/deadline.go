@@ -582,3 +582,17 @@ func (st *deadlineStore) PurgeLimits(ctx context.Context, before time.Time, limi
 	r0, err := st.store.PurgeLimits(bctx, before, limit)
 	return r0, st.done(bctx, err)
 }
+
+func (st *deadlineStore) CreateSigningKey(ctx context.Context, k *doorman.SigningKey) (*doorman.SigningKey, error) {
+	bctx, call := st.bound(ctx)
+	defer call.release()
+	r0, err := st.store.CreateSigningKey(bctx, k)
+	return r0, st.done(bctx, err)
+}
+
+func (st *deadlineStore) FindSigningKeys(ctx context.Context, minPeriod int64) ([]*doorman.SigningKey, error) {
+	bctx, call := st.bound(ctx)
+	defer call.release()
+	r0, err := st.store.FindSigningKeys(bctx, minPeriod)
+	return r0, st.done(bctx, err)
+}

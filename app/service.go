@@ -54,14 +54,19 @@ type Service struct {
 	// no one can turn two-factor authentication on, and a user who has it
 	// cannot sign in.
 	OTP doorman.OTP
+	// SigningKeyPeriod is how long one key signs assertions before the
+	// next takes over (service_assertion.go). Default 30 days. Every node
+	// of a deployment must use the same: nodes agree on a key by period.
+	SigningKeyPeriod time.Duration
 
 	dummyOnce sync.Once
 	dummyHash string
 	activity  tracker
-	keys      keyTracker // API keys' unwritten usage (service_apikeys.go)
-	alertKick alertKick  // wakes RunAlerts (service_alerts.go)
-	endLog    logLimit   // failures to record a session's end (service_auth.go)
-	bg        background // reset requests at work (service_passwordreset.go)
+	keys      keyTracker  // API keys' unwritten usage (service_apikeys.go)
+	alertKick alertKick   // wakes RunAlerts (service_alerts.go)
+	endLog    logLimit    // failures to record a session's end (service_auth.go)
+	signing   signingKeys // assertion keys in memory (service_assertion.go)
+	bg        background  // reset requests at work (service_passwordreset.go)
 }
 
 // NewService returns a Service with the default policy and the real clock.

@@ -142,6 +142,7 @@ var sensitiveOps = []sensitiveOp{
 var notSensitive = map[string]string{
 	"APIKey":             "read",
 	"APIKeys":            "read",
+	"Assertion":          "read: signs what the forward-auth check already says",
 	"AuditLog":           "read",
 	"ExportAudit":        "read",
 	"GetSession":         "read",

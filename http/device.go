@@ -17,6 +17,9 @@ const deviceCookieMaxAge = 400 * 24 * 60 * 60
 const acceptCH = "Sec-CH-UA-Platform-Version, Sec-CH-UA-Model, Sec-CH-UA-Full-Version-List"
 
 func (s *Server) deviceCookieName() string {
+	if s.secure && s.cookieDomain != "" {
+		return "__Secure-doorman_device" // __Host- forbids the Domain attribute
+	}
 	if s.secure {
 		return "__Host-doorman_device"
 	}
@@ -33,8 +36,8 @@ func (s *Server) deviceKey(rq *request, r *http.Request) string {
 	var b [doorman.TokenBytes]byte
 	rand.Read(b[:])
 	key := base64.RawURLEncoding.EncodeToString(b[:])
-	http.SetCookie(rq, &http.Cookie{Name: s.deviceCookieName(), Value: key, Path: "/", HttpOnly: true,
-		Secure: s.secure, SameSite: http.SameSiteLaxMode, MaxAge: deviceCookieMaxAge})
+	http.SetCookie(rq, &http.Cookie{Name: s.deviceCookieName(), Value: key, Path: "/", Domain: s.cookieDomain,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode, MaxAge: deviceCookieMaxAge})
 	return key
 }
 

@@ -61,3 +61,8 @@ const (
 	AccessLogFlushEvery = accessLogFlushEvery
 	AccessLogMaxPath    = accessLogMaxPath
 )
+
+// AllowedRedirect is allowedRedirect, for its table test.
+func AllowedRedirect(v string, hosts []string, httpsOnly bool) string {
+	return allowedRedirect(v, hosts, httpsOnly)
+}

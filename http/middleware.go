@@ -255,6 +255,9 @@ func (s *Server) authenticate(rq *request, r *http.Request, rt *route) bool {
 		default:
 			s.metrics.validation(outcomeUnavailable)
 		}
+		if rt.Path == pathForward && s.forwardToSignIn(rq, r, err) {
+			return false
+		}
 		s.writeError(rq, r, err)
 		return false
 	}
@@ -312,8 +315,8 @@ func (s *Server) meta(rq *request, r *http.Request) app.Meta {
 // cookie lasts until the session's end; any other is a browser-session
 // cookie, gone when the browser closes.
 func (s *Server) setSessionCookie(rq *request, token string, p *doorman.Principal) {
-	c := &http.Cookie{Name: s.cookieName, Value: token, Path: "/", HttpOnly: true, Secure: s.secure,
-		SameSite: http.SameSiteLaxMode}
+	c := &http.Cookie{Name: s.cookieName, Value: token, Path: "/", Domain: s.cookieDomain, HttpOnly: true,
+		Secure: s.secure, SameSite: http.SameSiteLaxMode}
 	if doorman.Remembered(p.Session, p.Account.Settings) {
 		if end, _ := doorman.Deadline(p.Session, p.Account.Settings); end != nil {
 			if left := end.Sub(s.now()); left > 0 {
@@ -327,8 +330,8 @@ func (s *Server) setSessionCookie(rq *request, token string, p *doorman.Principa
 
 // clearCookie tells the browser to drop the session cookie.
 func (s *Server) clearCookie(rq *request) {
-	http.SetCookie(rq, &http.Cookie{Name: s.cookieName, Value: "", Path: "/", HttpOnly: true,
-		Secure: s.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	http.SetCookie(rq, &http.Cookie{Name: s.cookieName, Value: "", Path: "/", Domain: s.cookieDomain,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }
 
 // denyCrossOrigin answers unsafe requests that http.CrossOriginProtection

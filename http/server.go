@@ -53,6 +53,19 @@ type Config struct {
 	// ActiveSessions, when set, is called at each scrape of /metrics for the
 	// doorman_active_sessions gauge. Nil leaves the gauge out.
 	ActiveSessions func(ctx context.Context) (int, error)
+	// CookieDomain, when set, scopes the session and device cookies to
+	// that domain and its subdomains (Domain=example.com), so that one
+	// sign-in serves every app under it; over HTTPS they are then named
+	// with the __Secure- prefix, since __Host- forbids a Domain. The base
+	// URL's host must be inside it (CheckCookieDomain). Default empty: the
+	// cookies belong to Doorman's host alone, which no other host can read,
+	// set or shadow.
+	CookieDomain string
+	// AllowedRedirectHosts lists where an absolute next may send the
+	// browser after sign-in (ParseRedirectHosts: "app.example.com",
+	// "*.example.com"). Default none: next may only be a path on Doorman
+	// itself, and any other target falls back to the default page.
+	AllowedRedirectHosts []string
 	// StoreFailures, when set, is read at each scrape of /metrics for the
 	// doorman_store_failures_total counter (app.OutageLog.Failures). Nil
 	// leaves the counter out.
@@ -90,6 +103,7 @@ var routes = []route{
 	{Route{"POST", "/api/v1/invitations/accept", "Accept invitation"}, false, (*Server).acceptInvitation},
 	{Route{"GET", "/api/v1/whoami", "Who am I"}, true, (*Server).whoami},
 	{Route{"GET", "/auth/verify", "Forward auth"}, true, (*Server).verify},
+	{Route{"GET", pathForward, "Forward auth"}, true, (*Server).verify},
 	{Route{"GET", "/api/v1/sessions", "List sessions"}, true, (*Server).listSessions},
 	{Route{"GET", "/api/v1/sessions/{id}", "Session details"}, true, (*Server).getSession},
 	{Route{"DELETE", "/api/v1/sessions/{id}", "Sign out session"}, true, (*Server).deleteSession},
@@ -126,6 +140,7 @@ var routes = []route{
 	{Route{"GET", "/api/v1/webhook/deliveries", "Webhook deliveries"}, true, adminOnly((*Server).webhookDeliveries)},
 	{Route{"POST", "/api/v1/webhook/test", "Send test event"}, true, adminOnly((*Server).testWebhook)},
 	{Route{"GET", "/api/v1/openapi.json", "API document"}, false, (*Server).openAPI},
+	{Route{"GET", "/.well-known/jwks.json", "Assertion keys"}, false, (*Server).jwks},
 	{Route{"GET", "/healthz", "Liveness"}, false, (*Server).healthz},
 	{Route{"GET", "/readyz", "Readiness"}, false, (*Server).readyz},
 	{Route{"GET", "/metrics", "Metrics"}, false, (*Server).metricsHandler},
@@ -140,10 +155,12 @@ type Server struct {
 	cop     *http.CrossOriginProtection
 	metrics *metrics
 
-	registered []Route
-	cookieName string
-	secure     bool
-	maxBody    int64
+	registered   []Route
+	issuer       string // the assertions' iss: the base URL without a trailing slash
+	cookieName   string
+	cookieDomain string // Domain of the session and device cookies; "" for host-only
+	secure       bool
+	maxBody      int64
 
 	proxies []netip.Prefix
 	// Constant response headers, whose value slices every response shares
@@ -166,9 +183,18 @@ func NewServer(svc *app.Service, cfg Config) *Server {
 		s.maxBody = DefaultMaxBodyBytes
 	}
 	s.cookieName = "doorman_session"
+	if u := cfg.BaseURL; u != nil {
+		s.issuer = strings.TrimSuffix(u.Scheme+"://"+u.Host+u.EscapedPath(), "/")
+	}
 	if cfg.BaseURL != nil && cfg.BaseURL.Scheme == "https" {
 		s.secure = true
 		s.cookieName = "__Host-doorman_session"
+	}
+	if cfg.CookieDomain != "" {
+		s.cookieDomain = strings.ToLower(cfg.CookieDomain)
+		if s.secure {
+			s.cookieName = "__Secure-doorman_session"
+		}
 	}
 	if u := cfg.BaseURL; u != nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
 		if err := s.cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {

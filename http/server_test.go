@@ -56,6 +56,14 @@ type flakyStore struct {
 	panicAuth atomic.Bool // FindSessionByTokenHash panics
 	failList  atomic.Bool // FindSessions returns an error
 	failPing  atomic.Bool
+	failKeys  atomic.Bool // FindSigningKeys returns an error
+}
+
+func (f *flakyStore) FindSigningKeys(ctx context.Context, minPeriod int64) ([]*doorman.SigningKey, error) {
+	if f.failKeys.Load() {
+		return nil, errDiskGone
+	}
+	return f.Store.FindSigningKeys(ctx, minPeriod)
 }
 
 var errDiskGone = errors.New("disk I/O error: database file went away")

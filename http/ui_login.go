@@ -18,7 +18,7 @@ import (
 // loginPage is GET /login. A browser that is already signed in goes on at
 // once; one whose session just ended is told why.
 func (s *Server) loginPage(w *request, r *http.Request) error {
-	next := safeNext(r.URL.Query().Get("next"))
+	next := s.safeNext(r.URL.Query().Get("next"))
 	var reason string
 	if token := cookieValue(r.Header["Cookie"], s.cookieName); token != "" {
 		p, err := s.svc.Authenticate(r.Context(), token, s.meta(w, r))
@@ -52,7 +52,7 @@ func (s *Server) loginSubmit(w *request, r *http.Request) error {
 	}
 	f := r.PostForm
 	page := &pages.LoginPage{Email: f.Get("email"), RememberMe: f.Get("remember_me") != "",
-		Next: safeNext(f.Get("next"))}
+		Next: s.safeNext(f.Get("next"))}
 	key := s.deviceKey(w, r)
 	if got := f.Get("csrf"); got == "" || !hmac.Equal([]byte(got), []byte(loginFormToken(key))) {
 		// Most often a device cookie that was cleared since the form was

@@ -131,7 +131,7 @@ func (s *Server) reauthFirst(w *request, r *http.Request, err error, next string
 
 // reauthPage is GET /reauth: "Confirm your password", then back to next.
 func (s *Server) reauthPage(w *request, r *http.Request) error {
-	next := safeNext(r.URL.Query().Get("next"))
+	next := s.safeNext(r.URL.Query().Get("next"))
 	if !s.svc.NeedsReauth(w.principal) {
 		s.redirect(w, r, afterLogin(next))
 		return nil
@@ -151,7 +151,7 @@ func (s *Server) reauthSubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
 	}
-	next := safeNext(r.PostForm.Get("next"))
+	next := s.safeNext(r.PostForm.Get("next"))
 	err := s.svc.ReauthenticateCode(r.Context(), w.principal, r.PostForm.Get("password"), r.PostForm.Get("code"), s.meta(w, r))
 	if code := doorman.ErrorCode(err); err != nil && !app.IsUnavailable(err) &&
 		(code == doorman.EUNAUTHORIZED || code == doorman.EINVALID || code == doorman.ETOTP || code == doorman.ETOOMANY) {

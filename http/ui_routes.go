@@ -256,7 +256,7 @@ func (s *Server) toLogin(rq *request, r *http.Request, reason string) {
 		// The GET at the path of a form shows what the form confirms.
 		next = r.URL.Path
 	}
-	s.redirect(rq, r, loginURL(safeNext(next)))
+	s.redirect(rq, r, loginURL(s.safeNext(next)))
 }
 
 func loginURL(next string) string {
@@ -266,10 +266,9 @@ func loginURL(next string) string {
 	return pages.PathLogin + "?next=" + url.QueryEscape(next)
 }
 
-// safeNext returns v when it is a path on this server to return to after
-// signing in, and "" otherwise: only a relative path from the root, so that
-// no link can send a person who just signed in to another site.
-func safeNext(v string) string {
+// safeNextPath returns v when it is a path on this server to return to
+// after signing in, and "" otherwise: only a relative path from the root.
+func safeNextPath(v string) string {
 	if v == "" || len(v) > 1024 || v[0] != '/' || strings.HasPrefix(v, "//") {
 		return ""
 	}

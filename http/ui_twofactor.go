@@ -214,7 +214,7 @@ func (s *Server) toSecondStep(w *request, r *http.Request, err error, next strin
 // loginTwoFactorPage is GET /login/two-factor, the sign-in's second step.
 // Without a pending sign-in it goes back to the first.
 func (s *Server) loginTwoFactorPage(w *request, r *http.Request) error {
-	next := safeNext(r.URL.Query().Get("next"))
+	next := s.safeNext(r.URL.Query().Get("next"))
 	if cookieValue(r.Header["Cookie"], s.challengeCookieName()) == "" {
 		s.redirect(w, r, loginURL(next))
 		return nil
@@ -233,7 +233,7 @@ func (s *Server) loginTwoFactorSubmit(w *request, r *http.Request) error {
 		return formParseError(err)
 	}
 	f := r.PostForm
-	next := safeNext(f.Get("next"))
+	next := s.safeNext(f.Get("next"))
 	key := s.deviceKey(w, r)
 	page := &pages.LoginTwoFactorPage{Next: next}
 	show := func(status int, msg string) error {

@@ -115,6 +115,7 @@ func Run(t *testing.T, open func(testing.TB) doorman.Store, opts ...Option) {
 		{"PasswordReset", passwordResetTests},
 		{"BadInput", badInputTests},
 		{"Throttle", throttleTests},
+		{"SigningKey", signingKeyTests},
 	}
 	t.Run("Ping", func(t *testing.T) {
 		s := open(t)

@@ -27,6 +27,7 @@ import (
 // serveConfig is everything `doorman serve` reads from flags or DOORMAN_*.
 type serveConfig struct {
 	addr, db, baseURL, trustedProxies string
+	cookieDomain, redirectHosts       string
 	logFormat, logLevel               string
 	geoipDir                          string
 	secretKey                         string
@@ -48,6 +49,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	db := dbFlag(fs)
 	fs.StringVar(&c.baseURL, "base-url", "", "public URL of this server (default http://ADDR); https:// makes cookies Secure and __Host- prefixed")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated networks whose X-Forwarded-For is believed (default none: the connection's address is the client's)")
+	fs.StringVar(&c.cookieDomain, "cookie-domain", "", "domain (e.g. example.com) whose subdomains all share the sign-in: the session cookie gets Domain=example.com and, over HTTPS, the __Secure- prefix; the base URL's host must be inside it (default: the cookie belongs to the base URL's host alone)")
+	fs.StringVar(&c.redirectHosts, "allowed-redirect-hosts", "", "comma-separated hosts (app.example.com, app.example.com:8443, *.example.com) where an absolute next may send the browser after sign-in (default none: only paths on this server)")
 	fs.StringVar(&c.geoipDir, "geoip-dir", defaultGeoIPDir, "folder of the IP geolocation databases (see: doorman geoip install); without them places read \"Unknown location\"")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -89,6 +92,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
+	redirectHosts, err := doormanhttp.ParseRedirectHosts(c.redirectHosts)
+	if err != nil {
+		return fmt.Errorf("--allowed-redirect-hosts: %w", err)
+	}
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -97,6 +104,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer ln.Close()
 	if base == nil {
 		base = &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	}
+	if c.cookieDomain != "" {
+		if err := doormanhttp.CheckCookieDomain(base, c.cookieDomain); err != nil {
+			return fmt.Errorf("--cookie-domain: %w", err)
+		}
 	}
 
 	raw, err := openStore(ctx, c.db)
@@ -157,7 +169,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	srv := newHTTPServer(svc, doormanhttp.Config{BaseURL: base, TrustedProxies: proxies, Logger: log,
-		AccessLog: access, ActiveSessions: svc.CountLiveSessions, StoreFailures: outages.Failures})
+		CookieDomain: c.cookieDomain, AllowedRedirectHosts: redirectHosts, AccessLog: access, ActiveSessions: svc.CountLiveSessions, StoreFailures: outages.Failures})
 	fmt.Fprintf(stdout, "Doorman listening on %s (store %s)\n", base, describeDB(c.db))
 
 	bg, stopBG := context.WithCancel(context.Background())

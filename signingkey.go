@@ -1,0 +1,19 @@
+package doorman
+
+import "time"
+
+// SigningKey is a key that signs the assertions Doorman gives the apps
+// behind it (X-Doorman-Assertion). Keys rotate: the key of a period signs
+// during that period alone, and every node of a deployment signs with the
+// same one because the store keeps one key per period.
+type SigningKey struct {
+	ID string // key id (kid): the RFC 7638 thumbprint of the public key
+	// Period numbers the span of time the key signs for; the Service
+	// derives it from the clock and the rotation length.
+	Period int64
+	// Private is the private key as the Service stores it: sealed by the
+	// SecretBox when one is set, so that a copy of the database alone
+	// cannot sign assertions.
+	Private   string
+	CreatedAt time.Time
+}
