@@ -189,7 +189,9 @@ func New(baseURL string, opts Options) (*Client, error) {
 			ForceAttemptHTTP2:     true,
 		}
 	}
-	c.hc = &http.Client{Transport: rt, Timeout: opts.Timeout,
+	// The overall timeout is the context deadline Verify sets, so that the
+	// JWKS fetch, which shares the client, is bounded the same way.
+	c.hc = &http.Client{Transport: rt,
 		// Doorman's answer is the check; a redirect is not one.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	if opts.VerifyAssertion {
@@ -330,11 +332,9 @@ func (c *Client) credentials(h http.Header, r *http.Request) {
 		names = []string{c.opts.CookieName}
 	}
 	var parts []string
-	for _, ck := range r.Cookies() {
-		for _, n := range names {
-			if ck.Name == n {
-				parts = append(parts, ck.Name+"="+ck.Value)
-			}
+	for _, n := range names {
+		for _, ck := range r.CookiesNamed(n) {
+			parts = append(parts, ck.Name+"="+ck.Value)
 		}
 	}
 	if len(parts) > 0 {
