@@ -311,6 +311,9 @@ func (j *JWKS) Key(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
 		k, ok = keys[kid]
 	}
 	if !ok {
+		if j.fetched.IsZero() {
+			return nil, errors.New("doorman: JWKS: not fetched yet (the last attempt failed)")
+		}
 		return nil, fmt.Errorf("%w: unknown kid %q", ErrAssertion, kid)
 	}
 	return k, nil

@@ -252,7 +252,12 @@ func TestMiddlewareAssertion(t *testing.T) {
 	var mode atomic.Value
 	mode.Store("valid")
 	mux := http.NewServeMux()
+	var jwksDown atomic.Bool
 	mux.Handle("GET /.well-known/jwks.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if jwksDown.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
 		w.Write(jwksJSON(t, jwk("k1", &key.PublicKey)))
 	}))
 	mux.HandleFunc("GET /auth/verify", func(w http.ResponseWriter, r *http.Request) {
@@ -291,5 +296,14 @@ func TestMiddlewareAssertion(t *testing.T) {
 		if rec := serve(); rec.Code != http.StatusServiceUnavailable {
 			t.Errorf("%s assertion: %d %q, want 503", m, rec.Code, rec.Body)
 		}
+	}
+
+	// Keys that cannot be fetched: nothing is let through.
+	mode.Store("valid")
+	jwksDown.Store(true)
+	c = newClient(t, dm.URL, client.Options{VerifyAssertion: true, Issuer: issuer, Now: func() time.Time { return now }})
+	h = c.Middleware(echo(t))
+	if rec := serve(); rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("JWKS unavailable: %d %q, want 503", rec.Code, rec.Body)
 	}
 }
