@@ -1,9 +1,13 @@
 // Package client lets a Go host application check Doorman sessions: a
-// net/http middleware that asks Doorman's forward-auth endpoint about each
+// net/http middleware that asks Doorman's GET /auth/verify about each
 // request's session and puts the signed-in person into the request context.
 //
-//	dm := client.New("http://doorman.internal:8080")
-//	dm.LoginURL = "https://auth.example.com/login"
+//	dm, err := client.New("http://doorman.internal:8080", client.Options{
+//		LoginURL: "https://auth.example.com/login",
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	http.ListenAndServe(":3000", dm.Middleware(app))
 //
 //	func handler(w http.ResponseWriter, r *http.Request) {
@@ -12,16 +16,29 @@
 //	}
 //
 // Every request is checked, so a session signed out anywhere is refused on
-// its next request. When Doorman cannot answer, the middleware answers 503:
-// it never lets a request through unchecked.
+// its next request. The checks share one pool of kept-alive connections to
+// Doorman. When Doorman cannot answer, the middleware answers 503: it never
+// lets a request through unchecked, and never tells a signed-in person that
+// they are signed out because Doorman was slow.
+//
+// Each check tells Doorman who the end user is (X-Forwarded-For, the
+// browser's User-Agent and client hints), so that the sessions page shows
+// the person's device and address rather than the host application's.
+// Doorman believes the address only when the host application's own address
+// is in Doorman's --trusted-proxies; otherwise sessions show the host
+// application's address.
 package client
 
 import (
 	"context"
+	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -36,59 +53,241 @@ type Identity struct {
 	SessionID string
 }
 
-// Client checks sessions against one Doorman server.
-type Client struct {
-	// BaseURL is Doorman's address as this application reaches it.
-	BaseURL string
-	// HTTP is the client used to reach Doorman. Default: a client with a
-	// 5-second timeout; validation is on every request, so keep it short.
-	HTTP *http.Client
-	// LoginURL, when set, is where browsers (requests that accept HTML)
-	// without a valid session are redirected, with ?next= the page they
-	// asked for. Without it, they get 401.
+// Options configure a Client. The zero value is usable: every field states
+// its default.
+type Options struct {
+	// LoginURL, when set, is where browser navigations (GET or HEAD that
+	// accept HTML) without a valid session are redirected by the default
+	// OnUnauthorized, with ?next= the page they asked for: a path when
+	// LoginURL is on the same host, else an absolute URL (which Doorman
+	// follows only for hosts in its --allowed-redirect-hosts). Default
+	// none: they get 401 like API calls.
 	LoginURL string
+
+	// CookieName is the name of Doorman's session cookie as browsers send it
+	// to this application. Default: any of the names Doorman gives it
+	// (__Host-doorman_session over HTTPS, __Secure-doorman_session with a
+	// cookie domain, doorman_session on plain HTTP); Doorman reads only its
+	// own. Only that cookie is sent to Doorman, never the application's
+	// other cookies.
+	CookieName string
+
+	// TrustedProxies are the networks of this application's own reverse
+	// proxies, whose X-Forwarded-For, X-Forwarded-Proto and
+	// X-Forwarded-Host the middleware believes. Default none: the end user
+	// is the connection's peer, since anyone can send those headers and
+	// would otherwise choose the address Doorman records.
+	TrustedProxies []netip.Prefix
+
+	// Timeout bounds one whole check (connection, request and answer).
+	// Default 3 s: every request of the application waits for it, and a
+	// Doorman that slow is better reported as unavailable (503).
+	Timeout time.Duration
+	// DialTimeout bounds opening a connection to Doorman. Default 1 s.
+	DialTimeout time.Duration
+	// TLSHandshakeTimeout bounds the TLS handshake with Doorman. Default 2 s.
+	TLSHandshakeTimeout time.Duration
+	// ResponseHeaderTimeout bounds the wait for Doorman's answer once the
+	// request is sent. Default 2 s.
+	ResponseHeaderTimeout time.Duration
+	// MaxIdleConnsPerHost is how many kept-alive connections to Doorman
+	// the pool holds between checks. Size it for the number of requests the
+	// application serves at once; beyond it, connections are opened and
+	// closed per check. Default 64.
+	MaxIdleConnsPerHost int
+	// IdleConnTimeout closes pooled connections unused this long. Default 90 s.
+	IdleConnTimeout time.Duration
+	// TLSClientConfig is used for an https:// Doorman, for example to trust
+	// an internal CA. Default: the system roots.
+	TLSClientConfig *tls.Config
+	// Transport replaces the pooled transport built from the fields above
+	// (they are then ignored). Default nil.
+	Transport http.RoundTripper
+
+	// OnUnauthorized answers a request without a valid session. reason is
+	// Doorman's code for why the session ended ("idle", "expired",
+	// "revoked_by_admin", "revoked_by_user", "signed_out", "user_disabled",
+	// …), or "" when the request carried no known session. Default: a
+	// redirect to LoginURL for browser navigations, else 401 with a JSON
+	// error body that carries the reason.
+	OnUnauthorized func(w http.ResponseWriter, r *http.Request, reason string)
+	// OnUnavailable answers a request that Doorman could not decide about
+	// (Doorman or its store down, a timeout, a missing or invalid
+	// assertion). It must not serve the request. Default: 503 with a JSON
+	// error body and Retry-After.
+	OnUnavailable func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Issuer is the iss Doorman's assertions carry: its public base URL
+	// (--base-url), which may differ from the address this application
+	// reaches it at. Default: the base URL given to New.
+	Issuer string
+	// VerifyAssertion makes every check require Doorman's signed
+	// X-Doorman-Assertion and take the identity from its verified claims
+	// rather than from the X-Doorman-* headers: for an application that
+	// reaches Doorman through a network or proxy it does not fully trust.
+	// The keys come from {BaseURL}/.well-known/jwks.json. Default off.
+	VerifyAssertion bool
+	// Audience, when set, is the aud the assertion must carry (the host
+	// name Doorman was told the request is for). Default: aud not checked.
+	Audience string
+	// Leeway is the clock difference between Doorman and this application
+	// tolerated on the assertion's iat and exp. Default 5 s.
+	Leeway time.Duration
+
+	// Now is the clock for the assertion's times. Default time.Now.
+	Now func() time.Time
 }
 
-// New returns a Client for the Doorman at baseURL.
-func New(baseURL string) *Client {
-	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), HTTP: &http.Client{Timeout: 5 * time.Second}}
+// Client checks sessions against one Doorman server. It is safe for
+// concurrent use; make one and share it, so that checks share its pool.
+type Client struct {
+	base   string
+	hc     *http.Client
+	opts   Options
+	keys   *JWKS
+	issuer string
 }
 
-// ErrUnauthorized means the request carries no valid session.
-var ErrUnauthorized = errors.New("doorman: no valid session")
+// Default option values.
+const (
+	DefaultTimeout               = 3 * time.Second
+	DefaultDialTimeout           = time.Second
+	DefaultTLSHandshakeTimeout   = 2 * time.Second
+	DefaultResponseHeaderTimeout = 2 * time.Second
+	DefaultMaxIdleConnsPerHost   = 64
+	DefaultIdleConnTimeout       = 90 * time.Second
+	DefaultLeeway                = 5 * time.Second
+)
 
-// ErrUnavailable means Doorman could not decide (it or its store is down).
-var ErrUnavailable = errors.New("doorman: unavailable")
-
-// Verify asks Doorman about the session of r (its Doorman cookie or its
-// Authorization header). It returns ErrUnauthorized or an error wrapping
-// ErrUnavailable when it cannot say yes.
-func (c *Client) Verify(ctx context.Context, r *http.Request) (*Identity, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/auth/verify", nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+// New returns a Client for the Doorman at baseURL, its address as this
+// application reaches it (also the iss of its assertions).
+func New(baseURL string, opts Options) (*Client, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("doorman: base URL %q is not an http(s) URL", baseURL)
 	}
-	for _, ck := range r.Cookies() {
-		if ck.Name == "doorman_session" || ck.Name == "__Host-doorman_session" {
-			req.AddCookie(ck)
+	setDefaults(&opts)
+	c := &Client{base: strings.TrimRight(baseURL, "/"), opts: opts}
+	c.issuer = c.base
+	if opts.Issuer != "" {
+		c.issuer = opts.Issuer
+	}
+	rt := opts.Transport
+	if rt == nil {
+		rt = &http.Transport{
+			// Doorman is reached directly: through an environment proxy it
+			// would see the proxy's address instead of this application's,
+			// and no longer believe its X-Forwarded-For.
+			Proxy:                 nil,
+			DialContext:           (&net.Dialer{Timeout: opts.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+			TLSClientConfig:       opts.TLSClientConfig,
+			TLSHandshakeTimeout:   opts.TLSHandshakeTimeout,
+			ResponseHeaderTimeout: opts.ResponseHeaderTimeout,
+			MaxIdleConns:          opts.MaxIdleConnsPerHost,
+			MaxIdleConnsPerHost:   opts.MaxIdleConnsPerHost,
+			IdleConnTimeout:       opts.IdleConnTimeout,
+			ForceAttemptHTTP2:     true,
 		}
 	}
-	if a := r.Header.Get("Authorization"); a != "" {
-		req.Header.Set("Authorization", a)
+	// The overall timeout is the context deadline Verify sets, so that the
+	// JWKS fetch, which shares the client, is bounded the same way.
+	c.hc = &http.Client{Transport: rt,
+		// Doorman's answer is the check; a redirect is not one.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if opts.VerifyAssertion {
+		c.keys = NewJWKS(c.base+"/.well-known/jwks.json", c.hc)
+		c.keys.Now = opts.Now
 	}
-	req.Header.Set("X-Forwarded-Uri", r.URL.Path)
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
+	return c, nil
+}
+
+func setDefaults(o *Options) {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
 	}
-	resp, err := hc.Do(req)
+	def(&o.Timeout, DefaultTimeout)
+	def(&o.DialTimeout, DefaultDialTimeout)
+	def(&o.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
+	def(&o.ResponseHeaderTimeout, DefaultResponseHeaderTimeout)
+	def(&o.IdleConnTimeout, DefaultIdleConnTimeout)
+	def(&o.Leeway, DefaultLeeway)
+	if o.MaxIdleConnsPerHost <= 0 {
+		o.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// ErrUnauthorized means the request carries no valid session. Verify
+// returns it as an *UnauthorizedError with Doorman's reason.
+var ErrUnauthorized = errors.New("doorman: no valid session")
+
+// ErrUnavailable means Doorman could not decide (it or its store is down, it
+// did not answer in time, or its answer could not be verified).
+var ErrUnavailable = errors.New("doorman: unavailable")
+
+// UnauthorizedError is Doorman's refusal of a request's session.
+type UnauthorizedError struct {
+	// Reason is Doorman's code for why the session ended ("idle",
+	// "expired", "revoked_by_admin", "signed_out", …); "" when the request
+	// carried no session Doorman knows.
+	Reason string
+}
+
+func (e *UnauthorizedError) Error() string {
+	if e.Reason == "" {
+		return ErrUnauthorized.Error()
+	}
+	return ErrUnauthorized.Error() + " (" + e.Reason + ")"
+}
+
+// Is makes errors.Is(err, ErrUnauthorized) hold.
+func (e *UnauthorizedError) Is(target error) bool { return target == ErrUnauthorized }
+
+// defaultCookieNames are the names Doorman gives its session cookie.
+var defaultCookieNames = []string{"__Host-doorman_session", "__Secure-doorman_session", "doorman_session"}
+
+// clientHintHeaders are the User-Agent Client Hints Doorman reads to name a
+// device more exactly than the User-Agent string can.
+var clientHintHeaders = []string{"Sec-CH-UA", "Sec-CH-UA-Mobile", "Sec-CH-UA-Platform",
+	"Sec-CH-UA-Platform-Version", "Sec-CH-UA-Full-Version-List", "Sec-CH-UA-Model"}
+
+// maxErrorBody is how much of Doorman's answer is read: its error bodies
+// are small, and the rest is drained only up to this so that a confused
+// server cannot hold the check.
+const maxErrorBody = 64 << 10
+
+// Verify asks Doorman about the session of r (its Doorman cookie or its
+// Authorization header). It returns an *UnauthorizedError (errors.Is
+// ErrUnauthorized) or an error wrapping ErrUnavailable when it cannot say
+// yes. The credentials go only to Doorman and are never logged.
+func (c *Client) Verify(ctx context.Context, r *http.Request) (*Identity, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/auth/verify", nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	c.credentials(req.Header, r)
+	c.forwarded(req.Header, r)
+	req.Header["Accept"] = []string{"application/json"}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	defer func() {
+		// Drained to the end, the connection goes back to the pool.
+		io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+		resp.Body.Close()
+	}()
 	switch resp.StatusCode {
 	case http.StatusOK:
+		if c.opts.VerifyAssertion {
+			return c.assertedIdentity(ctx, resp.Header.Get("X-Doorman-Assertion"))
+		}
 		h := resp.Header
 		id := &Identity{UserID: h.Get("X-Doorman-User-Id"), Email: h.Get("X-Doorman-User-Email"),
 			Role: h.Get("X-Doorman-User-Role"), AccountID: h.Get("X-Doorman-Account-Id"), SessionID: h.Get("X-Doorman-Session-Id")}
@@ -97,9 +296,153 @@ func (c *Client) Verify(ctx context.Context, r *http.Request) (*Identity, error)
 		}
 		return id, nil
 	case http.StatusUnauthorized:
-		return nil, ErrUnauthorized
+		var body struct {
+			Error struct {
+				Reason string `json:"reason"`
+			} `json:"error"`
+		}
+		// A body that is not Doorman's JSON still means 401: only the
+		// reason is unknown.
+		json.NewDecoder(io.LimitReader(resp.Body, maxErrorBody)).Decode(&body)
+		return nil, &UnauthorizedError{Reason: body.Error.Reason}
 	}
 	return nil, fmt.Errorf("%w: HTTP %d", ErrUnavailable, resp.StatusCode)
+}
+
+func (c *Client) assertedIdentity(ctx context.Context, token string) (*Identity, error) {
+	if token == "" {
+		return nil, fmt.Errorf("%w: %w: Doorman sent no X-Doorman-Assertion", ErrUnavailable, ErrAssertion)
+	}
+	cl, err := VerifyAssertion(ctx, token, c.keys, Expect{Issuer: c.issuer, Audience: c.opts.Audience,
+		Now: c.opts.Now(), Leeway: c.opts.Leeway})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return cl.Identity(), nil
+}
+
+// credentials copies the request's Doorman credentials, and nothing else of
+// its cookies, into h.
+func (c *Client) credentials(h http.Header, r *http.Request) {
+	if a := r.Header.Values("Authorization"); len(a) > 0 {
+		h["Authorization"] = a
+	}
+	names := defaultCookieNames
+	if c.opts.CookieName != "" {
+		names = []string{c.opts.CookieName}
+	}
+	var parts []string
+	for _, n := range names {
+		for _, ck := range r.CookiesNamed(n) {
+			parts = append(parts, ck.Name+"="+ck.Value)
+		}
+	}
+	if len(parts) > 0 {
+		h["Cookie"] = []string{strings.Join(parts, "; ")}
+	}
+}
+
+// forwarded describes the end user's request to Doorman in h: the client's
+// address, scheme, host and path, its User-Agent and client hints.
+func (c *Client) forwarded(h http.Header, r *http.Request) {
+	peer := addrOf(r.RemoteAddr)
+	trusted := c.trusted(peer)
+	if a := c.clientAddr(r, peer, trusted); a.IsValid() {
+		// One address, the client as this application resolved it, rather
+		// than the incoming chain with the peer appended: Doorman would
+		// otherwise need this application's proxies in its own
+		// --trusted-proxies too, and would record a proxy as the client.
+		h["X-Forwarded-For"] = []string{a.String()}
+	}
+	proto, host := "http", r.Host
+	if r.TLS != nil {
+		proto = "https"
+	}
+	if trusted {
+		if v := firstValue(r.Header.Get("X-Forwarded-Proto")); v == "http" || v == "https" {
+			proto = v
+		}
+		if v := firstValue(r.Header.Get("X-Forwarded-Host")); v != "" {
+			host = v
+		}
+	}
+	h["X-Forwarded-Proto"] = []string{proto}
+	if host != "" {
+		h["X-Forwarded-Host"] = []string{host}
+	}
+	// The path only: Doorman keeps the page, not its query, which may carry
+	// secrets (reset tokens, OAuth codes) that have no business travelling
+	// further or reaching a log on the way.
+	h["X-Forwarded-Uri"] = []string{r.URL.EscapedPath()}
+	// Set even when empty: an empty User-Agent keeps Go's own from being
+	// sent and shown as the person's device.
+	h["User-Agent"] = []string{r.UserAgent()}
+	for _, k := range clientHintHeaders {
+		if v := r.Header.Values(k); len(v) > 0 {
+			h[k] = v
+		}
+	}
+}
+
+// clientAddr is the end user's address: the connection's peer, or, when the
+// peer is one of this application's trusted proxies, the first address of
+// X-Forwarded-For, walked from the right, that is not a trusted proxy.
+// Everything left of that address may have been written by the client.
+func (c *Client) clientAddr(r *http.Request, peer netip.Addr, trusted bool) netip.Addr {
+	if !trusted {
+		return peer
+	}
+	lines := r.Header.Values("X-Forwarded-For")
+	client := peer
+	for i := len(lines) - 1; i >= 0; i-- {
+		entries := strings.Split(lines[i], ",")
+		for j := len(entries) - 1; j >= 0; j-- {
+			e := strings.TrimSpace(entries[j])
+			if e == "" {
+				continue
+			}
+			a := addrOf(e)
+			if !a.IsValid() {
+				return peer // a malformed chain says nothing reliable
+			}
+			client = a
+			if !c.trusted(a) {
+				return a
+			}
+		}
+	}
+	return client
+}
+
+func (c *Client) trusted(a netip.Addr) bool {
+	if !a.IsValid() {
+		return false
+	}
+	for _, p := range c.opts.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// addrOf parses an address with or without a port, IPv4-mapped addresses
+// as IPv4; the zero Addr when s is neither.
+func addrOf(s string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().WithZone("")
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap().WithZone("")
+	}
+	return netip.Addr{}
+}
+
+// firstValue is the first of a comma-separated header value, the one the
+// proxy nearest the client wrote.
+func firstValue(v string) string {
+	v, _, _ = strings.Cut(v, ",")
+	return strings.TrimSpace(v)
 }
 
 type ctxKey struct{}
@@ -111,23 +454,102 @@ func IdentityFrom(ctx context.Context) (*Identity, bool) {
 }
 
 // Middleware lets through only requests with a valid session, with the
-// Identity in their context. Others get 401 (or, for browsers and with
-// LoginURL set, a redirect to sign-in); when Doorman cannot answer, 503.
+// Identity in their context and without any X-Doorman-* header the client
+// sent (so that no handler can mistake one for Doorman's word). Others go
+// to OnUnauthorized; when Doorman cannot decide, to OnUnavailable.
 func (c *Client) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := c.Verify(r.Context(), r)
+		var refused *UnauthorizedError
 		switch {
 		case err == nil:
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, id)))
-		case errors.Is(err, ErrUnauthorized):
-			if c.LoginURL != "" && r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") {
-				http.Redirect(w, r, c.LoginURL+"?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
+			stripDoormanHeaders(r)
+			next.ServeHTTP(w, r)
+		case errors.As(err, &refused):
+			if c.opts.OnUnauthorized != nil {
+				c.opts.OnUnauthorized(w, r, refused.Reason)
 				return
 			}
-			http.Error(w, "sign in required", http.StatusUnauthorized)
+			c.unauthorized(w, r, refused.Reason)
 		default:
+			if c.opts.OnUnavailable != nil {
+				c.opts.OnUnavailable(w, r, err)
+				return
+			}
 			w.Header().Set("Retry-After", "5")
-			http.Error(w, "authentication service unavailable", http.StatusServiceUnavailable)
+			writeError(w, http.StatusServiceUnavailable, "unavailable", "Authentication service unavailable", "")
 		}
 	})
+}
+
+// stripDoormanHeaders removes X-Doorman-* headers from r, which WithContext
+// has already copied, so the caller's request is untouched.
+func stripDoormanHeaders(r *http.Request) {
+	var h http.Header
+	for k := range r.Header {
+		if len(k) > 10 && strings.EqualFold(k[:10], "X-Doorman-") {
+			if h == nil {
+				h = r.Header.Clone()
+				r.Header = h
+			}
+			delete(h, k)
+		}
+	}
+}
+
+// unauthorized is the default OnUnauthorized.
+func (c *Client) unauthorized(w http.ResponseWriter, r *http.Request, reason string) {
+	if c.opts.LoginURL != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		strings.Contains(r.Header.Get("Accept"), "text/html") {
+		if loc, err := c.loginLocation(r); err == nil {
+			http.Redirect(w, r, loc, http.StatusSeeOther)
+			return
+		}
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="doorman"`)
+	writeError(w, http.StatusUnauthorized, "unauthorized", "Sign in required", reason)
+}
+
+// loginLocation is LoginURL with next= the page r asked for: its path and
+// query when LoginURL is on r's host, else its absolute URL.
+func (c *Client) loginLocation(r *http.Request) (string, error) {
+	u, err := url.Parse(c.opts.LoginURL)
+	if err != nil {
+		return "", err
+	}
+	next := r.URL.RequestURI()
+	host := r.Host
+	proto := "http"
+	if r.TLS != nil {
+		proto = "https"
+	}
+	if c.trusted(addrOf(r.RemoteAddr)) {
+		if v := firstValue(r.Header.Get("X-Forwarded-Host")); v != "" {
+			host = v
+		}
+		if v := firstValue(r.Header.Get("X-Forwarded-Proto")); v == "http" || v == "https" {
+			proto = v
+		}
+	}
+	if u.Host != "" && !strings.EqualFold(u.Host, host) {
+		next = proto + "://" + host + next
+	}
+	q := u.Query()
+	q.Set("next", next)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// writeError answers in the shape of Doorman's own error bodies.
+func writeError(w http.ResponseWriter, status int, code, msg, reason string) {
+	body := map[string]string{"code": code, "message": msg}
+	if reason != "" {
+		body["reason"] = reason
+	}
+	b, _ := json.Marshal(map[string]any{"error": body})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
 }
