@@ -11,8 +11,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	doormanhttp "github.com/doorman/doorman/http"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -305,5 +308,28 @@ func TestMiddlewareAssertion(t *testing.T) {
 	h = c.Middleware(echo(t))
 	if rec := serve(); rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("JWKS unavailable: %d %q, want 503", rec.Code, rec.Body)
+	}
+}
+
+// TestMiddlewareAssertionRealDoorman: with assertion checks on, the
+// middleware accepts what a real Doorman signs and serves in its JWKS, and
+// takes the identity from it.
+func TestMiddlewareAssertionRealDoorman(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	e := startDoormanOn(t, ln, doormanhttp.Config{BaseURL: base})
+	token, p := e.signIn(t, "203.0.113.9", "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0")
+	c := newClient(t, base.String(), client.Options{VerifyAssertion: true})
+	h := c.Middleware(echo(t))
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "http://app.example.com/", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	h.ServeHTTP(rec, req)
+	want := p.User.ID + " ana@acme.test admin " + p.Account.ID + " " + p.Session.ID
+	if rec.Code != 200 || rec.Body.String() != want {
+		t.Fatalf("behind the middleware with assertion checks: %d %q, want 200 %q", rec.Code, rec.Body, want)
 	}
 }

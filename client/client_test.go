@@ -39,6 +39,13 @@ type doormanEnv struct {
 // startDoorman starts Doorman; cfg's Logger is set to discard.
 func startDoorman(tb testing.TB, cfg doormanhttp.Config) *doormanEnv {
 	tb.Helper()
+	return startDoormanOn(tb, nil, cfg)
+}
+
+// startDoormanOn is startDoorman on ln (a new listener when nil), for a
+// test that must know the address before the server is made.
+func startDoormanOn(tb testing.TB, ln net.Listener, cfg doormanhttp.Config) *doormanEnv {
+	tb.Helper()
 	svc := app.NewService(testdb.SQLite(tb), argon2id.Hasher{Params: argon2id.Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
 	svc.Log = slog.New(slog.DiscardHandler)
 	if _, err := svc.CreateUser(context.Background(), "Acme", "ana@acme.test", "Ana", doorman.RoleAdmin, password); err != nil {
@@ -47,6 +54,10 @@ func startDoorman(tb testing.TB, cfg doormanhttp.Config) *doormanEnv {
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	e := &doormanEnv{svc: svc}
 	e.srv = httptest.NewUnstartedServer(doormanhttp.NewServer(svc, cfg).Handler())
+	if ln != nil {
+		e.srv.Listener.Close()
+		e.srv.Listener = ln
+	}
 	e.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			e.conns.Add(1)
