@@ -125,7 +125,7 @@ func checkRecipe(t *testing.T, d *doormanNode, l layout, proxy string) {
 	csrf := formToken(t, resp)
 	form := url.Values{"email": {email}, "password": {password}, "csrf": {csrf}, "next": {page}}
 	resp = b.do(t, "POST", l.base+"/login", strings.NewReader(form.Encode()),
-		"Content-Type", "application/x-www-form-urlencoded", "Accept", "text/html")
+		"Content-Type", "application/x-www-form-urlencoded", "Accept", "text/html", "X-Forwarded-For", "6.6.6.6")
 	if got := wantRedirect(t, resp, "sign-in"); got != page {
 		t.Fatalf("after sign-in: redirected to %q, want %q", got, page)
 	}
@@ -140,6 +140,19 @@ func checkRecipe(t *testing.T, d *doormanNode, l layout, proxy string) {
 	}
 	if session.Domain != l.cookieDomain {
 		t.Errorf("session cookie Domain=%q, want %q", session.Domain, l.cookieDomain)
+	}
+
+	// Doorman, which trusts the proxy's X-Forwarded-For, saw the
+	// connection's address, not the one the client claimed.
+	resp = b.get(t, l.base+"/api/v1/sessions", "Accept", "application/json", "X-Forwarded-For", "6.6.6.6")
+	var list struct {
+		Sessions []struct {
+			IP string `json:"ip"`
+		} `json:"sessions"`
+	}
+	decode(t, resp, &list, "sessions through the proxy")
+	if len(list.Sessions) != 1 || list.Sessions[0].IP != "127.0.0.1" {
+		t.Errorf("Doorman's session list through the proxy: %+v, want one session from 127.0.0.1", list.Sessions)
 	}
 
 	// Back on the page, and on every app host, with Doorman's identity
@@ -541,6 +554,19 @@ func echoed(t *testing.T, resp *http.Response, what string) echo {
 		t.Fatalf("%s: %v", what, err)
 	}
 	return e
+}
+
+// decode unmarshals a 200 answer's JSON body into v.
+func decode(t *testing.T, resp *http.Response, v any, what string) {
+	t.Helper()
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %d\n%s", what, resp.StatusCode, body)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("%s: %v\n%s", what, err, body)
+	}
 }
 
 // formToken returns the csrf field of the sign-in page's form.

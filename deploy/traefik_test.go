@@ -51,7 +51,7 @@ func TestTraefik(t *testing.T) {
 	strip, _ := dyn.at("http", "middlewares", "doorman-strip", "headers", "customRequestHeaders").(yamlMap)
 	for _, h := range identityHeaders {
 		if v, ok := strip[h]; !ok || v != `""` {
-			t.Errorf("doorman-strip does not remove the client's %s (%q)", h, v)
+			t.Errorf("doorman-strip does not remove the client's %s (%v)", h, v)
 		}
 	}
 	if got := dyn.at("http", "routers", "app", "middlewares"); !slices.Equal(asList(got), []string{"doorman-strip", "doorman"}) {
