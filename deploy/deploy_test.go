@@ -113,7 +113,9 @@ func checkRecipe(t *testing.T, d *doormanNode, l layout, proxy string) {
 		t.Fatalf("signed-out page: redirected to %q, want %s/login?next=%s", loc, l.base, url.QueryEscape(page))
 	}
 	for _, h := range l.apps {
-		resp := b.get(t, "http://"+h+"/api/reports", "Accept", "application/json")
+		// Claiming an identity does not make one.
+		resp := b.get(t, "http://"+h+"/api/reports", "Accept", "application/json",
+			"X-Doorman-User-Id", d.user.ID, "X-Doorman-User-Role", "admin", "X-Forwarded-For", "6.6.6.6")
 		wantStatus(t, resp, http.StatusUnauthorized, "signed-out API call on "+h)
 		resp = b.do(t, "POST", "http://"+h+"/reports", strings.NewReader("a=1"),
 			"Accept", "text/html", "Content-Type", "application/x-www-form-urlencoded")
@@ -378,9 +380,9 @@ func startNginx(t *testing.T, bin, file, doorman, app string) string {
 		// test's temporary folder.
 		global += " user root;"
 	}
-	run(t, bin, nil, "-p", dir+"/", "-e", "stderr", "-c", path, "-g", global)
+	exited := run(t, bin, nil, "-p", dir+"/", "-e", "stderr", "-c", path, "-g", global)
 	addr := "127.0.0.1:" + port
-	waitListening(t, addr)
+	waitListening(t, addr, exited)
 	return addr
 }
 
@@ -397,15 +399,16 @@ func startCaddy(t *testing.T, bin, doorman, app string) string {
 		t.Fatal(err)
 	}
 	env := []string{"HOME=" + dir, "XDG_DATA_HOME=" + filepath.Join(dir, "data"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "config")}
-	run(t, bin, env, "run", "--config", path, "--adapter", "caddyfile")
+	exited := run(t, bin, env, "run", "--config", path, "--adapter", "caddyfile")
 	addr := "127.0.0.1:" + port
-	waitListening(t, addr)
+	waitListening(t, addr, exited)
 	return addr
 }
 
 // run starts a proxy in a process group of its own, stopped (with its
 // workers) when the test ends; its output is shown if the test failed.
-func run(t *testing.T, bin string, env []string, args ...string) {
+// The channel it returns is closed if the process exits before that.
+func run(t *testing.T, bin string, env []string, args ...string) <-chan struct{} {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -416,7 +419,12 @@ func run(t *testing.T, bin string, env []string, args ...string) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	exited := make(chan struct{})
+	go func() {
+		err := cmd.Wait()
+		close(exited)
+		done <- err
+	}()
 	t.Cleanup(func() {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
@@ -435,15 +443,16 @@ func run(t *testing.T, bin string, env []string, args ...string) {
 		select {
 		case err := <-done:
 			done <- err
-			t.Errorf("%s exited early: %v\n%s", filepath.Base(bin), err, out.String())
+			t.Errorf("%s exited early: %v", filepath.Base(bin), err)
 		default:
 		}
 	})
+	return exited
 }
 
 // waitListening waits until something accepts connections on addr, for
 // at most a guard that only fails a proxy that never starts.
-func waitListening(t *testing.T, addr string) {
+func waitListening(t *testing.T, addr string, exited <-chan struct{}) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -451,6 +460,11 @@ func waitListening(t *testing.T, addr string) {
 		if err == nil {
 			c.Close()
 			return
+		}
+		select {
+		case <-exited:
+			t.Fatalf("the proxy exited before it listened on %s", addr)
+		default:
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("nothing listens on %s: %v", addr, err)
