@@ -284,22 +284,41 @@ type Principal struct {
 // is never changed through the copy handed out. Slices and pointers inside
 // them are shared: callers never write through them.
 func (p *Principal) Clone() *Principal {
-	c := &Principal{}
+	// One allocation for all: this runs on every cached validation.
+	if p.APIKey != nil {
+		c := &struct {
+			p Principal
+			k APIKey
+			a Account
+		}{p: *p, k: *p.APIKey}
+		c.p.APIKey = &c.k
+		if p.User != nil {
+			u := *p.User
+			c.p.User = &u
+		}
+		if p.Account != nil {
+			c.a = *p.Account
+			c.p.Account = &c.a
+		}
+		return &c.p
+	}
+	c := &struct {
+		p Principal
+		s Session
+		u User
+		a Account
+	}{p: *p}
 	if p.Session != nil {
-		s := *p.Session
-		c.Session = &s
+		c.s = *p.Session
+		c.p.Session = &c.s
 	}
 	if p.User != nil {
-		u := *p.User
-		c.User = &u
-	}
-	if p.APIKey != nil {
-		k := *p.APIKey
-		c.APIKey = &k
+		c.u = *p.User
+		c.p.User = &c.u
 	}
 	if p.Account != nil {
-		a := *p.Account
-		c.Account = &a
+		c.a = *p.Account
+		c.p.Account = &c.a
 	}
-	return c
+	return &c.p
 }

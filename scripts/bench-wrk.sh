@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Loads `doorman serve`, run with its default flags and the demo data, with
 # wrk (c=64 over 16 session tokens, GET /api/v1/whoami), then a bare net/http
-# handler answering the same bytes, in the same run, and prints both and
-# their ratio. With DB=postgres://… it runs two serve nodes on that database
+# handler answering the same bytes, in the same run, alternating ROUNDS
+# times (default 5), and prints each ratio and their median. With DB=postgres://… it runs two serve nodes on that database
 # (in a fresh schema, dropped at the end) and loads both at once (c=32 each).
 #
 #   scripts/bench-wrk.sh                      # SQLite, one node
 #   DB='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' scripts/bench-wrk.sh
 #
-# Needs wrk (apt-get install wrk), curl and Go. DURATION (default 10s).
+# Needs wrk (apt-get install wrk), curl and Go. DURATION (default 10s) per run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-5}
 work=$(mktemp -d)
 pids=()
 schema=""
@@ -95,22 +96,26 @@ for _ in $(seq 50); do curl -fs http://127.0.0.1:18490/ >/dev/null && break; sle
 rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p'; }
 store="SQLite, 1 node"
 [ -n "${DB:-}" ] && store="PostgreSQL, ${#ports[@]} nodes"
-echo "machine: $(nproc) CPUs, $(go version | cut -d' ' -f3), store: $store, wrk $DURATION"
-if [ "${#ports[@]}" = 1 ]; then
-  wrk -t2 -c64 -d"$DURATION" -s "$work/tokens.lua" "http://127.0.0.1:${ports[0]}" >"$work/who.txt"
-  who=$(rps <"$work/who.txt")
-  grep -E 'Latency|Non-2xx|Socket errors' "$work/who.txt" | sed 's/^/whoami /'
-else
-  wrk -t1 -c32 -d"$DURATION" -s "$work/tokens.lua" "http://127.0.0.1:${ports[0]}" >"$work/who0.txt" &
-  w0=$!
-  wrk -t1 -c32 -d"$DURATION" -s "$work/tokens.lua" "http://127.0.0.1:${ports[1]}" >"$work/who1.txt"
-  wait $w0
-  grep -E 'Latency|Non-2xx|Socket errors' "$work/who0.txt" "$work/who1.txt" | sed 's/^/whoami /'
-  who=$(echo "$(rps <"$work/who0.txt") + $(rps <"$work/who1.txt")" | bc)
-fi
-wrk -t2 -c64 -d"$DURATION" http://127.0.0.1:18490/ >"$work/bare.txt"
-bare=$(rps <"$work/bare.txt")
-grep -E 'Latency' "$work/bare.txt" | sed 's/^/bare   /'
-echo "whoami: $who req/s"
-echo "bare:   $bare req/s"
-echo "ratio:  $(echo "scale=2; $who / $bare" | bc)"
+echo "machine: $(nproc) CPUs, $(go version | cut -d' ' -f3), store: $store, wrk -c64 $DURATION per run, $ROUNDS rounds (whoami then bare)"
+ratios=()
+for r in $(seq "$ROUNDS"); do
+  if [ "${#ports[@]}" = 1 ]; then
+    wrk -t2 -c64 -d"$DURATION" -s "$work/tokens.lua" "http://127.0.0.1:${ports[0]}" >"$work/who.txt"
+    who=$(rps <"$work/who.txt")
+  else
+    wrk -t1 -c32 -d"$DURATION" -s "$work/tokens.lua" "http://127.0.0.1:${ports[0]}" >"$work/who0.txt" &
+    w0=$!
+    wrk -t1 -c32 -d"$DURATION" -s "$work/tokens.lua" "http://127.0.0.1:${ports[1]}" >"$work/who1.txt"
+    wait $w0
+    cat "$work/who0.txt" "$work/who1.txt" >"$work/who.txt"
+    who=$(echo "$(rps <"$work/who0.txt") + $(rps <"$work/who1.txt")" | bc)
+  fi
+  if grep -q 'Non-2xx' "$work/who.txt"; then grep 'Non-2xx' "$work/who.txt" >&2; exit 1; fi
+  # The very requests whoami got (tokens, path): only the server differs.
+  wrk -t2 -c64 -d"$DURATION" -s "$work/tokens.lua" http://127.0.0.1:18490 >"$work/bare.txt"
+  bare=$(rps <"$work/bare.txt")
+  ratio=$(echo "scale=2; $who / $bare" | bc)
+  ratios+=("$ratio")
+  printf 'round %d: whoami %.0f req/s, bare %.0f req/s, ratio %s\n' "$r" "$who" "$bare" "$ratio"
+done
+printf 'median ratio: %s\n' "$(printf '%s\n' "${ratios[@]}" | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p")"
