@@ -39,7 +39,27 @@ const (
 type signingKeys struct {
 	mu    sync.Mutex // one refresh at a time
 	state atomic.Pointer[signingState]
+
+	// issued keeps the assertions made lately, so that a busy session's
+	// forward-auth checks do not each pay for a signature (tens of
+	// microseconds, several times the check itself).
+	issuedMu sync.Mutex
+	issued   map[assertionFor]issuedAssertion
 }
+
+// assertionFor is what an assertion states, but its times.
+type assertionFor struct {
+	iss, aud, sub, email, role, account, sid string
+}
+
+type issuedAssertion struct {
+	token string
+	iat   int64
+	key   *jws.Key
+}
+
+// maxIssued bounds the assertions kept; when full they are all dropped.
+const maxIssued = 1 << 16
 
 // signingState is what holds from one store read until the next is due.
 type signingState struct {
@@ -68,6 +88,18 @@ func (s *Service) Assertion(ctx context.Context, p *doorman.Principal, iss, aud 
 		return "", err
 	}
 	iat := now.Unix()
+	// An assertion made for the same statement with the same key less than
+	// half its life ago is given again: it says the same, and still has at
+	// least half its life to run. A session that ends never gets here.
+	what := assertionFor{iss: iss, aud: aud, sub: p.User.ID, email: p.User.Email, role: string(p.User.Role),
+		account: p.Account.ID, sid: p.Session.ID}
+	ks := &s.signing
+	ks.issuedMu.Lock()
+	if a, ok := ks.issued[what]; ok && a.key == st.key && iat-a.iat >= 0 && iat-a.iat < int64(AssertionTTL/time.Second/2) {
+		ks.issuedMu.Unlock()
+		return a.token, nil
+	}
+	ks.issuedMu.Unlock()
 	c := jws.Claims{Issuer: iss, Subject: p.User.ID, Email: p.User.Email, Role: string(p.User.Role),
 		Account: p.Account.ID, SessionID: p.Session.ID, Audience: aud, IssuedAt: iat,
 		ExpiresAt: iat + int64(AssertionTTL/time.Second)}
@@ -75,6 +107,12 @@ func (s *Service) Assertion(ctx context.Context, p *doorman.Principal, iss, aud 
 	if err != nil {
 		return "", fmt.Errorf("assertion: %w", err)
 	}
+	ks.issuedMu.Lock()
+	if ks.issued == nil || len(ks.issued) >= maxIssued {
+		ks.issued = make(map[assertionFor]issuedAssertion)
+	}
+	ks.issued[what] = issuedAssertion{token: token, iat: iat, key: st.key}
+	ks.issuedMu.Unlock()
 	return token, nil
 }
 

@@ -80,6 +80,50 @@ func TestAssertion(t *testing.T) {
 	})
 }
 
+// TestAssertionReused: the same statement gets the same assertion for half
+// its life (no signature per forward-auth check), a fresh one after, and
+// another audience or role a fresh one at once.
+func TestAssertionReused(t *testing.T) {
+	stores(t, func(t *testing.T, store doorman.Store) {
+		f := newFixture(t, store)
+		f.user(t, "Acme", "ana@acme.example", doorman.RoleAdmin)
+		_, p := f.signIn(t, "ana@acme.example", false)
+		ctx := context.Background()
+		assert := func(aud string) string {
+			t.Helper()
+			tok, err := f.svc.Assertion(ctx, p, "https://auth.acme.example", aud)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tok
+		}
+		first := assert("docs.acme.example")
+		f.clock.Advance(app.AssertionTTL/2 - time.Second)
+		if again := assert("docs.acme.example"); again != first {
+			t.Error("a second check within half the assertion's life signed a new one")
+		}
+		if other := assert("wiki.acme.example"); other == first {
+			t.Error("another audience got the same assertion")
+		}
+		member := *p.User
+		member.Role = doorman.RoleMember
+		q := *p
+		q.User = &member
+		if tok, err := f.svc.Assertion(ctx, &q, "https://auth.acme.example", "docs.acme.example"); err != nil || tok == first {
+			t.Errorf("a changed role got the assertion of the old one (%v)", err)
+		}
+		f.clock.Advance(time.Second)
+		fresh := assert("docs.acme.example")
+		if fresh == first {
+			t.Error("past half its life the assertion was given again")
+		}
+		c, err := jws.Verify(fresh, jwksKeys(t, f.svc), f.clock.Now())
+		if err != nil || c.ExpiresAt-f.clock.Now().Unix() != 60 {
+			t.Errorf("fresh assertion: %+v, %v; want a full life", c, err)
+		}
+	})
+}
+
 func TestAssertionKeyRotation(t *testing.T) {
 	stores(t, func(t *testing.T, store doorman.Store) {
 		reads := &keyReads{Store: store}
