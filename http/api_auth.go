@@ -74,11 +74,17 @@ func (s *Server) login(w *request, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.writeSignedIn(w, token, p)
+	return nil
+}
+
+// writeSignedIn answers a new session as POST /api/v1/login does: the
+// cookie, and the token, session and user in the body.
+func (s *Server) writeSignedIn(w *request, token string, p *doorman.Principal) {
 	w.principal = p
 	s.setSessionCookie(w, token, p)
 	writeJSON(w, http.StatusOK, &loginResponse{Token: token,
 		Session: newSessionJSON(p.Session, true, p.Account.Settings, s.now()), User: newUserJSON(p.User)})
-	return nil
 }
 
 // logout is POST /api/v1/logout: the current session ends and the cookie

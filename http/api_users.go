@@ -206,9 +206,6 @@ func (s *Server) acceptInvitation(w *request, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.principal = p
-	s.setSessionCookie(w, token, p)
-	writeJSON(w, http.StatusOK, &loginResponse{Token: token,
-		Session: newSessionJSON(p.Session, true, p.Account.Settings, s.now()), User: newUserJSON(p.User)})
+	s.writeSignedIn(w, token, p)
 	return nil
 }

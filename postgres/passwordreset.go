@@ -42,17 +42,8 @@ func (s *Store) CreatePasswordReset(ctx context.Context, r *doorman.PasswordRese
 		tag, err := tx.Exec(ctx, `INSERT INTO password_resets (id, account_id, user_id, token_hash, created_at, expires_at, used_at)
 			SELECT $1, u.account_id, u.id, $2, $3, $4, $5 FROM users u WHERE u.id = $6 AND u.account_id = $7`,
 			r.ID, r.TokenHash, r.CreatedAt, r.ExpiresAt, r.UsedAt, r.UserID, r.AccountID)
-		switch sqlState(err) {
-		case "":
-		case codeUniqueViolation:
-			return doorman.Errorf(doorman.ECONFLICT, "a password reset with this id or token exists")
-		case codeForeignKeyViolation:
-			return doorman.Errorf(doorman.ENOTFOUND, "user not found")
-		default:
+		if err := insertedForUser(tag, err, "a password reset with this id or token exists"); err != nil {
 			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return doorman.Errorf(doorman.ENOTFOUND, "user not found")
 		}
 		if a != nil {
 			if err := insertAlert(ctx, tx, a, ds); err != nil {

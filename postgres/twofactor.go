@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"github.com/jackc/pgx/v5/pgconn"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -229,19 +230,7 @@ func (s *Store) CreateSignInChallenge(ctx context.Context, c *doorman.SignInChal
 			(id, token_hash, account_id, user_id, remember_me, created_at, expires_at, attempts)
 			SELECT $1, $2, u.account_id, u.id, $3, $4, $5, $6 FROM users u WHERE u.id = $7 AND u.account_id = $8`,
 			c.ID, c.TokenHash, c.RememberMe, c.CreatedAt, c.ExpiresAt, c.Attempts, c.UserID, c.AccountID)
-		switch sqlState(err) {
-		case "":
-		case codeUniqueViolation:
-			return doorman.Errorf(doorman.ECONFLICT, "sign-in challenge id or token is taken")
-		case codeForeignKeyViolation:
-			return doorman.Errorf(doorman.ENOTFOUND, "user not found")
-		default:
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return doorman.Errorf(doorman.ENOTFOUND, "user not found")
-		}
-		return nil
+		return insertedForUser(tag, err, "sign-in challenge id or token is taken")
 	})
 	return wrap("create sign-in challenge", err)
 }
@@ -286,6 +275,30 @@ func (s *Store) DeleteSignInChallenge(ctx context.Context, id string) error {
 	}
 	if tag.RowsAffected() == 0 {
 		return doorman.Errorf(doorman.ENOTFOUND, "sign-in challenge not found")
+	}
+	return nil
+}
+
+// insertedForUser reads the outcome of an INSERT … SELECT … FROM users u
+// WHERE u.id = … AND u.account_id = …, which inserts a row only for a user
+// of the account: ECONFLICT (conflict says what) for a taken id or token,
+// ENOTFOUND when there is no such user (none selected, or deleted
+// meanwhile), any other failure as it is.
+func insertedForUser(tag pgconn.CommandTag, err error, conflict string) error {
+	switch sqlState(err) {
+	case "":
+		if err != nil {
+			return err
+		}
+	case codeUniqueViolation:
+		return doorman.Errorf(doorman.ECONFLICT, "%s", conflict)
+	case codeForeignKeyViolation:
+		return doorman.Errorf(doorman.ENOTFOUND, "user not found")
+	default:
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return doorman.Errorf(doorman.ENOTFOUND, "user not found")
 	}
 	return nil
 }
