@@ -117,25 +117,23 @@ func (s *Server) roleSubmit(w *request, r *http.Request) error {
 // disableSubmit is POST /admin/team/{id}/disable: every session of the
 // person ends at once.
 func (s *Server) disableSubmit(w *request, r *http.Request) error {
-	return s.personAction(w, r, func(id string) (string, error) {
-		yes := true
-		u, err := s.svc.UpdateTeamUser(r.Context(), w.principal, id, app.UserChange{Disabled: &yes, Reason: r.PostForm.Get("reason")}, s.meta(w, r))
-		if err != nil {
-			return "", err
-		}
-		return u.Email + " is disabled: every session of theirs ended and they cannot sign in.", nil
-	})
+	return s.setDisabled(w, r, true, " is disabled: every session of theirs ended and they cannot sign in.")
 }
 
 // enableSubmit is POST /admin/team/{id}/enable.
 func (s *Server) enableSubmit(w *request, r *http.Request) error {
+	return s.setDisabled(w, r, false, " is enabled and can sign in again.")
+}
+
+// setDisabled disables or enables the person of the path, with the form's
+// reason, and says so with done after their email.
+func (s *Server) setDisabled(w *request, r *http.Request, disabled bool, done string) error {
 	return s.personAction(w, r, func(id string) (string, error) {
-		no := false
-		u, err := s.svc.UpdateTeamUser(r.Context(), w.principal, id, app.UserChange{Disabled: &no, Reason: r.PostForm.Get("reason")}, s.meta(w, r))
+		u, err := s.svc.UpdateTeamUser(r.Context(), w.principal, id, app.UserChange{Disabled: &disabled, Reason: r.PostForm.Get("reason")}, s.meta(w, r))
 		if err != nil {
 			return "", err
 		}
-		return u.Email + " is enabled and can sign in again.", nil
+		return u.Email + done, nil
 	})
 }
 
