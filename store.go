@@ -19,7 +19,9 @@ import (
 // user, account or API key (RevokeSessions, UpdateAccountSettings,
 // UpdateUserPassword, RevokeAPIKey, UseAlert and any such write) returns
 // only once no node sharing the store, nor any other process on it, can
-// still be served the principal as it was before.
+// still be served the principal as it was before. (A revocation by
+// ActorExpiry only records an end the rules had decided already, which
+// every node applies by itself; it need not wait.)
 //
 // Text a method is given to store or to look up must be ValidText: a NUL
 // byte or invalid UTF-8 is EINVALID (MsgInvalidText), never an outage, and

@@ -468,13 +468,20 @@ func (s *Store) RevokeSessions(ctx context.Context, f doorman.RevokeFilter, r do
 		return 0, wrap("revoke sessions", err)
 	}
 	if revoked > 0 {
+		changed := "a:" + f.AccountID
 		switch {
 		case f.SessionID != "":
-			s.settle("s:" + f.SessionID)
+			changed = "s:" + f.SessionID
 		case f.UserID != "":
-			s.settle("u:" + f.UserID)
-		default:
-			s.settle("a:" + f.AccountID)
+			changed = "u:" + f.UserID
+		}
+		if r.By == doorman.ActorExpiry {
+			// An end the rules had already decided is only recorded: every
+			// node refuses the session by the same rules, so there is
+			// nothing to wait for.
+			s.cache.invalidate(changed)
+		} else {
+			s.settle(changed)
 		}
 	}
 	return n, nil
