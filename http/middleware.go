@@ -318,7 +318,7 @@ func (s *Server) setSessionCookie(rq *request, token string, p *doorman.Principa
 	c := &http.Cookie{Name: s.cookieName, Value: token, Path: "/", Domain: s.cookieDomain, HttpOnly: true,
 		Secure: s.secure, SameSite: http.SameSiteLaxMode}
 	if doorman.Remembered(p.Session, p.Account.Settings) {
-		if end, _ := doorman.Deadline(p.Session, p.Account.Settings); end != nil {
+		if end, _ := doorman.Deadline(p.Session, p.Account.Settings); !end.IsZero() {
 			if left := end.Sub(s.now()); left > 0 {
 				c.MaxAge = int(left / time.Second)
 				c.Expires = end.UTC()
