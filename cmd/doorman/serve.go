@@ -178,6 +178,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		default:
 			fmt.Fprintln(stdout, "Demo team already present; its users keep the password they were seeded with.")
 		}
+		if seeded && generated || !seeded {
+			// The generated password is printed once; say how to have a
+			// known one again without starting over.
+			fmt.Fprintf(stdout, "To set a password you choose: printf '%%s\\n' 'a new password' | %s user set-password --db %s --account %s --email admin@company.com\n",
+				selfCommand(), shellQuote(c.db), demo.Account)
+		}
 	}
 
 	srv := newHTTPServer(svc, doormanhttp.Config{BaseURL: base, TrustedProxies: proxies, Logger: log,
