@@ -141,27 +141,28 @@ func ValidateReason(reason string) (string, error) {
 
 // ForceSignOut signs out every session of a user of the admin's account,
 // with the reason (EINVALID "reason is required", changing nothing, without
-// one), and returns how many active sessions it ended. When admins force
+// one), and returns the user, read once here (callers need not read it
+// first), and how many active sessions it ended. When admins force
 // themselves out, their current session stays. It writes one audit event,
-// ActionUserSessionsRevoked, whose target is the user's email. Each signed-out
-// session's next request answers ReasonRevokedByAdmin ("An administrator
-// signed you out"). ENOTFOUND for a user of another account; EFORBIDDEN for
-// members; EREAUTH without a recent password (requireRecentAuth), asked
-// once the request is otherwise valid.
-func (s *Service) ForceSignOut(ctx context.Context, p *doorman.Principal, userID, reason string, m Meta) (int, error) {
+// ActionUserSessionsRevoked, whose target is the user's email. Each
+// signed-out session's next request answers ReasonRevokedByAdmin ("An
+// administrator signed you out"). ENOTFOUND for a user of another account;
+// EFORBIDDEN for members; EREAUTH without a recent password
+// (requireRecentAuth), asked once the request is otherwise valid.
+func (s *Service) ForceSignOut(ctx context.Context, p *doorman.Principal, userID, reason string, m Meta) (*doorman.User, int, error) {
 	if err := requireAdmin(p); err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	reason, err := ValidateReason(reason)
 	if err != nil {
-		return 0, err
-	}
-	if err := s.requireRecentAuth(ctx, p, m.Proof, m); err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	u, err := s.teamUser(ctx, p, userID)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
+	}
+	if err := s.requireRecentAuth(ctx, p, m.Proof, m); err != nil {
+		return nil, 0, err
 	}
 	now := s.now()
 	f := doorman.RevokeFilter{AccountID: p.Account.ID, UserID: u.ID, CountActive: doorman.Window(p.Account.Settings, now)}
@@ -173,10 +174,10 @@ func (s *Service) ForceSignOut(ctx context.Context, p *doorman.Principal, userID
 	ev.Details = "user_id=" + u.ID
 	n, err := s.Store.RevokeSessions(ctx, f, doorman.Revocation{At: now, By: p.User.ID, Reason: reason}, ev)
 	if err != nil {
-		return 0, unavailable("force sign out", err)
+		return nil, 0, unavailable("force sign out", err)
 	}
 	s.Log.Info("forced sign-out", "admin_id", p.User.ID, "user_id", u.ID, "count", n, "ip", m.IP)
-	return n, nil
+	return u, n, nil
 }
 
 // OperatorForceSignOut signs out every session of every user with that
