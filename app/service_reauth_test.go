@@ -29,7 +29,7 @@ var sensitiveOps = []sensitiveOp{
 		u := f.user(t, "Company", "member@company.com", doorman.RoleMember)
 		f.signIn(t, "member@company.com", false)
 		return func(m app.Meta) error {
-			_, err := f.svc.ForceSignOut(context.Background(), p, u.ID, "lost laptop", m)
+			_, _, err := f.svc.ForceSignOut(context.Background(), p, u.ID, "lost laptop", m)
 			return err
 		}
 	}},

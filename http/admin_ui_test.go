@@ -319,9 +319,13 @@ func TestForceSignOutFlow(t *testing.T) {
 		t.Fatalf("%d forced sign-outs audited after refusals", n)
 	}
 
-	// With a reason.
+	// With a reason; the member is read once.
 	v.Set("reason", "Security concern - unusual activity")
+	reads := e.store.userReads.Load()
 	e.page(c, "POST", path, v).wantRedirect("/admin/sessions")
+	if n := e.store.userReads.Load() - reads; n != 1 {
+		t.Errorf("the forced sign-out read the member %d times, want once", n)
+	}
 	after := e.page(c, "GET", "/admin/sessions", nil)
 	if got := after.text(".alert"); got != "Signed out guest@agency.com from 5 sessions. They must sign in again." {
 		t.Errorf("flash %q", got)
