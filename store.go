@@ -347,6 +347,7 @@ type Store interface {
 
 	// Password reset links (passwordreset.go).
 	PasswordResets
+	FormTokens // one-time form tokens (formtoken.go)
 
 	// Assertion signing keys
 

@@ -113,6 +113,7 @@ func Run(t *testing.T, open func(testing.TB) doorman.Store, opts ...Option) {
 		{"Alert", alertTests},
 		{"TwoFactor", twoFactorTests},
 		{"PasswordReset", passwordResetTests},
+		{"FormToken", formTokenTests},
 		{"BadInput", badInputTests},
 		{"Throttle", throttleTests},
 		{"SigningKey", signingKeyTests},
