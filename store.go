@@ -47,6 +47,7 @@ type Store interface {
 	SignInChallengeStore // twofactor.go
 	PasswordResetStore   // passwordreset.go
 	SigningKeyStore      // signingkey.go
+	FormTokenStore       // formtoken.go
 
 	// Ping returns nil when the store can answer queries.
 	Ping(ctx context.Context) error

@@ -32,6 +32,7 @@ type request struct {
 	route     *routeMetrics
 	principal *doorman.Principal // set on routes that require a session
 	page      bool               // a page of the web interface: errors answer in HTML
+	again     *onceNote          // what a resubmission of the form is told (ui_once.go)
 	abort     any                // a panic to re-raise once the request is logged
 }
 

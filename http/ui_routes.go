@@ -186,6 +186,10 @@ func (e *pageEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e.rt.auth && !e.s.pageAuth(rq, r, e.rt) {
 		return
 	}
+	if e.rt.auth && !safeMethod(e.rt.Method) {
+		e.s.serveOnce(rq, r, e.rt) // ui_once.go
+		return
+	}
 	if err := e.rt.h(e.s, rq, r); err != nil {
 		e.s.pageError(rq, r, err)
 	}
@@ -218,6 +222,9 @@ func (s *Server) pageAuth(rq *request, r *http.Request, rt *pageRoute) bool {
 			return false
 		}
 		s.metrics.validation(outcomeInvalid)
+		if !safeMethod(r.Method) && s.replayEnded(rq, r, rt, token, err) {
+			return false
+		}
 		s.clearCookie(rq)
 		s.toLogin(rq, r, signedOutReason(err))
 		return false
@@ -360,6 +367,7 @@ func (s *Server) layout(rq *request, r *http.Request, title string) pages.Layout
 		l.User = &pages.User{Name: p.User.Name, Email: p.User.Email, Account: p.Account.Name, Admin: p.User.IsAdmin()}
 		l.Nav = navigation(p, r.URL.Path)
 		l.CSRF = formToken(p)
+		l.Once = s.svc.NewFormToken(p)
 	}
 	return l
 }

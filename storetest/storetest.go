@@ -134,6 +134,7 @@ func suite(c config) []group {
 		{name: "SignInChallenges", tests: signInChallengeTests}, // SignInChallengeStore
 		{name: "PasswordResets", tests: passwordResetTests},     // PasswordResetStore
 		{name: "SigningKeys", tests: signingKeyTests},           // SigningKeyStore
+		{name: "FormTokens", tests: formTokenTests},             // FormTokenStore
 		{name: "Store", tests: []test{{"Ping", testPing}}, groups: []group{
 			{name: "BadInput", tests: badInputTests},
 		}},

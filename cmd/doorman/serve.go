@@ -240,8 +240,9 @@ func newHTTPServer(svc *app.Service, cfg doormanhttp.Config) *http.Server {
 
 // runPurge deletes long-revoked and expired sessions, audit events older
 // than auditRetention (none when it is 0), API keys' hourly counts older
-// than app.APIKeyUsageRetention and the sign-in limits' buckets that are
-// full again, every interval, in bounded
+// than app.APIKeyUsageRetention, the sign-in limits' buckets that are
+// full again and the expired claims of one-time form tokens (with the
+// pages kept past doorman.FormReplayWindow), every interval, in bounded
 // batches so that it never holds the store for long.
 func runPurge(ctx context.Context, svc *app.Service, log *slog.Logger, retention, auditRetention, interval time.Duration) {
 	if interval <= 0 {
@@ -255,6 +256,7 @@ func runPurge(ctx context.Context, svc *app.Service, log *slog.Logger, retention
 		{"audit events", func() (int, error) { return svc.PurgeAudit(ctx, auditRetention, 500) }},
 		{"api key usage", func() (int, error) { return svc.PurgeAPIKeyUsage(ctx, 500) }},
 		{"sign-in limits", func() (int, error) { return svc.PurgeSignInLimits(ctx, 500) }},
+		{"form tokens", func() (int, error) { return svc.PurgeFormTokens(ctx, 500) }},
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()

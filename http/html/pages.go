@@ -27,6 +27,9 @@ type Layout struct {
 	// CSRF is the signed-in session's form token, sent back by every form.
 	CSRF  string
 	Flash *Flash
+	// Once is the page's one-time token, sent back by every form that
+	// changes something (template "once"): a resubmission does nothing again.
+	Once string
 	// RequestID identifies the request in the logs; error pages show it.
 	RequestID string
 	// Places is set on pages that show where sessions are, which carry the
@@ -156,6 +159,7 @@ func (*ErrorPage) template() string { return "error" }
 type ConfirmOne struct {
 	Session Session
 	CSRF    string
+	Once    string
 	Cancel  string
 	// Dialog is set when the form sits in a page's <template>, for app.js
 	// to open as a dialog: its heading is then not the page's h1.
@@ -166,30 +170,31 @@ type ConfirmOne struct {
 type ConfirmOthers struct {
 	Others []Session
 	CSRF   string
+	Once   string
 	Dialog bool
 }
 
 // ConfirmOne is the dialog form for signing out s.
 func (p *SessionsPage) ConfirmOne(s Session) ConfirmOne {
-	return ConfirmOne{Session: s, CSRF: p.CSRF, Cancel: PathSessions, Dialog: true}
+	return ConfirmOne{Session: s, CSRF: p.CSRF, Once: p.Once, Cancel: PathSessions, Dialog: true}
 }
 
 // ConfirmOthers is the dialog form for signing out the other sessions.
 func (p *SessionsPage) ConfirmOthers() ConfirmOthers {
-	return ConfirmOthers{Others: p.Others, CSRF: p.CSRF, Dialog: true}
+	return ConfirmOthers{Others: p.Others, CSRF: p.CSRF, Once: p.Once, Dialog: true}
 }
 
 // ConfirmOne is the dialog form for signing out the session shown.
 func (p *SessionPage) ConfirmOne() ConfirmOne {
-	return ConfirmOne{Session: p.Session, CSRF: p.CSRF, Cancel: p.Session.Path(), Dialog: true}
+	return ConfirmOne{Session: p.Session, CSRF: p.CSRF, Once: p.Once, Cancel: p.Session.Path(), Dialog: true}
 }
 
 // ConfirmOne is the page's form.
 func (p *ConfirmSignOutPage) ConfirmOne() ConfirmOne {
-	return ConfirmOne{Session: p.Session, CSRF: p.CSRF, Cancel: p.Cancel}
+	return ConfirmOne{Session: p.Session, CSRF: p.CSRF, Once: p.Once, Cancel: p.Cancel}
 }
 
 // ConfirmOthers is the page's form.
 func (p *ConfirmSignOutOthersPage) ConfirmOthers() ConfirmOthers {
-	return ConfirmOthers{Others: p.Others, CSRF: p.CSRF}
+	return ConfirmOthers{Others: p.Others, CSRF: p.CSRF, Once: p.Once}
 }

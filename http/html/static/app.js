@@ -1,7 +1,7 @@
 // Doorman's pages work without this script. With it: confirmations open as a
 // dialog over the page, times show in the reader's own time zone, the
-// session id can be copied with one click, and the Session settings form
-// shows only what applies.
+// session id can be copied with one click, the Session settings form
+// shows only what applies, and a form is not sent twice by a double click.
 (function () {
   "use strict";
 
@@ -104,8 +104,41 @@
     });
   }
 
+  // A form that changes something is sent once: a second click while its
+  // answer loads is ignored, and its buttons show as disabled. The server
+  // does a form's action once anyway (its one-time token); this only
+  // spares the second request. A page brought back by the Back button gets
+  // its buttons back.
+  function submitOnce() {
+    document.addEventListener("submit", function (ev) {
+      var form = ev.target;
+      if (!(form instanceof HTMLFormElement) || form.method !== "post" || ev.defaultPrevented) { return; }
+      if (form.hasAttribute("data-sent")) {
+        ev.preventDefault();
+        return;
+      }
+      form.setAttribute("data-sent", "");
+      // After this event: a disabled submitter would not be sent.
+      setTimeout(function () {
+        form.querySelectorAll("button, input[type=submit]").forEach(function (b) {
+          if (b.type === "submit") { b.disabled = true; }
+        });
+      }, 0);
+    });
+    window.addEventListener("pageshow", function (ev) {
+      if (!ev.persisted) { return; }
+      document.querySelectorAll("form[data-sent]").forEach(function (form) {
+        form.removeAttribute("data-sent");
+        form.querySelectorAll("button, input[type=submit]").forEach(function (b) {
+          if (b.type === "submit") { b.disabled = false; }
+        });
+      });
+    });
+  }
+
   localTimes(document);
   copyButtons(document);
   confirmDialogs(document);
   settingsForm(document);
+  submitOnce();
 })();
