@@ -347,6 +347,8 @@ type Store interface {
 
 	// Password reset links (passwordreset.go).
 	PasswordResets
+	// Passkeys and their ceremonies (passkey.go).
+	PasskeyStore
 
 	// Assertion signing keys
 
