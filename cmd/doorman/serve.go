@@ -18,6 +18,7 @@ import (
 	"github.com/doorman/doorman"
 	"github.com/doorman/doorman/aesgcm"
 	"github.com/doorman/doorman/app"
+	"github.com/doorman/doorman/passkey"
 	"github.com/doorman/doorman/argon2id"
 	"github.com/doorman/doorman/demo"
 	"github.com/doorman/doorman/geoip"
@@ -148,6 +149,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	svc.OTP = totp.OTP{}
+	if rp, err := passkey.New(base, "Doorman"); err != nil {
+		// Passkeys are bound to the base URL's host; without a usable one
+		// Doorman runs without them rather than not at all.
+		log.Warn("passkeys are off", "err", err)
+	} else {
+		svc.WebAuthn = rp
+	}
 	if c.secretKey != "" {
 		key, err := aesgcm.ParseKey(c.secretKey)
 		if err != nil {
