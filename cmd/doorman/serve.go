@@ -18,11 +18,11 @@ import (
 	"github.com/doorman/doorman"
 	"github.com/doorman/doorman/aesgcm"
 	"github.com/doorman/doorman/app"
-	"github.com/doorman/doorman/passkey"
 	"github.com/doorman/doorman/argon2id"
 	"github.com/doorman/doorman/demo"
 	"github.com/doorman/doorman/geoip"
 	doormanhttp "github.com/doorman/doorman/http"
+	"github.com/doorman/doorman/passkey"
 	"github.com/doorman/doorman/totp"
 	"github.com/doorman/doorman/useragent"
 )
