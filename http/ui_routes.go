@@ -138,7 +138,8 @@ func pagePatterns() []string {
 
 // pageCSP lets a page load the server's own styles, scripts and images and
 // nothing else: no inline script or style, no framing, forms only to us.
-const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+// The script may talk to the server only (the passkey ceremonies).
+const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 var (

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -29,17 +30,21 @@ var _ doorman.WebAuthn = (*RP)(nil)
 
 // New returns the relying party of base, the server's public URL (the
 // --base-url): its host is the relying party id, scheme and host the one
-// origin. WebAuthn needs a secure context, so base must be https, or http
-// on localhost or a loopback address (development and tests).
+// origin. WebAuthn needs a secure context and a domain, so base must be
+// https with a host name, or http://localhost (development and tests).
 func New(base *url.URL, displayName string) (*RP, error) {
 	if base == nil || base.Host == "" {
 		return nil, errors.New("passkey: the base URL is needed: passkeys are bound to its host")
 	}
 	host := base.Hostname()
+	if net.ParseIP(host) != nil {
+		// A relying party id is a domain: browsers refuse an address.
+		return nil, fmt.Errorf("passkey: the base URL's host %s is an address; passkeys need a domain name (localhost will do for development)", host)
+	}
 	switch base.Scheme {
 	case "https":
 	case "http":
-		if host != "localhost" && host != "127.0.0.1" && host != "::1" {
+		if host != "localhost" {
 			return nil, fmt.Errorf("passkey: %s is not a secure context: browsers offer WebAuthn over https only (or http on localhost)", base.Scheme+"://"+base.Host)
 		}
 	default:

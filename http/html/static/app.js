@@ -189,8 +189,9 @@
             say(err && err.name === "NotAllowedError" ? "The passkey request was cancelled or timed out." :
               "The browser could not use a passkey" + (err && err.message ? ": " + err.message : "."));
           });
-        }).catch(function () {
-          say("Doorman could not be reached. Try again.");
+        }).catch(function (err) {
+          say(err instanceof TypeError && /fetch/i.test(err.message) ? "Doorman could not be reached. Try again." :
+            "The passkey could not be used" + (err && err.message ? ": " + err.message : "."));
         }).then(function () { button.disabled = false; });
       });
     });
