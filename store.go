@@ -48,6 +48,7 @@ type Store interface {
 	PasswordResetStore   // passwordreset.go
 	SigningKeyStore      // signingkey.go
 	FormTokenStore       // formtoken.go
+	PasskeyStore         // passkey.go
 
 	// Ping returns nil when the store can answer queries.
 	Ping(ctx context.Context) error

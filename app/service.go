@@ -78,6 +78,9 @@ type Service struct {
 	// no one can turn two-factor authentication on, and a user who has it
 	// cannot sign in.
 	OTP doorman.OTP
+	// WebAuthn checks passkeys (the passkey package, for the base URL's
+	// host). Optional: without it no one can add or use a passkey.
+	WebAuthn doorman.WebAuthn
 	// SigningKeyPeriod is how long one key signs assertions before the
 	// next takes over (service_assertion.go). Default 30 days. Every node
 	// of a deployment must use the same: nodes agree on a key by period.

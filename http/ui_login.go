@@ -35,7 +35,7 @@ func (s *Server) loginPage(w *request, r *http.Request) error {
 		// then says so; the form itself can still be shown.
 	}
 	p := &pages.LoginPage{Layout: s.layout(w, r, "Sign in"), Next: next,
-		FormToken: loginFormToken(s.deviceKey(w, r))}
+		FormToken: loginFormToken(s.deviceKey(w, r)), Passkeys: s.svc.WebAuthn != nil}
 	if reason != "" && p.Flash == nil {
 		p.Flash = &pages.Flash{Kind: pages.FlashInfo, Text: reason}
 	}
@@ -89,6 +89,7 @@ func (s *Server) loginSubmit(w *request, r *http.Request) error {
 func (s *Server) renderLogin(w *request, r *http.Request, status int, page *pages.LoginPage, key string) error {
 	page.Layout = s.layout(w, r, "Sign in")
 	page.FormToken = loginFormToken(key)
+	page.Passkeys = s.svc.WebAuthn != nil
 	s.render(w, r, status, page)
 	return nil
 }

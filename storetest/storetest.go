@@ -135,6 +135,7 @@ func suite(c config) []group {
 		{name: "PasswordResets", tests: passwordResetTests},     // PasswordResetStore
 		{name: "SigningKeys", tests: signingKeyTests},           // SigningKeyStore
 		{name: "FormTokens", tests: formTokenTests},             // FormTokenStore
+		{name: "Passkeys", tests: passkeyTests},                 // PasskeyStore
 		{name: "Store", tests: []test{{"Ping", testPing}}, groups: []group{
 			{name: "BadInput", tests: badInputTests},
 		}},

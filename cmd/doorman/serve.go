@@ -22,6 +22,7 @@ import (
 	"github.com/doorman/doorman/demo"
 	"github.com/doorman/doorman/geoip"
 	doormanhttp "github.com/doorman/doorman/http"
+	"github.com/doorman/doorman/passkey"
 	"github.com/doorman/doorman/totp"
 	"github.com/doorman/doorman/useragent"
 )
@@ -148,6 +149,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	svc.OTP = totp.OTP{}
+	if rp, err := passkey.New(base, "Doorman"); err != nil {
+		// Passkeys are bound to the base URL's host; without a usable one
+		// Doorman runs without them rather than not at all.
+		log.Warn("passkeys are off", "err", err)
+	} else {
+		svc.WebAuthn = rp
+	}
 	if c.secretKey != "" {
 		key, err := aesgcm.ParseKey(c.secretKey)
 		if err != nil {

@@ -89,6 +89,8 @@ type LoginPage struct {
 	FormToken string
 	// Error says why the last attempt failed.
 	Error string
+	// Passkeys offers "Sign in with a passkey" (the server has them on).
+	Passkeys bool
 }
 
 func (*LoginPage) template() string { return "login" }
