@@ -154,6 +154,8 @@ var notSensitive = map[string]string{
 	"APIKey":                    "read",
 	"APIKeys":                   "read",
 	"Assertion":                 "read: signs what the forward-auth check already says",
+	"ClaimForm":                 "plumbing: claims a form's one-time token before the action, which asks by itself",
+	"NewFormToken":              "plumbing: makes a page's one-time token",
 	"AuditLog":                  "read",
 	"ExportAudit":               "read",
 	"GetSession":                "read",
