@@ -347,6 +347,8 @@ type Store interface {
 
 	// Password reset links (passwordreset.go).
 	PasswordResets
+	// Device binding of sessions (binding.go).
+	BindingStore
 
 	// Assertion signing keys
 
