@@ -241,7 +241,9 @@ func (s *Server) authenticate(rq *request, r *http.Request, rt *route) bool {
 	if !fromCookie && doorman.IsAPIKey(token) {
 		p, err = s.svc.AuthenticateAPIKey(r.Context(), token, s.meta(rq, r))
 	} else {
-		p, err = s.svc.Authenticate(r.Context(), token, s.meta(rq, r))
+		m := s.meta(rq, r)
+		m.Bearer = !fromCookie
+		p, err = s.svc.Authenticate(r.Context(), token, m)
 	}
 	if err != nil {
 		switch {
@@ -308,7 +310,8 @@ func cookieValue(lines []string, name string) string {
 
 // meta describes the request for the audit log and the session's activity.
 func (s *Server) meta(rq *request, r *http.Request) app.Meta {
-	return app.Meta{IP: rq.clientIP(), UserAgent: r.UserAgent(), Hints: clientHints(r)}
+	return app.Meta{IP: rq.clientIP(), UserAgent: r.UserAgent(), Hints: clientHints(r),
+		BoundCookie: cookieValue(r.Header["Cookie"], s.boundCookieName())}
 }
 
 // setSessionCookie sends the new session's token. A remembered session's
