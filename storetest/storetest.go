@@ -116,6 +116,7 @@ func Run(t *testing.T, open func(testing.TB) doorman.Store, opts ...Option) {
 		{"BadInput", badInputTests},
 		{"Throttle", throttleTests},
 		{"SigningKey", signingKeyTests},
+		{"Binding", bindingTests},
 	}
 	t.Run("Ping", func(t *testing.T) {
 		s := open(t)
