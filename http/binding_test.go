@@ -366,6 +366,15 @@ func TestBindingProtocol(t *testing.T) {
 	if a.status != http.StatusOK || !s.Bound {
 		t.Errorf("GET session: %d %s, want bound", a.status, a.body)
 	}
+	// So do the pages: the list's badge and the details with the key's time.
+	list := e.page(b.c, "GET", "/settings/security/sessions", nil).wantStatus(http.StatusOK)
+	if got := list.texts("span.badge-bound"); len(got) != 2 || got[0] != "Bound to this device" {
+		t.Errorf("Sessions page badges %q, want two Bound to this device (this browser's and other's)", got)
+	}
+	details := e.page(b.c, "GET", "/settings/security/sessions/"+sid, nil).wantStatus(http.StatusOK)
+	if got := details.text("dd#session-bound"); !strings.HasPrefix(got, "Bound to this device since ") {
+		t.Errorf("session details: %q, want Bound to this device since …", got)
+	}
 }
 
 // TestBindingWrongKey: a refresh signed by another key is refused, audited,
@@ -466,6 +475,9 @@ func TestBindingNotUsed(t *testing.T) {
 	thief.do("POST", path, nil, "Secure-Session-Response", "junk").wantError(t, http.StatusBadRequest, doorman.EINVALID)
 	if got := b.whoami(); got != http.StatusOK {
 		t.Errorf("whoami after the failed registrations: %d", got)
+	}
+	if got := e.page(b.c, "GET", "/settings/security/sessions", nil).wantStatus(http.StatusOK).texts("span.badge-bound"); len(got) != 0 {
+		t.Errorf("an unbound session shows %q", got)
 	}
 
 	plain := newEnv(t)
