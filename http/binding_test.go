@@ -494,3 +494,92 @@ func TestBindingNotUsed(t *testing.T) {
 			p.status, p.header.Get("Secure-Session-Registration"))
 	}
 }
+
+// BenchmarkBindingRefresh is one whole refresh of a bound session as the
+// server sees it, in process on SQLite: the request that gets a challenge
+// (403) and the one with the proof that gets the bound cookie (200). The
+// browser's signature is made with the timer stopped: it is the device's
+// cost, not Doorman's.
+func BenchmarkBindingRefresh(b *testing.B) {
+	svc, token := benchSetup(b)
+	ctx := context.Background()
+	p, err := svc.Authenticate(ctx, token, app.Meta{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, err := jws.NewKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := svc.OfferBinding(ctx, p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	proof, _ := key.SignProof(c, "", true)
+	if _, _, err := svc.RegisterBinding(ctx, proof, token, app.Meta{}); err != nil {
+		b.Fatal(err)
+	}
+	sid := p.Session.ID
+	h := doormanhttp.NewServer(svc, doormanhttp.Config{
+		BaseURL: &url.URL{Scheme: "https", Host: "doorman.test"},
+		Logger:  slog.New(slog.DiscardHandler),
+	}).Handler()
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest("POST", "https://doorman.test/dbsc/refresh", nil)
+		req.Header.Set("Sec-Secure-Session-Id", sid)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		v := w.Header().Get("Secure-Session-Challenge")
+		if w.Code != http.StatusForbidden || v == "" {
+			b.Fatalf("refresh without proof: %d %s", w.Code, w.Body)
+		}
+		challenge, _, _ := strings.Cut(strings.TrimPrefix(v, `"`), `"`)
+		b.StopTimer()
+		proof, err := key.SignProof(challenge, "", false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		req = httptest.NewRequest("POST", "https://doorman.test/dbsc/refresh", nil)
+		req.Header.Set("Sec-Secure-Session-Id", sid)
+		req.Header.Set("Secure-Session-Response", proof)
+		w = httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK || boundCookieLine(w.Header()) == "" {
+			b.Fatalf("refresh with proof: %d %s", w.Code, w.Body)
+		}
+	}
+}
+
+// BenchmarkBoundWhoami is BenchmarkWhoami's request made by a bound
+// session with its bound cookie: the cost of the check on every request.
+func BenchmarkBoundWhoami(b *testing.B) {
+	svc, token := benchSetup(b)
+	ctx := context.Background()
+	p, err := svc.Authenticate(ctx, token, app.Meta{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, _ := jws.NewKey()
+	c, _ := svc.OfferBinding(ctx, p)
+	proof, _ := key.SignProof(c, "", true)
+	_, bc, err := svc.RegisterBinding(ctx, proof, token, app.Meta{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := doormanhttp.NewServer(svc, doormanhttp.Config{
+		BaseURL: &url.URL{Scheme: "https", Host: "doorman.test"},
+		Logger:  slog.New(slog.DiscardHandler),
+	}).Handler()
+	req := httptest.NewRequest("GET", "https://doorman.test/api/v1/whoami", nil)
+	req.Header.Set("Cookie", "__Host-doorman_session="+token+"; __Host-doorman_bound="+bc.Value)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("whoami: %d %s", w.Code, w.Body)
+		}
+	}
+}
