@@ -73,6 +73,12 @@ const (
 	ActionDeviceProofFailed = "device_proof_failed"
 )
 
+// ReasonDeviceProofRequired is the Reason of the EUNAUTHORIZED that refuses
+// a request of a bound session without a valid bound cookie: the session
+// itself is still valid, so the browser keeps its session cookie and gets a
+// new bound cookie by a refresh.
+const ReasonDeviceProofRequired = "device_proof_required"
+
 // ReasonDeviceProofFailed is the high risk reason of a session whose device
 // proof failed, and the revoke reason when that ends it.
 const ReasonDeviceProofFailed = "device_proof_failed"

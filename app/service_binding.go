@@ -20,9 +20,9 @@ import (
 
 // Errors of device binding.
 var (
-	errBoundCookie = &doorman.Error{Code: doorman.EUNAUTHORIZED, Reason: doorman.ReasonDeviceProofFailed,
+	errBoundCookie = &doorman.Error{Code: doorman.EUNAUTHORIZED, Reason: doorman.ReasonDeviceProofRequired,
 		Message: "This session is bound to a device, and this request did not prove it came from that device"}
-	errBoundBearer = &doorman.Error{Code: doorman.EUNAUTHORIZED, Reason: doorman.ReasonDeviceProofFailed,
+	errBoundBearer = &doorman.Error{Code: doorman.EUNAUTHORIZED, Reason: doorman.ReasonDeviceProofRequired,
 		Message: "This session is bound to a device: its token cannot be used as a Bearer token"}
 	errBadProof  = &doorman.Error{Code: doorman.EINVALID, Message: "The device proof is not a valid DBSC proof"}
 	errChallenge = &doorman.Error{Code: doorman.EFORBIDDEN,

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -60,6 +61,15 @@ func (s *Server) mountBinding() {
 				}
 			})})
 	}
+}
+
+// keepsCookie reports whether a refusal leaves the session cookie in place:
+// a bound session whose bound cookie expired is still valid, and its
+// browser gets a new bound cookie by a refresh. Behind a forward-auth proxy
+// the Set-Cookie of a refusal reaches the browser too.
+func keepsCookie(err error) bool {
+	var e *doorman.Error
+	return errors.As(err, &e) && e.Reason == doorman.ReasonDeviceProofRequired
 }
 
 // boundCookieName is the bound cookie's name, prefixed as the session

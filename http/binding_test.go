@@ -325,7 +325,12 @@ func TestBindingProtocol(t *testing.T) {
 	// proof by its own key is refused (tested in TestBindingWrongKey).
 	wantChallenge(t, thief.do("POST", "/dbsc/refresh", nil, "Sec-Secure-Session-Id", sid), sid)
 
-	// The browser with the key refreshes and goes on.
+	// The browser with the key is refused too until it refreshes, but keeps
+	// its session cookie (a forward-auth proxy passes the refusal's
+	// Set-Cookie on), then refreshes and goes on.
+	if a := b.do("GET", "/api/v1/whoami", nil); a.status != http.StatusUnauthorized || len(a.header.Values("Set-Cookie")) != 0 {
+		t.Fatalf("whoami with an expired bound cookie: %d, Set-Cookie %q; want 401 and none", a.status, a.header.Values("Set-Cookie"))
+	}
 	b.refresh(sid)
 	if got := b.whoami(); got != http.StatusOK {
 		t.Fatalf("whoami after refresh: %d", got)

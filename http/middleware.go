@@ -251,7 +251,7 @@ func (s *Server) authenticate(rq *request, r *http.Request, rt *route) bool {
 			s.metrics.validation(outcomeUnavailable)
 		case doorman.ErrorCode(err) == doorman.EUNAUTHORIZED:
 			s.metrics.validation(outcomeInvalid)
-			if fromCookie {
+			if fromCookie && !keepsCookie(err) {
 				s.clearCookie(rq) // a dead cookie only costs the browser a round trip
 			}
 		default:

@@ -218,7 +218,9 @@ func (s *Server) pageAuth(rq *request, r *http.Request, rt *pageRoute) bool {
 			return false
 		}
 		s.metrics.validation(outcomeInvalid)
-		s.clearCookie(rq)
+		if !keepsCookie(err) {
+			s.clearCookie(rq)
+		}
 		s.toLogin(rq, r, signedOutReason(err))
 		return false
 	}
