@@ -178,6 +178,7 @@ var notSensitive = map[string]string{
 	"RequireRecentAuth":         "is the rule",
 	"RevokeAPIKey":              "only takes access away",
 	"RevokeSession":             "only takes access away",
+	"OfferBinding":              "called at sign-in only, by the sign-in itself, before any request of the session: the password was just given",
 	"SignOut":                   "only takes access away",
 	"SignOutOthers":             "only takes access away; the guide's answer to a lost device",
 	"TestWebhook":               "sends a test event to the webhook already set up",
