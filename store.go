@@ -29,6 +29,7 @@ import (
 // would keep them, so its store checks first. The Service refuses them
 // earlier still, naming the field.
 type Store interface {
+	AuditNameStore // what the audit log's events name (auditnames.go)
 	// Ping returns nil when the store can answer queries.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.

@@ -107,6 +107,7 @@ func Run(t *testing.T, open func(testing.TB) doorman.Store, opts ...Option) {
 		{"Expiry", expiryTests},
 		{"Purge", purgeTests},
 		{"Audit", auditTests},
+		{"AuditNames", auditNameTests},
 		{"Team", teamTests},
 		{"TeamUsers", teamUserTests},
 		{"APIKey", apiKeyTests},
