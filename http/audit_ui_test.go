@@ -67,9 +67,16 @@ func newAuditWorld(t *testing.T) *auditWorld {
 	}
 	var key struct {
 		APIKey struct{ ID string } `json:"api_key"`
+		Secret string
 	}
 	e.do(w.admin, "POST", "/api/v1/api-keys", map[string]any{"name": "Production API"}, from...).decode(t, &key)
 	w.keyID = key.APIKey.ID
+	// The key acts too: it signs zoe out.
+	zoe := e.user("zoe@acme.example", doorman.RoleMember)
+	if a := e.do(nil, "POST", "/api/v1/team/users/"+zoe.ID+"/sign-out", map[string]any{"reason": "Rotation"},
+		append([]string{"Authorization", "Bearer " + key.Secret}, from...)...); a.status != http.StatusOK {
+		t.Fatalf("force sign-out by key: %d %s", a.status, a.body)
+	}
 	if a := e.do(w.admin, "DELETE", "/api/v1/team/users/"+w.gus.ID, map[string]any{"reason": "Contract ended"}, from...); a.status != http.StatusNoContent {
 		t.Fatalf("remove gus: %d %s", a.status, a.body)
 	}
@@ -171,7 +178,7 @@ func TestAuditLogReadsAsSentences(t *testing.T) {
 		}
 	}
 
-	tr, forced := rowOf(t, p, doorman.ActionUserSessionsRevoked, "")
+	tr, forced := rowOf(t, p, doorman.ActionUserSessionsRevoked, "ana@acme.example")
 	if want := []string{"20 minutes ago", "ana@acme.example", "Forced sign-out 1 session",
 		"mike@acme.example Name of mike@acme.example", "Left the company", geoiptest.Madrid, "Chrome on macOS"}; !slices.Equal(forced, want) {
 		t.Errorf("forced sign-out row %q, want %q", forced, want)
@@ -180,6 +187,21 @@ func TestAuditLogReadsAsSentences(t *testing.T) {
 	if len(links) != 3 || attr(links[0], "href") != "/admin/team/"+w.ana.ID || attr(links[1], "href") != "/admin/audit/"+w.forcedID ||
 		attr(links[2], "href") != "/admin/team/"+w.mike.ID {
 		t.Errorf("forced sign-out links %v: want the actor's page, the event's, the target's", hrefs(links))
+	}
+	// A key that acted links to its page.
+	byKey := 0
+	for _, tr := range p.all("table.audit-table tbody tr") {
+		tds := within(tr, "td")
+		if actor := auditText(tds[1]); strings.HasPrefix(actor, "API key ") && attr(tds[2], "data-action") == doorman.ActionUserSessionsRevoked {
+			byKey++
+			if a := within(tds[1], "a"); actor != "API key "+strings.Fields(actor)[2]+" (Production API)" || len(a) != 1 ||
+				attr(a[0], "href") != "/settings/api-keys/"+w.keyID || auditText(tds[3]) != "zoe@acme.example Name of zoe@acme.example" {
+				t.Errorf("the key's forced sign-out: actor %q (%v), target %q", actor, hrefs(a), auditText(tds[3]))
+			}
+		}
+	}
+	if byKey != 1 {
+		t.Errorf("%d forced sign-outs by the key, want 1", byKey)
 	}
 	// A live session: its device and place, from the store.
 	if _, own := rowOf(t, p, doorman.ActionSignIn, "ana@acme.example"); own[3] != "Chrome on macOS Madrid, Spain" {

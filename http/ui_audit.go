@@ -168,11 +168,14 @@ func (d *auditDescriber) device(ua string) string {
 }
 
 // actor names who acted: their email, linked to their page while they
-// are in the team.
+// are in the team, or the API key, linked to its page.
 func (d *auditDescriber) actor(ev *doorman.AuditEvent) pages.AuditLink {
 	l := pages.AuditLink{Text: pages.ActorText(ev.Actor)}
 	if u := d.names.Users[doorman.NormalizeEmail(ev.Actor)]; u != nil && u.ID == ev.ActorID && u.RemovedAt == nil {
 		l.Href = pages.TeamPersonPath(u.ID)
+	}
+	if doorman.IDWellFormed(doorman.PrefixAPIKeyID, ev.ActorID) {
+		l.Href = pages.APIKeyPath(ev.ActorID) // a key acted: its page says which and what it did since
 	}
 	return l
 }

@@ -220,6 +220,3 @@ func (*SessionSettingsPage) template() string { return "admin_settings" }
 
 // Thousands writes n with comma separators: "1,234".
 func Thousands(n int) string { return thousands(int64(n)) }
-
-// ShortID shortens a long id for a table cell: "sess_01J4ZQ8X…".
-func ShortID(id string) string { return shortID(id) }
