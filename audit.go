@@ -79,24 +79,6 @@ type AuditFilter struct {
 	Offset    int
 }
 
-// auditActions are the actions Doorman records; a filter by any other
-// action is a client's mistake.
-var auditActions = map[string]bool{
-	ActionSignIn: true, ActionSignInFailed: true, ActionSignOut: true, ActionSessionRevoked: true,
-	ActionOtherSessionsRevoke: true, ActionUserSessionsRevoked: true, ActionTeamSessionsRevoked: true,
-	ActionSettingsUpdated: true, ActionUserCreated: true,
-	ActionAPIKeyCreated: true, ActionAPIKeyRevoked: true, ActionAPIKeyNewIP: true,
-	ActionAllSessionsRevoked: true, ActionPasswordChanged: true, ActionSessionRotated: true,
-	ActionReauthenticated: true, ActionReauthFailed: true,
-	ActionSessionFlagged: true, ActionTwoFactorEnabled: true, ActionTwoFactorDisabled: true,
-	ActionRecoveryCodesRenewed: true, ActionRecoveryCodeUsed: true,
-	ActionSignInAlert: true, ActionSessionReported: true, ActionAlertDelivered: true, ActionAlertUndelivered: true,
-	ActionWebhookUpdated: true, ActionWebhookDeleted: true, ActionWebhookTested: true,
-}
-
-// KnownAuditAction reports whether action is one Doorman records.
-func KnownAuditAction(action string) bool { return auditActions[action] }
-
 // Validate returns EINVALID for a filter no event could match because a
 // client sent it wrong: an unknown action, or text that is not ValidText.
 // An empty field matches everything and is always valid.

@@ -83,11 +83,6 @@ const ReasonDeviceProofRequired = "device_proof_required"
 // proof failed, and the revoke reason when that ends it.
 const ReasonDeviceProofFailed = "device_proof_failed"
 
-func init() {
-	auditActions[ActionSessionBound] = true
-	auditActions[ActionDeviceProofFailed] = true
-}
-
 // BindingStore keeps device bindings and their challenges. The Store
 // includes it.
 type BindingStore interface {

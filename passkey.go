@@ -42,12 +42,6 @@ const (
 	ActionPasskeyUsed = "passkey_used"
 )
 
-func init() {
-	auditActions[ActionPasskeyAdded] = true
-	auditActions[ActionPasskeyRemoved] = true
-	auditActions[ActionPasskeyUsed] = true
-}
-
 // Passkey is a WebAuthn credential registered by a user.
 type Passkey struct {
 	ID        string

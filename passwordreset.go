@@ -50,11 +50,6 @@ const (
 	ActionPasswordReset = "password_reset"
 )
 
-func init() {
-	auditActions[ActionPasswordResetRequested] = true
-	auditActions[ActionPasswordReset] = true
-}
-
 // ReasonPasswordReset is the revoke reason of the sessions a password reset
 // ends.
 const ReasonPasswordReset = "password reset"

@@ -40,6 +40,7 @@ type Store interface {
 	RiskStore            // risk.go
 	APIKeyStore          // apikey.go
 	AuditStore           // audit.go
+	AuditNameStore       // auditnames.go: what the audit log's events name
 	ThrottleStore        // limit.go
 	AlertStore           // alert.go
 	WebhookStore         // alert.go

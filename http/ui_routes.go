@@ -98,6 +98,7 @@ var pageRoutes = []pageRoute{
 	{Route{"GET", pages.PathSessionSettings, "Session settings"}, true, adminOnly((*Server).sessionSettingsPage)},
 	{Route{"POST", pages.PathSessionSettings, "Session settings"}, true, adminOnly((*Server).sessionSettingsSubmit)},
 	{Route{"GET", pages.PathAudit, "Audit log"}, true, adminOnly((*Server).auditPage)},
+	{Route{"GET", pages.PathAudit + "/{id}", "Audit event"}, true, adminOnly((*Server).auditEventPage)},
 	// The API Sessions pages (ui_apikeys.go).
 	{Route{"GET", pages.PathAPIKeys, "API keys"}, true, adminOnly((*Server).apiKeysPage)},
 	{Route{"POST", pages.PathAPIKeys, "Create API key"}, true, adminOnly((*Server).createAPIKeySubmit)},

@@ -127,6 +127,7 @@ func suite(c config) []group {
 		{name: "Audit", tests: append(slices.Clip(auditTests), // AuditStore
 			rawTest(c, "AppendOnly", testAppendOnly),
 			rawTest(c, "PurgeOnlyByAge", testPurgeOnlyByAge))},
+		{name: "AuditNames", tests: auditNameTests},             // AuditNameStore
 		{name: "Throttle", tests: throttleTests},                // ThrottleStore
 		{name: "Alerts", tests: alertTests},                     // AlertStore
 		{name: "Webhooks", tests: webhookTests},                 // WebhookStore

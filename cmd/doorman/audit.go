@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,7 +23,7 @@ func cmdAuditExport(ctx context.Context, args []string, stdout, stderr io.Writer
 	account := fs.String("account", "", "the account (team) name whose events to export (default: every account's)")
 	format := fs.String("format", doorman.AuditCSV, "csv (with a header row) or jsonl (one JSON object a line)")
 	since := fs.String("since", "", "only events at or after this time, RFC 3339 (2026-01-10T00:00:00Z)")
-	action := fs.String("action", "", "only events of this action (sign_in, sign_in_failed, sign_out, session_revoked, user_sessions_revoked, team_sessions_revoked, settings_updated, …)")
+	action := fs.String("action", "", "only events of this action, such as sign_in or user_sessions_revoked (an unknown one lists them all)")
 	out := fs.String("out", "", "file to write (created, readable by its owner only; default: standard output)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -31,6 +32,9 @@ func cmdAuditExport(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	f := doorman.AuditFilter{Action: strings.TrimSpace(*action)}
+	if f.Action != "" && !doorman.KnownAuditAction(f.Action) {
+		return unknownAction(f.Action)
+	}
 	if *since != "" {
 		t, err := time.Parse(time.RFC3339, *since)
 		if err != nil {
@@ -101,4 +105,24 @@ func exportAudit(ctx context.Context, svc *app.Service, f doorman.AuditFilter, f
 		err = ferr
 	}
 	return n, err
+}
+
+// unknownAction says that action is none Doorman records and lists those
+// it does, by group, each with its words.
+func unknownAction(action string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "--action %q is not an audit action. The actions are:\n", action)
+	width := 0
+	for _, a := range doorman.AuditActions {
+		width = max(width, len(a.Code))
+	}
+	group := ""
+	for _, a := range doorman.AuditActions {
+		if a.Group != group {
+			group = a.Group
+			fmt.Fprintf(&b, "\n%s\n", group)
+		}
+		fmt.Fprintf(&b, "  %-*s  %s\n", width, a.Code, a.Words)
+	}
+	return errors.New(strings.TrimRight(b.String(), "\n"))
 }

@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/doorman/doorman"
 )
@@ -220,129 +218,5 @@ type SessionSettingsPage struct {
 
 func (*SessionSettingsPage) template() string { return "admin_settings" }
 
-// AuditFilter is the audit page's filter form.
-type AuditFilter struct {
-	Actor  string
-	Action string
-	From   string // yyyy-mm-dd
-	To     string
-}
-
-// AuditRow is one event of the audit log as the table shows it.
-type AuditRow struct {
-	When   Time
-	Actor  string
-	Action string // in words: "Forced sign-out"
-	Code   string // the action's code, "user_sessions_revoked"
-	Count  string // "4 sessions", "" when the action counts nothing
-	Target string
-	// TargetFull is the whole target when Target is shortened.
-	TargetFull string
-	Reason     string
-	IP         string
-	Device     string
-	// DeviceFull is the raw User-Agent, shown on hover.
-	DeviceFull string
-}
-
-// AuditPage is Team → Audit log.
-type AuditPage struct {
-	Layout
-	Filter      AuditFilter
-	Actors      []Option
-	Actions     []Option
-	Rows        []AuditRow
-	Pager       Pager
-	ExportCSV   string
-	ExportJSONL string
-	Error       string
-}
-
-func (*AuditPage) template() string { return "admin_audit" }
-
-// ActionText is an audit action in words.
-func ActionText(code string) string {
-	if t, ok := actionTexts[code]; ok {
-		return t
-	}
-	if code == "" {
-		return Unknown
-	}
-	t := strings.ReplaceAll(code, "_", " ")
-	_, n := utf8.DecodeRuneInString(t) // the whole first character, not its first byte
-	return strings.ToUpper(t[:n]) + t[n:]
-}
-
-// Actions are the audit actions the filter offers, in the order it lists them.
-var Actions = []string{
-	doorman.ActionSignIn, doorman.ActionSignInFailed, doorman.ActionSignOut, doorman.ActionSessionRevoked,
-	doorman.ActionOtherSessionsRevoke, doorman.ActionUserSessionsRevoked, doorman.ActionTeamSessionsRevoked,
-	doorman.ActionSettingsUpdated, doorman.ActionUserCreated,
-	doorman.ActionAPIKeyCreated, doorman.ActionAPIKeyRevoked, doorman.ActionAPIKeyNewIP,
-	doorman.ActionAllSessionsRevoked, doorman.ActionPasswordChanged, doorman.ActionSessionRotated,
-	doorman.ActionReauthenticated, doorman.ActionReauthFailed,
-	doorman.ActionSessionBound, doorman.ActionDeviceProofFailed,
-	doorman.ActionTwoFactorEnabled, doorman.ActionTwoFactorDisabled, doorman.ActionRecoveryCodesRenewed,
-	doorman.ActionRecoveryCodeUsed,
-	doorman.ActionSessionFlagged, doorman.ActionSignInAlert, doorman.ActionSessionReported,
-	doorman.ActionAlertDelivered, doorman.ActionAlertUndelivered,
-	doorman.ActionWebhookUpdated, doorman.ActionWebhookDeleted, doorman.ActionWebhookTested,
-	doorman.ActionUserInvited, doorman.ActionInvitationResent, doorman.ActionInvitationAccepted,
-	doorman.ActionInvitationRevoked, doorman.ActionUserRoleChanged, doorman.ActionUserRenamed,
-	doorman.ActionUserDisabled, doorman.ActionUserEnabled, doorman.ActionUserRemoved,
-}
-
-var actionTexts = map[string]string{
-	doorman.ActionSignIn:              "Signed in",
-	doorman.ActionSignInFailed:        "Sign-in failed",
-	doorman.ActionSignOut:             "Signed out",
-	doorman.ActionSessionRevoked:      "Signed out a session",
-	doorman.ActionOtherSessionsRevoke: "Signed out other sessions",
-	doorman.ActionUserSessionsRevoked: "Forced sign-out",
-	doorman.ActionTeamSessionsRevoked: "Signed out all team sessions",
-	doorman.ActionSettingsUpdated:     "Changed session settings",
-	doorman.ActionUserCreated:         "Added a user",
-	doorman.ActionAPIKeyCreated:       "Created an API key",
-	doorman.ActionAPIKeyRevoked:       "Revoked an API key",
-	doorman.ActionAPIKeyNewIP:         "API key used from a new IP",
-	doorman.ActionAllSessionsRevoked:  "Signed out all sessions",
-	doorman.ActionPasswordChanged:     "Changed password",
-	doorman.ActionSessionRotated:      "Session given a new token",
-	doorman.ActionReauthenticated:     "Confirmed password",
-	doorman.ActionReauthFailed:        "Password confirmation failed",
-	doorman.ActionSessionBound:        "Bound a session to its device",
-	doorman.ActionDeviceProofFailed:   "Device proof failed",
-
-	// Two-factor authentication.
-	doorman.ActionTwoFactorEnabled:     "Turned on two-factor authentication",
-	doorman.ActionTwoFactorDisabled:    "Turned off two-factor authentication",
-	doorman.ActionRecoveryCodesRenewed: "Regenerated recovery codes",
-	doorman.ActionRecoveryCodeUsed:     "Used a recovery code",
-
-	// Suspicious sessions and sign-in alerts.
-	doorman.ActionSessionFlagged:   "Session flagged",
-	doorman.ActionSignInAlert:      "Sign-in alert sent",
-	doorman.ActionSessionReported:  "Reported a session (This wasn't me)",
-	doorman.ActionAlertDelivered:   "Alert delivered",
-	doorman.ActionAlertUndelivered: "Alert delivery failed",
-	doorman.ActionWebhookUpdated:   "Changed the webhook",
-	doorman.ActionWebhookDeleted:   "Deleted the webhook",
-	doorman.ActionWebhookTested:    "Sent a webhook test event",
-
-	// People in the team.
-	doorman.ActionUserInvited:        "Invited a person",
-	doorman.ActionInvitationResent:   "Resent an invitation",
-	doorman.ActionInvitationAccepted: "Accepted an invitation",
-	doorman.ActionInvitationRevoked:  "Revoked an invitation",
-	doorman.ActionUserRoleChanged:    "Changed a role",
-	doorman.ActionUserRenamed:        "Renamed a user",
-	doorman.ActionUserDisabled:       "Disabled a user",
-	doorman.ActionUserEnabled:        "Enabled a user",
-	doorman.ActionUserRemoved:        "Removed a user",
-}
-
 // Thousands writes n with comma separators: "1,234".
 func Thousands(n int) string { return thousands(int64(n)) }
-
-// ShortID shortens a long id for a table cell: "sess_01J4ZQ8X…".
-func ShortID(id string) string { return shortID(id) }

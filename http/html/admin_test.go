@@ -23,8 +23,9 @@ func TestAdminPagesRender(t *testing.T) {
 	member := pages.NewTeamUser(u)
 	sess := pages.NewSession(&doorman.Session{ID: "sess_01HMX0000000000000000000AA", CreatedAt: last, LastActiveAt: last},
 		false, doorman.DefaultSettings(), now)
-	row := pages.AuditRow{When: pages.NewTime(now, now), Actor: "admin@company.com", Action: "Forced sign-out", Count: "4 sessions",
-		Target: "guest@agency.com", Reason: "<b>", IP: "1.2.3.4", Device: "Chrome on macOS", DeviceFull: "Mozilla/5.0"}
+	row := pages.AuditRow{ID: "evt_1", When: pages.NewTime(now, now), Actor: pages.AuditLink{Text: "admin@company.com", Href: "/admin/team/usr_1"},
+		Action: "Forced sign-out", Count: "4 sessions", Target: pages.AuditLink{Text: "guest<b>@agency.com", Sub: "Guest <b>", Note: "<b>"},
+		Reason: "<b>", IP: "1.2.3.4<b>", Device: "Chrome on macOS", UserAgent: "Mozilla/5.0"}
 	for _, p := range []pages.Page{
 		&pages.TeamSessionsPage{Layout: l, TotalActive: "0"},
 		&pages.TeamSessionsPage{Layout: l, Filter: "nobody@x.example", TotalActive: "0"},
@@ -42,6 +43,9 @@ func TestAdminPagesRender(t *testing.T) {
 		&pages.AuditPage{Layout: l},
 		&pages.AuditPage{Layout: l, Filter: pages.AuditFilter{Action: "sign_in"}, Error: "The From date <b>"},
 		&pages.AuditPage{Layout: l, Rows: []pages.AuditRow{row, {When: pages.NewTime(now, now)}}, ExportCSV: "/a?x=1&y=2"},
+		&pages.AuditPage{Layout: l, Actions: pages.ActionGroups(doorman.ActionSignIn), Rows: []pages.AuditRow{row}},
+		&pages.AuditEventPage{Layout: l, Event: row, Place: "Madrid <b>", Details: []pages.AuditFact{{Label: "<b>", Value: "<b>"}}},
+		&pages.AuditEventPage{Layout: l, Event: pages.AuditRow{ID: "evt_2", When: pages.NewTime(now, now)}},
 	} {
 		var b bytes.Buffer
 		if err := r.Render(&b, p); err != nil {
@@ -73,26 +77,6 @@ func TestNewPager(t *testing.T) {
 	}
 	if p := pages.NewPager(2, 50, 1, 51, "users", pages.PathTeamSessions, nil); p.Prev != pages.PathTeamSessions {
 		t.Errorf("prev to page 1: %q", p.Prev)
-	}
-}
-
-func TestActionText(t *testing.T) {
-	for code, want := range map[string]string{
-		doorman.ActionSignIn:              "Signed in",
-		doorman.ActionUserSessionsRevoked: "Forced sign-out",
-		doorman.ActionSettingsUpdated:     "Changed session settings",
-		doorman.ActionAPIKeyCreated:       "Created an API key",
-		"some_new_action":                 "Some new action",
-		"":                                pages.Unknown,
-	} {
-		if got := pages.ActionText(code); got != want {
-			t.Errorf("ActionText(%q) = %q, want %q", code, got, want)
-		}
-	}
-	for _, a := range pages.Actions {
-		if strings.Contains(pages.ActionText(a), "_") {
-			t.Errorf("action %s has no words", a)
-		}
 	}
 }
 

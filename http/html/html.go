@@ -75,6 +75,7 @@ func New() (*Renderer, error) {
 			return a.URL(), nil
 		},
 		"plural": plural,
+		"wbr":    wbr,
 	}
 	base, err := template.New("").Funcs(funcs).ParseFS(files, "templates/_*.html")
 	if err != nil {
