@@ -166,6 +166,8 @@ var notSensitive = map[string]string{
 	"SignOut":            "only takes access away",
 	"SignOutOthers":      "only takes access away; the guide's answer to a lost device",
 	"TestWebhook":        "sends a test event to the webhook already set up",
+	"NewFormToken":       "writes nothing: a token for the session's own forms",
+	"ClaimForm":          "records that a form was sent; the form's action asks for itself",
 }
 
 // TestSensitiveOperationsNeedRecentAuth: every sensitive operation refuses
