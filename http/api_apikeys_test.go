@@ -168,7 +168,14 @@ func TestAPIKeysAPI(t *testing.T) {
 		} `json:"hours"`
 	}
 	a.decode(t, &det)
-	if len(det.Hours) != 24 || det.Hours[23].Requests != int64(n+6) {
+	// Every request is in the 24 buckets; the n made at the clock's present
+	// hour are in the last (the six before may sit in the hour before it,
+	// when the test runs across an hour's turn).
+	var total int64
+	for _, h := range det.Hours {
+		total += h.Requests
+	}
+	if len(det.Hours) != 24 || total != int64(n+6) || det.Hours[23].Requests < int64(n) {
 		t.Errorf("details hours: %s", a.body)
 	}
 	if h, _ := time.Parse(time.RFC3339, det.Hours[23].Hour); !h.Equal(e.clock.Now().UTC().Truncate(time.Hour)) {
