@@ -283,12 +283,12 @@ func TestSessionDetailsRisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	list := e.page(c, "GET", "/settings/security/sessions", nil)
-	if got := list.texts(".risk"); !slices.Equal(got, []string{"🔴 High concern"}) {
+	if got := list.texts(".risk"); !slices.Equal(got, []string{"High concern"}) {
 		t.Errorf("risk badges %q", got)
 	}
 	p := e.page(c, "GET", "/settings/security/sessions/"+s.ID, nil).wantStatus(http.StatusOK)
 	got := p.text(".alert-warning")
-	for _, want := range []string{"🔴 High concern", "Unknown location: first sign-in from", "Unknown device: first sign-in from",
+	for _, want := range []string{"High concern", "Unknown location: first sign-in from", "Unknown device: first sign-in from",
 		"Sign out this session immediately", "Change your password"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("risk notice %q lacks %q", got, want)

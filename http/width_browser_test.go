@@ -419,6 +419,18 @@ func TestWidthBrowser(t *testing.T) {
 	al.navigate(link)
 	w.check(al, "this wasn't me, used link")
 
+	// The stylesheet and the script draw and write no emoji either.
+	head := a.dom()
+	for _, href := range []string{attr(head.one("link[rel=stylesheet]"), "href"), attr(head.one("script[src]"), "src")} {
+		resp := e.do(nil, "GET", href, nil)
+		if resp.status != http.StatusOK {
+			t.Fatalf("GET %s: %d", href, resp.status)
+		}
+		if bad := emojiIn(string(resp.body)); bad != "" {
+			t.Errorf("%s: emoji: %s", href, bad)
+		}
+	}
+
 	// Every GET page route was loaded.
 	for _, rt := range e.server.PageRoutes() {
 		if rt.Method == "GET" && !visited[rt.Pattern()] && rt.Path != "/static/{name}" {

@@ -69,10 +69,11 @@ type Session struct {
 }
 
 // Risk is a suspicious session's concern level, as the user guide shows it.
+// The guide's 🔴 and 🟡 are drawn by the stylesheet beside the words, so
+// that no page needs an emoji font.
 type Risk struct {
 	Level   string   // "high", "medium" or "" for none
 	Label   string   // "High", "Medium"
-	Emoji   string   // the guide's sign: 🔴, 🟡
 	Reasons []string // in words: "Unknown location: first sign-in from Berlin, Germany"
 	// Actions are the guide's recommended steps for this level.
 	Actions []string
@@ -165,16 +166,24 @@ func deviceType(t string) string {
 	return "other" // bots and unknown clients share the plain icon
 }
 
-func newRisk(sess *doorman.Session, now time.Time) Risk {
-	var v Risk
-	switch sess.Risk.Level {
+// RiskLevel is the concern level of a risk check's level (doorman.RiskHigh,
+// doorman.RiskMedium) with the guide's recommended actions; empty for none.
+func RiskLevel(level string) Risk {
+	switch level {
 	case doorman.RiskHigh:
-		v = Risk{Level: "high", Label: "High", Emoji: "🔴",
+		return Risk{Level: "high", Label: doorman.RiskLevelLabel(level),
 			Actions: []string{"Sign out this session immediately", "Change your password right away"}}
 	case doorman.RiskMedium:
-		v = Risk{Level: "medium", Label: "Medium", Emoji: "🟡", Actions: []string{"Sign out this session if you do not recognize it"}}
-	default:
-		return Risk{}
+		return Risk{Level: "medium", Label: doorman.RiskLevelLabel(level),
+			Actions: []string{"Sign out this session if you do not recognize it"}}
+	}
+	return Risk{}
+}
+
+func newRisk(sess *doorman.Session, now time.Time) Risk {
+	v := RiskLevel(sess.Risk.Level)
+	if v.Level == "" {
+		return v
 	}
 	for _, code := range sess.Risk.Reasons {
 		v.Reasons = append(v.Reasons, doorman.RiskReasonText(code, sess, now))
