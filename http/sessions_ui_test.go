@@ -86,7 +86,7 @@ func TestSessionsPage(t *testing.T) {
 		t.Errorf("device icons %q", got)
 	}
 	// The exact time is on hover, in UTC until the script makes it local.
-	tm := p.all("li.session time")[0]
+	tm := p.all("li.session .session-status time")[0]
 	at, err := time.Parse(time.RFC3339, attr(tm, "datetime"))
 	if err != nil || e.clock.Now().Sub(at) != 2*time.Hour {
 		t.Errorf("<time datetime=%q>: want 2 hours before now", attr(tm, "datetime"))
@@ -309,7 +309,7 @@ func TestSignOutOneSession(t *testing.T) {
 		t.Errorf("h1 %q", got)
 	}
 	if got := visibleText(p.one(".confirm")); got != "Sign Out Session? This will sign out: Chrome on Windows London, United Kingdom "+
-		"Last active: 3 days ago The user will need to sign in again. Cancel Sign Out" {
+		"IP: 203.0.113.45 · PC-"+windows[len(windows)-4:]+" Last active: 3 days ago The user will need to sign in again. Cancel Sign Out" {
 		t.Errorf("confirmation reads %q", got)
 	}
 	if got := p.texts("form.confirm-actions > .btn"); !slices.Equal(got, []string{"Cancel", "Sign Out"}) {

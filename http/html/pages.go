@@ -106,6 +106,9 @@ type SessionPage struct {
 	// History lists the addresses the session was used from, newest first;
 	// nil when the service cannot tell.
 	History []IPUse
+	// RememberDays is how long a remembered session lasts from its
+	// sign-in under the account's settings, "30 days".
+	RememberDays string
 }
 
 func (*SessionPage) template() string { return "session" }
