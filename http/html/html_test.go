@@ -39,6 +39,8 @@ func TestEveryPageRenders(t *testing.T) {
 		&pages.ConfirmSignOutOthersPage{Layout: signedIn},
 		&pages.ErrorPage{Status: 503, Heading: "Doorman is unavailable", Message: "m"},
 		&pages.ErrorPage{Layout: signedIn, Status: 404, Heading: "Not found", Message: "m", NextHref: "/", NextLabel: "Back"},
+		&pages.RestrictedPage{Layout: signedIn, Heading: "This page is for administrators", Message: "m <b>",
+			Links: []pages.NavItem{{Label: "Change your password <b>", Href: pages.PathPassword}}},
 	} {
 		var b bytes.Buffer
 		if err := r.Render(&b, p); err != nil {
