@@ -67,6 +67,11 @@ func (w *widthCheck) check(b *tab, name string) {
 		if scroll > inner || scroll > width {
 			w.t.Errorf("%s (%s) at %d px: scrolls sideways, %d px wide (%s)", name, b.path(), width, scroll, widest(b, width))
 		}
+		if width == phoneWidth {
+			if bad := hiddenCells(b); bad != "" {
+				w.t.Errorf("%s (%s) at %d px: table cells not shown as stacked rows: %s", name, b.path(), width, bad)
+			}
+		}
 		if dir := os.Getenv("DOORMAN_WIDTH_SHOTS"); dir != "" {
 			w.shoot(b, dir, fmt.Sprintf("%s-%d", name, width))
 		}
@@ -91,6 +96,34 @@ func (w *widthCheck) shoot(b *tab, dir, name string) {
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		w.t.Fatal(err)
 	}
+}
+
+// hiddenCells lists the table cells of the page that a phone does not
+// show whole, and those of stacked tables that do not name their column:
+// every figure must stay, under its column's name (data-label). Cells of a
+// closed <details> and the column headings (read by screen readers) are
+// left out; a cell holding a row's action needs no name.
+func hiddenCells(b *tab) string {
+	return eval[string](b, `(() => {
+		const bad = [];
+		for (const c of document.querySelectorAll("main table td, main table tbody th")) {
+			if (c.closest("details:not([open])")) { continue; }
+			const r = c.getBoundingClientRect(), what = (c.getAttribute("data-label") || "") + " " + JSON.stringify(c.textContent.trim().slice(0, 30));
+			if (r.width < 1 || r.height < 1 || r.right > window.innerWidth + 0.5 || getComputedStyle(c).visibility === "hidden") {
+				bad.push("hidden " + what);
+				continue;
+			}
+			if (c.tagName === "TD" && c.closest(".table-card") && !c.classList.contains("table-action")) {
+				const label = c.getAttribute("data-label");
+				if (!label) {
+					bad.push("no data-label " + what);
+				} else if (getComputedStyle(c, "::before").content !== JSON.stringify(label)) {
+					bad.push("label not shown " + what);
+				}
+			}
+		}
+		return bad.slice(0, 4).join("; ");
+	})()`)
 }
 
 // widest names the elements that reach past the window, for the message.
