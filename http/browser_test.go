@@ -371,8 +371,8 @@ func TestBrowser(t *testing.T) {
 	if got := cards(p, "others"); !slices.Equal(got, want) {
 		t.Errorf("other sessions:\n got %q\nwant %q", got, want)
 	}
-	if got := eval[string](a, `getComputedStyle(document.querySelector(".session-current .dot")).backgroundColor`); got == "" {
-		t.Error("no status dot colour")
+	if got := eval[string](a, `getComputedStyle(document.querySelector(".session-current .dot")).borderTopColor`); got == "" || got == "rgba(0, 0, 0, 0)" {
+		t.Errorf("status dot colour %q", got)
 	}
 	if got := eval[string](a, `document.querySelector(".session time").title`); !strings.Contains(got, "(") {
 		t.Errorf("exact time on hover %q: want it in the browser's time zone", got)
