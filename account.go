@@ -1,6 +1,7 @@
 package doorman
 
 import (
+	"context"
 	"strings"
 	"time"
 )
@@ -120,4 +121,27 @@ func (a *Account) Validate() error {
 		return err
 	}
 	return a.Settings.Validate()
+}
+
+// AccountStore keeps accounts and their session settings.
+type AccountStore interface {
+	// CreateAccount stores a, whose ID is set. Returns ECONFLICT if the ID or
+	// name is taken.
+	CreateAccount(ctx context.Context, a *Account) error
+	// FindAccountByID returns ENOTFOUND if no account has that id.
+	FindAccountByID(ctx context.Context, id string) (*Account, error)
+	// FindAccountByName returns ENOTFOUND if no account has that name.
+	FindAccountByName(ctx context.Context, name string) (*Account, error)
+	// UpdateAccountSettings replaces the account's settings by s and, in
+	// the same transaction, records the end of every session of the account
+	// not yet revoked that SettingsEnd says the change ends at now, from the
+	// settings stored when the transaction reads them (concurrent changes
+	// are serialised) to s: each is revoked at that end's time, by
+	// ActorExpiry, with its reason (ReasonIdle or ReasonExpired), so that no
+	// later change of the settings brings it back. It sets ev.Count (ev may
+	// be nil) to how many of them the change itself ended (those valid
+	// under the old settings), writes ev, and returns that count. Returns
+	// ENOTFOUND, changing nothing, if no account has that id; on any error
+	// nothing is written.
+	UpdateAccountSettings(ctx context.Context, id string, s Settings, now time.Time, ev *AuditEvent) (int, error)
 }

@@ -242,9 +242,6 @@ type AlertEventRisk struct {
 	Reasons []string `json:"reasons"`
 }
 
-// Store errors and shapes of sign-in alerts are documented on the Store
-// interface (store.go, "Sign-in alerts").
-
 // ForbiddenWebhookAddr reports whether a is an address a webhook never
 // reaches: link-local (cloud instance metadata lives at 169.254.169.254),
 // unspecified or multicast. Loopback and private addresses are allowed:
@@ -364,4 +361,64 @@ func digitValue(c byte) uint64 {
 		return uint64(c-'A') + 10
 	}
 	return 99
+}
+
+// AlertStore keeps sign-in alerts and the outbox of their deliveries, by
+// email and webhook, which nodes claim under a lease. Each method that
+// takes an ev writes it in the same transaction as its
+// change.
+type AlertStore interface {
+	// CreateAlert stores a, its deliveries ds (their AlertID and AccountID
+	// set) and ev (if not nil), in one transaction. Returns ECONFLICT if an
+	// id or the token hash is taken, ENOTFOUND if the account does not exist.
+	CreateAlert(ctx context.Context, a *Alert, ds []*Delivery, ev *AuditEvent) error
+	// FindAlertByTokenHash returns the alert whose token hash is hash, used
+	// or expired or not. Returns ENOTFOUND if none.
+	FindAlertByTokenHash(ctx context.Context, hash []byte) (*Alert, error)
+	// UseAlert marks the alert used at r.At, revokes its session with r
+	// (when not yet revoked; ev.Count is 1 if it was, else 0) and writes ev,
+	// in one transaction. Returns ENOTFOUND unless an alert with that id
+	// exists in the account, unused and expiring after r.At.
+	UseAlert(ctx context.Context, accountID, id string, r Revocation, ev *AuditEvent) error
+	// ClaimDeliveries leases to the caller until leaseUntil at most limit
+	// pending deliveries due at now (NextAttemptAt not after now) whose
+	// lease, if any, ended, oldest due first, and returns them with their
+	// alert's Kind and Payload and, for webhooks, the account's Secret when
+	// its webhook is enabled; a webhook delivery's Target becomes the
+	// enabled webhook's URL of now. Two callers never claim one delivery at
+	// once.
+	ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*Delivery, error)
+	// RecordDeliveryAttempt counts one attempt of a pending delivery and
+	// records its outcome: delivered (DeliveredAt set), to try again at
+	// a.Next, or failed when a.Next is nil; the lease ends and, once the
+	// delivery ends, its LinkToken is cleared. It writes ev (if not nil) in
+	// the same transaction. Returns ENOTFOUND unless a pending delivery has
+	// that id and, when a.Lease is set, is still claimed until a.Lease (a
+	// node whose lease ran out and was taken over records nothing).
+	RecordDeliveryAttempt(ctx context.Context, id string, a DeliveryAttempt, ev *AuditEvent) error
+	// FindDeliveries returns the deliveries of f.AccountID that f selects,
+	// newest first (then by id, descending), with their alert's Kind; never
+	// their LinkToken. Another account's deliveries never match.
+	FindDeliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error)
+	// PurgeAlerts deletes at most limit alerts created before before that
+	// have no pending delivery, with their deliveries, oldest first, and
+	// returns how many alerts it deleted. Their audit events stay.
+	PurgeAlerts(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
+// WebhookStore keeps each account's webhook, where its alerts are posted.
+// Each method that takes an ev writes it (when not nil) in the same
+// transaction as its change.
+type WebhookStore interface {
+	// FindWebhook returns the account's webhook. Returns ENOTFOUND if it has
+	// none.
+	FindWebhook(ctx context.Context, accountID string) (*Webhook, error)
+	// PutWebhook creates or replaces the account's webhook (keeping its
+	// CreatedAt when it exists) and writes ev (if not nil). Returns ENOTFOUND
+	// if the account does not exist.
+	PutWebhook(ctx context.Context, w *Webhook, ev *AuditEvent) error
+	// DeleteWebhook deletes the account's webhook and writes ev (if not
+	// nil); its
+	// deliveries stay. Returns ENOTFOUND if the account has none.
+	DeleteWebhook(ctx context.Context, accountID string, ev *AuditEvent) error
 }

@@ -1,6 +1,7 @@
 package doorman
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -153,4 +154,42 @@ func (p *Principal) SessionID() string {
 		return ""
 	}
 	return p.Session.ID
+}
+
+// APIKeyStore keeps API keys and their hourly usage. FindAPIKeyByHash runs
+// on every request made with a key and may be served from an exact cache
+// (see Store). Each method that takes an ev writes it in the same
+// transaction as its change.
+type APIKeyStore interface {
+	// CreateAPIKey stores k (its ID, Prefix and Hash set) and writes ev (if
+	// not nil).
+	// Returns ECONFLICT if the id, prefix or hash is taken, ENOTFOUND if the
+	// account does not exist.
+	CreateAPIKey(ctx context.Context, k *APIKey, ev *AuditEvent) error
+	// FindAPIKeyByHash returns the key whose hash is hash, revoked or not,
+	// as a Principal with APIKey and Account set (Session and User nil), in
+	// one query. Returns ENOTFOUND if none.
+	FindAPIKeyByHash(ctx context.Context, hash []byte) (*Principal, error)
+	// FindAPIKeys returns the keys of f.AccountID that f selects, newest
+	// first (then by id, descending). Another account's keys never match.
+	FindAPIKeys(ctx context.Context, f APIKeyFilter) ([]*APIKey, error)
+	// RevokeAPIKey sets the key's RevokedAt and RevokedBy from r and writes
+	// ev (if not nil). Returns ENOTFOUND unless the account has a key with
+	// that id not yet revoked.
+	RevokeAPIKey(ctx context.Context, accountID, id string, r Revocation, ev *AuditEvent) error
+	// RecordAPIKeyUsage writes, in one transaction, each usage: its hourly
+	// counts are added to the stored ones (hours truncated to the hour),
+	// LastUsedAt moves forward to At (never backwards) and, when At is not
+	// before the stored LastUsedAt, LastIP and LastUserAgent take the
+	// usage's non-empty values; then it writes events. A usage of an
+	// unknown key is dropped.
+	RecordAPIKeyUsage(ctx context.Context, usage []APIKeyUsage, events []*AuditEvent) error
+	// FindAPIKeyUsage returns the hourly counts, for hours at or after
+	// since, of the account's keys (only keyID's when it is not ""), by key
+	// id then hour. Another account's keys never count.
+	FindAPIKeyUsage(ctx context.Context, accountID, keyID string, since time.Time) ([]UsageHour, error)
+	// PurgeAPIKeyUsage deletes at most limit hourly counts, of every
+	// account, for hours before before, oldest first, and returns how many
+	// it deleted.
+	PurgeAPIKeyUsage(ctx context.Context, before time.Time, limit int) (int, error)
 }

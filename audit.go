@@ -1,6 +1,9 @@
 package doorman
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Audit actions.
 const (
@@ -70,7 +73,7 @@ type AuditFilter struct {
 	ActorID   string
 	Actor     string // the actor's email
 	Target    string
-	Since     time.Time // zero: no lower bound
+	Since     time.Time // zero: no lower bound (inclusive)
 	Until     time.Time // zero: no upper bound (exclusive)
 	Limit     int
 	Offset    int
@@ -113,4 +116,21 @@ func (f AuditFilter) Validate() error {
 func (ev *AuditEvent) Validate() error {
 	return ValidateTexts("action", ev.Action, "target", ev.Target, "reason", ev.Reason, "actor", ev.Actor,
 		"actor id", ev.ActorID, "user agent", ev.UserAgent, "ip", ev.IP, "details", ev.Details)
+}
+
+// AuditStore keeps the audit log: append-only, purged only by age. The
+// other stores write their events in the transactions of their changes.
+type AuditStore interface {
+	// CreateAuditEvent appends ev. Returns ECONFLICT if its id is taken.
+	CreateAuditEvent(ctx context.Context, ev *AuditEvent) error
+	// FindAuditEvents returns matching events newest first (of two at the
+	// same instant, the later written first), and how many match without
+	// Limit and Offset. An empty AccountID matches every account's events.
+	FindAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, int, error)
+	// PurgeAuditEvents deletes at most limit events older than before (At
+	// before it), oldest first, and returns how many it deleted. It is the
+	// only way an event goes: the database refuses every change of an event
+	// and every deletion of one at or after its retention cutoff, which this
+	// method raises to before (never lowers) in the same transaction.
+	PurgeAuditEvents(ctx context.Context, before time.Time, limit int) (int, error)
 }

@@ -1,6 +1,9 @@
 package doorman
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // InvitationTTL is how long an invitation link works: long enough for a
 // person back from a week away, short enough that a forgotten email in an
@@ -19,27 +22,28 @@ type Invitation struct {
 	ExpiresAt time.Time
 }
 
-// UserUpdate is a change of a user by an admin or operator. Nil fields stay
-// as they are.
-type UserUpdate struct {
-	Role     *Role
-	Disabled *bool
-	Name     *string
-	// Remove removes the user: an invited user's row is deleted (there is
-	// nothing of theirs to keep and the email is free again); any other
-	// user is marked removed at At and disabled, its email kept reserved so
-	// that the audit log's entries still name one person.
-	Remove bool
-	// At is when the change happens (RemovedAt of a removal).
-	At time.Time
-}
-
-// TakesAdmin reports whether applying upd to u leaves u no longer an
-// active admin although u is one now: what the last-admin rule forbids for
-// the account's last active admin.
-func (upd UserUpdate) TakesAdmin(u *User) bool {
-	if !u.IsActiveAdmin() {
-		return false
-	}
-	return upd.Remove || (upd.Disabled != nil && *upd.Disabled) || (upd.Role != nil && *upd.Role != RoleAdmin)
+// InvitationStore keeps the invitations that bring a user into a team.
+// Each method that takes an ev writes it (when not nil) in the same
+// transaction as its change.
+type InvitationStore interface {
+	// InviteUser stores u (Invited set, with a password hash no one knows)
+	// and its invitation inv (UserID and AccountID those of u). Returns
+	// ECONFLICT if the id or token hash is taken or the email has a user
+	// in the account (a removed one too), ENOTFOUND if the account does not
+	// exist.
+	InviteUser(ctx context.Context, u *User, inv *Invitation, ev *AuditEvent) error
+	// RenewInvitation replaces the invitation of inv.UserID by inv: the
+	// old link stops working. Returns ENOTFOUND unless an invited user with
+	// that id exists in inv.AccountID, ECONFLICT if the token hash is taken.
+	RenewInvitation(ctx context.Context, inv *Invitation, ev *AuditEvent) error
+	// FindInvitation returns the invitation whose token hash is hash,
+	// expired or not, with its user's Email. Returns ENOTFOUND if none (a
+	// used, replaced or revoked invitation is none).
+	FindInvitation(ctx context.Context, hash []byte) (*Invitation, error)
+	// AcceptInvitation uses the invitation whose token hash is hash, if it
+	// expires after at: its user stops being invited and takes name and
+	// passwordHash; the invitation is gone. It returns the user as now
+	// stored. Of two concurrent uses one wins. Returns ENOTFOUND unless an
+	// invited user, not disabled, holds such an invitation.
+	AcceptInvitation(ctx context.Context, hash []byte, name, passwordHash string, at time.Time, ev *AuditEvent) (*User, error)
 }

@@ -2,6 +2,7 @@ package doorman
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"slices"
 	"time"
@@ -76,4 +77,24 @@ func LimitsWait(ls []Limit, full map[string]time.Time, now time.Time) time.Durat
 		wait = max(wait, l.Wait(full[string(l.Key)], now))
 	}
 	return wait
+}
+
+// ThrottleStore keeps the buckets of the sign-in limits, so that every
+// node sharing the store, and a restarted one, counts the same attempts.
+type ThrottleStore interface {
+	// TakeLimits takes one attempt at now from every bucket of ls, or from
+	// none when any of them must wait (Limit.Wait), in one transaction: of
+	// callers racing on any number of nodes, never more pass than the
+	// buckets hold. It returns 0 when the attempt was taken, else the
+	// longest wait. A bucket never used, or purged, is full. Returns
+	// EINVALID unless ls passes ValidateLimits.
+	TakeLimits(ctx context.Context, ls []Limit, now time.Time) (time.Duration, error)
+	// FindLimitWait returns how long an attempt at now must wait under ls:
+	// the longest wait of its buckets, 0 when it may go now. It takes
+	// nothing. Returns EINVALID unless ls passes ValidateLimits.
+	FindLimitWait(ctx context.Context, ls []Limit, now time.Time) (time.Duration, error)
+	// PurgeLimits deletes at most limit buckets full again at or before
+	// before (a deleted bucket reads as full, as it was), oldest first, and
+	// returns how many it deleted.
+	PurgeLimits(ctx context.Context, before time.Time, limit int) (int, error)
 }

@@ -88,9 +88,9 @@ func HashEmail(email string) []byte {
 	return h[:]
 }
 
-// PasswordResets stores reset links and the requests that are counted
-// against the limits. The Store includes it.
-type PasswordResets interface {
+// PasswordResetStore keeps reset links and the requests that are counted
+// against the limits.
+type PasswordResetStore interface {
 	// NotePasswordResetRequest records q, deletes the requests made before
 	// since, and returns how many requests made at or after since, q
 	// included, had q's EmailHash and how many had q's IP ("" IPs count
@@ -99,8 +99,9 @@ type PasswordResets interface {
 	// CreatePasswordReset stores r (its ID and TokenHash set), the alert a
 	// with its deliveries ds (the email that carries the link; a is nil for
 	// a link an operator hands over) and ev (if not nil), in one
-	// transaction, and deletes every reset that expired before r.CreatedAt. Returns ECONFLICT if an id or the token hash is
-	// taken, ENOTFOUND unless r's user exists in r's account.
+	// transaction, and deletes every reset that expired before
+	// r.CreatedAt. Returns ECONFLICT if an id or the token hash is taken,
+	// ENOTFOUND unless r's user exists in r's account.
 	CreatePasswordReset(ctx context.Context, r *PasswordReset, a *Alert, ds []*Delivery, ev *AuditEvent) error
 	// FindPasswordResetByTokenHash returns the reset whose token hash is
 	// hash, used or expired or not. Returns ENOTFOUND if none.

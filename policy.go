@@ -55,22 +55,28 @@ func (p Policy) InitialExpiry(created time.Time, remember bool, set Settings) *t
 // sessions fall back to the idle timeout once an account disallows them.
 func Remembered(s *Session, set Settings) bool { return s.RememberMe && set.RememberMeAllowed }
 
-// Deadline returns when s ends under set if it is not used again (nil: never),
-// and the reason it will end then. Revocation is not considered.
-func Deadline(s *Session, set Settings) (*time.Time, string) {
-	end, reason := s.ExpiresAt, ReasonExpired
+// Deadline returns when s ends under set if it is not used again (the zero
+// time: never), and the reason it will end then. Revocation is not
+// considered. It returns a value, not a pointer: it runs on every
+// validation and must not allocate.
+func Deadline(s *Session, set Settings) (time.Time, string) {
+	var end time.Time
+	if s.ExpiresAt != nil {
+		end = *s.ExpiresAt
+	}
+	reason := ReasonExpired
 	if Remembered(s, set) {
 		// Settings may shorten a remembered session's life, never lengthen it.
 		t := s.CreatedAt.Add(time.Duration(set.RememberMeDays) * day)
-		if end == nil || t.Before(*end) {
-			end = &t
+		if end.IsZero() || t.Before(end) {
+			end = t
 		}
 		return end, reason
 	}
 	if idle, ok := set.IdleTimeout.Duration(); ok {
 		t := s.LastActiveAt.Add(idle)
-		if end == nil || t.Before(*end) {
-			return &t, ReasonIdle
+		if end.IsZero() || t.Before(end) {
+			return t, ReasonIdle
 		}
 	}
 	return end, reason
@@ -81,10 +87,10 @@ func Deadline(s *Session, set Settings) (*time.Time, string) {
 // ReasonExpired.
 func Ended(s *Session, set Settings, now time.Time) (at time.Time, reason string, ok bool) {
 	end, reason := Deadline(s, set)
-	if end == nil || now.Before(*end) {
+	if end.IsZero() || now.Before(end) {
 		return time.Time{}, "", false
 	}
-	return *end, reason, true
+	return end, reason, true
 }
 
 // SettingsEnd says whether a change of an account's settings from old to

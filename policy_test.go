@@ -147,13 +147,13 @@ func TestDeadline(t *testing.T) {
 	exp := t0.Add(30 * 24 * time.Hour)
 	s := &doorman.Session{CreatedAt: t0, LastActiveAt: t0.Add(time.Hour), ExpiresAt: &exp}
 	end, reason := doorman.Deadline(s, doorman.DefaultSettings())
-	if want := t0.Add(time.Hour + 7*24*time.Hour); end == nil || !end.Equal(want) || reason != doorman.ReasonIdle {
+	if want := t0.Add(time.Hour + 7*24*time.Hour); !end.Equal(want) || reason != doorman.ReasonIdle {
 		t.Fatalf("Deadline = %v %s, want %v idle", end, reason, want)
 	}
 	set := doorman.DefaultSettings()
 	set.IdleTimeout = doorman.IdleNever
-	if end, _ := doorman.Deadline(&doorman.Session{CreatedAt: t0, LastActiveAt: t0}, set); end != nil {
-		t.Fatalf("Deadline without cap or idle = %v, want nil (never)", end)
+	if end, _ := doorman.Deadline(&doorman.Session{CreatedAt: t0, LastActiveAt: t0}, set); !end.IsZero() {
+		t.Fatalf("Deadline without cap or idle = %v, want the zero time (never)", end)
 	}
 }
 

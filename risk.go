@@ -2,6 +2,7 @@ package doorman
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math"
 	"net/netip"
@@ -339,4 +340,21 @@ func RiskReasonText(code string, s *Session, now time.Time) string {
 		return "Unrecognized IP: " + ip + " is outside every network this user signed in from before"
 	}
 	return RiskReasonTitle(code)
+}
+
+// RiskStore answers the risk checks: what a user's past sessions looked
+// like, and which users have a session the checks flagged.
+type RiskStore interface {
+	// FindUserHistory returns the risk checks' history of the user in the
+	// account (RiskHistory): how many of the user's sessions were created
+	// before before, their browser and OS families, the key hashes of the
+	// user's devices first seen before it, and the addresses (with places)
+	// those sessions used first seen before it. Another account's rows never
+	// count; an unknown user has an empty history.
+	FindUserHistory(ctx context.Context, accountID, userID string, before time.Time) (*RiskHistory, error)
+	// FindFlaggedUsers returns which of userIDs, users of the account, have
+	// a session active in w with a stored risk level of medium or high, or
+	// created before oldBefore (old_session, judged at read time). Another
+	// account's sessions never count; the result is ordered by user id.
+	FindFlaggedUsers(ctx context.Context, accountID string, userIDs []string, w *ActiveWindow, oldBefore time.Time) ([]string, error)
 }

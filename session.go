@@ -1,6 +1,7 @@
 package doorman
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -321,4 +322,58 @@ func (p *Principal) Clone() *Principal {
 		c.p.Account = &c.a
 	}
 	return &c.p
+}
+
+// SessionStore keeps sessions, their address history and the devices they
+// sign in from. FindSessionByTokenHash runs on every request and may be
+// served from an exact cache (see Store). Each method that takes an ev
+// writes it in the same transaction as its change.
+type SessionStore interface {
+	// CreateSession stores s, the first row of its address history (when s.IP
+	// is set: s.IP and s.Location, first and last seen at CreatedAt) and ev
+	// (if not nil). When s.DeviceKeyHash is set it also records the sign-in
+	// on the user's device of that key hash, created if the user has none
+	// (first seen at CreatedAt, 1 login) or else counting one more login
+	// (last seen moved forward to CreatedAt); it then sets s.NewDevice (true
+	// only when the device was created now) and s.Activity.Logins (the
+	// device's logins after this one). All in one transaction. Returns
+	// ECONFLICT if the id or the token hash is taken, ENOTFOUND if the user
+	// does not exist in the session's account.
+	CreateSession(ctx context.Context, s *Session, ev *AuditEvent) error
+	// FindSessionByTokenHash returns the session whose token hash is hash,
+	// revoked or not, with its user and account, in one query: it runs on
+	// every request. Returns ENOTFOUND if none.
+	FindSessionByTokenHash(ctx context.Context, hash []byte) (*Principal, error)
+	// FindSessionByID returns ENOTFOUND unless a session with that id exists
+	// in the account (any account when accountID is "").
+	FindSessionByID(ctx context.Context, accountID, id string) (*Session, error)
+	// FindSessions returns the matching sessions, most recently active first
+	// (then by id, descending), and how many match without Limit and Offset.
+	FindSessions(ctx context.Context, f SessionFilter) ([]*Session, int, error)
+	// TouchSession records activity, and changes of address, location,
+	// User-Agent and device, as Touch describes. LastActiveAt never moves
+	// backwards, nor does an address's last seen time. Returns ENOTFOUND if
+	// no session has that id.
+	TouchSession(ctx context.Context, id string, t Touch) error
+	// ReauthenticateSession moves the session's AuthenticatedAt forward to at
+	// (never back) and writes ev (if not nil), in one transaction. Returns
+	// ENOTFOUND unless a session with that id, not revoked, exists in the
+	// account.
+	ReauthenticateSession(ctx context.Context, accountID, id string, at time.Time, ev *AuditEvent) error
+	// FindSessionIPs returns the addresses the session used, most recently
+	// seen first (then by address). Returns ENOTFOUND unless a session with
+	// that id exists in the account (any account when accountID is "").
+	FindSessionIPs(ctx context.Context, accountID, sessionID string) ([]*SessionIP, error)
+	// RevokeSessions revokes every matching session that is not yet revoked,
+	// sets ev.Count to how many (only those valid in f.CountActive when it is
+	// set), writes ev (if not nil, also when the count is 0), and returns the
+	// count. When f.SessionID is set and nothing was revoked it returns
+	// ENOTFOUND and writes nothing. Returns EINVALID if f selects neither a
+	// session, a user nor All, or All without AccountID.
+	RevokeSessions(ctx context.Context, f RevokeFilter, r Revocation, ev *AuditEvent) (int, error)
+	// PurgeSessions deletes at most limit sessions revoked before cutoff or
+	// whose ExpiresAt is before cutoff, with their address history, and
+	// returns how many it deleted. Devices stay: they count the user's
+	// sign-ins across sessions.
+	PurgeSessions(ctx context.Context, cutoff time.Time, limit int) (int, error)
 }

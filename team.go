@@ -1,6 +1,9 @@
 package doorman
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // TeamMember is one row of the Team Sessions table: a user of the account
 // with their active sessions.
@@ -67,4 +70,18 @@ func TeamScan(f TeamFilter, find func(k int) (TeamPage, error)) ([]TeamMember, i
 		}
 		k = 0 // the prefix held too few users: rank them all
 	}
+}
+
+// TeamStore serves the team view.
+type TeamStore interface {
+	// FindTeamMembers serves the team view in one query. It returns the
+	// users of the account that f selects (every user when f.Email is "",
+	// else the one with that email), each with how many of their sessions
+	// are active in w and the latest LastActiveAt among those (nil when
+	// none), ordered by that latest activity, newest first, users without an
+	// active session last, then by email and id; how many users f selects
+	// without Limit and Offset (Limit 0: no limit); and how many sessions of
+	// the whole account are active in w, whatever f selects. Another
+	// account's users and sessions never count; an unknown account has none.
+	FindTeamMembers(ctx context.Context, accountID string, w *ActiveWindow, f TeamFilter) (members []TeamMember, users int, active int, err error)
 }

@@ -1,6 +1,7 @@
 package doorman
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"strings"
@@ -159,4 +160,74 @@ const SealedPrefix = "sealed:v1:"
 type SecretBox interface {
 	Seal(plain string) (string, error)
 	Open(sealed string) (string, error)
+}
+
+// TwoFactorStore keeps each user's two-factor state: the TOTP secret
+// (pending until confirmed), the last accepted time step and the recovery
+// codes, as SHA-256 hashes. Each method that takes an ev writes it in the
+// same transaction as its change.
+type TwoFactorStore interface {
+	// FindTwoFactor returns the two-factor state of the user, with how many
+	// unused recovery codes are left. Returns ENOTFOUND unless a user with
+	// that id exists in the account.
+	FindTwoFactor(ctx context.Context, accountID, userID string) (*TwoFactor, error)
+	// FindTwoFactorUsers returns which of userIDs, users of the account,
+	// have two-factor authentication on, ordered by user id. Another
+	// account's users never match.
+	FindTwoFactorUsers(ctx context.Context, accountID string, userIDs []string) ([]string, error)
+	// SetPendingTwoFactor stores secret as the user's pending (unconfirmed)
+	// secret, replacing any earlier one. Returns ENOTFOUND unless a user
+	// with that id exists in the account, ECONFLICT if the user has
+	// two-factor authentication on already.
+	SetPendingTwoFactor(ctx context.Context, accountID, userID, secret string) error
+	// EnableTwoFactor turns two-factor authentication on, in one
+	// transaction: the pending secret, which must be secret, becomes the
+	// user's secret, enabled at at, with step as the last accepted step; the
+	// user's recovery codes are replaced by the codes of these SHA-256
+	// hashes; ev is written. Returns ENOTFOUND unless a user with that id
+	// exists in the account, ECONFLICT unless its pending secret is secret
+	// and two-factor authentication is off.
+	EnableTwoFactor(ctx context.Context, accountID, userID, secret string, step int64, at time.Time, hashes [][]byte, ev *AuditEvent) error
+	// DisableTwoFactor clears the user's secret, pending secret and last
+	// step, deletes their recovery codes and writes ev, in one transaction.
+	// Returns ENOTFOUND unless a user with that id and two-factor
+	// authentication on exists in the account.
+	DisableTwoFactor(ctx context.Context, accountID, userID string, ev *AuditEvent) error
+	// ReplaceRecoveryCodes replaces every recovery code of the user (used
+	// or not) by the codes of these SHA-256 hashes, created at at, and
+	// writes ev, in one transaction. Returns ENOTFOUND unless a user with
+	// that id and two-factor authentication on exists in the account.
+	ReplaceRecoveryCodes(ctx context.Context, accountID, userID string, hashes [][]byte, at time.Time, ev *AuditEvent) error
+	// AcceptTOTPStep records step as the user's last accepted time step,
+	// atomically and only if it is after the stored one. Returns ECONFLICT
+	// if the step is not after it (the code was used already), ENOTFOUND
+	// unless a user with that id and two-factor authentication on exists in
+	// the account.
+	AcceptTOTPStep(ctx context.Context, accountID, userID string, step int64) error
+	// UseRecoveryCode marks the user's unused recovery code of that SHA-256
+	// hash used at at and writes ev, in one transaction; of two concurrent
+	// uses one wins. Returns ENOTFOUND unless a user with that id and
+	// two-factor authentication on exists in the account with an unused
+	// code of that hash.
+	UseRecoveryCode(ctx context.Context, accountID, userID string, hash []byte, at time.Time, ev *AuditEvent) error
+}
+
+// SignInChallengeStore keeps the sign-in challenges: the second step of a
+// sign-in with two-factor authentication, between the password and the
+// code.
+type SignInChallengeStore interface {
+	// CreateSignInChallenge stores c (its ID and TokenHash set) and deletes
+	// every challenge that expired before c.CreatedAt. Returns ECONFLICT if
+	// the id or token hash is taken, ENOTFOUND unless c's user exists in
+	// c's account.
+	CreateSignInChallenge(ctx context.Context, c *SignInChallenge) error
+	// FindSignInChallenge returns the challenge whose token hash is hash,
+	// expired or not. Returns ENOTFOUND if none.
+	FindSignInChallenge(ctx context.Context, hash []byte) (*SignInChallenge, error)
+	// FailSignInChallenge adds one wrong attempt to the challenge and
+	// returns its attempts now. Returns ENOTFOUND if no challenge has that id.
+	FailSignInChallenge(ctx context.Context, id string) (int, error)
+	// DeleteSignInChallenge deletes the challenge: it is used once. Returns
+	// ENOTFOUND if no challenge has that id (another request used it).
+	DeleteSignInChallenge(ctx context.Context, id string) error
 }

@@ -1,6 +1,7 @@
 package doorman
 
 import (
+	"context"
 	"net/mail"
 	"strings"
 	"time"
@@ -160,4 +161,57 @@ func ValidatePassword(pw string) error {
 		return Errorf(EINVALID, "password must be at most %d characters", MaxPasswordLength)
 	}
 	return nil
+}
+
+// UserUpdate is a change of a user by an admin or operator. Nil fields stay
+// as they are.
+type UserUpdate struct {
+	Role     *Role
+	Disabled *bool
+	Name     *string
+	// Remove removes the user: an invited user's row is deleted (there is
+	// nothing of theirs to keep and the email is free again); any other
+	// user is marked removed at At and disabled, its email kept reserved so
+	// that the audit log's entries still name one person.
+	Remove bool
+	// At is when the change happens (RemovedAt of a removal).
+	At time.Time
+}
+
+// TakesAdmin reports whether applying upd to u leaves u no longer an
+// active admin although u is one now: what the last-admin rule forbids for
+// the account's last active admin.
+func (upd UserUpdate) TakesAdmin(u *User) bool {
+	if !u.IsActiveAdmin() {
+		return false
+	}
+	return upd.Remove || (upd.Disabled != nil && *upd.Disabled) || (upd.Role != nil && *upd.Role != RoleAdmin)
+}
+
+// UserStore keeps the users of accounts. Each method that takes an ev
+// writes it in the same transaction as its change.
+type UserStore interface {
+	// CreateUser stores u and writes ev (if not nil). Returns ECONFLICT if
+	// the ID is taken or the email exists in the account, ENOTFOUND if the
+	// account does not exist.
+	CreateUser(ctx context.Context, u *User, ev *AuditEvent) error
+	// FindUserByID returns ENOTFOUND unless a user with that id exists in
+	// the account.
+	FindUserByID(ctx context.Context, accountID, id string) (*User, error)
+	// FindUsers returns the matching users ordered by email (then by id),
+	// and how many match without Limit and Offset.
+	FindUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
+	// UpdateUserPassword replaces the user's password hash and writes ev.
+	// Returns ENOTFOUND unless a user with that id exists in the account.
+	UpdateUserPassword(ctx context.Context, accountID, userID, hash string, ev *AuditEvent) error
+	// UpdateUser applies upd to the user, writes ev (if not nil), and
+	// returns the user
+	// as now stored (nil after an invited user's removal, which deletes
+	// it). Returns ENOTFOUND unless a user with that id, not removed,
+	// exists in the account; ECONFLICT when the change would leave the
+	// account with no active admin (UserUpdate.TakesAdmin of its last one),
+	// decided atomically: of two admins demoting each other at once, one
+	// fails. It ends no session: the Service revokes them with
+	// RevokeSessions.
+	UpdateUser(ctx context.Context, accountID, userID string, upd UserUpdate, ev *AuditEvent) (*User, error)
 }

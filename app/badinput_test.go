@@ -51,7 +51,7 @@ func TestBadInputIsTheClientsMistake(t *testing.T) {
 				_, _, err = f.svc.SignIn(ctx, app.SignInRequest{Email: "admin" + bad + "@company.com", Password: password})
 				wantClientMistake(t, err, doorman.EINVALID, "SignIn(email)")
 
-				_, err = f.svc.ForceSignOut(ctx, admin, member.ID, "Left "+bad, app.Meta{})
+				_, _, err = f.svc.ForceSignOut(ctx, admin, member.ID, "Left "+bad, app.Meta{})
 				wantClientMistake(t, err, doorman.EINVALID, "ForceSignOut(reason)")
 				_, err = f.svc.SignOutTeam(ctx, admin, "Incident "+bad, app.Meta{})
 				wantClientMistake(t, err, doorman.EINVALID, "SignOutTeam(reason)")

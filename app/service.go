@@ -4,6 +4,30 @@
 // alerts, audit) above whichever doorman.Store is plugged in. It talks to
 // the store and to the other adapters only through the root package's
 // types and ports.
+//
+// Each concern of the Service is one file, which holds the entry of every
+// use case of that concern, for people and operators alike, and names the
+// store interfaces it uses:
+//
+//	service.go               the Service, Meta, audit events, store failures, purge batches, sealed secrets
+//	service_auth.go          sign-in and the check of every request (SignIn, Authenticate); Account, User, Session, Audit stores
+//	service_activity.go      activity written at most once a minute (Flush, RunFlusher, RecordPage); SessionStore
+//	service_device.go        a session's device, place and address history (SessionHistory); SessionStore
+//	service_risk.go          risk checks at sign-in and on changes; RiskStore
+//	service_sessions.go      one's own sessions (ListSessions, SignOut, RevokeSession, SignOutOthers), operator sessions, Purge; SessionStore
+//	service_protection.go    protecting the account (SignOutAll, ChangePassword, re-authentication); Session, User, Audit stores
+//	service_twofactor.go     two-factor authentication and the sign-in's second step; TwoFactor, SignInChallenge stores
+//	service_passwordreset.go forgot password (RequestPasswordReset, ResetPassword); PasswordResetStore
+//	service_admin.go         the team's sessions and forced sign-outs (TeamSessions, ForceSignOut, SignOutTeam); Team, User, Session stores
+//	service_team.go          the team's people (invitations, roles, disabling, removal, CreateUser); User, Invitation stores
+//	service_settings.go      session settings (UpdateSettings); AccountStore
+//	service_audit.go         the audit log (AuditLog, ExportAudit, PurgeAudit); AuditStore
+//	service_apikeys.go       API keys and their usage; APIKeyStore
+//	service_alerts.go        sign-in alerts and their delivery (RunAlerts, ReportAlert, PurgeAlerts); AlertStore
+//	service_webhook.go       the account's webhook (SetWebhook, TestWebhook); WebhookStore
+//	service_assertion.go     assertions for the apps behind Doorman (Assertion, JWKS); SigningKeyStore
+//	throttle.go              sign-in limits; ThrottleStore
+//	deadline*.go, outage.go  every store call bounded, and outages logged (WithDeadline, OutageLog)
 package app
 
 import (
@@ -54,6 +78,9 @@ type Service struct {
 	// no one can turn two-factor authentication on, and a user who has it
 	// cannot sign in.
 	OTP doorman.OTP
+	// WebAuthn checks passkeys (the passkey package, for the base URL's
+	// host). Optional: without it no one can add or use a passkey.
+	WebAuthn doorman.WebAuthn
 	// SigningKeyPeriod is how long one key signs assertions before the
 	// next takes over (service_assertion.go). Default 30 days. Every node
 	// of a deployment must use the same: nodes agree on a key by period.
@@ -61,7 +88,7 @@ type Service struct {
 
 	dummyOnce sync.Once
 	dummyHash string
-	activity  tracker
+	activity  tracker     // sessions' unwritten activity (service_activity.go)
 	keys      keyTracker  // API keys' unwritten usage (service_apikeys.go)
 	alertKick alertKick   // wakes RunAlerts (service_alerts.go)
 	endLog    logLimit    // failures to record a session's end (service_auth.go)
@@ -153,126 +180,6 @@ func (w *wrappedUnavailable) Unwrap() error { return w.err }
 func IsUnavailable(err error) bool {
 	var w *wrappedUnavailable
 	return errors.As(err, &w) || doorman.ErrorCode(err) == doorman.EUNAVAILABLE
-}
-
-// CreateUser creates a user, and its account when no account has that name,
-// as an operator would from the command line. The password is hashed here.
-func (s *Service) CreateUser(ctx context.Context, accountName, email, name string, role doorman.Role, password string) (*doorman.User, error) {
-	if err := doorman.ValidateTexts("account name", accountName, "email", email, "name", name); err != nil {
-		return nil, err
-	}
-	email = doorman.NormalizeEmail(email)
-	if err := doorman.ValidatePassword(password); err != nil {
-		return nil, err
-	}
-	now := s.now()
-	acct, err := s.Store.FindAccountByName(ctx, strings.TrimSpace(accountName))
-	if doorman.ErrorCode(err) == doorman.ENOTFOUND {
-		acct = &doorman.Account{ID: doorman.NewID(doorman.PrefixAccount, now), Name: strings.TrimSpace(accountName), Settings: doorman.DefaultSettings(), CreatedAt: now}
-		if err := acct.Validate(); err != nil {
-			return nil, err
-		}
-		if err := s.Store.CreateAccount(ctx, acct); err != nil {
-			if doorman.ErrorCode(err) != doorman.ECONFLICT { // another process created it meanwhile
-				return nil, err
-			}
-			if acct, err = s.Store.FindAccountByName(ctx, acct.Name); err != nil {
-				return nil, err
-			}
-		}
-	} else if err != nil {
-		return nil, err
-	}
-	hash, err := s.Passwords.Hash(password)
-	if err != nil {
-		return nil, fmt.Errorf("hash password: %w", err)
-	}
-	u := &doorman.User{ID: doorman.NewID(doorman.PrefixUser, now), AccountID: acct.ID, Email: email, Name: strings.TrimSpace(name),
-		Role: role, PasswordHash: hash, CreatedAt: now}
-	if err := u.Validate(); err != nil {
-		return nil, err
-	}
-	ev := s.event(nil, doorman.ActionUserCreated, email, Meta{}, now)
-	ev.AccountID = acct.ID
-	ev.Details = "role=" + string(role)
-	if err := s.Store.CreateUser(ctx, u, ev); err != nil {
-		if doorman.ErrorCode(err) == doorman.ECONFLICT {
-			return nil, doorman.Errorf(doorman.ECONFLICT, "a user with email %s already exists in account %s", email, acct.Name)
-		}
-		return nil, err
-	}
-	return u, nil
-}
-
-// UpdateSettings replaces an account's session settings; they apply to every
-// existing session on its next request. A session that has ended, under the
-// settings replaced or under the new ones, stays ended: the store records
-// its end (by doorman.ActorExpiry) with the change, so loosening the
-// settings later never brings it back. by is the admin making the change, or
-// nil for an operator command. The audit event records old and new values,
-// and its Count how many valid sessions the change ended. EFORBIDDEN for a
-// member; another account is ENOTFOUND to an admin; EREAUTH without a
-// recent password (requireRecentAuth).
-func (s *Service) UpdateSettings(ctx context.Context, by *doorman.Principal, accountID string, set doorman.Settings, m Meta) (*doorman.Account, error) {
-	if by != nil && !by.User.IsAdmin() {
-		return nil, doorman.Errorf(doorman.EFORBIDDEN, "only an administrator of this account can change its settings")
-	}
-	if by != nil && by.Account.ID != accountID {
-		return nil, doorman.Errorf(doorman.ENOTFOUND, "account not found")
-	}
-	if err := set.Validate(); err != nil {
-		return nil, err
-	}
-	if err := s.requireRecentAuth(ctx, by, m.Proof, m); err != nil {
-		return nil, err
-	}
-	acct, err := s.Store.FindAccountByID(ctx, accountID)
-	if err != nil {
-		return nil, unavailable("update settings", err)
-	}
-	now := s.now()
-	ev := s.event(by, doorman.ActionSettingsUpdated, acct.Name, m, now)
-	ev.AccountID = acct.ID
-	ev.Details = fmt.Sprintf("idle_timeout=%s->%s remember_me_allowed=%t->%t remember_me_days=%d->%d members_see_sessions=%t->%t",
-		acct.Settings.IdleTimeout, set.IdleTimeout, acct.Settings.RememberMeAllowed, set.RememberMeAllowed,
-		acct.Settings.RememberMeDays, set.RememberMeDays, acct.Settings.MembersSeeSessions, set.MembersSeeSessions)
-	n, err := s.Store.UpdateAccountSettings(ctx, acct.ID, set, now, ev)
-	if err != nil {
-		return nil, unavailable("update settings", err)
-	}
-	s.Log.Info("settings updated", "account_id", acct.ID, "sessions_ended", n)
-	acct.Settings = set
-	return acct, nil
-}
-
-// Purge deletes, in batches of batch, sessions revoked or past their absolute
-// end more than retention ago. It returns how many it deleted.
-func (s *Service) Purge(ctx context.Context, retention time.Duration, batch int) (int, error) {
-	cutoff := s.now().Add(-retention)
-	return purgeBatches(ctx, batch, func(limit int) (int, error) { return s.Store.PurgeSessions(ctx, cutoff, limit) })
-}
-
-// PurgeAudit deletes, in batches of batch, audit events older than
-// retention, and returns how many it deleted. A retention of 0 or less keeps
-// every event forever. Nothing else ever deletes an event.
-func (s *Service) PurgeAudit(ctx context.Context, retention time.Duration, batch int) (int, error) {
-	if retention <= 0 {
-		return 0, nil
-	}
-	before := s.now().Add(-retention)
-	return purgeBatches(ctx, batch, func(limit int) (int, error) { return s.Store.PurgeAuditEvents(ctx, before, limit) })
-}
-
-// APIKeyUsageRetention is how long API keys' hourly counts are kept: the
-// pages show the last 24 hours; a week leaves room to look back at an
-// incident.
-const APIKeyUsageRetention = 7 * 24 * time.Hour
-
-// PurgeAPIKeyUsage deletes, in batches of batch, API keys' hourly counts
-// older than APIKeyUsageRetention, and returns how many it deleted.
-func (s *Service) PurgeAPIKeyUsage(ctx context.Context, batch int) (int, error) {
-	before := s.now().Add(-APIKeyUsageRetention)
-	return purgeBatches(ctx, batch, func(limit int) (int, error) { return s.Store.PurgeAPIKeyUsage(ctx, before, limit) })
 }
 
 // purgeBatches calls purge with batch (500 when not positive) until it

@@ -4,19 +4,13 @@ import (
 	"context"
 	"github.com/doorman/doorman"
 	"slices"
-	"time"
+	"strings"
 )
 
 // The team view's page sizes.
 const (
 	DefaultTeamLimit = 50
 	MaxTeamLimit     = 500
-)
-
-// The audit log's page sizes.
-const (
-	DefaultAuditLimit = 50
-	MaxAuditLimit     = 1000
 )
 
 // errMembersRestricted answers a member's Sessions page and API when an
@@ -129,29 +123,46 @@ func (s *Service) teamUser(ctx context.Context, p *doorman.Principal, userID str
 	return u, nil
 }
 
+// ValidateReason returns EINVALID when a reason for a forced sign-out is
+// missing or too long.
+func ValidateReason(reason string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return "", doorman.Errorf(doorman.EINVALID, "reason is required")
+	}
+	if err := doorman.ValidateText("reason", reason); err != nil {
+		return "", err
+	}
+	if len(reason) > 500 {
+		return "", doorman.Errorf(doorman.EINVALID, "reason is longer than 500 characters")
+	}
+	return reason, nil
+}
+
 // ForceSignOut signs out every session of a user of the admin's account,
 // with the reason (EINVALID "reason is required", changing nothing, without
-// one), and returns how many active sessions it ended. When admins force
+// one), and returns the user, read once here (callers need not read it
+// first), and how many active sessions it ended. When admins force
 // themselves out, their current session stays. It writes one audit event,
-// ActionUserSessionsRevoked, whose target is the user's email. Each signed-out
-// session's next request answers ReasonRevokedByAdmin ("An administrator
-// signed you out"). ENOTFOUND for a user of another account; EFORBIDDEN for
-// members; EREAUTH without a recent password (requireRecentAuth), asked
-// once the request is otherwise valid.
-func (s *Service) ForceSignOut(ctx context.Context, p *doorman.Principal, userID, reason string, m Meta) (int, error) {
+// ActionUserSessionsRevoked, whose target is the user's email. Each
+// signed-out session's next request answers ReasonRevokedByAdmin ("An
+// administrator signed you out"). ENOTFOUND for a user of another account;
+// EFORBIDDEN for members; EREAUTH without a recent password
+// (requireRecentAuth), asked once the request is otherwise valid.
+func (s *Service) ForceSignOut(ctx context.Context, p *doorman.Principal, userID, reason string, m Meta) (*doorman.User, int, error) {
 	if err := requireAdmin(p); err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	reason, err := ValidateReason(reason)
 	if err != nil {
-		return 0, err
-	}
-	if err := s.requireRecentAuth(ctx, p, m.Proof, m); err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	u, err := s.teamUser(ctx, p, userID)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
+	}
+	if err := s.requireRecentAuth(ctx, p, m.Proof, m); err != nil {
+		return nil, 0, err
 	}
 	now := s.now()
 	f := doorman.RevokeFilter{AccountID: p.Account.ID, UserID: u.ID, CountActive: doorman.Window(p.Account.Settings, now)}
@@ -163,10 +174,52 @@ func (s *Service) ForceSignOut(ctx context.Context, p *doorman.Principal, userID
 	ev.Details = "user_id=" + u.ID
 	n, err := s.Store.RevokeSessions(ctx, f, doorman.Revocation{At: now, By: p.User.ID, Reason: reason}, ev)
 	if err != nil {
-		return 0, unavailable("force sign out", err)
+		return nil, 0, unavailable("force sign out", err)
 	}
 	s.Log.Info("forced sign-out", "admin_id", p.User.ID, "user_id", u.ID, "count", n, "ip", m.IP)
-	return n, nil
+	return u, n, nil
+}
+
+// OperatorForceSignOut signs out every session of every user with that
+// email, in each account the email exists in, from the command line:
+// audited as the system actor with the reason, one ActionUserSessionsRevoked
+// event per account. It returns the users found and, by user id, how many
+// valid sessions each lost. A missing reason is EINVALID and changes
+// nothing; an unknown email is ENOTFOUND.
+func (s *Service) OperatorForceSignOut(ctx context.Context, email, reason string) ([]*doorman.User, map[string]int, error) {
+	reason, err := ValidateReason(reason)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := doorman.ValidateText("email", email); err != nil {
+		return nil, nil, err
+	}
+	email = doorman.NormalizeEmail(email)
+	users, _, err := s.Store.FindUsers(ctx, doorman.UserFilter{Email: email})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(users) == 0 {
+		return nil, nil, doorman.Errorf(doorman.ENOTFOUND, "no user has email %s", email)
+	}
+	counts := make(map[string]int, len(users))
+	for _, u := range users {
+		acct, err := s.Store.FindAccountByID(ctx, u.AccountID)
+		if err != nil {
+			return users, counts, err
+		}
+		now := s.now()
+		ev := s.event(nil, doorman.ActionUserSessionsRevoked, u.Email, Meta{}, now)
+		ev.AccountID, ev.Reason, ev.Details = acct.ID, reason, "user_id="+u.ID
+		n, err := s.Store.RevokeSessions(ctx,
+			doorman.RevokeFilter{AccountID: acct.ID, UserID: u.ID, CountActive: doorman.Window(acct.Settings, now)},
+			doorman.Revocation{At: now, By: doorman.ActorSystem, Reason: reason}, ev)
+		if err != nil {
+			return users, counts, err
+		}
+		counts[u.ID] = n
+	}
+	return users, counts, nil
 }
 
 // SignOutTeam signs out every session of the admin's account except the
@@ -198,71 +251,4 @@ func (s *Service) SignOutTeam(ctx context.Context, p *doorman.Principal, reason 
 	}
 	s.Log.Info("team signed out", "admin_id", p.User.ID, "account_id", p.Account.ID, "count", n, "ip", m.IP)
 	return n, nil
-}
-
-// AuditLog returns the admin's account's events, newest first, with how many
-// match without Limit and Offset. The filter's AccountID is forced to p's
-// account; Limit defaults to DefaultAuditLimit and is at most
-// MaxAuditLimit. EFORBIDDEN for members.
-func (s *Service) AuditLog(ctx context.Context, p *doorman.Principal, f doorman.AuditFilter) ([]*doorman.AuditEvent, int, error) {
-	if err := requireAdmin(p); err != nil {
-		return nil, 0, err
-	}
-	if err := f.Validate(); err != nil {
-		return nil, 0, err
-	}
-	f.AccountID = p.Account.ID
-	switch {
-	case f.Limit <= 0:
-		f.Limit = DefaultAuditLimit
-	case f.Limit > MaxAuditLimit:
-		f.Limit = MaxAuditLimit
-	}
-	f.Offset = max(f.Offset, 0)
-	evs, n, err := s.Store.FindAuditEvents(ctx, f)
-	if err != nil {
-		return nil, 0, unavailable("audit log", err)
-	}
-	return evs, n, nil
-}
-
-// exportPage is how many events ExportAudit reads per query.
-const exportPage = 1000
-
-// ExportAudit calls fn with every event f matches, newest first, reading the
-// store a page at a time, for the audit log's CSV and JSON Lines exports.
-// With p, the admin's account's events only (EFORBIDDEN for members); with p
-// nil, as an operator, f.AccountID's events or, when it is empty, every
-// account's. f.Limit and f.Offset are ignored. Events written after the
-// export starts are left out, so that pages do not shift under it.
-func (s *Service) ExportAudit(ctx context.Context, p *doorman.Principal, f doorman.AuditFilter, fn func(*doorman.AuditEvent) error) error {
-	if p != nil {
-		if err := requireAdmin(p); err != nil {
-			return err
-		}
-		f.AccountID = p.Account.ID
-	}
-	if err := f.Validate(); err != nil {
-		return err
-	}
-	// Until is exclusive: the events of this very microsecond are in.
-	if end := s.now().Add(time.Microsecond); f.Until.IsZero() || f.Until.After(end) {
-		f.Until = end
-	}
-	f.Limit, f.Offset = exportPage, 0
-	for {
-		evs, _, err := s.Store.FindAuditEvents(ctx, f)
-		if err != nil {
-			return unavailable("export audit", err)
-		}
-		for _, ev := range evs {
-			if err := fn(ev); err != nil {
-				return err
-			}
-		}
-		if len(evs) < f.Limit {
-			return nil
-		}
-		f.Offset += len(evs)
-	}
 }

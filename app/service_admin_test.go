@@ -71,7 +71,7 @@ func adminCalls(ctx context.Context, svc *app.Service, p *doorman.Principal, use
 	_, _, _, errs["TeamSessions"] = svc.TeamSessions(ctx, p, doorman.TeamFilter{})
 	_, errs["TeamUsers"] = svc.TeamUsers(ctx, p)
 	_, _, errs["TeamUserSessions"] = svc.TeamUserSessions(ctx, p, userID)
-	_, errs["ForceSignOut"] = svc.ForceSignOut(ctx, p, userID, "Security concern", adminMeta)
+	_, _, errs["ForceSignOut"] = svc.ForceSignOut(ctx, p, userID, "Security concern", adminMeta)
 	_, errs["SignOutTeam"] = svc.SignOutTeam(ctx, p, "Security concern", adminMeta)
 	_, _, errs["AuditLog"] = svc.AuditLog(ctx, p, doorman.AuditFilter{})
 	errs["ExportAudit"] = svc.ExportAudit(ctx, p, doorman.AuditFilter{}, func(*doorman.AuditEvent) error { return nil })
@@ -116,10 +116,10 @@ func TestAdminCannotReachAnotherAccount(t *testing.T) {
 		if _, _, err := f.svc.TeamUserSessions(ctx, pA, guestB.ID); doorman.ErrorCode(err) != doorman.ENOTFOUND {
 			t.Errorf("TeamUserSessions(another account's user) = %v, want ENOTFOUND", err)
 		}
-		if _, err := f.svc.ForceSignOut(ctx, pA, guestB.ID, "Security concern", adminMeta); doorman.ErrorCode(err) != doorman.ENOTFOUND {
+		if _, _, err := f.svc.ForceSignOut(ctx, pA, guestB.ID, "Security concern", adminMeta); doorman.ErrorCode(err) != doorman.ENOTFOUND {
 			t.Errorf("ForceSignOut(another account's user) = %v, want ENOTFOUND", err)
 		}
-		if _, err := f.svc.ForceSignOut(ctx, pA, "usr_missing", "Security concern", adminMeta); doorman.ErrorCode(err) != doorman.ENOTFOUND {
+		if _, _, err := f.svc.ForceSignOut(ctx, pA, "usr_missing", "Security concern", adminMeta); doorman.ErrorCode(err) != doorman.ENOTFOUND {
 			t.Errorf("ForceSignOut(unknown user) = %v, want ENOTFOUND", err)
 		}
 		if _, err := f.svc.UpdateSettings(ctx, pA, adminB.AccountID, doorman.Settings{IdleTimeout: doorman.Idle1Day,
@@ -214,12 +214,12 @@ func TestForceSignOut(t *testing.T) {
 
 		// Without a reason nothing changes and nothing is written.
 		for _, reason := range []string{"", "   \t"} {
-			n, err := f.svc.ForceSignOut(ctx, admin, guest.ID, reason, adminMeta)
+			_, n, err := f.svc.ForceSignOut(ctx, admin, guest.ID, reason, adminMeta)
 			if doorman.ErrorCode(err) != doorman.EINVALID || doorman.ErrorMessage(err) != "reason is required" || n != 0 {
 				t.Errorf("ForceSignOut(reason %q) = %d, %v; want EINVALID \"reason is required\"", reason, n, err)
 			}
 		}
-		if _, err := f.svc.ForceSignOut(ctx, admin, guest.ID, strings.Repeat("x", 501), adminMeta); doorman.ErrorCode(err) != doorman.EINVALID {
+		if _, _, err := f.svc.ForceSignOut(ctx, admin, guest.ID, strings.Repeat("x", 501), adminMeta); doorman.ErrorCode(err) != doorman.EINVALID {
 			t.Errorf("ForceSignOut(reason of 501 bytes) = %v, want EINVALID", err)
 		}
 		for _, tok := range toks {
@@ -231,9 +231,9 @@ func TestForceSignOut(t *testing.T) {
 			t.Fatalf("a refused forced sign-out wrote %d audit events", len(got))
 		}
 
-		n, err := f.svc.ForceSignOut(ctx, admin, guest.ID, "  Security concern - unusual activity ", adminMeta)
-		if err != nil || n != 4 {
-			t.Fatalf("ForceSignOut = %d, %v; want the 4 active sessions", n, err)
+		u, n, err := f.svc.ForceSignOut(ctx, admin, guest.ID, "  Security concern - unusual activity ", adminMeta)
+		if err != nil || n != 4 || u.ID != guest.ID || u.Email != "guest@agency.com" {
+			t.Fatalf("ForceSignOut = %+v, %d, %v; want the guest and the 4 active sessions", u, n, err)
 		}
 		for _, tok := range append(toks, idleTok) {
 			_, err := f.auth(tok)
@@ -262,13 +262,13 @@ func TestForceSignOut(t *testing.T) {
 			t.Errorf("after the forced sign-out the guest has %d active sessions", len(list))
 		}
 		// Again: nothing left, still one event of count 0.
-		if n, err := f.svc.ForceSignOut(ctx, admin, guest.ID, "again", adminMeta); err != nil || n != 0 {
+		if _, n, err := f.svc.ForceSignOut(ctx, admin, guest.ID, "again", adminMeta); err != nil || n != 0 {
 			t.Errorf("ForceSignOut(again) = %d, %v; want 0", n, err)
 		}
 
 		// An admin forcing themself out keeps the current session.
 		otherTok, _ := f.signIn(t, "admin@company.com", false)
-		n, err = f.svc.ForceSignOut(ctx, admin, admin.User.ID, "lost laptop", adminMeta)
+		_, n, err = f.svc.ForceSignOut(ctx, admin, admin.User.ID, "lost laptop", adminMeta)
 		if err != nil || n != 1 {
 			t.Errorf("ForceSignOut(self) = %d, %v; want 1", n, err)
 		}

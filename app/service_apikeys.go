@@ -432,3 +432,15 @@ func (t *keyTracker) pendingHours(id string) map[time.Time]int64 {
 	}
 	return out
 }
+
+// APIKeyUsageRetention is how long API keys' hourly counts are kept: the
+// pages show the last 24 hours; a week leaves room to look back at an
+// incident.
+const APIKeyUsageRetention = 7 * 24 * time.Hour
+
+// PurgeAPIKeyUsage deletes, in batches of batch, API keys' hourly counts
+// older than APIKeyUsageRetention, and returns how many it deleted.
+func (s *Service) PurgeAPIKeyUsage(ctx context.Context, batch int) (int, error) {
+	before := s.now().Add(-APIKeyUsageRetention)
+	return purgeBatches(ctx, batch, func(limit int) (int, error) { return s.Store.PurgeAPIKeyUsage(ctx, before, limit) })
+}

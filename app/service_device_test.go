@@ -222,6 +222,9 @@ func TestAddressChangeMovesTheSession(t *testing.T) {
 		f := newPlaced(t, store)
 		f.user(t, "Company", "sarah@company.com", doorman.RoleMember)
 		tok, p := f.signInWith(t, "sarah@company.com", app.Meta{IP: geoiptest.Madrid, UserAgent: uaIPhone})
+		if p.Session.IP != geoiptest.Madrid || p.Session.Location != madrid {
+			t.Fatalf("signed in at %s %+v, want Madrid", p.Session.IP, p.Session.Location)
+		}
 		_, other := f.signInWith(t, "sarah@company.com", app.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows})
 
 		// A new address is located and written at once.
@@ -345,8 +348,8 @@ func TestUserAgentChangeIsDetectedOnce(t *testing.T) {
 		f := newPlaced(t, store)
 		f.user(t, "Company", "sarah@company.com", doorman.RoleMember)
 		tok, p := f.signInWith(t, "sarah@company.com", app.Meta{IP: geoiptest.Madrid, UserAgent: uaIPhone})
-		if n := f.devices.calls.Load(); n != 1 {
-			t.Fatalf("%d detections at sign-in, want 1", n)
+		if n := f.devices.calls.Load(); n != 1 || p.Session.Device.Label() != "Safari on iPhone" {
+			t.Fatalf("%d detections at sign-in, naming %q; want 1, Safari on iPhone", n, p.Session.Device.Label())
 		}
 		// Requests without a User-Agent change nothing.
 		f.clock.Advance(time.Second)
@@ -396,8 +399,8 @@ func TestClientHintsAfterSignIn(t *testing.T) {
 		}
 		f.clock.Advance(time.Second)
 		p = f.authWith(t, tok, app.Meta{IP: geoiptest.Madrid, UserAgent: uaWindows, Hints: lowHints})
-		if n := f.devices.calls.Load(); n != 1 {
-			t.Errorf("%d detections after a request with the same hints, want 1", n)
+		if n := f.devices.calls.Load(); n != 1 || p.Session.Device.OSVersion != "10" {
+			t.Errorf("%d detections after a request with the same hints, OS version %q; want 1, 10", n, p.Session.Device.OSVersion)
 		}
 		// Then it sends what Accept-CH asked for.
 		f.clock.Advance(time.Second)

@@ -29,7 +29,7 @@ var sensitiveOps = []sensitiveOp{
 		u := f.user(t, "Company", "member@company.com", doorman.RoleMember)
 		f.signIn(t, "member@company.com", false)
 		return func(m app.Meta) error {
-			_, err := f.svc.ForceSignOut(context.Background(), p, u.ID, "lost laptop", m)
+			_, _, err := f.svc.ForceSignOut(context.Background(), p, u.ID, "lost laptop", m)
 			return err
 		}
 	}},
@@ -104,6 +104,17 @@ var sensitiveOps = []sensitiveOp{
 			return err
 		}
 	}},
+	{name: "BeginPasskeyRegistration", prepare: func(t *testing.T, f *fixture, p *doorman.Principal) func(app.Meta) error {
+		f.svc.WebAuthn = relyingParty(t)
+		return func(m app.Meta) error {
+			_, err := f.svc.BeginPasskeyRegistration(context.Background(), p, m)
+			return err
+		}
+	}},
+	{name: "RemovePasskey", prepare: func(t *testing.T, f *fixture, p *doorman.Principal) func(app.Meta) error {
+		pk := storedPasskey(t, f, p.User)
+		return func(m app.Meta) error { return f.svc.RemovePasskey(context.Background(), p, pk.ID, m) }
+	}},
 	{name: "InviteUser", prepare: func(t *testing.T, f *fixture, p *doorman.Principal) func(app.Meta) error {
 		return func(m app.Meta) error {
 			_, err := f.svc.InviteUser(context.Background(), p, app.InviteRequest{Email: "new@company.com"}, m)
@@ -140,32 +151,34 @@ var sensitiveOps = []sensitiveOp{
 // with why it needs no recent password. An operation in neither list fails
 // TestSensitiveOperationsClassified: a new one must be placed.
 var notSensitive = map[string]string{
-	"APIKey":             "read",
-	"APIKeys":            "read",
-	"Assertion":          "read: signs what the forward-auth check already says",
-	"AuditLog":           "read",
-	"ExportAudit":        "read",
-	"GetSession":         "read",
-	"ListSessions":       "read",
-	"NeedsReauth":        "the rule's own question",
-	"SessionHistory":     "read",
-	"TeamPeople":         "read",
-	"TeamSessions":       "read",
-	"TeamUserSessions":   "read",
-	"TeamUsers":          "read",
-	"TwoFactorStatus":    "read",
-	"Webhook":            "read",
-	"WebhookDeliveries":  "read",
-	"ChangePassword":     "asks for the current password every time",
-	"DisableTwoFactor":   "asks for the password and a code every time",
-	"Reauthenticate":     "is the proof",
-	"ReauthenticateCode": "is the proof",
-	"RequireRecentAuth":  "is the rule",
-	"RevokeAPIKey":       "only takes access away",
-	"RevokeSession":      "only takes access away",
-	"SignOut":            "only takes access away",
-	"SignOutOthers":      "only takes access away; the guide's answer to a lost device",
-	"TestWebhook":        "sends a test event to the webhook already set up",
+	"APIKey":                    "read",
+	"APIKeys":                   "read",
+	"Assertion":                 "read: signs what the forward-auth check already says",
+	"AuditLog":                  "read",
+	"ExportAudit":               "read",
+	"GetSession":                "read",
+	"ListSessions":              "read",
+	"NeedsReauth":               "the rule's own question",
+	"SessionHistory":            "read",
+	"TeamPeople":                "read",
+	"TeamSessions":              "read",
+	"TeamUserSessions":          "read",
+	"TeamUsers":                 "read",
+	"TwoFactorStatus":           "read",
+	"Passkeys":                  "read",
+	"FinishPasskeyRegistration": "finishes, in the same session, what BeginPasskeyRegistration began after a recent password",
+	"Webhook":                   "read",
+	"WebhookDeliveries":         "read",
+	"ChangePassword":            "asks for the current password every time",
+	"DisableTwoFactor":          "asks for the password and a code every time",
+	"Reauthenticate":            "is the proof",
+	"ReauthenticateCode":        "is the proof",
+	"RequireRecentAuth":         "is the rule",
+	"RevokeAPIKey":              "only takes access away",
+	"RevokeSession":             "only takes access away",
+	"SignOut":                   "only takes access away",
+	"SignOutOthers":             "only takes access away; the guide's answer to a lost device",
+	"TestWebhook":               "sends a test event to the webhook already set up",
 }
 
 // TestSensitiveOperationsNeedRecentAuth: every sensitive operation refuses

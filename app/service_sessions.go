@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"github.com/doorman/doorman"
-	"strings"
+	"time"
 )
 
 // ListSessions returns the signed-in user's valid sessions: the current one
@@ -134,22 +134,6 @@ func (s *Service) SignOutOthers(ctx context.Context, p *doorman.Principal, m Met
 	return n, unavailable("sign out others", err)
 }
 
-// ValidateReason returns EINVALID when a reason for a forced sign-out is
-// missing or too long.
-func ValidateReason(reason string) (string, error) {
-	reason = strings.TrimSpace(reason)
-	if reason == "" {
-		return "", doorman.Errorf(doorman.EINVALID, "reason is required")
-	}
-	if err := doorman.ValidateText("reason", reason); err != nil {
-		return "", err
-	}
-	if len(reason) > 500 {
-		return "", doorman.Errorf(doorman.EINVALID, "reason is longer than 500 characters")
-	}
-	return reason, nil
-}
-
 // OperatorSessions returns the valid sessions of every user with that email,
 // for the command line.
 func (s *Service) OperatorSessions(ctx context.Context, email string) ([]*doorman.User, map[string][]*doorman.Session, error) {
@@ -212,44 +196,9 @@ func (s *Service) CountLiveSessions(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// OperatorForceSignOut signs out every session of every user with that
-// email, in each account the email exists in, from the command line:
-// audited as the system actor with the reason, one ActionUserSessionsRevoked
-// event per account. It returns the users found and, by user id, how many
-// valid sessions each lost. A missing reason is EINVALID and changes
-// nothing; an unknown email is ENOTFOUND.
-func (s *Service) OperatorForceSignOut(ctx context.Context, email, reason string) ([]*doorman.User, map[string]int, error) {
-	reason, err := ValidateReason(reason)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := doorman.ValidateText("email", email); err != nil {
-		return nil, nil, err
-	}
-	email = doorman.NormalizeEmail(email)
-	users, _, err := s.Store.FindUsers(ctx, doorman.UserFilter{Email: email})
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(users) == 0 {
-		return nil, nil, doorman.Errorf(doorman.ENOTFOUND, "no user has email %s", email)
-	}
-	counts := make(map[string]int, len(users))
-	for _, u := range users {
-		acct, err := s.Store.FindAccountByID(ctx, u.AccountID)
-		if err != nil {
-			return users, counts, err
-		}
-		now := s.now()
-		ev := s.event(nil, doorman.ActionUserSessionsRevoked, u.Email, Meta{}, now)
-		ev.AccountID, ev.Reason, ev.Details = acct.ID, reason, "user_id="+u.ID
-		n, err := s.Store.RevokeSessions(ctx,
-			doorman.RevokeFilter{AccountID: acct.ID, UserID: u.ID, CountActive: doorman.Window(acct.Settings, now)},
-			doorman.Revocation{At: now, By: doorman.ActorSystem, Reason: reason}, ev)
-		if err != nil {
-			return users, counts, err
-		}
-		counts[u.ID] = n
-	}
-	return users, counts, nil
+// Purge deletes, in batches of batch, sessions revoked or past their absolute
+// end more than retention ago. It returns how many it deleted.
+func (s *Service) Purge(ctx context.Context, retention time.Duration, batch int) (int, error) {
+	cutoff := s.now().Add(-retention)
+	return purgeBatches(ctx, batch, func(limit int) (int, error) { return s.Store.PurgeSessions(ctx, cutoff, limit) })
 }

@@ -624,3 +624,52 @@ func (s *Service) operatorUser(ctx context.Context, accountName, email string) (
 	}
 	return acct, users[0], nil
 }
+
+// CreateUser creates a user, and its account when no account has that name,
+// as an operator would from the command line. The password is hashed here.
+func (s *Service) CreateUser(ctx context.Context, accountName, email, name string, role doorman.Role, password string) (*doorman.User, error) {
+	if err := doorman.ValidateTexts("account name", accountName, "email", email, "name", name); err != nil {
+		return nil, err
+	}
+	email = doorman.NormalizeEmail(email)
+	if err := doorman.ValidatePassword(password); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	acct, err := s.Store.FindAccountByName(ctx, strings.TrimSpace(accountName))
+	if doorman.ErrorCode(err) == doorman.ENOTFOUND {
+		acct = &doorman.Account{ID: doorman.NewID(doorman.PrefixAccount, now), Name: strings.TrimSpace(accountName), Settings: doorman.DefaultSettings(), CreatedAt: now}
+		if err := acct.Validate(); err != nil {
+			return nil, err
+		}
+		if err := s.Store.CreateAccount(ctx, acct); err != nil {
+			if doorman.ErrorCode(err) != doorman.ECONFLICT { // another process created it meanwhile
+				return nil, err
+			}
+			if acct, err = s.Store.FindAccountByName(ctx, acct.Name); err != nil {
+				return nil, err
+			}
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	hash, err := s.Passwords.Hash(password)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	u := &doorman.User{ID: doorman.NewID(doorman.PrefixUser, now), AccountID: acct.ID, Email: email, Name: strings.TrimSpace(name),
+		Role: role, PasswordHash: hash, CreatedAt: now}
+	if err := u.Validate(); err != nil {
+		return nil, err
+	}
+	ev := s.event(nil, doorman.ActionUserCreated, email, Meta{}, now)
+	ev.AccountID = acct.ID
+	ev.Details = "role=" + string(role)
+	if err := s.Store.CreateUser(ctx, u, ev); err != nil {
+		if doorman.ErrorCode(err) == doorman.ECONFLICT {
+			return nil, doorman.Errorf(doorman.ECONFLICT, "a user with email %s already exists in account %s", email, acct.Name)
+		}
+		return nil, err
+	}
+	return u, nil
+}

@@ -1,30 +1,48 @@
 package client_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
+	"github.com/doorman/doorman/app"
 	"github.com/doorman/doorman/client"
 	doormanhttp "github.com/doorman/doorman/http"
 )
 
 // BenchmarkHostApp measures a trivial host application alone (bare) and
 // behind the middleware checking every request against a real Doorman on
-// the same machine (middleware), in one run so that the two compare.
+// the same machine, in one run so that they compare: with its default
+// options, all requests of one session (middleware: concurrent checks
+// coalesce), the same over 16 sessions (middleware-16-sessions: as many
+// sessions as concurrent requests, so few coalesce), and one session with
+// coalescing off (uncoalesced).
 func BenchmarkHostApp(b *testing.B) {
 	e := startDoorman(b, doormanhttp.Config{})
-	token, _ := e.signIn(b, "", "")
-	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	e.svc.SignInLimits = app.SignInLimits{PerEmail: 1000, EmailBurst: 100}
+	var tokens []string
+	for i := range 16 {
+		t, _ := e.signIn(b, fmt.Sprintf("192.0.2.%d", i+1), "")
+		tokens = append(tokens, t)
+	}
+	hostApp := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	c, err := client.New(e.srv.URL, client.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
+	plain, err := client.New(e.srv.URL, client.Options{DisableCoalescing: true})
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, bc := range []struct {
-		name string
-		h    http.Handler
-	}{{"bare", app}, {"middleware", c.Middleware(app)}} {
+		name     string
+		h        http.Handler
+		sessions int
+	}{{"bare", hostApp, 1}, {"middleware", c.Middleware(hostApp), 1},
+		{"middleware-16-sessions", c.Middleware(hostApp), 16}, {"uncoalesced", plain.Middleware(hostApp), 1}} {
 		b.Run(bc.name, func(b *testing.B) {
 			host := httptest.NewServer(bc.h)
 			defer host.Close()
@@ -32,7 +50,9 @@ func BenchmarkHostApp(b *testing.B) {
 			defer hc.CloseIdleConnections()
 			b.SetParallelism(8)
 			b.ReportAllocs()
+			var worker atomic.Int64
 			b.RunParallel(func(pb *testing.PB) {
+				token := tokens[int(worker.Add(1))%bc.sessions]
 				for pb.Next() {
 					req, _ := http.NewRequest("GET", host.URL+"/reports", nil)
 					req.Header.Set("Authorization", "Bearer "+token)

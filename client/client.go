@@ -136,6 +136,14 @@ type Options struct {
 
 	// Now is the clock for the assertion's times. Default time.Now.
 	Now func() time.Time
+	// DisableCoalescing makes every check its own exchange with Doorman.
+	// By default, checks that ask the same question at the same time (the
+	// same credentials, client address, User-Agent and host: a page's many
+	// requests) share one exchange, but only one sent after each of them
+	// arrived, so that no check is answered with what Doorman said before
+	// it began. Coalescing changes no answer; it saves Doorman and this
+	// application the work of the repeated questions.
+	DisableCoalescing bool
 }
 
 // Client checks sessions against one Doorman server. It is safe for
@@ -146,6 +154,7 @@ type Client struct {
 	opts   Options
 	keys   *JWKS
 	issuer string
+	group  coalescer
 }
 
 // Default option values.
@@ -265,15 +274,56 @@ const maxErrorBody = 64 << 10
 // ErrUnauthorized) or an error wrapping ErrUnavailable when it cannot say
 // yes. The credentials go only to Doorman and are never logged.
 func (c *Client) Verify(ctx context.Context, r *http.Request) (*Identity, error) {
+	h := make(http.Header, 8)
+	c.credentials(h, r)
+	c.forwarded(h, r)
+	h["Accept"] = []string{"application/json"}
+	if c.opts.DisableCoalescing {
+		return c.exchange(ctx, h)
+	}
+	// The whole check, waiting for an exchange in flight included, takes
+	// at most Timeout.
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	id, err := c.group.do(ctx, coalesceKey(h), func(ctx context.Context) (*Identity, error) {
+		return c.exchange(ctx, h)
+	})
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrUnavailable) {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return id, err
+}
+
+// coalesceKey is what makes two checks the same question for Doorman: every
+// header sent but the path (X-Forwarded-Uri), which Doorman keeps only as
+// the session's last page. The key holds credentials; it lives in memory
+// while the exchange is in flight and is never logged.
+func coalesceKey(h http.Header) string {
+	var b strings.Builder
+	for _, k := range coalesceHeaders {
+		for _, v := range h[k] {
+			b.WriteString(k)
+			b.WriteByte(0) // net/http refuses NUL in header values
+			b.WriteString(v)
+			b.WriteByte(0)
+		}
+	}
+	return b.String()
+}
+
+// coalesceHeaders are the headers Verify sends, but X-Forwarded-Uri.
+var coalesceHeaders = append([]string{"Authorization", "Cookie", "X-Forwarded-For", "X-Forwarded-Proto",
+	"X-Forwarded-Host", "User-Agent", "Accept"}, clientHintHeaders...)
+
+// exchange asks Doorman's /auth/verify with the headers h.
+func (c *Client) exchange(ctx context.Context, h http.Header) (*Identity, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/auth/verify", nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	c.credentials(req.Header, r)
-	c.forwarded(req.Header, r)
-	req.Header["Accept"] = []string{"application/json"}
+	req.Header = h
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)

@@ -128,10 +128,12 @@ func Seed(ctx context.Context, svc *app.Service, password string) (bool, error) 
 // guide's "Chrome on macOS" in Madrid: the browser a person signs in to the
 // demo with is then one the admin used before, as in the guide's drawing,
 // and is not flagged as an unknown device. It writes no audit event and
-// shows on no page: only the risk checks read it.
+// shows on no page: only the risk checks read it. It ended six days ago,
+// inside the default retention of revoked sessions (a week), so that the
+// first purge does not delete it at once.
 func seedPast(ctx context.Context, svc *app.Service, admin *doorman.User, now time.Time) error {
 	_, hash := doorman.NewToken()
-	created := now.Add(-20 * 24 * time.Hour)
+	created := now.Add(-6*24*time.Hour - time.Hour)
 	exp := created.Add(doorman.DefaultAbsoluteCap)
 	s := &doorman.Session{
 		ID: doorman.NewID(doorman.PrefixSession, created), TokenHash: hash, UserID: admin.ID, AccountID: admin.AccountID,

@@ -314,7 +314,7 @@ func TestInstallKeepsOldDataOnFailure(t *testing.T) {
 func TestInstalledData(t *testing.T) {
 	dir := os.Getenv("DOORMAN_GEOIP_DIR")
 	if dir == "" {
-		t.Skip("DOORMAN_GEOIP_DIR not set")
+		t.Skip("DOORMAN_GEOIP_DIR not set: install the databases with `doorman geoip install --dir DIR` (needs the internet) and set DOORMAN_GEOIP_DIR=DIR to run this test")
 	}
 	l, _ := openDir(t, dir)
 	for ip, check := range map[string]func(doorman.Location) bool{

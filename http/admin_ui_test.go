@@ -218,8 +218,8 @@ func TestAdminPagesForbiddenForMembers(t *testing.T) {
 	if got := p2s(home.texts("nav.sidenav p.sidenav-section")); got != "Security" {
 		t.Errorf("a member's navigation: %q", got)
 	}
-	csrf := formValues(home.one("header form")).Get("csrf")
-	form := url.Values{"csrf": {csrf}, "reason": {"mine now"}, "idle_timeout": {"1d"}, "remember_me_days": {"30"}}
+	hf := formValues(home.one("header form"))
+	form := url.Values{"csrf": hf["csrf"], "once": hf["once"], "reason": {"mine now"}, "idle_timeout": {"1d"}, "remember_me_days": {"30"}}
 	guest := ids["guest@agency.com"]
 	for _, r := range []struct{ method, path string }{
 		{"GET", "/admin"}, {"GET", "/admin/sessions"}, {"GET", "/admin/sessions?user=guest%40agency.com"},
@@ -331,9 +331,13 @@ func TestForceSignOutFlow(t *testing.T) {
 		t.Fatalf("%d forced sign-outs audited after refusals", n)
 	}
 
-	// With a reason.
+	// With a reason; the member is read once.
 	v.Set("reason", "Security concern - unusual activity")
+	reads := e.store.userReads.Load()
 	e.page(c, "POST", path, v).wantRedirect("/admin/sessions")
+	if n := e.store.userReads.Load() - reads; n != 1 {
+		t.Errorf("the forced sign-out read the member %d times, want once", n)
+	}
 	after := e.page(c, "GET", "/admin/sessions", nil)
 	if got := after.text(".alert"); got != "Signed out guest@agency.com from 5 sessions. They must sign in again." {
 		t.Errorf("flash %q", got)
@@ -520,7 +524,7 @@ func TestSessionSettingsPage(t *testing.T) {
 	}
 
 	// Remember Me off (the script leaves the days out), members restricted.
-	v := url.Values{"csrf": base["csrf"], "idle_timeout": {"30d"}}
+	v := url.Values{"csrf": base["csrf"], "once": {e.once(c, "/admin/settings/sessions")}, "idle_timeout": {"30d"}}
 	e.page(c, "POST", "/admin/settings/sessions", v).wantRedirect("/admin/settings/sessions")
 	saved := e.page(c, "GET", "/admin/settings/sessions", nil).wantStatus(http.StatusOK)
 	if got := saved.text(".alert"); got != "Session settings saved. They apply to every session in Company from its next request." {
@@ -539,6 +543,7 @@ func TestSessionSettingsPage(t *testing.T) {
 	}
 	// "Never": sessions end at the server's cap from sign-in.
 	v.Set("idle_timeout", "never")
+	v.Set("once", e.once(c, "/admin/settings/sessions"))
 	e.page(c, "POST", "/admin/settings/sessions", v).wantRedirect("/admin/settings/sessions")
 	if got := e.page(c, "GET", "/admin/settings/sessions", nil).text("[data-expires-text]"); got != "30 days from sign-in" {
 		t.Errorf("never expires after %q", got)
@@ -575,7 +580,7 @@ func TestRestrictedSessionsPage(t *testing.T) {
 	e.signIn(m, "sarah@company.com", false, "")
 	own := e.page(m, "GET", "/settings/security/sessions", nil).wantStatus(http.StatusOK)
 	mine := attr(own.one(".session-current a.session-link"), "href")
-	csrf := formValues(own.one("header form")).Get("csrf")
+	hf := formValues(own.one("header form"))
 
 	p := e.page(c, "GET", "/admin/settings/sessions", nil)
 	v := settingsFormValues(p)
@@ -588,7 +593,7 @@ func TestRestrictedSessionsPage(t *testing.T) {
 	} {
 		var f url.Values
 		if r.method == "POST" {
-			f = url.Values{"csrf": {csrf}}
+			f = url.Values{"csrf": hf["csrf"], "once": hf["once"]}
 		}
 		r := e.page(m, r.method, r.path, f).wantStatus(http.StatusForbidden)
 		checkPageHeaders(t, r)
@@ -604,7 +609,7 @@ func TestRestrictedSessionsPage(t *testing.T) {
 		}
 	}
 	// Signing out still works; the admin still sees their own page.
-	e.page(m, "POST", "/logout", url.Values{"csrf": {csrf}}).wantRedirect("/login")
+	e.page(m, "POST", "/logout", hf).wantRedirect("/login")
 	e.page(c, "GET", "/settings/security/sessions", nil).wantStatus(http.StatusOK)
 }
 

@@ -83,7 +83,7 @@ func newSessionJSON(sess *doorman.Session, current bool, set doorman.Settings, n
 	if v.Risk.Reasons == nil {
 		v.Risk.Reasons = noReasons
 	}
-	if end, _ := doorman.Deadline(sess, set); end != nil {
+	if end, _ := doorman.Deadline(sess, set); !end.IsZero() {
 		t := end.UTC()
 		v.ExpiresAt = &t
 	}

@@ -160,7 +160,7 @@ func (s *Server) forceSignOut(w *request, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	n, err := s.svc.ForceSignOut(r.Context(), w.principal, r.PathValue("user_id"), req.Reason,
+	_, n, err := s.svc.ForceSignOut(r.Context(), w.principal, r.PathValue("user_id"), req.Reason,
 		s.proofMeta(w, r, req.Password, req.TOTPCode))
 	if err != nil {
 		return err

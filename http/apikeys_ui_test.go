@@ -65,7 +65,7 @@ func TestAPIKeyCreateShowOnceDetailsRevoke(t *testing.T) {
 	form.Set("read_only", "1")
 
 	// A missing name: the form again, with the reason.
-	bad := url.Values{"csrf": form["csrf"], "name": {"  "}}
+	bad := url.Values{"csrf": form["csrf"], "once": form["once"], "name": {"  "}}
 	p := e.page(c, "POST", "/settings/api-keys", bad).wantStatus(http.StatusBadRequest)
 	if p.one("#form-error") == nil || attr(p.one("#key-name"), "aria-invalid") != "true" {
 		t.Error("no error shown for an empty name")
@@ -125,7 +125,7 @@ func TestAPIKeyCreateShowOnceDetailsRevoke(t *testing.T) {
 	if got := conf.text("h1"); got != "Revoke API Key?" {
 		t.Errorf("confirmation h1 %q", got)
 	}
-	if got := conf.texts(".confirm-actions > *"); len(got) < 3 || got[1] != "Cancel" {
+	if got := conf.texts(".confirm-actions > .btn"); len(got) != 2 || got[0] != "Cancel" {
 		t.Errorf("confirmation actions %q (Cancel first)", got)
 	}
 	e.page(c, "POST", attr(link, "href"), formValues(conf.one(".confirm form"))).wantRedirect("/settings/api-keys")

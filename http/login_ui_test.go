@@ -13,7 +13,7 @@ import (
 	"github.com/doorman/doorman/app"
 )
 
-const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // signIn signs c in through the sign-in page as a person would: the form

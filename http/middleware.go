@@ -32,6 +32,7 @@ type request struct {
 	route     *routeMetrics
 	principal *doorman.Principal // set on routes that require a session
 	page      bool               // a page of the web interface: errors answer in HTML
+	again     *onceNote          // what a resubmission of the form is told (ui_once.go)
 	abort     any                // a panic to re-raise once the request is logged
 }
 
@@ -318,7 +319,7 @@ func (s *Server) setSessionCookie(rq *request, token string, p *doorman.Principa
 	c := &http.Cookie{Name: s.cookieName, Value: token, Path: "/", Domain: s.cookieDomain, HttpOnly: true,
 		Secure: s.secure, SameSite: http.SameSiteLaxMode}
 	if doorman.Remembered(p.Session, p.Account.Settings) {
-		if end, _ := doorman.Deadline(p.Session, p.Account.Settings); end != nil {
+		if end, _ := doorman.Deadline(p.Session, p.Account.Settings); !end.IsZero() {
 			if left := end.Sub(s.now()); left > 0 {
 				c.MaxAge = int(left / time.Second)
 				c.Expires = end.UTC()

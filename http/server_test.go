@@ -57,6 +57,13 @@ type flakyStore struct {
 	failList  atomic.Bool // FindSessions returns an error
 	failPing  atomic.Bool
 	failKeys  atomic.Bool // FindSigningKeys returns an error
+
+	userReads atomic.Int64 // FindUserByID calls
+}
+
+func (f *flakyStore) FindUserByID(ctx context.Context, accountID, id string) (*doorman.User, error) {
+	f.userReads.Add(1)
+	return f.Store.FindUserByID(ctx, accountID, id)
 }
 
 func (f *flakyStore) FindSigningKeys(ctx context.Context, minPeriod int64) ([]*doorman.SigningKey, error) {

@@ -357,10 +357,16 @@ func TestSignOutOneSession(t *testing.T) {
 	if len(e.page(c, "GET", "/settings/security/sessions", nil).all(".alert")) != 0 {
 		t.Error("the flash shows twice")
 	}
-	// Twice is not an error.
+	// Twice is not an error: the same form sent again (a double click), or
+	// another page's (the session ended meanwhile) says it is done.
 	e.page(c, "POST", windows+"/sign-out", formValues(form)).wantRedirect("/settings/security/sessions")
-	if got := e.page(c, "GET", "/settings/security/sessions", nil).text(".alert"); got != "That session was already signed out." {
+	if got := e.page(c, "GET", "/settings/security/sessions", nil).text(".alert"); got != "This session is signed out." {
 		t.Errorf("second sign-out: %q", got)
+	}
+	list = e.page(c, "GET", "/settings/security/sessions", nil)
+	e.page(c, "POST", windows+"/sign-out", formValues(list.one("header form"))).wantRedirect("/settings/security/sessions")
+	if got := e.page(c, "GET", "/settings/security/sessions", nil).text(".alert-success"); got != "This session is signed out." {
+		t.Errorf("sign-out of an ended session: %q", got)
 	}
 	// And its details are gone.
 	gone := e.page(c, "GET", windows, nil).wantStatus(http.StatusNotFound)
@@ -417,7 +423,13 @@ func TestSignOutOtherSessions(t *testing.T) {
 	if len(after.all(".empty")) != 1 || len(sessionCards(after, "current")) != 1 {
 		t.Error("want the current session and the empty state")
 	}
+	// The same form sent again: done already. A new one: nothing to do.
 	e.page(c, "POST", "/settings/security/sessions/sign-out-others", formValues(form)).wantRedirect("/settings/security/sessions")
+	if got := e.page(c, "GET", "/settings/security/sessions", nil).text(".alert"); got != "Already signed out: your other sessions are signed out." {
+		t.Errorf("flash %q", got)
+	}
+	p = e.page(c, "GET", "/settings/security/sessions/sign-out-others", nil).wantStatus(http.StatusOK)
+	e.page(c, "POST", "/settings/security/sessions/sign-out-others", formValues(p.one("header form"))).wantRedirect("/settings/security/sessions")
 	if got := e.page(c, "GET", "/settings/security/sessions", nil).text(".alert"); got != "There were no other sessions to sign out." {
 		t.Errorf("flash %q", got)
 	}

@@ -158,29 +158,32 @@ func (s *Server) renderForceSignOut(w *request, r *http.Request, status int, u *
 const msgReasonRequired = "Enter a reason: it is recorded in the audit log. Nothing was signed out."
 
 // forceSignOutSubmit is POST /admin/users/{id}/sign-out. Without a reason it
-// shows the form again, saying so, and signs nothing out.
+// shows the form again, saying so, and signs nothing out. The member is
+// read once, by the Service; the form shown again reads it for itself.
 func (s *Server) forceSignOutSubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
 	}
-	u, list, err := s.teamMember(w, r)
-	if err != nil {
-		return err
+	again := func(reason, msg string) error {
+		u, list, err := s.teamMember(w, r)
+		if err != nil {
+			return err
+		}
+		s.renderForceSignOut(w, r, http.StatusBadRequest, u, list, reason, msg)
+		return nil
 	}
 	reason := r.PostForm.Get("reason")
 	if strings.TrimSpace(reason) == "" {
-		s.renderForceSignOut(w, r, http.StatusBadRequest, u, list, "", msgReasonRequired)
-		return nil
+		return again("", msgReasonRequired)
 	}
-	n, err := s.svc.ForceSignOut(r.Context(), w.principal, u.ID, reason, s.meta(w, r))
+	u, n, err := s.svc.ForceSignOut(r.Context(), w.principal, r.PathValue("id"), reason, s.meta(w, r))
 	if s.reauthFirst(w, r, err, r.URL.Path) {
 		return nil
 	}
 	switch {
 	case doorman.ErrorCode(err) == doorman.EINVALID:
 		_, _, msg := errorStatus(err)
-		s.renderForceSignOut(w, r, http.StatusBadRequest, u, list, reason, sentence(msg)+" Nothing was signed out.")
-		return nil
+		return again(reason, sentence(msg)+" Nothing was signed out.")
 	case err != nil:
 		return userGone(err)
 	case n == 0:

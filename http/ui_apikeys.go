@@ -30,8 +30,9 @@ func (s *Server) renderAPIKeys(w *request, r *http.Request, status int, name str
 // createAPIKeySubmit is POST /settings/api-keys. Its answer is the page
 // that shows the secret, this once: no redirect, so that the secret is in
 // no URL, flash cookie or later page, and Cache-Control: no-store keeps it
-// out of the browser's cache (reloading asks to post the form again, which
-// would create another key, not show this one).
+// out of the browser's cache. The form sent again (a double click, a
+// reload) creates no second key: it gets this page again, or, after
+// doorman.FormReplayWindow, the key's details page.
 func (s *Server) createAPIKeySubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
@@ -47,6 +48,10 @@ func (s *Server) createAPIKeySubmit(w *request, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
+	// The form sent again shows this page again for a few minutes (it is
+	// kept sealed under the form's one-time token, ui_once.go), then this.
+	w.onceAgain("Already created: API key "+k.Name+" ("+k.Prefix+") was made by the first click. "+
+		"Its secret was shown then, only once; if you did not copy it, revoke the key and create another.", pages.APIKeyPath(k.ID))
 	w.Header()["Cache-Control"] = []string{"no-store"}
 	s.render(w, r, http.StatusCreated, &pages.APIKeyCreatedPage{Layout: s.layout(w, r, "API key created"),
 		Key: pages.NewAPIKey(k, "", s.now()), Secret: secret})

@@ -35,7 +35,7 @@ func (s *Server) loginPage(w *request, r *http.Request) error {
 		// then says so; the form itself can still be shown.
 	}
 	p := &pages.LoginPage{Layout: s.layout(w, r, "Sign in"), Next: next,
-		FormToken: loginFormToken(s.deviceKey(w, r))}
+		FormToken: loginFormToken(s.deviceKey(w, r)), Passkeys: s.svc.WebAuthn != nil}
 	p.Places = true // the footer credits the geolocation data, when there is some
 	if reason != "" && p.Flash == nil {
 		p.Flash = &pages.Flash{Kind: pages.FlashInfo, Text: reason}
@@ -91,6 +91,7 @@ func (s *Server) renderLogin(w *request, r *http.Request, status int, page *page
 	page.Layout = s.layout(w, r, "Sign in")
 	page.Places = true
 	page.FormToken = loginFormToken(key)
+	page.Passkeys = s.svc.WebAuthn != nil
 	s.render(w, r, status, page)
 	return nil
 }

@@ -65,6 +65,15 @@ var pageRoutes = []pageRoute{
 	{Route{"POST", pages.PathRecoveryCodes, "Regenerate recovery codes"}, true, (*Server).recoveryCodesSubmit},
 	{Route{"GET", pages.PathTwoFactorDisable, "Two-factor authentication"}, true, (*Server).twoFactorHome},
 	{Route{"POST", pages.PathTwoFactorDisable, "Turn off two-factor authentication"}, true, (*Server).twoFactorDisableSubmit},
+	// Passkeys (ui_passkeys.go).
+	{Route{"POST", pages.PathPasskeys + "/begin", "Add a passkey"}, true, (*Server).passkeyBeginSubmit},
+	{Route{"POST", pages.PathPasskeys + "/finish", "Add a passkey"}, true, (*Server).passkeyFinishSubmit},
+	{Route{"GET", pages.PathPasskeys + "/{id}/remove", "Two-factor authentication"}, true, (*Server).twoFactorHome},
+	{Route{"POST", pages.PathPasskeys + "/{id}/remove", "Remove a passkey"}, true, (*Server).passkeyRemoveSubmit},
+	{Route{"POST", pages.PathLoginPasskey + "/begin", "Sign in with a passkey"}, false, (*Server).loginPasskeyBeginSubmit},
+	{Route{"POST", pages.PathLoginPasskey, "Sign in with a passkey"}, false, (*Server).loginPasskeySubmit},
+	{Route{"POST", pages.PathLoginTwoFactor + "/passkey/begin", "Two-factor sign-in"}, false, (*Server).loginTwoFactorPasskeyBeginSubmit},
+	{Route{"POST", pages.PathLoginTwoFactor + "/passkey", "Two-factor sign-in"}, false, (*Server).loginTwoFactorPasskeySubmit},
 	{Route{"GET", pages.PathLoginTwoFactor, "Two-factor sign-in"}, false, (*Server).loginTwoFactorPage},
 	{Route{"POST", pages.PathLoginTwoFactor, "Two-factor sign-in"}, false, (*Server).loginTwoFactorSubmit},
 	// The administrators' Team pages (ui_admin.go).
@@ -129,7 +138,8 @@ func pagePatterns() []string {
 
 // pageCSP lets a page load the server's own styles, scripts and images and
 // nothing else: no inline script or style, no framing, forms only to us.
-const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+// The script may talk to the server only (the passkey ceremonies).
+const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 var (
@@ -186,6 +196,10 @@ func (e *pageEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e.rt.auth && !e.s.pageAuth(rq, r, e.rt) {
 		return
 	}
+	if e.rt.auth && !safeMethod(e.rt.Method) {
+		e.s.serveOnce(rq, r, e.rt) // ui_once.go
+		return
+	}
 	if err := e.rt.h(e.s, rq, r); err != nil {
 		e.s.pageError(rq, r, err)
 	}
@@ -218,6 +232,9 @@ func (s *Server) pageAuth(rq *request, r *http.Request, rt *pageRoute) bool {
 			return false
 		}
 		s.metrics.validation(outcomeInvalid)
+		if !safeMethod(r.Method) && s.replayEnded(rq, r, rt, token, err) {
+			return false
+		}
 		s.clearCookie(rq)
 		s.toLogin(rq, r, signedOutReason(err))
 		return false
@@ -360,6 +377,7 @@ func (s *Server) layout(rq *request, r *http.Request, title string) pages.Layout
 		l.User = &pages.User{Name: p.User.Name, Email: p.User.Email, Account: p.Account.Name, Admin: p.User.IsAdmin()}
 		l.Nav = navigation(p, r.URL.Path)
 		l.CSRF = formToken(p)
+		l.Once = s.svc.NewFormToken(p)
 	}
 	return l
 }

@@ -93,17 +93,22 @@ func (s *Server) confirmSignOutPage(w *request, r *http.Request) error {
 	return nil
 }
 
+// msgSessionSignedOut answers the sign-out of one of the person's own
+// sessions that had ended already: the goal is met.
+const msgSessionSignedOut = "This session is signed out."
+
 // signOutSubmit is POST /settings/security/sessions/{id}/sign-out. Another
 // session fails its next request; signing out this one ends on the sign-in
-// page. A session already gone is not an error: the goal is met.
+// page. One of the person's own sessions that ended already is not an
+// error: the goal is met. Any other id is not found.
 func (s *Server) signOutSubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
 	}
 	p := w.principal
 	v, err := s.session(w, r)
-	if doorman.ErrorCode(err) == doorman.ENOTFOUND {
-		s.setFlash(w, pages.FlashInfo, "That session was already signed out.")
+	if e := (*doorman.Error)(nil); errors.As(err, &e) && e.Code == doorman.ENOTFOUND && e.Reason != "" {
+		s.setFlash(w, pages.FlashSuccess, msgSessionSignedOut)
 		s.redirect(w, r, pages.PathSessions)
 		return nil
 	} else if err != nil {
@@ -120,7 +125,7 @@ func (s *Server) signOutSubmit(w *request, r *http.Request) error {
 	}
 	switch err := s.svc.RevokeSession(r.Context(), p, v.ID, s.meta(w, r)); {
 	case doorman.ErrorCode(err) == doorman.ENOTFOUND:
-		s.setFlash(w, pages.FlashInfo, "That session was already signed out.")
+		s.setFlash(w, pages.FlashSuccess, msgSessionSignedOut) // it ended meanwhile
 	case err != nil:
 		return err
 	default:

@@ -32,6 +32,13 @@ func (s *Server) renderTwoFactor(w *request, r *http.Request, status int, field,
 		t := pages.NewTime(*tf.EnabledAt, s.now())
 		page.EnabledAt = &t
 	}
+	if page.PasskeysOn = s.svc.WebAuthn != nil; page.PasskeysOn {
+		list, err := s.svc.Passkeys(r.Context(), w.principal)
+		if err != nil {
+			return err
+		}
+		page.Passkeys = pages.NewPasskeys(list, s.now())
+	}
 	s.render(w, r, status, page)
 	return nil
 }
@@ -219,8 +226,12 @@ func (s *Server) loginTwoFactorPage(w *request, r *http.Request) error {
 		s.redirect(w, r, loginURL(next))
 		return nil
 	}
+	hasPasskey, err := s.svc.PendingSignInHasPasskeys(r.Context(), cookieValue(r.Header["Cookie"], s.challengeCookieName()))
+	if err != nil {
+		return err
+	}
 	s.render(w, r, http.StatusOK, &pages.LoginTwoFactorPage{Layout: s.layout(w, r, "Two-factor authentication"),
-		Next: next, FormToken: loginFormToken(s.deviceKey(w, r))})
+		Next: next, FormToken: loginFormToken(s.deviceKey(w, r)), Passkey: hasPasskey})
 	return nil
 }
 
@@ -240,6 +251,7 @@ func (s *Server) loginTwoFactorSubmit(w *request, r *http.Request) error {
 		page.Layout = s.layout(w, r, "Two-factor authentication")
 		page.FormToken = loginFormToken(key)
 		page.Error = msg
+		page.Passkey, _ = s.svc.PendingSignInHasPasskeys(r.Context(), cookieValue(r.Header["Cookie"], s.challengeCookieName()))
 		s.render(w, r, status, page)
 		return nil
 	}

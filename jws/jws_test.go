@@ -56,7 +56,11 @@ func TestIndependentVerification(t *testing.T) {
 	if errX != nil || errY != nil || len(x) != 32 || len(y) != 32 {
 		t.Fatalf("x, y: %d, %d bytes (%v, %v), want 32 each, unpadded base64url", len(x), len(y), errX, errY)
 	}
-	pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
+	// The SEC 1 uncompressed point: 0x04, then x and y.
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+	if err != nil {
+		t.Fatalf("x, y are no point of P-256: %v", err)
+	}
 
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {

@@ -19,7 +19,7 @@ func accountDest(a *doorman.Account) []any {
 		&a.Settings.RememberMeDays, &a.Settings.MembersSeeSessions, &a.CreatedAt}
 }
 
-// CreateAccount stores a. Returns ECONFLICT if the id or name is taken.
+// CreateAccount implements doorman.AccountStore.
 func (s *Store) CreateAccount(ctx context.Context, a *doorman.Account) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO accounts
 		(id, name, idle_timeout, remember_me_allowed, remember_me_days, members_see_sessions, created_at)
@@ -36,12 +36,12 @@ func (s *Store) CreateAccount(ctx context.Context, a *doorman.Account) error {
 	return wrap("create account", err)
 }
 
-// FindAccountByID returns ENOTFOUND if no account has that id.
+// FindAccountByID implements doorman.AccountStore.
 func (s *Store) FindAccountByID(ctx context.Context, id string) (*doorman.Account, error) {
 	return s.findAccount(ctx, "a.id", id)
 }
 
-// FindAccountByName returns ENOTFOUND if no account has that name.
+// FindAccountByName implements doorman.AccountStore.
 func (s *Store) FindAccountByName(ctx context.Context, name string) (*doorman.Account, error) {
 	return s.findAccount(ctx, "a.name", name)
 }
@@ -60,14 +60,11 @@ func (s *Store) findAccount(ctx context.Context, column, value string) (*doorman
 	return &a, nil
 }
 
-// UpdateAccountSettings replaces the account's settings and, in the same
-// transaction (holding the account's row lock from the read of the
-// settings it replaces, so that concurrent changes are serialised; FOR NO
+// UpdateAccountSettings implements doorman.AccountStore.
+// The transaction holds the account's row lock from the read of the
+// settings it replaces, so that concurrent changes are serialised: FOR NO
 // KEY UPDATE, as the UPDATE itself would take, so that it never blocks the
-// inserts whose foreign keys name the account), records
-// the end of every session that doorman.SettingsEnd says the change ends,
-// then writes ev with Count set. Returns ENOTFOUND, changing nothing, if no
-// account has that id.
+// inserts whose foreign keys name the account.
 func (s *Store) UpdateAccountSettings(ctx context.Context, id string, set doorman.Settings, now time.Time, ev *doorman.AuditEvent) (int, error) {
 	var byChange int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

@@ -10,9 +10,7 @@ import (
 	"github.com/doorman/doorman"
 )
 
-// CreateAlert stores a, its deliveries and ev in one transaction. Returns
-// ECONFLICT if an id or the token hash is taken, ENOTFOUND if the account
-// does not exist.
+// CreateAlert implements doorman.AlertStore.
 func (s *Store) CreateAlert(ctx context.Context, a *doorman.Alert, ds []*doorman.Delivery, ev *doorman.AuditEvent) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := insertAlert(ctx, tx, a, ds); err != nil {
@@ -61,8 +59,7 @@ func alertError(err error, conflict string) error {
 	return err
 }
 
-// FindAlertByTokenHash returns the alert whose token hash is hash. Returns
-// ENOTFOUND if none.
+// FindAlertByTokenHash implements doorman.AlertStore.
 func (s *Store) FindAlertByTokenHash(ctx context.Context, hash []byte) (*doorman.Alert, error) {
 	if len(hash) == 0 {
 		return nil, doorman.Errorf(doorman.ENOTFOUND, "alert not found")
@@ -81,9 +78,7 @@ func (s *Store) FindAlertByTokenHash(ctx context.Context, hash []byte) (*doorman
 	return &a, nil
 }
 
-// UseAlert marks the alert used, revokes its session and writes ev, in one
-// transaction. Returns ENOTFOUND unless the account has an alert with that
-// id, unused and expiring after r.At.
+// UseAlert implements doorman.AlertStore.
 func (s *Store) UseAlert(ctx context.Context, accountID, id string, r doorman.Revocation, ev *doorman.AuditEvent) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var sessionID string
@@ -130,8 +125,8 @@ func utcDelivery(d *doorman.Delivery) *doorman.Delivery {
 	return d
 }
 
-// ClaimDeliveries leases at most limit due deliveries until leaseUntil, in
-// one statement: FOR UPDATE SKIP LOCKED keeps two nodes from claiming one
+// ClaimDeliveries implements doorman.AlertStore.
+// One statement: FOR UPDATE SKIP LOCKED keeps two nodes from claiming one
 // delivery, and the lease keeps it theirs after the statement.
 func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*doorman.Delivery, error) {
 	if limit <= 0 {
@@ -175,8 +170,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 	return out, nil
 }
 
-// RecordDeliveryAttempt counts one attempt of a pending delivery and writes
-// its outcome and ev. Returns ENOTFOUND unless a pending delivery has that id.
+// RecordDeliveryAttempt implements doorman.AlertStore.
 func (s *Store) RecordDeliveryAttempt(ctx context.Context, id string, a doorman.DeliveryAttempt, ev *doorman.AuditEvent) error {
 	status, next := doorman.DeliveryPending, a.At
 	var delivered *time.Time
@@ -209,8 +203,7 @@ func (s *Store) RecordDeliveryAttempt(ctx context.Context, id string, a doorman.
 	return wrap("record delivery attempt", err)
 }
 
-// FindDeliveries returns the account's deliveries that f selects, newest
-// first.
+// FindDeliveries implements doorman.AlertStore.
 func (s *Store) FindDeliveries(ctx context.Context, f doorman.DeliveryFilter) ([]*doorman.Delivery, error) {
 	var q query
 	q.where("d.account_id = " + q.arg(f.AccountID))
@@ -237,7 +230,7 @@ func (s *Store) FindDeliveries(ctx context.Context, f doorman.DeliveryFilter) ([
 	return out, nil
 }
 
-// FindWebhook returns the account's webhook. Returns ENOTFOUND if none.
+// FindWebhook implements doorman.WebhookStore.
 func (s *Store) FindWebhook(ctx context.Context, accountID string) (*doorman.Webhook, error) {
 	var w doorman.Webhook
 	err := s.pool.QueryRow(ctx, `SELECT account_id, url, secret, enabled, created_at, updated_at
@@ -252,8 +245,7 @@ func (s *Store) FindWebhook(ctx context.Context, accountID string) (*doorman.Web
 	return &w, nil
 }
 
-// PutWebhook creates or replaces the account's webhook and writes ev.
-// Returns ENOTFOUND if the account does not exist.
+// PutWebhook implements doorman.WebhookStore.
 func (s *Store) PutWebhook(ctx context.Context, w *doorman.Webhook, ev *doorman.AuditEvent) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO webhooks (account_id, url, secret, enabled, created_at, updated_at)
@@ -269,8 +261,7 @@ func (s *Store) PutWebhook(ctx context.Context, w *doorman.Webhook, ev *doorman.
 	return wrap("put webhook", err)
 }
 
-// DeleteWebhook deletes the account's webhook and writes ev. Returns
-// ENOTFOUND if the account has none.
+// DeleteWebhook implements doorman.WebhookStore.
 func (s *Store) DeleteWebhook(ctx context.Context, accountID string, ev *doorman.AuditEvent) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM webhooks WHERE account_id = $1`, accountID)
@@ -285,8 +276,8 @@ func (s *Store) DeleteWebhook(ctx context.Context, accountID string, ev *doorman
 	return wrap("delete webhook", err)
 }
 
-// PurgeAlerts deletes at most limit alerts created before before with no
-// pending delivery, and their deliveries (ON DELETE CASCADE).
+// PurgeAlerts implements doorman.AlertStore.
+// Deliveries go with their alert (ON DELETE CASCADE).
 func (s *Store) PurgeAlerts(ctx context.Context, before time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, nil

@@ -30,8 +30,7 @@ func utcKey(k *doorman.APIKey) *doorman.APIKey {
 	return k
 }
 
-// CreateAPIKey stores k and writes ev in one transaction. Returns ECONFLICT
-// if the id, prefix or hash is taken, ENOTFOUND if the account does not exist.
+// CreateAPIKey implements doorman.APIKeyStore.
 func (s *Store) CreateAPIKey(ctx context.Context, k *doorman.APIKey, ev *doorman.AuditEvent) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO api_keys
@@ -54,8 +53,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *doorman.APIKey, ev *doorman
 	return wrap("create api key", err)
 }
 
-// FindAPIKeyByHash returns the key whose hash is hash, revoked or not, with
-// its account, in one query. Returns ENOTFOUND if none.
+// FindAPIKeyByHash implements doorman.APIKeyStore.
 func (s *Store) FindAPIKeyByHash(ctx context.Context, hash []byte) (*doorman.Principal, error) {
 	// Cached beside the sessions, under a key no token hash can take.
 	ck := append([]byte("k:"), hash...)
@@ -80,7 +78,7 @@ func (s *Store) FindAPIKeyByHash(ctx context.Context, hash []byte) (*doorman.Pri
 	return p, nil
 }
 
-// FindAPIKeys returns the account's keys that f selects, newest first.
+// FindAPIKeys implements doorman.APIKeyStore.
 func (s *Store) FindAPIKeys(ctx context.Context, f doorman.APIKeyFilter) ([]*doorman.APIKey, error) {
 	var q query
 	q.where("k.account_id = " + q.arg(f.AccountID))
@@ -110,8 +108,7 @@ func (s *Store) FindAPIKeys(ctx context.Context, f doorman.APIKeyFilter) ([]*doo
 	return keys, nil
 }
 
-// RevokeAPIKey revokes the account's key id and writes ev. Returns
-// ENOTFOUND if the account has no such key not yet revoked.
+// RevokeAPIKey implements doorman.APIKeyStore.
 func (s *Store) RevokeAPIKey(ctx context.Context, accountID, id string, r doorman.Revocation, ev *doorman.AuditEvent) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = $1, revoked_by = $2
@@ -130,9 +127,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, accountID, id string, r doorma
 	return wrap("revoke api key", err)
 }
 
-// RecordAPIKeyUsage adds each usage's hourly counts, moves the key's last
-// use forward (with its address and client), and writes events, all in one
-// transaction. Usage of a key that no longer exists is dropped.
+// RecordAPIKeyUsage implements doorman.APIKeyStore.
 func (s *Store) RecordAPIKeyUsage(ctx context.Context, usage []doorman.APIKeyUsage, events []*doorman.AuditEvent) error {
 	if len(usage) == 0 && len(events) == 0 {
 		return nil
@@ -174,8 +169,7 @@ func (s *Store) RecordAPIKeyUsage(ctx context.Context, usage []doorman.APIKeyUsa
 	return wrap("record api key usage", err)
 }
 
-// FindAPIKeyUsage returns the hourly counts of the account's keys (only
-// keyID's when it is set) for the hours at or after since, by key then hour.
+// FindAPIKeyUsage implements doorman.APIKeyStore.
 func (s *Store) FindAPIKeyUsage(ctx context.Context, accountID, keyID string, since time.Time) ([]doorman.UsageHour, error) {
 	var q query
 	q.where("k.account_id = " + q.arg(accountID))
@@ -204,9 +198,9 @@ func (s *Store) FindAPIKeyUsage(ctx context.Context, accountID, keyID string, si
 	return out, nil
 }
 
-// PurgeAPIKeyUsage deletes at most limit hourly counts for hours before
-// before, oldest first, and returns how many it deleted. SKIP LOCKED lets
-// several nodes purge at once, and a flush adding to an old hour never waits.
+// PurgeAPIKeyUsage implements doorman.APIKeyStore.
+// SKIP LOCKED lets several nodes purge at once, and a flush adding to an
+// old hour never waits.
 func (s *Store) PurgeAPIKeyUsage(ctx context.Context, before time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, nil

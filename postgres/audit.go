@@ -27,7 +27,7 @@ func insertAuditEvent(ctx context.Context, db execer, ev *doorman.AuditEvent) er
 	return err
 }
 
-// CreateAuditEvent appends ev. Returns ECONFLICT if its id is taken.
+// CreateAuditEvent implements doorman.AuditStore.
 func (s *Store) CreateAuditEvent(ctx context.Context, ev *doorman.AuditEvent) error {
 	if ev == nil {
 		return doorman.Errorf(doorman.EINVALID, "audit event is required")
@@ -35,9 +35,7 @@ func (s *Store) CreateAuditEvent(ctx context.Context, ev *doorman.AuditEvent) er
 	return wrap("create audit event", insertAuditEvent(ctx, s.pool, ev))
 }
 
-// FindAuditEvents returns matching events newest first (by time, then by
-// insertion order), and how many match without Limit and Offset. Since is
-// inclusive, Until exclusive.
+// FindAuditEvents implements doorman.AuditStore.
 func (s *Store) FindAuditEvents(ctx context.Context, f doorman.AuditFilter) ([]*doorman.AuditEvent, int, error) {
 	var q query
 	if f.AccountID != "" {
@@ -92,10 +90,9 @@ func (s *Store) FindAuditEvents(ctx context.Context, f doorman.AuditFilter) ([]*
 	return events, total, nil
 }
 
-// PurgeAuditEvents raises the retention cutoff to before (never lowers it)
-// and deletes at most limit events older than before, oldest first, in one
-// transaction; the audit_events_no_change trigger refuses any other delete.
-// Nodes purging at once take turns on the cutoff's row.
+// PurgeAuditEvents implements doorman.AuditStore.
+// The audit_events_no_change trigger refuses any other delete. Nodes
+// purging at once take turns on the cutoff's row.
 func (s *Store) PurgeAuditEvents(ctx context.Context, before time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, nil

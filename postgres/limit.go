@@ -35,11 +35,11 @@ func limitWait(rows pgx.Rows, ls []doorman.Limit, now time.Time) (time.Duration,
 	return doorman.LimitsWait(ls, full, now), full, nil
 }
 
-// TakeLimits takes one attempt from every bucket of ls, or from none when
-// one must wait. The transaction creates the buckets it lacks, then locks
-// them all, in key order so that two callers never wait on each other,
-// before it reads them: a racing caller on any node reads them only after
-// this one commits.
+// TakeLimits implements doorman.ThrottleStore.
+// The transaction creates the buckets it lacks, then locks them all, in
+// key order so that two callers never wait on each other, before it reads
+// them: a racing caller on any node reads them only after this one
+// commits.
 func (s *Store) TakeLimits(ctx context.Context, ls []doorman.Limit, now time.Time) (time.Duration, error) {
 	if err := doorman.ValidateLimits(ls); err != nil || len(ls) == 0 {
 		return 0, err
@@ -74,7 +74,7 @@ func (s *Store) TakeLimits(ctx context.Context, ls []doorman.Limit, now time.Tim
 	return wait, nil
 }
 
-// FindLimitWait returns the longest wait of the buckets of ls at now.
+// FindLimitWait implements doorman.ThrottleStore.
 func (s *Store) FindLimitWait(ctx context.Context, ls []doorman.Limit, now time.Time) (time.Duration, error) {
 	if err := doorman.ValidateLimits(ls); err != nil || len(ls) == 0 {
 		return 0, err
@@ -90,9 +90,9 @@ func (s *Store) FindLimitWait(ctx context.Context, ls []doorman.Limit, now time.
 	return wait, nil
 }
 
-// PurgeLimits deletes at most limit buckets full again at or before
-// before, oldest first, and returns how many it deleted. SKIP LOCKED lets
-// several nodes purge at once, and a sign-in taking an attempt never waits.
+// PurgeLimits implements doorman.ThrottleStore.
+// SKIP LOCKED lets several nodes purge at once, and a sign-in taking an
+// attempt never waits.
 func (s *Store) PurgeLimits(ctx context.Context, before time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, nil

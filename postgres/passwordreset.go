@@ -10,9 +10,7 @@ import (
 	"github.com/doorman/doorman"
 )
 
-// NotePasswordResetRequest records q, deletes the requests made before
-// since, and counts those since for q's email hash and q's IP, in one
-// transaction.
+// NotePasswordResetRequest implements doorman.PasswordResetStore.
 func (s *Store) NotePasswordResetRequest(ctx context.Context, q doorman.PasswordResetRequest, since time.Time) (byEmail, byIP int, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM password_reset_requests WHERE at < $1`, since); err != nil {
@@ -30,10 +28,7 @@ func (s *Store) NotePasswordResetRequest(ctx context.Context, q doorman.Password
 	return byEmail, byIP, wrap("note password reset request", err)
 }
 
-// CreatePasswordReset stores r, the alert that mails its link and ev in one
-// transaction, and deletes the resets that expired before r.CreatedAt.
-// Returns ECONFLICT if an id or the token hash is taken, ENOTFOUND unless
-// r's user exists in r's account.
+// CreatePasswordReset implements doorman.PasswordResetStore.
 func (s *Store) CreatePasswordReset(ctx context.Context, r *doorman.PasswordReset, a *doorman.Alert, ds []*doorman.Delivery, ev *doorman.AuditEvent) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM password_resets WHERE expires_at < $1`, r.CreatedAt); err != nil {
@@ -55,8 +50,7 @@ func (s *Store) CreatePasswordReset(ctx context.Context, r *doorman.PasswordRese
 	return wrap("create password reset", err)
 }
 
-// FindPasswordResetByTokenHash returns the reset whose token hash is hash.
-// Returns ENOTFOUND if none.
+// FindPasswordResetByTokenHash implements doorman.PasswordResetStore.
 func (s *Store) FindPasswordResetByTokenHash(ctx context.Context, hash []byte) (*doorman.PasswordReset, error) {
 	if len(hash) == 0 {
 		return nil, doorman.Errorf(doorman.ENOTFOUND, "password reset not found")
@@ -75,11 +69,8 @@ func (s *Store) FindPasswordResetByTokenHash(ctx context.Context, hash []byte) (
 	return &r, nil
 }
 
-// UsePasswordReset uses the reset once: the new password hash, the user's
-// other links used up, every session of the user revoked and ev, in one
-// transaction; then it settles the user's cached principals on every node.
-// Returns ENOTFOUND, writing nothing, unless the account has that reset
-// unused and expiring after r.At.
+// UsePasswordReset implements doorman.PasswordResetStore.
+// After the commit it settles the user's cached principals on every node.
 func (s *Store) UsePasswordReset(ctx context.Context, accountID, id, hash string, r doorman.Revocation, ev *doorman.AuditEvent) (int, error) {
 	var userID string
 	var n int64

@@ -7,11 +7,7 @@ import (
 	"github.com/doorman/doorman"
 )
 
-// FindUserHistory returns what the risk checks compare a session of the user
-// with: the user's sessions created before before, their browser and OS
-// families, the user's devices first seen before it, and every address
-// those sessions used first seen before it, with its place. Scoped by
-// account in every query.
+// FindUserHistory implements doorman.RiskStore.
 func (s *Store) FindUserHistory(ctx context.Context, accountID, userID string, before time.Time) (*doorman.RiskHistory, error) {
 	h := &doorman.RiskHistory{}
 	rows, err := s.pool.Query(ctx, `SELECT browser, os, count(*) FROM sessions
@@ -75,9 +71,7 @@ func (s *Store) FindUserHistory(ctx context.Context, accountID, userID string, b
 	return h, nil
 }
 
-// FindFlaggedUsers returns which of userIDs, users of the account, have a
-// session active in w that the risk checks flagged at sign-in or that was
-// created before oldBefore (an old session).
+// FindFlaggedUsers implements doorman.RiskStore.
 func (s *Store) FindFlaggedUsers(ctx context.Context, accountID string, userIDs []string, w *doorman.ActiveWindow, oldBefore time.Time) ([]string, error) {
 	out := []string{}
 	if len(userIDs) == 0 {

@@ -64,12 +64,7 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-// CreateSession stores sess, the first row of its address history and ev
-// (if not nil) in one transaction. With sess.DeviceKeyHash it records the
-// sign-in on the user's device of that key, created if new, and sets
-// sess.NewDevice and sess.Activity.Logins. Returns ECONFLICT if the id or the
-// token hash is taken, ENOTFOUND if the user does not exist in the session's
-// account.
+// CreateSession implements doorman.SessionStore.
 func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *doorman.AuditEvent) error {
 	logins, newDevice := sess.Activity.Logins, sess.NewDevice
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -194,9 +189,7 @@ func recordIPSQL(src, ip, place, seen string, replacePlace bool) string {
 var firstIPSQL = recordIPSQL(`(SELECT id, account_id, last_active_at FROM sessions WHERE id = $1) s`,
 	"$2", "$3, $4, $5, $6, $7, $8, $10, $11", "$9::timestamptz", true)
 
-// FindSessionByTokenHash returns the session whose token hash is hash,
-// revoked or not, with its user and account, in one query. Returns
-// ENOTFOUND if none.
+// FindSessionByTokenHash implements doorman.SessionStore.
 func (s *Store) FindSessionByTokenHash(ctx context.Context, hash []byte) (*doorman.Principal, error) {
 	uncached := doorman.Uncached(ctx)
 	p, gen := s.cache.get(hash)
@@ -227,8 +220,7 @@ func (s *Store) FindSessionByTokenHash(ctx context.Context, hash []byte) (*doorm
 	return p, nil
 }
 
-// FindSessionByID returns ENOTFOUND unless a session with that id exists in
-// the account (any account when accountID is "").
+// FindSessionByID implements doorman.SessionStore.
 func (s *Store) FindSessionByID(ctx context.Context, accountID, id string) (*doorman.Session, error) {
 	var q query
 	q.where("s.id = " + q.arg(id))
@@ -246,8 +238,7 @@ func (s *Store) FindSessionByID(ctx context.Context, accountID, id string) (*doo
 	return r.session(), nil
 }
 
-// FindSessions returns the matching sessions, most recently active first
-// (then newest id first), and how many match without Limit and Offset.
+// FindSessions implements doorman.SessionStore.
 func (s *Store) FindSessions(ctx context.Context, f doorman.SessionFilter) ([]*doorman.Session, int, error) {
 	var q query
 	if f.AccountID != "" {
@@ -315,11 +306,9 @@ func liveExpr(q *query, w *doorman.ActiveWindow) string {
 	return cond + " AND ((s.remember_me AND s.created_at > " + q.arg(w.RememberSince) + ") OR (NOT s.remember_me AND " + idle + "))"
 }
 
-// TouchSession records activity: LastActiveAt never moves backwards (a zero
-// At keeps it), IP, LastPage and UserAgent change only when not empty,
-// Location and Device only when not nil, Actions adds up. A touch with an IP
-// also records it in the session's address history, in the same statement.
-// Returns ENOTFOUND if no session has that id.
+// TouchSession implements doorman.SessionStore.
+// A touch with an IP records it in the address history in the same
+// statement.
 func (s *Store) TouchSession(ctx context.Context, id string, t doorman.Touch) error {
 	var at *time.Time
 	if !t.At.IsZero() {
@@ -373,9 +362,7 @@ func (s *Store) TouchSession(ctx context.Context, id string, t doorman.Touch) er
 	return nil
 }
 
-// FindSessionIPs returns the addresses the session used, most recently seen
-// first (then by address). Returns ENOTFOUND unless a session with that id
-// exists in the account (any account when accountID is "").
+// FindSessionIPs implements doorman.SessionStore.
 func (s *Store) FindSessionIPs(ctx context.Context, accountID, sessionID string) ([]*doorman.SessionIP, error) {
 	var q query
 	q.where("i.session_id = " + q.arg(sessionID))
@@ -412,11 +399,7 @@ func (s *Store) FindSessionIPs(ctx context.Context, accountID, sessionID string)
 	return list, nil
 }
 
-// RevokeSessions revokes every matching session not yet revoked, sets
-// ev.Count, and writes ev (if not nil) in the same transaction. With
-// f.SessionID set and nothing revoked it returns ENOTFOUND and writes
-// nothing. Returns EINVALID if f selects neither a session, a user nor All,
-// or All without an account.
+// RevokeSessions implements doorman.SessionStore.
 func (s *Store) RevokeSessions(ctx context.Context, f doorman.RevokeFilter, r doorman.Revocation, ev *doorman.AuditEvent) (int, error) {
 	if f.SessionID == "" && f.UserID == "" {
 		if !f.All {
@@ -487,9 +470,8 @@ func (s *Store) RevokeSessions(ctx context.Context, f doorman.RevokeFilter, r do
 	return n, nil
 }
 
-// PurgeSessions deletes at most limit sessions revoked before cutoff or
-// whose ExpiresAt is before cutoff, with their address history (ON DELETE
-// CASCADE), and returns how many it deleted. Devices stay.
+// PurgeSessions implements doorman.SessionStore.
+// Address history goes with its session (ON DELETE CASCADE).
 func (s *Store) PurgeSessions(ctx context.Context, cutoff time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, nil
@@ -520,10 +502,7 @@ func authenticatedAt(sess *doorman.Session) time.Time {
 	return sess.AuthenticatedAt
 }
 
-// ReauthenticateSession moves the session's AuthenticatedAt forward to at
-// (never back) and writes ev (if not nil) in one transaction. Returns
-// ENOTFOUND unless a session with that id, not revoked, exists in the
-// account.
+// ReauthenticateSession implements doorman.SessionStore.
 func (s *Store) ReauthenticateSession(ctx context.Context, accountID, id string, at time.Time, ev *doorman.AuditEvent) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE sessions

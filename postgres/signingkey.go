@@ -6,10 +6,10 @@ import (
 	"github.com/doorman/doorman"
 )
 
-// CreateSigningKey stores k unless its period has a key, and returns the
-// period's key. Under READ COMMITTED the insert waits for a concurrent
-// insert of the same period to commit and then does nothing; the SELECT,
-// a new statement, sees the row that won.
+// CreateSigningKey implements doorman.SigningKeyStore.
+// Under READ COMMITTED the insert waits for a concurrent insert of the
+// same period to commit and then does nothing; the SELECT, a new
+// statement, sees the row that won.
 func (s *Store) CreateSigningKey(ctx context.Context, k *doorman.SigningKey) (*doorman.SigningKey, error) {
 	if k.ID == "" || k.Private == "" {
 		return nil, doorman.Errorf(doorman.EINVALID, "a signing key needs an id and a private key")
@@ -32,8 +32,7 @@ func (s *Store) CreateSigningKey(ctx context.Context, k *doorman.SigningKey) (*d
 	return &out, nil
 }
 
-// FindSigningKeys returns the keys of period minPeriod and later, latest
-// first.
+// FindSigningKeys implements doorman.SigningKeyStore.
 func (s *Store) FindSigningKeys(ctx context.Context, minPeriod int64) ([]*doorman.SigningKey, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, period, private_key, created_at FROM signing_keys
 		WHERE period >= $1 ORDER BY period DESC`, minPeriod)

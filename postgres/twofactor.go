@@ -11,9 +11,7 @@ import (
 	"github.com/doorman/doorman"
 )
 
-// FindTwoFactor returns the user's two-factor state with how many unused
-// recovery codes are left. Returns ENOTFOUND unless a user with that id
-// exists in the account.
+// FindTwoFactor implements doorman.TwoFactorStore.
 func (s *Store) FindTwoFactor(ctx context.Context, accountID, userID string) (*doorman.TwoFactor, error) {
 	t := &doorman.TwoFactor{UserID: userID}
 	err := s.pool.QueryRow(ctx, `SELECT u.totp_secret, u.totp_pending_secret, u.totp_enabled_at, u.totp_last_step,
@@ -30,8 +28,7 @@ func (s *Store) FindTwoFactor(ctx context.Context, accountID, userID string) (*d
 	return t, nil
 }
 
-// FindTwoFactorUsers returns which of userIDs, users of the account, have
-// two-factor authentication on, ordered by user id.
+// FindTwoFactorUsers implements doorman.TwoFactorStore.
 func (s *Store) FindTwoFactorUsers(ctx context.Context, accountID string, userIDs []string) ([]string, error) {
 	out := []string{}
 	if len(userIDs) == 0 {
@@ -62,9 +59,7 @@ func lockUser(ctx context.Context, tx pgx.Tx, accountID, userID string) (exists,
 	return err == nil, at != nil, pending, err
 }
 
-// SetPendingTwoFactor stores secret as the user's pending secret. Returns
-// ENOTFOUND unless a user with that id exists in the account, ECONFLICT if
-// the user has two-factor authentication on.
+// SetPendingTwoFactor implements doorman.TwoFactorStore.
 func (s *Store) SetPendingTwoFactor(ctx context.Context, accountID, userID, secret string) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		exists, enabled, _, err := lockUser(ctx, tx, accountID, userID)
@@ -82,10 +77,7 @@ func (s *Store) SetPendingTwoFactor(ctx context.Context, accountID, userID, secr
 	return wrap("set pending two-factor", err)
 }
 
-// EnableTwoFactor turns the pending secret into the user's secret, replaces
-// the recovery codes and writes ev, in one transaction. Returns ENOTFOUND
-// unless a user with that id exists in the account, ECONFLICT unless its
-// pending secret is secret and two-factor authentication is off.
+// EnableTwoFactor implements doorman.TwoFactorStore.
 func (s *Store) EnableTwoFactor(ctx context.Context, accountID, userID, secret string, step int64, at time.Time, hashes [][]byte, ev *doorman.AuditEvent) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		exists, enabled, pending, err := lockUser(ctx, tx, accountID, userID)
@@ -128,9 +120,7 @@ func replaceCodes(ctx context.Context, tx pgx.Tx, userID string, hashes [][]byte
 	return nil
 }
 
-// DisableTwoFactor clears the user's two-factor state and recovery codes
-// and writes ev, in one transaction. Returns ENOTFOUND unless a user with
-// that id and two-factor authentication on exists in the account.
+// DisableTwoFactor implements doorman.TwoFactorStore.
 func (s *Store) DisableTwoFactor(ctx context.Context, accountID, userID string, ev *doorman.AuditEvent) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE users SET totp_secret = '', totp_pending_secret = '',
@@ -150,9 +140,7 @@ func (s *Store) DisableTwoFactor(ctx context.Context, accountID, userID string, 
 	return wrap("disable two-factor", err)
 }
 
-// ReplaceRecoveryCodes replaces every recovery code of the user and writes
-// ev, in one transaction. Returns ENOTFOUND unless a user with that id and
-// two-factor authentication on exists in the account.
+// ReplaceRecoveryCodes implements doorman.TwoFactorStore.
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, accountID, userID string, hashes [][]byte, at time.Time, ev *doorman.AuditEvent) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		exists, enabled, _, err := lockUser(ctx, tx, accountID, userID)
@@ -170,9 +158,7 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, accountID, userID stri
 	return wrap("replace recovery codes", err)
 }
 
-// AcceptTOTPStep records step as the last accepted one if it is after the
-// stored one. Returns ECONFLICT if it is not, ENOTFOUND unless a user with
-// that id and two-factor authentication on exists in the account.
+// AcceptTOTPStep implements doorman.TwoFactorStore.
 func (s *Store) AcceptTOTPStep(ctx context.Context, accountID, userID string, step int64) error {
 	// One statement: the row lock makes two uses of one code take turns,
 	// and the second finds the step taken.
@@ -197,10 +183,7 @@ func (s *Store) AcceptTOTPStep(ctx context.Context, accountID, userID string, st
 	return nil
 }
 
-// UseRecoveryCode marks the user's unused code of that hash used and writes
-// ev, in one transaction. Returns ENOTFOUND unless a user with that id and
-// two-factor authentication on exists in the account with an unused code of
-// that hash.
+// UseRecoveryCode implements doorman.TwoFactorStore.
 func (s *Store) UseRecoveryCode(ctx context.Context, accountID, userID string, hash []byte, at time.Time, ev *doorman.AuditEvent) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE recovery_codes r SET used_at = $4
@@ -218,9 +201,7 @@ func (s *Store) UseRecoveryCode(ctx context.Context, accountID, userID string, h
 	return wrap("use recovery code", err)
 }
 
-// CreateSignInChallenge stores c and deletes the challenges that expired
-// before c.CreatedAt. Returns ECONFLICT if the id or token hash is taken,
-// ENOTFOUND unless c's user exists in c's account.
+// CreateSignInChallenge implements doorman.SignInChallengeStore.
 func (s *Store) CreateSignInChallenge(ctx context.Context, c *doorman.SignInChallenge) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM sign_in_challenges WHERE expires_at < $1`, c.CreatedAt); err != nil {
@@ -235,8 +216,7 @@ func (s *Store) CreateSignInChallenge(ctx context.Context, c *doorman.SignInChal
 	return wrap("create sign-in challenge", err)
 }
 
-// FindSignInChallenge returns the challenge whose token hash is hash,
-// expired or not. Returns ENOTFOUND if none.
+// FindSignInChallenge implements doorman.SignInChallengeStore.
 func (s *Store) FindSignInChallenge(ctx context.Context, hash []byte) (*doorman.SignInChallenge, error) {
 	c := &doorman.SignInChallenge{}
 	err := s.pool.QueryRow(ctx, `SELECT id, token_hash, account_id, user_id, remember_me, created_at, expires_at, attempts
@@ -252,8 +232,7 @@ func (s *Store) FindSignInChallenge(ctx context.Context, hash []byte) (*doorman.
 	return c, nil
 }
 
-// FailSignInChallenge adds one wrong attempt and returns the attempts now.
-// Returns ENOTFOUND if no challenge has that id.
+// FailSignInChallenge implements doorman.SignInChallengeStore.
 func (s *Store) FailSignInChallenge(ctx context.Context, id string) (int, error) {
 	var n int
 	err := s.pool.QueryRow(ctx, `UPDATE sign_in_challenges SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts`, id).Scan(&n)
@@ -266,8 +245,7 @@ func (s *Store) FailSignInChallenge(ctx context.Context, id string) (int, error)
 	return n, nil
 }
 
-// DeleteSignInChallenge deletes the challenge. Returns ENOTFOUND if no
-// challenge has that id.
+// DeleteSignInChallenge implements doorman.SignInChallengeStore.
 func (s *Store) DeleteSignInChallenge(ctx context.Context, id string) error {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM sign_in_challenges WHERE id = $1`, id)
 	if err != nil {

@@ -35,9 +35,7 @@ func userDest(u *doorman.User) []any {
 	return []any{&u.ID, &u.AccountID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.Disabled, &u.CreatedAt}
 }
 
-// CreateUser stores u and writes ev (if not nil) in the same transaction.
-// Returns ECONFLICT if the id is taken or the email exists in the account,
-// ENOTFOUND if the account does not exist.
+// CreateUser implements doorman.UserStore.
 func (s *Store) CreateUser(ctx context.Context, u *doorman.User, ev *doorman.AuditEvent) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO users
@@ -60,8 +58,7 @@ func (s *Store) CreateUser(ctx context.Context, u *doorman.User, ev *doorman.Aud
 	return wrap("create user", err)
 }
 
-// FindUserByID returns ENOTFOUND unless a user with that id exists in the
-// account (in any account when accountID is "").
+// FindUserByID implements doorman.UserStore.
 func (s *Store) FindUserByID(ctx context.Context, accountID, id string) (*doorman.User, error) {
 	var q query
 	q.where("u.id = " + q.arg(id))
@@ -79,8 +76,7 @@ func (s *Store) FindUserByID(ctx context.Context, accountID, id string) (*doorma
 	return utcUser(&u), nil
 }
 
-// FindUsers returns the matching users ordered by email (then id), and how
-// many match without Limit and Offset.
+// FindUsers implements doorman.UserStore.
 func (s *Store) FindUsers(ctx context.Context, f doorman.UserFilter) ([]*doorman.User, int, error) {
 	var q query
 	if f.AccountID != "" {
@@ -120,9 +116,7 @@ func (s *Store) FindUsers(ctx context.Context, f doorman.UserFilter) ([]*doorman
 	return users, total, nil
 }
 
-// UpdateUserPassword replaces the user's password hash and writes ev (if
-// not nil) in one transaction. Returns ENOTFOUND unless a user with that id
-// exists in the account.
+// UpdateUserPassword implements doorman.UserStore.
 func (s *Store) UpdateUserPassword(ctx context.Context, accountID, userID, hash string, ev *doorman.AuditEvent) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $3 WHERE id = $2 AND account_id = $1`,
@@ -139,4 +133,88 @@ func (s *Store) UpdateUserPassword(ctx context.Context, accountID, userID, hash 
 		s.settle("u:" + userID)
 	}
 	return wrap("update user password", err)
+}
+
+// UpdateUser implements doorman.UserStore.
+// The account's row is locked first (FOR NO KEY UPDATE, which sign-ins'
+// foreign-key checks do not wait for), so that two changes of one
+// account's admins are serialised and the last-admin count cannot change
+// under either. After the commit it settles the user's cached principals:
+// a disabled, removed or demoted user is refused or seen as such on every
+// node once it returns.
+func (s *Store) UpdateUser(ctx context.Context, accountID, userID string, upd doorman.UserUpdate, ev *doorman.AuditEvent) (*doorman.User, error) {
+	var out *doorman.User
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE`, accountID).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return doorman.Errorf(doorman.ENOTFOUND, "user not found")
+		}
+		if err != nil {
+			return err
+		}
+		read := func() (*doorman.User, error) {
+			var u doorman.User
+			err := tx.QueryRow(ctx, `SELECT `+userColumns+userLifeColumns+` FROM users u
+				WHERE u.id = $1 AND u.account_id = $2 AND u.removed_at IS NULL`, userID, accountID).Scan(userLifeDest(&u)...)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil, doorman.Errorf(doorman.ENOTFOUND, "user not found")
+			}
+			if err != nil {
+				return nil, err
+			}
+			return utcUser(&u), nil
+		}
+		u, err := read()
+		if err != nil {
+			return err
+		}
+		if upd.TakesAdmin(u) {
+			var others int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM users WHERE account_id = $1 AND role = 'admin'
+				AND id <> $2 AND NOT disabled AND NOT invited AND removed_at IS NULL`, accountID, userID).Scan(&others); err != nil {
+				return err
+			}
+			if others == 0 {
+				return doorman.Errorf(doorman.ECONFLICT, "%s is the last active administrator of the account", u.Email)
+			}
+		}
+		switch {
+		case upd.Remove && u.Invited:
+			if _, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, userID); err != nil {
+				return err
+			}
+			return insertAuditEvent(ctx, tx, ev)
+		case upd.Remove:
+			_, err = tx.Exec(ctx, `UPDATE users SET removed_at = $2, disabled = true WHERE id = $1`, userID, upd.At)
+		default:
+			var role *string
+			if upd.Role != nil {
+				r := string(*upd.Role)
+				role = &r
+			}
+			_, err = tx.Exec(ctx, `UPDATE users SET role = coalesce($2, role), disabled = coalesce($3, disabled),
+				name = coalesce($4, name) WHERE id = $1`, userID, role, upd.Disabled, upd.Name)
+		}
+		if sqlState(err) == codeCheckViolation {
+			return doorman.Errorf(doorman.EINVALID, "role must be admin or member")
+		}
+		if err != nil {
+			return err
+		}
+		if upd.Remove {
+			// read finds no removed user: return it as it was changed.
+			at := upd.At.UTC()
+			u.RemovedAt, u.Disabled = &at, true
+			out = u
+		} else if out, err = read(); err != nil {
+			return err
+		}
+		return insertAuditEvent(ctx, tx, ev)
+	})
+	if err != nil {
+		return nil, wrap("update user", err)
+	}
+	s.settle("u:" + userID)
+	return out, nil
 }

@@ -29,7 +29,7 @@ func (r *accountRow) account() *doorman.Account {
 	return &r.a
 }
 
-// CreateAccount stores a. Returns ECONFLICT if the id or the name is taken.
+// CreateAccount implements doorman.AccountStore.
 func (s *Store) CreateAccount(ctx context.Context, a *doorman.Account) error {
 	if err := doorman.CheckText(a.ID, a.Name, string(a.Settings.IdleTimeout)); err != nil {
 		return err
@@ -52,12 +52,12 @@ func (s *Store) CreateAccount(ctx context.Context, a *doorman.Account) error {
 	return nil
 }
 
-// FindAccountByID returns ENOTFOUND if no account has that id.
+// FindAccountByID implements doorman.AccountStore.
 func (s *Store) FindAccountByID(ctx context.Context, id string) (*doorman.Account, error) {
 	return s.findAccount(ctx, "a.id = ?", id)
 }
 
-// FindAccountByName returns ENOTFOUND if no account has that name.
+// FindAccountByName implements doorman.AccountStore.
 func (s *Store) FindAccountByName(ctx context.Context, name string) (*doorman.Account, error) {
 	return s.findAccount(ctx, "a.name = ?", name)
 }
@@ -77,11 +77,9 @@ func (s *Store) findAccount(ctx context.Context, cond string, arg string) (*door
 	return r.account(), nil
 }
 
-// UpdateAccountSettings replaces the account's settings and, in the same
-// transaction (which holds the write lock from BEGIN, so the settings it
-// reads are the ones it replaces), records the end of every session that
-// doorman.SettingsEnd says the change ends, then writes ev with Count set.
-// Returns ENOTFOUND, changing nothing, if no account has that id.
+// UpdateAccountSettings implements doorman.AccountStore.
+// The transaction holds the write lock from BEGIN, so the settings it
+// reads are the ones it replaces.
 func (s *Store) UpdateAccountSettings(ctx context.Context, id string, set doorman.Settings, now time.Time, ev *doorman.AuditEvent) (int, error) {
 	var byChange int
 	err := s.inTx(ctx, "update account settings", func(tx *sql.Tx) error {

@@ -10,9 +10,7 @@ import (
 	"github.com/doorman/doorman"
 )
 
-// CreateAlert stores a, its deliveries and ev in one transaction. Returns
-// ECONFLICT if an id or the token hash is taken, ENOTFOUND if the account
-// does not exist.
+// CreateAlert implements doorman.AlertStore.
 func (s *Store) CreateAlert(ctx context.Context, a *doorman.Alert, ds []*doorman.Delivery, ev *doorman.AuditEvent) error {
 	if err := alertTexts(a, ds); err != nil {
 		return err
@@ -74,8 +72,7 @@ func nullBytes(b []byte) any {
 
 const alertCols = `id, account_id, user_id, session_id, kind, payload, token_hash, expires_at, used_at, created_at`
 
-// FindAlertByTokenHash returns the alert whose token hash is hash. Returns
-// ENOTFOUND if none.
+// FindAlertByTokenHash implements doorman.AlertStore.
 func (s *Store) FindAlertByTokenHash(ctx context.Context, hash []byte) (*doorman.Alert, error) {
 	if len(hash) == 0 {
 		return nil, notFound("alert not found")
@@ -95,9 +92,7 @@ func (s *Store) FindAlertByTokenHash(ctx context.Context, hash []byte) (*doorman
 	return &a, nil
 }
 
-// UseAlert marks the alert used, revokes its session and writes ev, in one
-// transaction. Returns ENOTFOUND unless the account has an alert with that
-// id, unused and expiring after r.At.
+// UseAlert implements doorman.AlertStore.
 func (s *Store) UseAlert(ctx context.Context, accountID, id string, r doorman.Revocation, ev *doorman.AuditEvent) error {
 	if err := doorman.CheckText(accountID, id, r.By, r.Reason); err != nil {
 		return err
@@ -153,9 +148,9 @@ func (r *deliveryRow) delivery() *doorman.Delivery {
 	return &d
 }
 
-// ClaimDeliveries leases at most limit due deliveries until leaseUntil. The
-// transaction holds the database's write lock from BEGIN, so two nodes
-// never claim one delivery.
+// ClaimDeliveries implements doorman.AlertStore.
+// The transaction holds the database's write lock from BEGIN, so two
+// nodes never claim one delivery.
 func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*doorman.Delivery, error) {
 	if limit <= 0 {
 		return nil, nil
@@ -215,8 +210,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 	return out, nil
 }
 
-// RecordDeliveryAttempt counts one attempt of a pending delivery and writes
-// its outcome and ev. Returns ENOTFOUND unless a pending delivery has that id.
+// RecordDeliveryAttempt implements doorman.AlertStore.
 func (s *Store) RecordDeliveryAttempt(ctx context.Context, id string, a doorman.DeliveryAttempt, ev *doorman.AuditEvent) error {
 	if err := doorman.CheckText(id, a.Error); err != nil {
 		return err
@@ -247,8 +241,7 @@ func (s *Store) RecordDeliveryAttempt(ctx context.Context, id string, a doorman.
 	})
 }
 
-// FindDeliveries returns the account's deliveries that f selects, newest
-// first.
+// FindDeliveries implements doorman.AlertStore.
 func (s *Store) FindDeliveries(ctx context.Context, f doorman.DeliveryFilter) ([]*doorman.Delivery, error) {
 	if err := doorman.CheckText(f.AccountID, f.Channel); err != nil {
 		return nil, err
@@ -283,7 +276,7 @@ func (s *Store) FindDeliveries(ctx context.Context, f doorman.DeliveryFilter) ([
 	return out, nil
 }
 
-// FindWebhook returns the account's webhook. Returns ENOTFOUND if none.
+// FindWebhook implements doorman.WebhookStore.
 func (s *Store) FindWebhook(ctx context.Context, accountID string) (*doorman.Webhook, error) {
 	if err := doorman.CheckText(accountID); err != nil {
 		return nil, err
@@ -302,8 +295,7 @@ func (s *Store) FindWebhook(ctx context.Context, accountID string) (*doorman.Web
 	return &w, nil
 }
 
-// PutWebhook creates or replaces the account's webhook and writes ev.
-// Returns ENOTFOUND if the account does not exist.
+// PutWebhook implements doorman.WebhookStore.
 func (s *Store) PutWebhook(ctx context.Context, w *doorman.Webhook, ev *doorman.AuditEvent) error {
 	if err := doorman.CheckText(w.AccountID, w.URL, w.Secret); err != nil {
 		return err
@@ -329,8 +321,7 @@ func (s *Store) PutWebhook(ctx context.Context, w *doorman.Webhook, ev *doorman.
 	})
 }
 
-// DeleteWebhook deletes the account's webhook and writes ev. Returns
-// ENOTFOUND if the account has none.
+// DeleteWebhook implements doorman.WebhookStore.
 func (s *Store) DeleteWebhook(ctx context.Context, accountID string, ev *doorman.AuditEvent) error {
 	if err := doorman.CheckText(accountID); err != nil {
 		return err
@@ -344,8 +335,8 @@ func (s *Store) DeleteWebhook(ctx context.Context, accountID string, ev *doorman
 	})
 }
 
-// PurgeAlerts deletes at most limit alerts created before before with no
-// pending delivery, and their deliveries (ON DELETE CASCADE).
+// PurgeAlerts implements doorman.AlertStore.
+// Deliveries go with their alert (ON DELETE CASCADE).
 func (s *Store) PurgeAlerts(ctx context.Context, before time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, nil

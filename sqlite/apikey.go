@@ -33,8 +33,7 @@ func (r *apiKeyRow) key() *doorman.APIKey {
 	return &k
 }
 
-// CreateAPIKey stores k and writes ev in one transaction. Returns ECONFLICT
-// if the id, prefix or hash is taken, ENOTFOUND if the account does not exist.
+// CreateAPIKey implements doorman.APIKeyStore.
 func (s *Store) CreateAPIKey(ctx context.Context, k *doorman.APIKey, ev *doorman.AuditEvent) error {
 	if err := doorman.CheckText(k.ID, k.AccountID, k.Name, k.Prefix, k.CreatedBy, k.CreatedByEmail, k.RevokedBy,
 		k.LastIP, k.LastUserAgent); err != nil {
@@ -65,9 +64,9 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *doorman.APIKey, ev *doorman
 	})
 }
 
-// FindAPIKeyByHash returns the key whose hash is hash, revoked or not, with
-// its account, in one query (cached like sessions while no connection
-// commits to the database). Returns ENOTFOUND if none.
+// FindAPIKeyByHash implements doorman.APIKeyStore.
+// Keys are cached like sessions while no connection commits to the
+// database.
 func (s *Store) FindAPIKeyByHash(ctx context.Context, hash []byte) (*doorman.Principal, error) {
 	// Cached beside the sessions, under a key no token hash can take.
 	ck := append([]byte("k:"), hash...)
@@ -96,7 +95,7 @@ func (s *Store) FindAPIKeyByHash(ctx context.Context, hash []byte) (*doorman.Pri
 	return p, nil
 }
 
-// FindAPIKeys returns the account's keys that f selects, newest first.
+// FindAPIKeys implements doorman.APIKeyStore.
 func (s *Store) FindAPIKeys(ctx context.Context, f doorman.APIKeyFilter) ([]*doorman.APIKey, error) {
 	if err := doorman.CheckText(f.AccountID, f.ID); err != nil {
 		return nil, err
@@ -129,8 +128,7 @@ func (s *Store) FindAPIKeys(ctx context.Context, f doorman.APIKeyFilter) ([]*doo
 	return keys, nil
 }
 
-// RevokeAPIKey revokes the account's key id and writes ev. Returns
-// ENOTFOUND if the account has no such key not yet revoked.
+// RevokeAPIKey implements doorman.APIKeyStore.
 func (s *Store) RevokeAPIKey(ctx context.Context, accountID, id string, r doorman.Revocation, ev *doorman.AuditEvent) error {
 	if err := doorman.CheckText(accountID, id, r.By, r.Reason); err != nil {
 		return err
@@ -145,9 +143,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, accountID, id string, r doorma
 	})
 }
 
-// RecordAPIKeyUsage adds each usage's hourly counts, moves the key's last
-// use forward (with its address and client), and writes events, all in one
-// transaction. Usage of a key that no longer exists is dropped.
+// RecordAPIKeyUsage implements doorman.APIKeyStore.
 func (s *Store) RecordAPIKeyUsage(ctx context.Context, usage []doorman.APIKeyUsage, events []*doorman.AuditEvent) error {
 	if err := usageTexts(usage); err != nil {
 		return err
@@ -188,8 +184,7 @@ func (s *Store) RecordAPIKeyUsage(ctx context.Context, usage []doorman.APIKeyUsa
 	})
 }
 
-// FindAPIKeyUsage returns the hourly counts of the account's keys (only
-// keyID's when it is set) for the hours at or after since, by key then hour.
+// FindAPIKeyUsage implements doorman.APIKeyStore.
 func (s *Store) FindAPIKeyUsage(ctx context.Context, accountID, keyID string, since time.Time) ([]doorman.UsageHour, error) {
 	if err := doorman.CheckText(accountID, keyID); err != nil {
 		return nil, err
@@ -222,8 +217,7 @@ func (s *Store) FindAPIKeyUsage(ctx context.Context, accountID, keyID string, si
 	return out, nil
 }
 
-// PurgeAPIKeyUsage deletes at most limit hourly counts for hours before
-// before, oldest first, and returns how many it deleted.
+// PurgeAPIKeyUsage implements doorman.APIKeyStore.
 func (s *Store) PurgeAPIKeyUsage(ctx context.Context, before time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, nil

@@ -36,7 +36,7 @@ func insertEvent(ctx context.Context, q execer, ev *doorman.AuditEvent) error {
 	return nil
 }
 
-// CreateAuditEvent appends ev. Returns ECONFLICT if its id is taken.
+// CreateAuditEvent implements doorman.AuditStore.
 func (s *Store) CreateAuditEvent(ctx context.Context, ev *doorman.AuditEvent) error {
 	if ev == nil {
 		return doorman.Errorf(doorman.EINVALID, "audit event is required")
@@ -47,8 +47,7 @@ func (s *Store) CreateAuditEvent(ctx context.Context, ev *doorman.AuditEvent) er
 const auditCols = `e.id, coalesce(e.account_id, ''), e.at, e.actor_id, e.actor, e.action, e.target,
 	e.reason, e.ip, e.user_agent, e.count, e.details`
 
-// FindAuditEvents returns matching events newest first, and how many match
-// without Limit and Offset.
+// FindAuditEvents implements doorman.AuditStore.
 func (s *Store) FindAuditEvents(ctx context.Context, f doorman.AuditFilter) ([]*doorman.AuditEvent, int, error) {
 	w := where{}
 	if f.AccountID != "" {
@@ -96,9 +95,8 @@ func (s *Store) FindAuditEvents(ctx context.Context, f doorman.AuditFilter) ([]*
 	return events, total, nil
 }
 
-// PurgeAuditEvents raises the retention cutoff to before (never lowers it)
-// and deletes at most limit events older than before, oldest first, in one
-// transaction; the audit_events_no_delete trigger refuses any other delete.
+// PurgeAuditEvents implements doorman.AuditStore.
+// The audit_events_no_delete trigger refuses any other delete.
 func (s *Store) PurgeAuditEvents(ctx context.Context, before time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, nil

@@ -10,10 +10,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// InviteUser stores u, an invited user, and its invitation inv, with ev,
-// in one transaction. Returns ECONFLICT if the id or token hash is taken or
-// the email has a user in the account, ENOTFOUND if the account does not
-// exist.
+// InviteUser implements doorman.InvitationStore.
 func (s *Store) InviteUser(ctx context.Context, u *doorman.User, inv *doorman.Invitation, ev *doorman.AuditEvent) error {
 	if err := doorman.CheckText(u.ID, u.AccountID, u.Email, u.Name, string(u.Role), u.PasswordHash); err != nil {
 		return err
@@ -54,9 +51,7 @@ func insertInvitation(ctx context.Context, tx *sql.Tx, inv *doorman.Invitation) 
 	return nil
 }
 
-// RenewInvitation replaces the invitation of inv.UserID by inv and writes
-// ev, in one transaction. Returns ENOTFOUND unless an invited user with
-// that id exists in the account, ECONFLICT if the token hash is taken.
+// RenewInvitation implements doorman.InvitationStore.
 func (s *Store) RenewInvitation(ctx context.Context, inv *doorman.Invitation, ev *doorman.AuditEvent) error {
 	if err := doorman.CheckText(inv.UserID, inv.AccountID); err != nil {
 		return err
@@ -81,8 +76,7 @@ func (s *Store) RenewInvitation(ctx context.Context, inv *doorman.Invitation, ev
 	})
 }
 
-// FindInvitation returns the invitation whose token hash is hash, expired
-// or not, with its user's email. Returns ENOTFOUND if none.
+// FindInvitation implements doorman.InvitationStore.
 func (s *Store) FindInvitation(ctx context.Context, hash []byte) (*doorman.Invitation, error) {
 	var inv doorman.Invitation
 	var created, expires int64
@@ -99,9 +93,7 @@ func (s *Store) FindInvitation(ctx context.Context, hash []byte) (*doorman.Invit
 	return &inv, nil
 }
 
-// AcceptInvitation uses the invitation of hash if it expires after at: its
-// user stops being invited and takes name and passwordHash. Returns
-// ENOTFOUND unless an invited user, not disabled, holds such an invitation.
+// AcceptInvitation implements doorman.InvitationStore.
 func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, name, passwordHash string, at time.Time, ev *doorman.AuditEvent) (*doorman.User, error) {
 	if err := doorman.CheckText(name, passwordHash); err != nil {
 		return nil, err
@@ -134,88 +126,4 @@ func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, name, passwor
 		return nil, err
 	}
 	return u, nil
-}
-
-// UpdateUser applies upd to the user, in one transaction with ev, and
-// returns the user as now stored (nil after an invited user's removal).
-// The write lock SQLite takes at BEGIN serialises it with every other
-// write, so the last-admin count cannot change under it.
-func (s *Store) UpdateUser(ctx context.Context, accountID, userID string, upd doorman.UserUpdate, ev *doorman.AuditEvent) (*doorman.User, error) {
-	if err := doorman.CheckText(accountID, userID); err != nil {
-		return nil, err
-	}
-	if upd.Role != nil {
-		if err := doorman.CheckText(string(*upd.Role)); err != nil {
-			return nil, err
-		}
-	}
-	if upd.Name != nil {
-		if err := doorman.CheckText(*upd.Name); err != nil {
-			return nil, err
-		}
-	}
-	var out *doorman.User
-	err := s.inTx(ctx, "update user", func(tx *sql.Tx) error {
-		read := func() (*doorman.User, error) {
-			var r userRow
-			err := tx.QueryRowContext(ctx, `SELECT `+userCols+userLifeCols+` FROM users u
-				WHERE u.id = ? AND u.account_id = ? AND u.removed_at IS NULL`, userID, accountID).Scan(r.lifeDest()...)
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil, notFound("user not found")
-			}
-			if err != nil {
-				return nil, wrap("update user", err)
-			}
-			return r.user(), nil
-		}
-		u, err := read()
-		if err != nil {
-			return err
-		}
-		if upd.TakesAdmin(u) {
-			var others int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE account_id = ? AND role = 'admin'
-				AND id <> ? AND disabled = 0 AND invited = 0 AND removed_at IS NULL`, accountID, userID).Scan(&others); err != nil {
-				return wrap("update user", err)
-			}
-			if others == 0 {
-				return conflict("%s is the last active administrator of the account", u.Email)
-			}
-		}
-		switch {
-		case upd.Remove && u.Invited:
-			if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, userID); err != nil {
-				return wrap("update user", err)
-			}
-			return insertEvent(ctx, tx, ev)
-		case upd.Remove:
-			_, err = tx.ExecContext(ctx, `UPDATE users SET removed_at = ?, disabled = 1 WHERE id = ?`, toMicros(upd.At), userID)
-		default:
-			_, err = tx.ExecContext(ctx, `UPDATE users SET role = coalesce(?, role), disabled = coalesce(?, disabled),
-				name = coalesce(?, name) WHERE id = ?`, nullRole(upd.Role), upd.Disabled, upd.Name, userID)
-		}
-		if err != nil {
-			return wrap("update user", err)
-		}
-		if upd.Remove {
-			// read finds no removed user: return it as it was changed.
-			at := upd.At
-			u.RemovedAt, u.Disabled = &at, true
-			out = u
-		} else if out, err = read(); err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, ev)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func nullRole(r *doorman.Role) any {
-	if r == nil {
-		return nil
-	}
-	return string(*r)
 }

@@ -42,10 +42,9 @@ func limitWait(ctx context.Context, q querier, ls []doorman.Limit, now time.Time
 	return doorman.LimitsWait(ls, full, now), full, nil
 }
 
-// TakeLimits takes one attempt from every bucket of ls, or from none when
-// one must wait. The transaction takes the write lock at BEGIN, so racing
-// callers, in this process or another, read and write the buckets one
-// after the other.
+// TakeLimits implements doorman.ThrottleStore.
+// The transaction takes the write lock at BEGIN, so racing callers, in
+// this process or another, read and write the buckets one after the other.
 func (s *Store) TakeLimits(ctx context.Context, ls []doorman.Limit, now time.Time) (time.Duration, error) {
 	if err := doorman.ValidateLimits(ls); err != nil || len(ls) == 0 {
 		return 0, err
@@ -76,7 +75,7 @@ func (s *Store) TakeLimits(ctx context.Context, ls []doorman.Limit, now time.Tim
 	return wait, nil
 }
 
-// FindLimitWait returns the longest wait of the buckets of ls at now.
+// FindLimitWait implements doorman.ThrottleStore.
 func (s *Store) FindLimitWait(ctx context.Context, ls []doorman.Limit, now time.Time) (time.Duration, error) {
 	if err := doorman.ValidateLimits(ls); err != nil || len(ls) == 0 {
 		return 0, err
@@ -88,8 +87,7 @@ func (s *Store) FindLimitWait(ctx context.Context, ls []doorman.Limit, now time.
 	return wait, nil
 }
 
-// PurgeLimits deletes at most limit buckets full again at or before
-// before, oldest first, and returns how many it deleted.
+// PurgeLimits implements doorman.ThrottleStore.
 func (s *Store) PurgeLimits(ctx context.Context, before time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, nil

@@ -9,9 +9,7 @@ import (
 	"github.com/doorman/doorman"
 )
 
-// NotePasswordResetRequest records q, deletes the requests made before
-// since, and counts those since for q's email hash and q's IP, in one
-// transaction.
+// NotePasswordResetRequest implements doorman.PasswordResetStore.
 func (s *Store) NotePasswordResetRequest(ctx context.Context, q doorman.PasswordResetRequest, since time.Time) (byEmail, byIP int, err error) {
 	if err := doorman.CheckText(q.IP); err != nil {
 		return 0, 0, err
@@ -36,10 +34,7 @@ func (s *Store) NotePasswordResetRequest(ctx context.Context, q doorman.Password
 	return byEmail, byIP, err
 }
 
-// CreatePasswordReset stores r, the alert that mails its link and ev in one
-// transaction, and deletes the resets that expired before r.CreatedAt.
-// Returns ECONFLICT if an id or the token hash is taken, ENOTFOUND unless
-// r's user exists in r's account.
+// CreatePasswordReset implements doorman.PasswordResetStore.
 func (s *Store) CreatePasswordReset(ctx context.Context, r *doorman.PasswordReset, a *doorman.Alert, ds []*doorman.Delivery, ev *doorman.AuditEvent) error {
 	if err := doorman.CheckText(r.ID, r.AccountID, r.UserID); err != nil {
 		return err
@@ -71,8 +66,7 @@ func (s *Store) CreatePasswordReset(ctx context.Context, r *doorman.PasswordRese
 	})
 }
 
-// FindPasswordResetByTokenHash returns the reset whose token hash is hash.
-// Returns ENOTFOUND if none.
+// FindPasswordResetByTokenHash implements doorman.PasswordResetStore.
 func (s *Store) FindPasswordResetByTokenHash(ctx context.Context, hash []byte) (*doorman.PasswordReset, error) {
 	if len(hash) == 0 {
 		return nil, notFound("password reset not found")
@@ -93,10 +87,7 @@ func (s *Store) FindPasswordResetByTokenHash(ctx context.Context, hash []byte) (
 	return &r, nil
 }
 
-// UsePasswordReset uses the reset once: the new password hash, the user's
-// other links used up, every session of the user revoked and ev, in one
-// transaction. Returns ENOTFOUND, writing nothing, unless the account has
-// that reset unused and expiring after r.At.
+// UsePasswordReset implements doorman.PasswordResetStore.
 func (s *Store) UsePasswordReset(ctx context.Context, accountID, id, hash string, r doorman.Revocation, ev *doorman.AuditEvent) (int, error) {
 	if err := doorman.CheckText(accountID, id, hash, r.By, r.Reason); err != nil {
 		return 0, err

@@ -8,11 +8,7 @@ import (
 	"github.com/doorman/doorman"
 )
 
-// FindUserHistory returns what the risk checks compare a session of the user
-// with: the user's sessions created before before, their browser and OS
-// families, the user's devices first seen before it, and every address
-// those sessions used first seen before it, with its place. Scoped by
-// account in every query.
+// FindUserHistory implements doorman.RiskStore.
 func (s *Store) FindUserHistory(ctx context.Context, accountID, userID string, before time.Time) (*doorman.RiskHistory, error) {
 	if err := doorman.CheckText(accountID, userID); err != nil {
 		return nil, err
@@ -91,9 +87,7 @@ func closeRows(r closer) error {
 	return nil
 }
 
-// FindFlaggedUsers returns which of userIDs, users of the account, have a
-// session active in w that the risk checks flagged at sign-in or that was
-// created before oldBefore (an old session).
+// FindFlaggedUsers implements doorman.RiskStore.
 func (s *Store) FindFlaggedUsers(ctx context.Context, accountID string, userIDs []string, w *doorman.ActiveWindow, oldBefore time.Time) ([]string, error) {
 	if err := doorman.CheckText(append([]string{accountID}, userIDs...)...); err != nil {
 		return nil, err

@@ -60,12 +60,7 @@ func (r *sessionRow) session() *doorman.Session {
 	return s
 }
 
-// CreateSession stores sess, the first row of its address history and ev
-// (if not nil) in one transaction. With sess.DeviceKeyHash it records the
-// sign-in on the user's device of that key, created if new, and sets
-// sess.NewDevice and sess.Activity.Logins. Returns ECONFLICT if the id or the
-// token hash is taken, ENOTFOUND if the user does not exist in the session's
-// account.
+// CreateSession implements doorman.SessionStore.
 func (s *Store) CreateSession(ctx context.Context, sess *doorman.Session, ev *doorman.AuditEvent) error {
 	if err := checkSession(sess); err != nil {
 		return err
@@ -218,9 +213,7 @@ const findByTokenSQL = `SELECT ` + sessionCols + `, ` + userCols + `, ` + accoun
 	JOIN accounts a ON a.id = s.account_id
 	WHERE s.token_hash = ?`
 
-// FindSessionByTokenHash returns the session whose token hash is hash,
-// revoked or not, with its user and account, in one query. Returns ENOTFOUND
-// if none.
+// FindSessionByTokenHash implements doorman.SessionStore.
 func (s *Store) FindSessionByTokenHash(ctx context.Context, hash []byte) (*doorman.Principal, error) {
 	var gen uint64
 	if s.cache != nil && !doorman.Uncached(ctx) {
@@ -247,8 +240,7 @@ func (s *Store) FindSessionByTokenHash(ctx context.Context, hash []byte) (*doorm
 	return p, nil
 }
 
-// FindSessionByID returns ENOTFOUND unless a session with that id exists in
-// the account (any account when accountID is "").
+// FindSessionByID implements doorman.SessionStore.
 func (s *Store) FindSessionByID(ctx context.Context, accountID, id string) (*doorman.Session, error) {
 	w := where{}
 	w.add("s.id = ?", id)
@@ -269,8 +261,7 @@ func (s *Store) FindSessionByID(ctx context.Context, accountID, id string) (*doo
 	return r.session(), nil
 }
 
-// FindSessions returns the matching sessions, most recently active first
-// (then by id, descending), and how many match without Limit and Offset.
+// FindSessions implements doorman.SessionStore.
 func (s *Store) FindSessions(ctx context.Context, f doorman.SessionFilter) ([]*doorman.Session, int, error) {
 	w := where{}
 	if f.AccountID != "" {
@@ -354,9 +345,7 @@ const (
 	touchPlaceSQL = touchSet + `, ` + placeSet + ` WHERE id = ?`
 )
 
-// TouchSession records activity, and changes of address, location,
-// User-Agent and device. A touch with an IP also records it in the session's
-// address history. Returns ENOTFOUND if no session has that id.
+// TouchSession implements doorman.SessionStore.
 func (s *Store) TouchSession(ctx context.Context, id string, t doorman.Touch) error {
 	if err := touchTexts(id, t); err != nil {
 		return err
@@ -430,9 +419,7 @@ func oneRow(op, msg string, res sql.Result, err error) error {
 	return nil
 }
 
-// FindSessionIPs returns the addresses the session used, most recently seen
-// first (then by address). Returns ENOTFOUND unless a session with that id
-// exists in the account (any account when accountID is "").
+// FindSessionIPs implements doorman.SessionStore.
 func (s *Store) FindSessionIPs(ctx context.Context, accountID, sessionID string) ([]*doorman.SessionIP, error) {
 	if err := doorman.CheckText(accountID, sessionID); err != nil {
 		return nil, err
@@ -475,11 +462,7 @@ func (s *Store) FindSessionIPs(ctx context.Context, accountID, sessionID string)
 // minMicros is below every stored time, so that max() keeps the stored one.
 const minMicros = -1 << 63
 
-// RevokeSessions revokes every matching session not yet revoked, sets
-// ev.Count to how many and writes ev (if not nil) in the same transaction.
-// Returns ENOTFOUND, writing nothing, when f.SessionID is set and nothing was
-// revoked, and EINVALID if f selects neither a session, a user nor All, or
-// All without an account.
+// RevokeSessions implements doorman.SessionStore.
 func (s *Store) RevokeSessions(ctx context.Context, f doorman.RevokeFilter, r doorman.Revocation, ev *doorman.AuditEvent) (int, error) {
 	if f.SessionID == "" && f.UserID == "" {
 		if !f.All {
@@ -545,9 +528,8 @@ func (s *Store) RevokeSessions(ctx context.Context, f doorman.RevokeFilter, r do
 	return count, nil
 }
 
-// PurgeSessions deletes at most limit sessions revoked before cutoff or whose
-// ExpiresAt is before cutoff, with their address history (ON DELETE
-// CASCADE), and returns how many it deleted. Devices stay.
+// PurgeSessions implements doorman.SessionStore.
+// Address history goes with its session (ON DELETE CASCADE).
 func (s *Store) PurgeSessions(ctx context.Context, cutoff time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, nil
@@ -574,10 +556,7 @@ func authenticatedAt(sess *doorman.Session) time.Time {
 	return sess.AuthenticatedAt
 }
 
-// ReauthenticateSession moves the session's AuthenticatedAt forward to at
-// (never back) and writes ev (if not nil) in one transaction. Returns
-// ENOTFOUND unless a session with that id, not revoked, exists in the
-// account.
+// ReauthenticateSession implements doorman.SessionStore.
 func (s *Store) ReauthenticateSession(ctx context.Context, accountID, id string, at time.Time, ev *doorman.AuditEvent) error {
 	if err := doorman.CheckText(accountID, id); err != nil {
 		return err

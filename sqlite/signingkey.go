@@ -7,9 +7,9 @@ import (
 	"github.com/doorman/doorman"
 )
 
-// CreateSigningKey stores k unless its period has a key, and returns the
-// period's key. The write lock taken at BEGIN makes the insert and the read
-// one step for every other writer.
+// CreateSigningKey implements doorman.SigningKeyStore.
+// The write lock taken at BEGIN makes the insert and the read one step
+// for every other writer.
 func (s *Store) CreateSigningKey(ctx context.Context, k *doorman.SigningKey) (*doorman.SigningKey, error) {
 	if k.ID == "" || k.Private == "" {
 		return nil, doorman.Errorf(doorman.EINVALID, "a signing key needs an id and a private key")
@@ -42,8 +42,7 @@ func (s *Store) CreateSigningKey(ctx context.Context, k *doorman.SigningKey) (*d
 	return &out, nil
 }
 
-// FindSigningKeys returns the keys of period minPeriod and later, latest
-// first.
+// FindSigningKeys implements doorman.SigningKeyStore.
 func (s *Store) FindSigningKeys(ctx context.Context, minPeriod int64) ([]*doorman.SigningKey, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, period, private_key, created_at FROM signing_keys
 		WHERE period >= ? ORDER BY period DESC`, minPeriod)

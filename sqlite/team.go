@@ -7,10 +7,7 @@ import (
 	"github.com/doorman/doorman"
 )
 
-// FindTeamMembers returns the account's users that f selects with their
-// active sessions in w (how many, and the latest activity), newest activity
-// first (users without an active session last), then by email and id; how
-// many users f selects; and the account's active sessions in all.
+// FindTeamMembers implements doorman.TeamStore.
 //
 // One statement, which does not aggregate the whole account. The sessions
 // never revoked are in two partial indexes by last activity, sessions_live

@@ -11,9 +11,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// FindTwoFactor returns the user's two-factor state with how many unused
-// recovery codes are left. Returns ENOTFOUND unless a user with that id
-// exists in the account.
+// FindTwoFactor implements doorman.TwoFactorStore.
 func (s *Store) FindTwoFactor(ctx context.Context, accountID, userID string) (*doorman.TwoFactor, error) {
 	if err := doorman.CheckText(accountID, userID); err != nil {
 		return nil, err
@@ -34,8 +32,7 @@ func (s *Store) FindTwoFactor(ctx context.Context, accountID, userID string) (*d
 	return t, nil
 }
 
-// FindTwoFactorUsers returns which of userIDs, users of the account, have
-// two-factor authentication on, ordered by user id.
+// FindTwoFactorUsers implements doorman.TwoFactorStore.
 func (s *Store) FindTwoFactorUsers(ctx context.Context, accountID string, userIDs []string) ([]string, error) {
 	if err := doorman.CheckText(append([]string{accountID}, userIDs...)...); err != nil {
 		return nil, err
@@ -82,9 +79,7 @@ func userTwoFactor(ctx context.Context, tx *sql.Tx, accountID, userID string) (e
 	return err == nil, at.Valid, pending, err
 }
 
-// SetPendingTwoFactor stores secret as the user's pending secret. Returns
-// ENOTFOUND unless a user with that id exists in the account, ECONFLICT if
-// the user has two-factor authentication on.
+// SetPendingTwoFactor implements doorman.TwoFactorStore.
 func (s *Store) SetPendingTwoFactor(ctx context.Context, accountID, userID, secret string) error {
 	if err := doorman.CheckText(accountID, userID, secret); err != nil {
 		return err
@@ -106,10 +101,7 @@ func (s *Store) SetPendingTwoFactor(ctx context.Context, accountID, userID, secr
 	})
 }
 
-// EnableTwoFactor turns the pending secret into the user's secret, replaces
-// the recovery codes and writes ev, in one transaction. Returns ENOTFOUND
-// unless a user with that id exists in the account, ECONFLICT unless its
-// pending secret is secret and two-factor authentication is off.
+// EnableTwoFactor implements doorman.TwoFactorStore.
 func (s *Store) EnableTwoFactor(ctx context.Context, accountID, userID, secret string, step int64, at time.Time, hashes [][]byte, ev *doorman.AuditEvent) error {
 	if err := doorman.CheckText(accountID, userID, secret); err != nil {
 		return err
@@ -155,9 +147,7 @@ func replaceCodes(ctx context.Context, tx *sql.Tx, userID string, hashes [][]byt
 	return nil
 }
 
-// DisableTwoFactor clears the user's two-factor state and recovery codes
-// and writes ev, in one transaction. Returns ENOTFOUND unless a user with
-// that id and two-factor authentication on exists in the account.
+// DisableTwoFactor implements doorman.TwoFactorStore.
 func (s *Store) DisableTwoFactor(ctx context.Context, accountID, userID string, ev *doorman.AuditEvent) error {
 	if err := doorman.CheckText(accountID, userID); err != nil {
 		return err
@@ -176,9 +166,7 @@ func (s *Store) DisableTwoFactor(ctx context.Context, accountID, userID string, 
 	})
 }
 
-// ReplaceRecoveryCodes replaces every recovery code of the user and writes
-// ev, in one transaction. Returns ENOTFOUND unless a user with that id and
-// two-factor authentication on exists in the account.
+// ReplaceRecoveryCodes implements doorman.TwoFactorStore.
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, accountID, userID string, hashes [][]byte, at time.Time, ev *doorman.AuditEvent) error {
 	if err := doorman.CheckText(accountID, userID); err != nil {
 		return err
@@ -198,9 +186,7 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, accountID, userID stri
 	})
 }
 
-// AcceptTOTPStep records step as the last accepted one if it is after the
-// stored one. Returns ECONFLICT if it is not, ENOTFOUND unless a user with
-// that id and two-factor authentication on exists in the account.
+// AcceptTOTPStep implements doorman.TwoFactorStore.
 func (s *Store) AcceptTOTPStep(ctx context.Context, accountID, userID string, step int64) error {
 	if err := doorman.CheckText(accountID, userID); err != nil {
 		return err
@@ -228,10 +214,7 @@ func (s *Store) AcceptTOTPStep(ctx context.Context, accountID, userID string, st
 	})
 }
 
-// UseRecoveryCode marks the user's unused code of that hash used and writes
-// ev, in one transaction. Returns ENOTFOUND unless a user with that id and
-// two-factor authentication on exists in the account with an unused code of
-// that hash.
+// UseRecoveryCode implements doorman.TwoFactorStore.
 func (s *Store) UseRecoveryCode(ctx context.Context, accountID, userID string, hash []byte, at time.Time, ev *doorman.AuditEvent) error {
 	if err := doorman.CheckText(accountID, userID); err != nil {
 		return err
@@ -248,9 +231,7 @@ func (s *Store) UseRecoveryCode(ctx context.Context, accountID, userID string, h
 	})
 }
 
-// CreateSignInChallenge stores c and deletes the challenges that expired
-// before c.CreatedAt. Returns ECONFLICT if the id or token hash is taken,
-// ENOTFOUND unless c's user exists in c's account.
+// CreateSignInChallenge implements doorman.SignInChallengeStore.
 func (s *Store) CreateSignInChallenge(ctx context.Context, c *doorman.SignInChallenge) error {
 	if err := doorman.CheckText(c.ID, c.AccountID, c.UserID); err != nil {
 		return err
@@ -274,8 +255,7 @@ func (s *Store) CreateSignInChallenge(ctx context.Context, c *doorman.SignInChal
 	})
 }
 
-// FindSignInChallenge returns the challenge whose token hash is hash,
-// expired or not. Returns ENOTFOUND if none.
+// FindSignInChallenge implements doorman.SignInChallengeStore.
 func (s *Store) FindSignInChallenge(ctx context.Context, hash []byte) (*doorman.SignInChallenge, error) {
 	c := &doorman.SignInChallenge{}
 	var created, expires int64
@@ -292,8 +272,7 @@ func (s *Store) FindSignInChallenge(ctx context.Context, hash []byte) (*doorman.
 	return c, nil
 }
 
-// FailSignInChallenge adds one wrong attempt and returns the attempts now.
-// Returns ENOTFOUND if no challenge has that id.
+// FailSignInChallenge implements doorman.SignInChallengeStore.
 func (s *Store) FailSignInChallenge(ctx context.Context, id string) (int, error) {
 	if err := doorman.CheckText(id); err != nil {
 		return 0, err
@@ -309,8 +288,7 @@ func (s *Store) FailSignInChallenge(ctx context.Context, id string) (int, error)
 	return n, nil
 }
 
-// DeleteSignInChallenge deletes the challenge. Returns ENOTFOUND if no
-// challenge has that id.
+// DeleteSignInChallenge implements doorman.SignInChallengeStore.
 func (s *Store) DeleteSignInChallenge(ctx context.Context, id string) error {
 	if err := doorman.CheckText(id); err != nil {
 		return err

@@ -37,9 +37,7 @@ func (r *userRow) user() *doorman.User {
 	return &r.u
 }
 
-// CreateUser stores u and writes ev (if not nil) in the same transaction.
-// Returns ECONFLICT if the id is taken or the email exists in the account,
-// ENOTFOUND if the account does not exist.
+// CreateUser implements doorman.UserStore.
 func (s *Store) CreateUser(ctx context.Context, u *doorman.User, ev *doorman.AuditEvent) error {
 	if err := doorman.CheckText(u.ID, u.AccountID, u.Email, u.Name, string(u.Role), u.PasswordHash); err != nil {
 		return err
@@ -65,8 +63,7 @@ func (s *Store) CreateUser(ctx context.Context, u *doorman.User, ev *doorman.Aud
 	})
 }
 
-// FindUserByID returns ENOTFOUND unless a user with that id exists in the
-// account (any account when accountID is "").
+// FindUserByID implements doorman.UserStore.
 func (s *Store) FindUserByID(ctx context.Context, accountID, id string) (*doorman.User, error) {
 	w := where{}
 	w.add("u.id = ?", id)
@@ -87,8 +84,7 @@ func (s *Store) FindUserByID(ctx context.Context, accountID, id string) (*doorma
 	return r.user(), nil
 }
 
-// FindUsers returns the matching users ordered by email then id, and how
-// many match without Limit and Offset.
+// FindUsers implements doorman.UserStore.
 func (s *Store) FindUsers(ctx context.Context, f doorman.UserFilter) ([]*doorman.User, int, error) {
 	w := where{}
 	if f.AccountID != "" {
@@ -121,9 +117,7 @@ func (s *Store) FindUsers(ctx context.Context, f doorman.UserFilter) ([]*doorman
 	return users, total, nil
 }
 
-// UpdateUserPassword replaces the user's password hash and writes ev (if
-// not nil) in one transaction. Returns ENOTFOUND unless a user with that id
-// exists in the account.
+// UpdateUserPassword implements doorman.UserStore.
 func (s *Store) UpdateUserPassword(ctx context.Context, accountID, userID, hash string, ev *doorman.AuditEvent) error {
 	if err := doorman.CheckText(accountID, userID, hash); err != nil {
 		return err
@@ -136,4 +130,87 @@ func (s *Store) UpdateUserPassword(ctx context.Context, accountID, userID, hash 
 		}
 		return insertEvent(ctx, tx, ev)
 	})
+}
+
+// UpdateUser implements doorman.UserStore.
+// The write lock SQLite takes at BEGIN serialises it with every other
+// write, so the last-admin count cannot change under it.
+func (s *Store) UpdateUser(ctx context.Context, accountID, userID string, upd doorman.UserUpdate, ev *doorman.AuditEvent) (*doorman.User, error) {
+	if err := doorman.CheckText(accountID, userID); err != nil {
+		return nil, err
+	}
+	if upd.Role != nil {
+		if err := doorman.CheckText(string(*upd.Role)); err != nil {
+			return nil, err
+		}
+	}
+	if upd.Name != nil {
+		if err := doorman.CheckText(*upd.Name); err != nil {
+			return nil, err
+		}
+	}
+	var out *doorman.User
+	err := s.inTx(ctx, "update user", func(tx *sql.Tx) error {
+		read := func() (*doorman.User, error) {
+			var r userRow
+			err := tx.QueryRowContext(ctx, `SELECT `+userCols+userLifeCols+` FROM users u
+				WHERE u.id = ? AND u.account_id = ? AND u.removed_at IS NULL`, userID, accountID).Scan(r.lifeDest()...)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, notFound("user not found")
+			}
+			if err != nil {
+				return nil, wrap("update user", err)
+			}
+			return r.user(), nil
+		}
+		u, err := read()
+		if err != nil {
+			return err
+		}
+		if upd.TakesAdmin(u) {
+			var others int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE account_id = ? AND role = 'admin'
+				AND id <> ? AND disabled = 0 AND invited = 0 AND removed_at IS NULL`, accountID, userID).Scan(&others); err != nil {
+				return wrap("update user", err)
+			}
+			if others == 0 {
+				return conflict("%s is the last active administrator of the account", u.Email)
+			}
+		}
+		switch {
+		case upd.Remove && u.Invited:
+			if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, userID); err != nil {
+				return wrap("update user", err)
+			}
+			return insertEvent(ctx, tx, ev)
+		case upd.Remove:
+			_, err = tx.ExecContext(ctx, `UPDATE users SET removed_at = ?, disabled = 1 WHERE id = ?`, toMicros(upd.At), userID)
+		default:
+			_, err = tx.ExecContext(ctx, `UPDATE users SET role = coalesce(?, role), disabled = coalesce(?, disabled),
+				name = coalesce(?, name) WHERE id = ?`, nullRole(upd.Role), upd.Disabled, upd.Name, userID)
+		}
+		if err != nil {
+			return wrap("update user", err)
+		}
+		if upd.Remove {
+			// read finds no removed user: return it as it was changed.
+			at := upd.At
+			u.RemovedAt, u.Disabled = &at, true
+			out = u
+		} else if out, err = read(); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func nullRole(r *doorman.Role) any {
+	if r == nil {
+		return nil
+	}
+	return string(*r)
 }

@@ -19,7 +19,6 @@ var alertTests = []test{
 	{"ClaimConcurrent", testAlertClaimConcurrent},
 	{"Attempts", testAlertAttempts},
 	{"DeliveriesIsolation", testAlertDeliveriesIsolation},
-	{"Webhook", testWebhook},
 	{"Purge", testAlertPurge},
 }
 
@@ -428,6 +427,11 @@ func compare(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// webhookTests check the WebhookStore.
+var webhookTests = []test{
+	{"PutFindDelete", testWebhook},
 }
 
 func testWebhook(t *testing.T, open opener) {

@@ -1,7 +1,9 @@
 // Package storetest is the one conformance suite that every doorman.Store
 // implementation passes, in the spirit of testing/fstest.TestFS: the contract
-// written in doorman.Store's doc comments, checked against a real database so
-// that the sqlite and postgres stores cannot drift apart.
+// written in the doc comments of the interfaces doorman.Store is made of
+// (SessionStore, UserStore, …), checked against a real database so that the
+// sqlite and postgres stores cannot drift apart. Its subtests are grouped the
+// same way, one group per interface.
 //
 // The API is:
 //
@@ -39,6 +41,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -88,61 +91,91 @@ type opener = func(testing.TB) doorman.Store
 
 // Run runs the conformance suite against the stores that open returns. Each
 // subtest calls open(t) for a fresh, empty, migrated store.
+//
+// The subtests are grouped as doorman.Store is: one group per interface it
+// is made of, named for that concern ("Sessions", "Users", …), then "Store"
+// for what the Store owes as a whole (Ping, and text that is not ValidText
+// refused by every method).
 func Run(t *testing.T, open func(testing.TB) doorman.Store, opts ...Option) {
 	c := newConfig(opts)
-	groups := []struct {
-		name  string
-		tests []test
-	}{
-		{"Account", accountTests},
-		{"User", userTests},
-		{"Session", sessionTests},
-		{"Active", activeTests},
-		{"Touch", touchTests},
-		{"Reauth", reauthTests},
-		{"Device", deviceTests},
-		{"History", historyTests},
-		{"Risk", riskTests},
-		{"Revoke", revokeTests},
-		{"Expiry", expiryTests},
-		{"Purge", purgeTests},
-		{"Audit", auditTests},
-		{"Team", teamTests},
-		{"TeamUsers", teamUserTests},
-		{"APIKey", apiKeyTests},
-		{"Alert", alertTests},
-		{"TwoFactor", twoFactorTests},
-		{"PasswordReset", passwordResetTests},
-		{"BadInput", badInputTests},
-		{"Throttle", throttleTests},
-		{"SigningKey", signingKeyTests},
+	for _, g := range suite(c) {
+		g.run(t, open)
 	}
-	t.Run("Ping", func(t *testing.T) {
-		s := open(t)
-		if err := s.Ping(t.Context()); err != nil {
-			t.Fatalf("Ping: %v", err)
+}
+
+// suite is the conformance suite, by concern.
+func suite(c config) []group {
+	return []group{
+		{name: "Accounts", tests: accountTests, groups: []group{ // AccountStore
+			{name: "Expiry", tests: expiryTests}, // UpdateAccountSettings ending sessions
+		}},
+		{name: "Users", tests: append(slices.Clip(userTests), userUpdateTests...)}, // UserStore
+		{name: "Invitations", tests: invitationTests},                              // InvitationStore
+		{name: "Team", tests: teamTests},                                           // TeamStore
+		{name: "Sessions", tests: sessionTests, groups: []group{ // SessionStore
+			{name: "Active", tests: activeTests},
+			{name: "Touch", tests: touchTests},
+			{name: "Reauth", tests: reauthTests},
+			{name: "Device", tests: deviceTests},
+			{name: "History", tests: historyTests},
+			{name: "Revoke", tests: revokeTests},
+			{name: "Purge", tests: purgeTests},
+			{name: "Concurrency", tests: []test{{"SignInCheckTouch", testConcurrency}}},
+		}},
+		{name: "Risk", tests: riskTests},      // RiskStore
+		{name: "APIKeys", tests: apiKeyTests}, // APIKeyStore
+		{name: "Audit", tests: append(slices.Clip(auditTests), // AuditStore
+			rawTest(c, "AppendOnly", testAppendOnly),
+			rawTest(c, "PurgeOnlyByAge", testPurgeOnlyByAge))},
+		{name: "Throttle", tests: throttleTests},                // ThrottleStore
+		{name: "Alerts", tests: alertTests},                     // AlertStore
+		{name: "Webhooks", tests: webhookTests},                 // WebhookStore
+		{name: "TwoFactor", tests: twoFactorTests},              // TwoFactorStore
+		{name: "SignInChallenges", tests: signInChallengeTests}, // SignInChallengeStore
+		{name: "PasswordResets", tests: passwordResetTests},     // PasswordResetStore
+		{name: "SigningKeys", tests: signingKeyTests},           // SigningKeyStore
+		{name: "FormTokens", tests: formTokenTests},             // FormTokenStore
+		{name: "Passkeys", tests: passkeyTests},                 // PasskeyStore
+		{name: "Store", tests: []test{{"Ping", testPing}}, groups: []group{
+			{name: "BadInput", tests: badInputTests},
+		}},
+	}
+}
+
+// group is a named set of subtests, and of groups within it.
+type group struct {
+	name   string
+	tests  []test
+	groups []group
+}
+
+func (g group) run(t *testing.T, open opener) {
+	t.Run(g.name, func(t *testing.T) {
+		for _, tc := range g.tests {
+			t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
+		}
+		for _, sub := range g.groups {
+			sub.run(t, open)
 		}
 	})
-	for _, g := range groups {
-		t.Run(g.name, func(t *testing.T) {
-			for _, tc := range g.tests {
-				t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
-			}
-		})
-	}
-	t.Run("Audit/AppendOnly", func(t *testing.T) {
+}
+
+// rawTest is the test fn of name, which needs WithRawExec: skipped without
+// it.
+func rawTest(c config, name string, fn func(*testing.T, opener, func(doorman.Store, string) error)) test {
+	return test{name, func(t *testing.T, open opener) {
 		if c.rawExec == nil {
 			t.Skip("no WithRawExec option: cannot reach the database directly")
 		}
-		testAppendOnly(t, open, c.rawExec)
-	})
-	t.Run("Audit/PurgeOnlyByAge", func(t *testing.T) {
-		if c.rawExec == nil {
-			t.Skip("no WithRawExec option: cannot reach the database directly")
-		}
-		testPurgeOnlyByAge(t, open, c.rawExec)
-	})
-	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
+		fn(t, open, c.rawExec)
+	}}
+}
+
+func testPing(t *testing.T, open opener) {
+	s := open(t)
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
 }
 
 type test = struct {

@@ -16,7 +16,6 @@ var twoFactorTests = []test{
 	{"RecoveryCodes", testRecoveryCodes},
 	{"Users", testTwoFactorUsers},
 	{"SessionFlag", testSessionTwoFactor},
-	{"Challenge", testSignInChallenge},
 }
 
 const (
@@ -256,6 +255,11 @@ func testSessionTwoFactor(t *testing.T, open opener) {
 			t.Fatalf("FindSessions: session %s TwoFactor %t", s.ID, s.TwoFactor)
 		}
 	}
+}
+
+// signInChallengeTests check the SignInChallengeStore.
+var signInChallengeTests = []test{
+	{"CreateFindFailDelete", testSignInChallenge},
 }
 
 // testSignInChallenge: found by token hash, attempts counted, used once,

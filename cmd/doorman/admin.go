@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -91,6 +92,9 @@ func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
 	line, err := bufio.NewReader(io.LimitReader(stdin, doorman.MaxPasswordLength+2)).ReadString('\n')
 	if err != nil && err != io.EOF {
 		return "", err
+	}
+	if line == "" {
+		return "", errors.New("no password on standard input: expected the password as one line, e.g. printf '%s\\n' 'the password' | doorman …, or run the command in a terminal to be asked for it")
 	}
 	pw := strings.TrimRight(line, "\r\n")
 	if err := doorman.ValidatePassword(pw); err != nil {
@@ -259,4 +263,30 @@ func cmdUserResetLink(ctx context.Context, args []string, stdout, stderr io.Writ
 	fmt.Fprintln(stdout, "Hand it to the person over a channel you trust: whoever holds it can set the password.")
 	fmt.Fprintln(stdout, "Setting the password signs them out on every device; links made earlier stop working.")
 	return nil
+}
+
+// shellQuote quotes s for a POSIX shell when it needs quoting, so that a
+// command printed for the operator can be pasted as it is.
+func shellQuote(s string) string {
+	plain := s != ""
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("@%+=:,./-_", c)) {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// selfCommand is how the operator ran this program, for commands printed
+// for them to run next: "go run ./cmd/doorman" when it was built by go run
+// (into a go-build folder), else "doorman".
+func selfCommand() string {
+	if strings.Contains(filepath.ToSlash(os.Args[0]), "/go-build") {
+		return "go run ./cmd/doorman"
+	}
+	return "doorman"
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/doorman/doorman/demo"
 	"github.com/doorman/doorman/geoip"
 	doormanhttp "github.com/doorman/doorman/http"
+	"github.com/doorman/doorman/passkey"
 	"github.com/doorman/doorman/totp"
 	"github.com/doorman/doorman/useragent"
 )
@@ -148,6 +149,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	svc.OTP = totp.OTP{}
+	if rp, err := passkey.New(base, "Doorman"); err != nil {
+		// Passkeys are bound to the base URL's host; without a usable one
+		// Doorman runs without them rather than not at all.
+		log.Warn("passkeys are off", "err", err)
+	} else {
+		svc.WebAuthn = rp
+	}
 	if c.secretKey != "" {
 		key, err := aesgcm.ParseKey(c.secretKey)
 		if err != nil {
@@ -177,6 +185,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintln(stdout, "Demo team seeded. Sign in as admin@company.com with the demo password.")
 		default:
 			fmt.Fprintln(stdout, "Demo team already present; its users keep the password they were seeded with.")
+		}
+		if seeded && generated || !seeded {
+			// The generated password is printed once; say how to have a
+			// known one again without starting over.
+			fmt.Fprintf(stdout, "To set a password you choose: printf '%%s\\n' 'a new password' | %s user set-password --db %s --account %s --email admin@company.com\n",
+				selfCommand(), shellQuote(c.db), demo.Account)
 		}
 	}
 
@@ -234,8 +248,9 @@ func newHTTPServer(svc *app.Service, cfg doormanhttp.Config) *http.Server {
 
 // runPurge deletes long-revoked and expired sessions, audit events older
 // than auditRetention (none when it is 0), API keys' hourly counts older
-// than app.APIKeyUsageRetention and the sign-in limits' buckets that are
-// full again, every interval, in bounded
+// than app.APIKeyUsageRetention, the sign-in limits' buckets that are
+// full again and the expired claims of one-time form tokens (with the
+// pages kept past doorman.FormReplayWindow), every interval, in bounded
 // batches so that it never holds the store for long.
 func runPurge(ctx context.Context, svc *app.Service, log *slog.Logger, retention, auditRetention, interval time.Duration) {
 	if interval <= 0 {
@@ -249,6 +264,7 @@ func runPurge(ctx context.Context, svc *app.Service, log *slog.Logger, retention
 		{"audit events", func() (int, error) { return svc.PurgeAudit(ctx, auditRetention, 500) }},
 		{"api key usage", func() (int, error) { return svc.PurgeAPIKeyUsage(ctx, 500) }},
 		{"sign-in limits", func() (int, error) { return svc.PurgeSignInLimits(ctx, 500) }},
+		{"form tokens", func() (int, error) { return svc.PurgeFormTokens(ctx, 500) }},
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()

@@ -37,6 +37,8 @@ func TestUserCommands(t *testing.T) {
 			t.Fatalf("%v: %v, want an error saying %q\n%s", args, err, want, out)
 		}
 	}
+	// Nothing on standard input is a mistake said as such, not a short password.
+	fails("no password on standard input", "user", "create", "--account", "Acme", "--email", "ann@acme.test", "--role", "admin")
 	must("s3cret-password\n", "user", "create", "--account", "Acme", "--email", "ann@acme.test", "--role", "admin")
 
 	// Without SMTP the link is printed to hand over.
@@ -90,7 +92,7 @@ func TestUserCommands(t *testing.T) {
 	must("", "user", "enable", "--account", "Acme", "--email", "bob@acme.test")
 
 	tok = signIn(t, db, "bob@acme.test")
-	fails("at least 12", "user", "set-password", "--account", "Acme", "--email", "bob@acme.test")
+	fails("no password on standard input", "user", "set-password", "--account", "Acme", "--email", "bob@acme.test")
 	out = must("a whole new password\n", "user", "set-password", "--account", "Acme", "--email", "bob@acme.test")
 	if !strings.Contains(out, "1 session ended") {
 		t.Errorf("set-password:\n%s", out)

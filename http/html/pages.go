@@ -29,6 +29,9 @@ type Layout struct {
 	// CSRF is the signed-in session's form token, sent back by every form.
 	CSRF  string
 	Flash *Flash
+	// Once is the page's one-time token, sent back by every form that
+	// changes something (template "once"): a resubmission does nothing again.
+	Once string
 	// RequestID identifies the request in the logs; error pages show it.
 	RequestID string
 	// Places is set on pages that show where sessions are (and on the
@@ -92,6 +95,8 @@ type LoginPage struct {
 	FormToken string
 	// Error says why the last attempt failed.
 	Error string
+	// Passkeys offers "Sign in with a passkey" (the server has them on).
+	Passkeys bool
 }
 
 func (*LoginPage) template() string { return "login" }
@@ -178,6 +183,7 @@ func (*RestrictedPage) template() string { return "restricted" }
 type ConfirmOne struct {
 	Session Session
 	CSRF    string
+	Once    string
 	Cancel  string
 	// Dialog is set when the form sits in a page's <template>, for app.js
 	// to open as a dialog: its heading is then not the page's h1.
@@ -188,30 +194,31 @@ type ConfirmOne struct {
 type ConfirmOthers struct {
 	Others []Session
 	CSRF   string
+	Once   string
 	Dialog bool
 }
 
 // ConfirmOne is the dialog form for signing out s.
 func (p *SessionsPage) ConfirmOne(s Session) ConfirmOne {
-	return ConfirmOne{Session: s, CSRF: p.CSRF, Cancel: PathSessions, Dialog: true}
+	return ConfirmOne{Session: s, CSRF: p.CSRF, Once: p.Once, Cancel: PathSessions, Dialog: true}
 }
 
 // ConfirmOthers is the dialog form for signing out the other sessions.
 func (p *SessionsPage) ConfirmOthers() ConfirmOthers {
-	return ConfirmOthers{Others: p.Others, CSRF: p.CSRF, Dialog: true}
+	return ConfirmOthers{Others: p.Others, CSRF: p.CSRF, Once: p.Once, Dialog: true}
 }
 
 // ConfirmOne is the dialog form for signing out the session shown.
 func (p *SessionPage) ConfirmOne() ConfirmOne {
-	return ConfirmOne{Session: p.Session, CSRF: p.CSRF, Cancel: p.Session.Path(), Dialog: true}
+	return ConfirmOne{Session: p.Session, CSRF: p.CSRF, Once: p.Once, Cancel: p.Session.Path(), Dialog: true}
 }
 
 // ConfirmOne is the page's form.
 func (p *ConfirmSignOutPage) ConfirmOne() ConfirmOne {
-	return ConfirmOne{Session: p.Session, CSRF: p.CSRF, Cancel: p.Cancel}
+	return ConfirmOne{Session: p.Session, CSRF: p.CSRF, Once: p.Once, Cancel: p.Cancel}
 }
 
 // ConfirmOthers is the page's form.
 func (p *ConfirmSignOutOthersPage) ConfirmOthers() ConfirmOthers {
-	return ConfirmOthers{Others: p.Others, CSRF: p.CSRF}
+	return ConfirmOthers{Others: p.Others, CSRF: p.CSRF, Once: p.Once}
 }

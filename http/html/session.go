@@ -133,8 +133,8 @@ func NewSession(sess *doorman.Session, current bool, set doorman.Settings, now t
 	if sess.Activity.Logins > 0 {
 		v.Logins = thousands(sess.Activity.Logins)
 	}
-	if end, reason := doorman.Deadline(sess, set); end != nil {
-		t := NewTime(*end, now)
+	if end, reason := doorman.Deadline(sess, set); !end.IsZero() {
+		t := NewTime(end, now)
 		t.Relative = "" // a future instant: only the exact time is shown
 		v.Expires = &t
 		v.EndsIfUnused = reason == doorman.ReasonIdle

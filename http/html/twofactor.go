@@ -32,6 +32,10 @@ type TwoFactorPage struct {
 	// Error says why turning it off failed; ErrorField names the field.
 	Error      string
 	ErrorField string
+	// Passkeys are the person's passkeys (passkeys.go); PasskeysOn says
+	// whether the server offers them at all.
+	Passkeys   []Passkey
+	PasskeysOn bool
 }
 
 func (*TwoFactorPage) template() string { return "twofactor" }
@@ -89,6 +93,8 @@ type LoginTwoFactorPage struct {
 	Next      string
 	FormToken string
 	Error     string
+	// Passkey offers a passkey in place of the code: the user has one.
+	Passkey bool
 }
 
 func (*LoginTwoFactorPage) template() string { return "login_two_factor" }
