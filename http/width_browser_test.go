@@ -6,7 +6,9 @@ import (
 	"io"
 	"mime/quotedprintable"
 	"net/http"
+	"net"
 	"net/mail"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +22,7 @@ import (
 	"github.com/doorman/doorman/demo"
 	"github.com/doorman/doorman/geoip/geoiptest"
 	"github.com/doorman/doorman/internal/smtptest"
+	"github.com/doorman/doorman/passkey"
 	"github.com/doorman/doorman/smtp"
 	"github.com/doorman/doorman/useragent"
 	"github.com/doorman/doorman/webhook"
@@ -223,6 +226,16 @@ func TestWidthBrowser(t *testing.T) {
 	if _, err := demo.Seed(context.Background(), e.svc, password); err != nil {
 		t.Fatal(err)
 	}
+	// Passkeys need a domain as relying party id: the tabs reach the
+	// server as localhost.
+	_, port, _ := net.SplitHostPort(e.srv.Listener.Addr().String())
+	base := "http://localhost:" + port
+	baseURL, _ := url.Parse(base)
+	rp, err := passkey.New(baseURL, "Doorman")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc.WebAuthn = rp
 	rc := newReceiver(t, e.clock.Now)
 	browser := startBrowser(t, path)
 	w := &widthCheck{t: t, seen: map[string]bool{}}
@@ -230,7 +243,7 @@ func TestWidthBrowser(t *testing.T) {
 	visit := func(pattern string) { visited[pattern] = true }
 
 	// Signed out.
-	s := newTab(t, browser, e.srv.URL, client{userAgent: iPhoneSafari.userAgent, ip: geoiptest.Madrid})
+	s := newTab(t, browser, base, client{userAgent: iPhoneSafari.userAgent, ip: geoiptest.Madrid})
 	s.navigate("/login")
 	visit("GET /login")
 	w.check(s, "sign-in")
@@ -253,7 +266,7 @@ func TestWidthBrowser(t *testing.T) {
 	w.check(s, "error page, signed out")
 
 	// The admin, remembered on this device.
-	a := newTab(t, browser, e.srv.URL, macChrome)
+	a := newTab(t, browser, base, macChrome)
 	a.navigate("/settings/security/sessions")
 	a.signIn("admin@company.com", true)
 	visit("GET /{$}")
@@ -296,8 +309,18 @@ func TestWidthBrowser(t *testing.T) {
 	a.do(chromedp.SendKeys(chromedp.CSS("#code"), e.totpCode(key)))
 	a.clickAndLoad("form[action='/settings/security/two-factor/confirm'] button[type=submit]")
 	w.check(a, "two-factor, recovery codes")
+	// With a virtual authenticator the page offers to add a passkey.
+	a.virtualAuthenticator()
 	a.navigate("/settings/security/two-factor")
+	if !a.waitFor(`!document.getElementById("passkey-add").hidden`) {
+		t.Error("the Add a passkey form stays hidden")
+	}
 	w.check(a, "two-factor, on")
+	a.navigate("/settings/security/passkeys/pk_none/remove") // leads back to the page above
+	if got := a.path(); got != "/settings/security/two-factor" {
+		t.Errorf("GET a passkey's remove: at %q", got)
+	}
+	visit("GET /settings/security/passkeys/{id}/remove")
 	for _, p := range []string{"/settings/security/two-factor/confirm", "/settings/security/two-factor/recovery-codes", "/settings/security/two-factor/disable"} {
 		a.navigate(p) // each leads back to the page above
 		if got := a.path(); got != "/settings/security/two-factor" {
@@ -421,8 +444,12 @@ func TestWidthBrowser(t *testing.T) {
 	w.check(s, "two-factor sign-in")
 
 	// The invitation, accepted in its own browser.
-	inv := newTab(t, browser, e.srv.URL, client{userAgent: iPhoneSafari.userAgent, ip: geoiptest.London})
-	inv.navigate(strings.TrimPrefix(invite, e.srv.URL))
+	inv := newTab(t, browser, base, client{userAgent: iPhoneSafari.userAgent, ip: geoiptest.London})
+	invURL, err := url.Parse(invite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv.navigate(invURL.Path)
 	visit("GET /invite/{token}")
 	w.check(inv, "invitation")
 	inv.navigate("/invite/" + strings.Repeat("x", 43))
@@ -430,7 +457,7 @@ func TestWidthBrowser(t *testing.T) {
 
 	// A member: Sarah signs in from a new browser in Berlin, which emails
 	// her a "This wasn't me" link.
-	mem := newTab(t, browser, e.srv.URL, client{userAgent: uaFirefoxWindows, ip: geoiptest.Berlin})
+	mem := newTab(t, browser, base, client{userAgent: uaFirefoxWindows, ip: geoiptest.Berlin})
 	mem.navigate("/settings/security/sessions")
 	mem.signIn("sarah@company.com", false)
 	w.check(mem, "sessions, member")
@@ -452,7 +479,7 @@ func TestWidthBrowser(t *testing.T) {
 	if link == "" {
 		t.Fatal("no sign-in alert with a This wasn't me link")
 	}
-	al := newTab(t, browser, e.srv.URL, client{userAgent: iPhoneSafari.userAgent, ip: geoiptest.Madrid})
+	al := newTab(t, browser, base, client{userAgent: iPhoneSafari.userAgent, ip: geoiptest.Madrid})
 	al.navigate(link)
 	visit("GET /alerts/{token}")
 	w.check(al, "this wasn't me")
