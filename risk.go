@@ -143,7 +143,7 @@ func RiskOf(reasons []string) Risk {
 	r := Risk{Level: RiskNone, Reasons: reasons}
 	for _, c := range reasons {
 		switch c {
-		case ReasonUnknownLocation, ReasonUnknownDevice, ReasonImpossibleTravel:
+		case ReasonUnknownLocation, ReasonUnknownDevice, ReasonImpossibleTravel, ReasonDeviceProofFailed:
 			r.Level = RiskHigh
 		case ReasonOldSession, ReasonUnrecognizedIP:
 			if r.Level == RiskNone {

@@ -27,6 +27,9 @@ type Session struct {
 	// TwoFactor records that the sign-in passed a second factor (a TOTP
 	// code or a recovery code).
 	TwoFactor bool
+	// Binding is the session's device key (binding.go), nil while the
+	// session is not bound to a device.
+	Binding *Binding
 
 	RevokedAt    *time.Time
 	RevokedBy    string // actor id: the user's own id, an admin's id, ActorSystem, or ActorExpiry (ended by its rules)

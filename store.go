@@ -49,6 +49,7 @@ type Store interface {
 	SigningKeyStore      // signingkey.go
 	FormTokenStore       // formtoken.go
 	PasskeyStore         // passkey.go
+	BindingStore         // binding.go
 
 	// Ping returns nil when the store can answer queries.
 	Ping(ctx context.Context) error

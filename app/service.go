@@ -85,6 +85,11 @@ type Service struct {
 	// next takes over (service_assertion.go). Default 30 days. Every node
 	// of a deployment must use the same: nodes agree on a key by period.
 	SigningKeyPeriod time.Duration
+	// BoundCookieTTL is how long a bound session's bound cookie lasts
+	// (service_binding.go). Default 10 minutes: a copied cookie works at
+	// most that long without the device key, and a bound browser signs one
+	// proof that often.
+	BoundCookieTTL time.Duration
 
 	dummyOnce sync.Once
 	dummyHash string
@@ -128,6 +133,11 @@ type Meta struct {
 	// a browser across sign-ins ("" when the client has none, as API clients
 	// often do). Only its hash is stored.
 	DeviceKey string
+	// BoundCookie is the bound cookie the request came with, "" when none
+	// (service_binding.go).
+	BoundCookie string
+	// Bearer marks a token sent in an Authorization header, not a cookie.
+	Bearer bool
 	// Proof is the password (and two-factor code) sent with a sensitive
 	// action, which re-authenticates a session whose last proof is older
 	// than ReauthAfter (requireRecentAuth); empty otherwise.

@@ -232,6 +232,9 @@ func (s *Service) Authenticate(ctx context.Context, token string, m Meta) (*door
 			return nil, err
 		}
 	}
+	if err := checkBinding(p.Session, m, now); err != nil {
+		return nil, err
+	}
 	sess := p.Session
 	ch := s.changes(sess, m)
 	if ch.loc != nil || ch.dev != nil {

@@ -33,6 +33,8 @@ type sessionJSON struct {
 
 	// TwoFactor is whether the sign-in passed a second factor.
 	TwoFactor bool `json:"two_factor"`
+	// Bound is whether the session is bound to its device's key (DBSC).
+	Bound bool `json:"bound"`
 }
 
 type locationJSON struct {
@@ -69,7 +71,7 @@ func newSessionJSON(sess *doorman.Session, current bool, set doorman.Settings, n
 			ISP: l.ISP, Label: l.Label()},
 		CreatedAt: sess.CreatedAt.UTC(), LastActiveAt: sess.LastActiveAt.UTC(),
 		Status: sess.StatusAt(now), StatusText: doorman.RelativeTime(now, sess.LastActiveAt),
-		RememberMe: doorman.Remembered(sess, set), TwoFactor: sess.TwoFactor,
+		RememberMe: doorman.Remembered(sess, set), TwoFactor: sess.TwoFactor, Bound: sess.Binding != nil,
 		Activity: activityJSON{Logins: sess.Activity.Logins, Actions: sess.Activity.Actions,
 			LastPage: sess.Activity.LastPage},
 		Risk: riskJSON{Level: sess.Risk.Level, Reasons: sess.Risk.Reasons},
@@ -163,6 +165,8 @@ func (v *sessionJSON) appendJSON(b []byte) []byte {
 	}
 	b = append(b, `},"two_factor":`...)
 	b = strconv.AppendBool(b, v.TwoFactor)
+	b = append(b, `,"bound":`...)
+	b = strconv.AppendBool(b, v.Bound)
 	return append(b, '}')
 }
 

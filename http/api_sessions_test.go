@@ -75,7 +75,7 @@ func TestSessionObjectShape(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	want := []string{"activity", "browser", "browser_version", "created_at", "current", "device", "device_type",
+	want := []string{"activity", "bound", "browser", "browser_version", "created_at", "current", "device", "device_type",
 		"expires_at", "id", "ip", "label", "last_active_at", "location", "os", "os_version", "remember_me",
 		"risk", "status", "status_text", "two_factor"}
 	if !slices.Equal(keys, want) {

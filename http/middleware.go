@@ -242,7 +242,9 @@ func (s *Server) authenticate(rq *request, r *http.Request, rt *route) bool {
 	if !fromCookie && doorman.IsAPIKey(token) {
 		p, err = s.svc.AuthenticateAPIKey(r.Context(), token, s.meta(rq, r))
 	} else {
-		p, err = s.svc.Authenticate(r.Context(), token, s.meta(rq, r))
+		m := s.meta(rq, r)
+		m.Bearer = !fromCookie
+		p, err = s.svc.Authenticate(r.Context(), token, m)
 	}
 	if err != nil {
 		switch {
@@ -250,7 +252,7 @@ func (s *Server) authenticate(rq *request, r *http.Request, rt *route) bool {
 			s.metrics.validation(outcomeUnavailable)
 		case doorman.ErrorCode(err) == doorman.EUNAUTHORIZED:
 			s.metrics.validation(outcomeInvalid)
-			if fromCookie {
+			if fromCookie && !keepsCookie(err) {
 				s.clearCookie(rq) // a dead cookie only costs the browser a round trip
 			}
 		default:
@@ -309,7 +311,8 @@ func cookieValue(lines []string, name string) string {
 
 // meta describes the request for the audit log and the session's activity.
 func (s *Server) meta(rq *request, r *http.Request) app.Meta {
-	return app.Meta{IP: rq.clientIP(), UserAgent: r.UserAgent(), Hints: clientHints(r)}
+	return app.Meta{IP: rq.clientIP(), UserAgent: r.UserAgent(), Hints: clientHints(r),
+		BoundCookie: cookieValue(r.Header["Cookie"], s.boundCookieName())}
 }
 
 // setSessionCookie sends the new session's token. A remembered session's

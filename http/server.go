@@ -210,6 +210,7 @@ func NewServer(svc *app.Service, cfg Config) *Server {
 		patterns = append(patterns, routes[i].Pattern())
 	}
 	patterns = append(patterns, pagePatterns()...)
+	patterns = append(patterns, bindingPatterns()...)
 	patterns = append(patterns, patternUnmatched)
 	s.metrics = newMetrics(patterns)
 
@@ -223,6 +224,7 @@ func NewServer(svc *app.Service, cfg Config) *Server {
 		s.registered = append(s.registered, rt.Route)
 	}
 	s.mountPages()
+	s.mountBinding()
 	s.mux.Handle(patternUnmatched, &marker{m: s.metrics.route(patternUnmatched), next: http.HandlerFunc(s.unmatched)})
 	return s
 }

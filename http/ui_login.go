@@ -80,6 +80,7 @@ func (s *Server) loginSubmit(w *request, r *http.Request) error {
 	}
 	w.principal = p
 	s.setSessionCookie(w, token, p)
+	s.offerBinding(w, r, p)
 	if page.RememberMe && !doorman.Remembered(p.Session, p.Account.Settings) {
 		s.setFlash(w, pages.FlashInfo, rememberRefused(p.Account.Settings))
 	}

@@ -235,7 +235,9 @@ func (s *Server) pageAuth(rq *request, r *http.Request, rt *pageRoute) bool {
 		if !safeMethod(r.Method) && s.replayEnded(rq, r, rt, token, err) {
 			return false
 		}
-		s.clearCookie(rq)
+		if !keepsCookie(err) {
+			s.clearCookie(rq)
+		}
 		s.toLogin(rq, r, signedOutReason(err))
 		return false
 	}

@@ -284,6 +284,7 @@ func (s *Server) loginTwoFactorSubmit(w *request, r *http.Request) error {
 	s.clearChallengeCookie(w)
 	w.principal = p
 	s.setSessionCookie(w, stoken, p)
+	s.offerBinding(w, r, p)
 	s.redirect(w, r, afterLogin(next))
 	return nil
 }

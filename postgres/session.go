@@ -20,15 +20,18 @@ const sessionColumns = `s.id, s.token_hash, s.user_id, s.account_id, s.created_a
 	s.browser, s.browser_version, s.os, s.os_version, s.device_model, s.device_type,
 	s.city, s.region, s.country, s.country_code, s.isp, s.location_local, s.latitude, s.longitude,
 	COALESCE(d.logins, s.logins), s.actions, s.last_page, s.risk_level, s.risk_reasons, s.new_device,
-	COALESCE(s.authenticated_at, s.created_at), s.two_factor`
+	COALESCE(s.authenticated_at, s.created_at), s.two_factor, s.bound_key, s.bound_secret, s.bound_at`
 
 // sessionFrom is the FROM clause of sessionColumns.
 const sessionFrom = ` FROM sessions s LEFT JOIN devices d ON d.id = s.device_id`
 
 // sessionRow receives one row of sessionColumns.
 type sessionRow struct {
-	s       doorman.Session
-	reasons string
+	s           doorman.Session
+	reasons     string
+	boundKey    string
+	boundSecret []byte
+	boundAt     *time.Time
 }
 
 func (r *sessionRow) dest() []any {
@@ -39,7 +42,7 @@ func (r *sessionRow) dest() []any {
 		&s.Location.City, &s.Location.Region, &s.Location.Country, &s.Location.CountryCode, &s.Location.ISP, &s.Location.Local,
 		&s.Location.Latitude, &s.Location.Longitude,
 		&s.Activity.Logins, &s.Activity.Actions, &s.Activity.LastPage, &s.Risk.Level, &r.reasons, &s.NewDevice,
-		&s.AuthenticatedAt, &s.TwoFactor}
+		&s.AuthenticatedAt, &s.TwoFactor, &r.boundKey, &r.boundSecret, &r.boundAt}
 }
 
 // session returns the row as a Session with its times in UTC.
@@ -52,6 +55,9 @@ func (r *sessionRow) session() *doorman.Session {
 	s.RevokedAt = utcPtr(s.RevokedAt)
 	if r.reasons != "" {
 		s.Risk.Reasons = strings.Split(r.reasons, ",")
+	}
+	if r.boundKey != "" && r.boundAt != nil {
+		s.Binding = &doorman.Binding{Key: r.boundKey, Secret: r.boundSecret, At: r.boundAt.UTC()}
 	}
 	return &s
 }

@@ -19,7 +19,7 @@ const sessionCols = `s.id, s.token_hash, s.user_id, s.account_id, s.created_at, 
 	s.browser, s.browser_version, s.os, s.os_version, s.device_model, s.device_type,
 	s.city, s.region, s.country, s.country_code, s.isp, s.location_local, s.latitude, s.longitude,
 	coalesce(d.logins, s.logins), s.actions, s.last_page, s.risk_level, s.risk_reasons, s.new_device,
-	s.authenticated_at, s.two_factor`
+	s.authenticated_at, s.two_factor, s.bound_key, s.bound_secret, s.bound_at`
 
 // sessionFrom is the FROM clause of sessionCols.
 const sessionFrom = ` FROM sessions s LEFT JOIN devices d ON d.id = s.device_id`
@@ -31,6 +31,9 @@ type sessionRow struct {
 	expires, revoked    sql.NullInt64
 	reasons             string
 	authenticated       int64
+	boundKey            string
+	boundSecret         []byte
+	boundAt             sql.NullInt64
 }
 
 func (r *sessionRow) dest() []any {
@@ -41,7 +44,7 @@ func (r *sessionRow) dest() []any {
 		&s.Location.City, &s.Location.Region, &s.Location.Country, &s.Location.CountryCode, &s.Location.ISP, &s.Location.Local,
 		&s.Location.Latitude, &s.Location.Longitude,
 		&s.Activity.Logins, &s.Activity.Actions, &s.Activity.LastPage, &s.Risk.Level, &r.reasons, &s.NewDevice,
-		&r.authenticated, &s.TwoFactor}
+		&r.authenticated, &s.TwoFactor, &r.boundKey, &r.boundSecret, &r.boundAt}
 }
 
 func (r *sessionRow) session() *doorman.Session {
@@ -56,6 +59,9 @@ func (r *sessionRow) session() *doorman.Session {
 	}
 	if r.reasons != "" {
 		s.Risk.Reasons = strings.Split(r.reasons, ",")
+	}
+	if r.boundKey != "" {
+		s.Binding = &doorman.Binding{Key: r.boundKey, Secret: r.boundSecret, At: fromMicros(r.boundAt.Int64)}
 	}
 	return s
 }

@@ -136,6 +136,7 @@ func suite(c config) []group {
 		{name: "SigningKeys", tests: signingKeyTests},           // SigningKeyStore
 		{name: "FormTokens", tests: formTokenTests},             // FormTokenStore
 		{name: "Passkeys", tests: passkeyTests},                 // PasskeyStore
+		{name: "Bindings", tests: bindingTests},                 // BindingStore
 		{name: "Store", tests: []test{{"Ping", testPing}}, groups: []group{
 			{name: "BadInput", tests: badInputTests},
 		}},

@@ -40,6 +40,7 @@ type serveConfig struct {
 	auditRetention                    durationFlag
 	purgeInterval                     time.Duration
 	storeTimeout                      time.Duration
+	boundCookieTTL                    time.Duration
 }
 
 // gcPercent is serve's garbage collector target when GOGC is not set. The
@@ -74,6 +75,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&c.retention, "retention", "how long revoked and expired sessions are kept before they are purged")
 	fs.Var(&c.auditRetention, "audit-retention", "how long audit events are kept before they are purged by age (0 = keep forever)")
 	fs.DurationVar(&c.purgeInterval, "purge-interval", time.Hour, "how often the purge job runs")
+	fs.DurationVar(&c.boundCookieTTL, "bound-cookie-ttl", doorman.DefaultBoundCookieTTL, "how long the short-lived cookie of a session bound to its device (DBSC) lasts: how long a stolen cookie works without the device key, and how often a bound browser signs a proof")
 	fs.DurationVar(&c.storeTimeout, "store-timeout", app.DefaultStoreTimeout, "longest a database call may take: past it the request is answered 503 (unavailable) and /readyz fails, instead of waiting for TCP to give up")
 	alerts := addAlertFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -93,6 +95,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if c.storeTimeout <= 0 {
 		return fmt.Errorf("--store-timeout %s: want a positive duration (e.g. 2s)", c.storeTimeout)
+	}
+	if c.boundCookieTTL < time.Minute || c.boundCookieTTL > 24*time.Hour {
+		return fmt.Errorf("--bound-cookie-ttl %s: want between 1m and 24h (default 10m)", c.boundCookieTTL)
 	}
 	var base *url.URL
 	if c.baseURL != "" {
@@ -135,6 +140,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	store := app.WithDeadline(raw, c.storeTimeout, outages)
 	svc := app.NewService(store, argon2id.New())
 	svc.Log = log
+	svc.BoundCookieTTL = c.boundCookieTTL
 	svc.Policy.AbsoluteCap = time.Duration(c.absoluteCap)
 	if svc.Devices, err = useragent.New(); err != nil {
 		return fmt.Errorf("user-agent parser: %w", err)

@@ -281,6 +281,7 @@ var Actions = []string{
 	doorman.ActionAPIKeyCreated, doorman.ActionAPIKeyRevoked, doorman.ActionAPIKeyNewIP,
 	doorman.ActionAllSessionsRevoked, doorman.ActionPasswordChanged, doorman.ActionSessionRotated,
 	doorman.ActionReauthenticated, doorman.ActionReauthFailed,
+	doorman.ActionSessionBound, doorman.ActionDeviceProofFailed,
 	doorman.ActionTwoFactorEnabled, doorman.ActionTwoFactorDisabled, doorman.ActionRecoveryCodesRenewed,
 	doorman.ActionRecoveryCodeUsed,
 	doorman.ActionSessionFlagged, doorman.ActionSignInAlert, doorman.ActionSessionReported,
@@ -309,6 +310,8 @@ var actionTexts = map[string]string{
 	doorman.ActionSessionRotated:      "Session given a new token",
 	doorman.ActionReauthenticated:     "Confirmed password",
 	doorman.ActionReauthFailed:        "Password confirmation failed",
+	doorman.ActionSessionBound:        "Bound a session to its device",
+	doorman.ActionDeviceProofFailed:   "Device proof failed",
 
 	// Two-factor authentication.
 	doorman.ActionTwoFactorEnabled:     "Turned on two-factor authentication",

@@ -88,6 +88,9 @@ type Session struct {
 	Risk      Risk
 	// TwoFactor is whether the sign-in passed a second factor.
 	TwoFactor bool
+	// Bound is when the session was bound to its browser's device key
+	// (DBSC); nil when it is not.
+	Bound *Time
 }
 
 // Risk is a suspicious session's concern level, as the user guide shows it.
@@ -123,6 +126,10 @@ func NewSession(sess *doorman.Session, current bool, set doorman.Settings, now t
 	}
 	v.DeviceKind = deviceKinds[v.DeviceType]
 	v.DeviceName = deviceName(d.Model, v.DeviceKind, sess.ID)
+	if b := sess.Binding; b != nil {
+		t := NewTime(b.At, now)
+		v.Bound = &t
+	}
 	status := sess.StatusAt(now)
 	v.Active = status != doorman.StatusIdle
 	v.ActiveNow = status == doorman.StatusActiveNow
