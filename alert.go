@@ -217,7 +217,7 @@ type AlertEventSession struct {
 	Risk      AlertEventRisk     `json:"risk"`
 }
 
-// RiskWords says the session's concern level ("🔴 High"; "" when not
+// RiskWords says the session's concern level ("High"; "" when not
 // flagged) and each of its reasons in the words of the session's page.
 func (s *AlertEventSession) RiskWords() (level string, reasons []string) {
 	as := &Session{IP: s.IP, CreatedAt: s.CreatedAt, Device: Device{Browser: s.Browser, OS: s.OS},

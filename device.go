@@ -31,3 +31,18 @@ type DeviceDetector interface {
 type Locator interface {
 	Locate(ip netip.Addr) Location
 }
+
+// Credit names the source of data shown to people, as its licence asks:
+// "IP Geolocation by DB-IP", linked to https://db-ip.com.
+type Credit struct {
+	Text string
+	URL  string // "" when the source has no page to link to
+}
+
+// CreditedLocator is a Locator that names the sources of its data. Credits
+// is empty while it has no data (no database installed): every place is
+// then unknown, and pages credit no one.
+type CreditedLocator interface {
+	Locator
+	Credits() []Credit
+}

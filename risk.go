@@ -267,13 +267,15 @@ func unrecognizedIP(ip string, seen []netip.Addr) bool {
 	return !slices.ContainsFunc(seen, func(b netip.Addr) bool { return network(b) == n })
 }
 
-// RiskLevelLabel is the guide's concern level: "🔴 High", "🟡 Medium", "".
+// RiskLevelLabel is the guide's concern level in words: "High", "Medium",
+// "". The guide marks them 🔴 and 🟡; words need no emoji font, and pages
+// draw the colour themselves.
 func RiskLevelLabel(level string) string {
 	switch level {
 	case RiskHigh:
-		return "🔴 High"
+		return "High"
 	case RiskMedium:
-		return "🟡 Medium"
+		return "Medium"
 	}
 	return ""
 }

@@ -90,7 +90,7 @@ func TestRiskWithOldSession(t *testing.T) {
 	if got := RiskReasonText(ReasonUnknownLocation, &Session{Location: Location{City: "Berlin", Country: "Germany"}}, now); got != "Unknown location: first sign-in from Berlin, Germany" {
 		t.Errorf("text = %q", got)
 	}
-	if RiskLevelLabel(RiskHigh) != "🔴 High" || RiskLevelLabel(RiskMedium) != "🟡 Medium" || RiskLevelLabel(RiskNone) != "" {
+	if RiskLevelLabel(RiskHigh) != "High" || RiskLevelLabel(RiskMedium) != "Medium" || RiskLevelLabel(RiskNone) != "" {
 		t.Error("level labels differ from the guide's")
 	}
 }

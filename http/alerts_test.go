@@ -171,7 +171,7 @@ func TestSignInAlertEmailWebhookAndLink(t *testing.T) {
 	text := string(raw)
 	when := e.clock.Now().UTC().Format("Monday, 2 January 2006 at 15:04 UTC")
 	for _, want := range []string{"Firefox on Windows", "Berlin, Germany", geoiptest.Berlin, when, e.srv.URL + "/alerts/",
-		"Concern:  🔴 High", "- Unknown location: first sign-in from Berlin, Germany", "- Unknown device: first sign-in from Firefox on Windows"} {
+		"Concern:  High", "- Unknown location: first sign-in from Berlin, Germany", "- Unknown device: first sign-in from Firefox on Windows"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("email lacks %q:\n%s", want, text)
 		}
@@ -235,7 +235,7 @@ func TestSignInAlertEmailWebhookAndLink(t *testing.T) {
 	if p.text("[data-device]") != "Firefox on Windows" || p.text("[data-place]") != "Berlin, Germany" || p.text("[data-ip]") != geoiptest.Berlin {
 		t.Errorf("confirmation page: %s", p.body)
 	}
-	if got := p.text(".alert-concern"); got != "Concern: 🔴 High" {
+	if got := p.text(".alert-concern"); got != "High concern" {
 		t.Errorf("concern %q", got)
 	}
 	if got := p.texts(".risk-reasons li"); !slices.Contains(got, "Unknown location: first sign-in from Berlin, Germany") ||

@@ -16,19 +16,20 @@ import (
 func adminOnly(h handler) handler {
 	return func(s *Server, w *request, r *http.Request) error {
 		if p := w.principal; p == nil || !p.User.IsAdmin() {
-			return errAdminOnly(w)
+			if w.page && p != nil {
+				// A member who followed a link (or signed in on the way)
+				// to a Team page is told why it is not theirs, and where to go.
+				s.adminOnlyPage(w, r)
+				return nil
+			}
+			return errAdminOnly
 		}
 		return h(s, w, r)
 	}
 }
 
-// errAdminOnly says who may: on a page, in the words of the account.
-func errAdminOnly(w *request) error {
-	if w.page && w.principal != nil {
-		return doorman.Errorf(doorman.EFORBIDDEN, "Only administrators of %s can open this page", w.principal.Account.Name)
-	}
-	return doorman.Errorf(doorman.EFORBIDDEN, "only administrators of this account can use this endpoint")
-}
+// errAdminOnly answers an API call of a member.
+var errAdminOnly = &doorman.Error{Code: doorman.EFORBIDDEN, Message: "only administrators of this account can use this endpoint"}
 
 // paging reads the limit and offset query parameters of an API list:
 // limit 0 when absent, for the service's default.

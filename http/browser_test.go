@@ -371,8 +371,8 @@ func TestBrowser(t *testing.T) {
 	if got := cards(p, "others"); !slices.Equal(got, want) {
 		t.Errorf("other sessions:\n got %q\nwant %q", got, want)
 	}
-	if got := eval[string](a, `getComputedStyle(document.querySelector(".session-current .dot")).backgroundColor`); got == "" {
-		t.Error("no status dot colour")
+	if got := eval[string](a, `getComputedStyle(document.querySelector(".session-current .dot")).borderTopColor`); got == "" || got == "rgba(0, 0, 0, 0)" {
+		t.Errorf("status dot colour %q", got)
 	}
 	if got := eval[string](a, `document.querySelector(".session time").title`); !strings.Contains(got, "(") {
 		t.Errorf("exact time on hover %q: want it in the browser's time zone", got)
@@ -413,7 +413,7 @@ func TestBrowser(t *testing.T) {
 	if got := dlg.text("dialog[open] h2"); got != "Sign Out Session?" {
 		t.Fatalf("dialog title %q", got)
 	}
-	if got := visibleText(dlg.one("dialog[open] .confirm-target")); got != "Chrome on Windows London, United Kingdom Last active: 3 days ago" {
+	if got := visibleText(dlg.one("dialog[open] .confirm-target")); got != "Chrome on Windows London, United Kingdom IP: 203.0.113.45 · PC-"+windows[len(windows)-4:]+" Last active: 3 days ago" {
 		t.Errorf("dialog names %q", got)
 	}
 	if got := dlg.texts("dialog[open] .confirm-actions > .btn"); !slices.Equal(got, []string{"Cancel", "Sign Out"}) {

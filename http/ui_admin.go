@@ -406,9 +406,37 @@ func personal(h handler) handler {
 
 func (s *Server) restrictedPage(w *request, r *http.Request) {
 	acct := w.principal.Account.Name
-	page := &pages.ErrorPage{Layout: s.layout(w, r, "Sessions page restricted"), Status: http.StatusForbidden,
+	page := &pages.RestrictedPage{Layout: s.layout(w, r, "Sessions page restricted"),
 		Heading: "Your Sessions page is restricted",
 		Message: "An administrator of " + acct + " restricted the Sessions page for members of this account. " +
-			"To see where you are signed in, or to sign out a device, ask an administrator of " + acct + "."}
+			"To see where you are signed in, or to sign out a device, ask an administrator of " + acct + ".",
+		Links: memberLinks(w.principal)}
 	s.render(w, r, http.StatusForbidden, page)
+}
+
+// adminOnlyPage answers a member who opened one of the Team pages, which
+// only the account's administrators may: what their role allows and where
+// to go instead, rather than a bare "permission denied".
+func (s *Server) adminOnlyPage(w *request, r *http.Request) {
+	p := w.principal
+	acct := p.Account.Name
+	page := &pages.RestrictedPage{Layout: s.layout(w, r, "For administrators only"),
+		Heading: "This page is for administrators",
+		Message: "Only administrators of " + acct + " can open this page. You are signed in as " + p.User.Email +
+			", a member: People, Team sessions, Session settings, API keys, the webhook and the audit log are " +
+			"managed by the administrators. If something there needs to change, ask one of them.",
+		Links: memberLinks(p)}
+	s.render(w, r, http.StatusForbidden, page)
+}
+
+// memberLinks are the pages a member may always open, for the restricted
+// pages to send them on.
+func memberLinks(p *doorman.Principal) []pages.NavItem {
+	var out []pages.NavItem
+	if p.User.IsAdmin() || p.Account.Settings.MembersSeeSessions {
+		out = append(out, pages.NavItem{Label: "Review where you are signed in", Href: pages.PathSessions})
+	}
+	return append(out,
+		pages.NavItem{Label: "Change your password", Href: pages.PathPassword},
+		pages.NavItem{Label: "Two-factor authentication", Href: pages.PathTwoFactor})
 }

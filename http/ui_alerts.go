@@ -59,7 +59,8 @@ func (s *Server) alertPage(w *request, r *http.Request) error {
 	if p.IP == "" {
 		p.IP = "Unknown"
 	}
-	p.Concern, p.Reasons = sess.RiskWords()
+	_, p.Reasons = sess.RiskWords()
+	p.Risk = pages.RiskLevel(sess.Risk.Level)
 	s.render(w, r, http.StatusOK, p)
 	return nil
 }

@@ -36,6 +36,7 @@ func (s *Server) loginPage(w *request, r *http.Request) error {
 	}
 	p := &pages.LoginPage{Layout: s.layout(w, r, "Sign in"), Next: next,
 		FormToken: loginFormToken(s.deviceKey(w, r)), Passkeys: s.svc.WebAuthn != nil}
+	p.Places = true // the footer credits the geolocation data, when there is some
 	if reason != "" && p.Flash == nil {
 		p.Flash = &pages.Flash{Kind: pages.FlashInfo, Text: reason}
 	}
@@ -89,6 +90,7 @@ func (s *Server) loginSubmit(w *request, r *http.Request) error {
 
 func (s *Server) renderLogin(w *request, r *http.Request, status int, page *pages.LoginPage, key string) error {
 	page.Layout = s.layout(w, r, "Sign in")
+	page.Places = true
 	page.FormToken = loginFormToken(key)
 	page.Passkeys = s.svc.WebAuthn != nil
 	s.render(w, r, status, page)

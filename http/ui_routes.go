@@ -375,7 +375,7 @@ var (
 // layout fills what every page shares. It reads (and clears) the flash
 // message, so call it only for a page that is shown.
 func (s *Server) layout(rq *request, r *http.Request, title string) pages.Layout {
-	l := pages.Layout{Title: title, RequestID: rq.id, Flash: s.takeFlash(rq, r)}
+	l := pages.Layout{Title: title, RequestID: rq.id, Flash: s.takeFlash(rq, r), Credits: s.svc.PlaceCredits()}
 	if p := rq.principal; p != nil {
 		l.User = &pages.User{Name: p.User.Name, Email: p.User.Email, Account: p.Account.Name, Admin: p.User.IsAdmin()}
 		l.Nav = navigation(p, r.URL.Path)

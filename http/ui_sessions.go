@@ -65,6 +65,9 @@ func (s *Server) sessionPage(w *request, r *http.Request) error {
 	}
 	page := &pages.SessionPage{Layout: s.layout(w, r, v.Label+" · Session Details"), Session: v}
 	page.Places = true
+	if v.RememberMe {
+		page.RememberDays = plural(w.principal.Account.Settings.RememberMeDays, "day", "days")
+	}
 	now := s.now()
 	for _, u := range history {
 		page.History = append(page.History, pages.NewIPUse(u, now))

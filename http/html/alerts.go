@@ -26,9 +26,10 @@ type AlertPage struct {
 	Time      string // UTC, for people
 	TimeISO   string // RFC 3339, for <time datetime>
 	Email     string
-	// Concern is the guide's concern level ("🔴 High") and Reasons the risk
-	// checks' reasons in words, as the session's page says them.
-	Concern string
+	// Risk is the guide's concern level (Level "" when the sign-in was not
+	// flagged) and Reasons the risk checks' reasons in words, as the
+	// session's page says them.
+	Risk    Risk
 	Reasons []string
 	// PasswordHref is where the password is changed (after signing in).
 	PasswordHref string

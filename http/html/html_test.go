@@ -39,6 +39,8 @@ func TestEveryPageRenders(t *testing.T) {
 		&pages.ConfirmSignOutOthersPage{Layout: signedIn},
 		&pages.ErrorPage{Status: 503, Heading: "Doorman is unavailable", Message: "m"},
 		&pages.ErrorPage{Layout: signedIn, Status: 404, Heading: "Not found", Message: "m", NextHref: "/", NextLabel: "Back"},
+		&pages.RestrictedPage{Layout: signedIn, Heading: "This page is for administrators", Message: "m <b>",
+			Links: []pages.NavItem{{Label: "Change your password <b>", Href: pages.PathPassword}}},
 	} {
 		var b bytes.Buffer
 		if err := r.Render(&b, p); err != nil {
@@ -119,3 +121,51 @@ func TestNewSession(t *testing.T) {
 		t.Errorf("exact time %q", got)
 	}
 }
+
+// Sessions of one browser, place and hour still read apart: their sign-in,
+// their device name; and the end says whether use keeps it off.
+func TestNewSessionTellsApart(t *testing.T) {
+	set := doorman.DefaultSettings()
+	mac := doorman.Device{Browser: "Chrome", OS: "macOS", Model: "Mac", Type: "desktop"}
+	tests := []struct {
+		sess     doorman.Session
+		name     string
+		signedIn string
+		endsIf   bool // "Ends if unused" rather than "Ends"
+		ends     time.Time
+	}{
+		{doorman.Session{ID: "sess_01HMX0000000000000000007QX2", Device: mac, CreatedAt: now.Add(-time.Minute), LastActiveAt: now},
+			"Mac-7QX2", "just now", true, now.Add(7 * 24 * time.Hour)},
+		{doorman.Session{ID: "sess_01HMX00000000000000000K3F9", Device: mac, CreatedAt: now.Add(-3 * time.Hour), LastActiveAt: now, RememberMe: true},
+			"Mac-K3F9", "3 hours ago", false, now.Add(-3*time.Hour + 30*24*time.Hour)},
+		{doorman.Session{ID: "sess_01HMX00000000000000000AB12", Device: doorman.Device{Type: "mobile"}, CreatedAt: now.Add(-48 * time.Hour), LastActiveAt: now},
+			"Phone-AB12", "2 days ago", true, now.Add(7 * 24 * time.Hour)},
+		{doorman.Session{ID: "sess_01HMX00000000000000000CD34", Device: doorman.Device{Model: "An Extremely Long Model Name Indeed", Type: "tablet"}, CreatedAt: now, LastActiveAt: now},
+			"Tablet-CD34", "just now", true, now.Add(7 * 24 * time.Hour)},
+		{doorman.Session{ID: "sess_01HMX00000000000000000EF56", Device: doorman.Device{Model: "iPhone 14 Pro", Type: "mobile"}, CreatedAt: now, LastActiveAt: now,
+			ExpiresAt: ptr(now.Add(time.Hour))},
+			"iPhone-14-Pro-EF56", "just now", false, now.Add(time.Hour)},
+	}
+	for _, tt := range tests {
+		v := pages.NewSession(&tt.sess, false, set, now)
+		if v.DeviceName != tt.name || v.Created.Relative != tt.signedIn {
+			t.Errorf("%s: device name %q, signed in %q; want %q, %q", tt.sess.ID, v.DeviceName, v.Created.Relative, tt.name, tt.signedIn)
+		}
+		if v.Expires == nil || v.EndsIfUnused != tt.endsIf || v.Expires.ISO != tt.ends.UTC().Format(time.RFC3339) {
+			t.Errorf("%s: ends %+v if unused %t; want %v, %t", tt.sess.ID, v.Expires, v.EndsIfUnused, tt.ends, tt.endsIf)
+		}
+	}
+	never := doorman.DefaultSettings()
+	never.IdleTimeout = doorman.IdleNever
+	if v := pages.NewSession(&doorman.Session{ID: "sess_x", CreatedAt: now, LastActiveAt: now}, false, never, now); v.Expires != nil || v.EndsIfUnused {
+		t.Errorf("no timeout, no cap: ends %+v, if unused %t", v.Expires, v.EndsIfUnused)
+	}
+	if got := pages.NewEventTime(now.Add(-time.Minute), now).Relative; got != "just now" {
+		t.Errorf("a minute ago reads %q", got)
+	}
+	if got := pages.NewEventTime(now.Add(-5*time.Minute), now).Relative; got != "5 minutes ago" {
+		t.Errorf("5 minutes ago reads %q", got)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

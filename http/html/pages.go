@@ -1,5 +1,7 @@
 package html
 
+import "github.com/doorman/doorman"
+
 // Paths of the pages, for links and forms. The http package registers its
 // routes under the same paths; its tests follow every link.
 const (
@@ -32,9 +34,13 @@ type Layout struct {
 	Once string
 	// RequestID identifies the request in the logs; error pages show it.
 	RequestID string
-	// Places is set on pages that show where sessions are, which carry the
-	// attribution the DB-IP Lite licence asks for.
+	// Places is set on pages that show where sessions are (and on the
+	// sign-in page), which credit the sources of the places as their
+	// licences ask (DB-IP Lite's: "IP Geolocation by DB-IP").
 	Places bool
+	// Credits are those sources: empty while no geolocation database is
+	// installed, and then no page names one.
+	Credits []doorman.Credit
 	// NoReferrer keeps the browser from sending this page's address on:
 	// pages whose address is a secret (alert links).
 	NoReferrer bool
@@ -111,6 +117,9 @@ type SessionPage struct {
 	// History lists the addresses the session was used from, newest first;
 	// nil when the service cannot tell.
 	History []IPUse
+	// RememberDays is how long a remembered session lasts from its
+	// sign-in under the account's settings, "30 days".
+	RememberDays string
 }
 
 func (*SessionPage) template() string { return "session" }
@@ -155,6 +164,19 @@ type ErrorPage struct {
 }
 
 func (*ErrorPage) template() string { return "error" }
+
+// RestrictedPage tells a signed-in person that a page is not theirs to
+// open, why (their role, or a setting of their account), and where to go
+// instead. It answers 403.
+type RestrictedPage struct {
+	Layout
+	Heading string
+	Message string
+	// Links are the pages the person may open instead.
+	Links []NavItem
+}
+
+func (*RestrictedPage) template() string { return "restricted" }
 
 // ConfirmOne is the confirmation form for one session, on its own page or
 // in a <dialog> of the page that links to it.

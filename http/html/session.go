@@ -26,11 +26,29 @@ func NewTime(t, now time.Time) Time {
 		Relative: doorman.RelativeTime(now, t)}
 }
 
+// JustNow is what a moment of the last couple of minutes reads as.
+const JustNow = "just now"
+
+// NewEventTime describes a moment something happened (a sign-in, an
+// address first seen) at now: as NewTime, but a moment is "just now" where
+// an activity would be "Active now".
+func NewEventTime(t, now time.Time) Time {
+	v := NewTime(t, now)
+	if now.Sub(t) < doorman.ActiveNowWindow {
+		v.Relative = JustNow
+	}
+	return v
+}
+
 // Session is one session as the pages show it.
 type Session struct {
 	ID      string
 	ShortID string // "sess_01J4ZQ…": enough to tell sessions apart
 	Current bool
+	// DeviceName tells apart sessions whose browser, system and place are
+	// the same: the device's model (or kind) and the last characters of
+	// the session id, "Mac-7QX2".
+	DeviceName string
 
 	Label      string // "Chrome on macOS"
 	DeviceType string // desktop | mobile | tablet | other: picks the icon
@@ -51,10 +69,14 @@ type Session struct {
 	Active     bool
 	ActiveNow  bool
 	LastActive Time
-	Created    Time
-	// Expires is when the session ends if it is not used again; nil: never.
-	Expires    *Time
-	RememberMe bool
+	// Created is the sign-in: "Signed in: 3 days ago", "just now".
+	Created Time
+	// Expires is when the session ends (nil: never). It ends then whatever
+	// its use when EndsIfUnused is false: a remembered session lasts the
+	// account's days from its sign-in, and every session is capped.
+	Expires      *Time
+	EndsIfUnused bool
+	RememberMe   bool
 
 	Logins   string
 	Actions  string
@@ -72,10 +94,11 @@ type Session struct {
 }
 
 // Risk is a suspicious session's concern level, as the user guide shows it.
+// The guide's 🔴 and 🟡 are drawn by the stylesheet beside the words, so
+// that no page needs an emoji font.
 type Risk struct {
 	Level   string   // "high", "medium" or "" for none
 	Label   string   // "High", "Medium"
-	Emoji   string   // the guide's sign: 🔴, 🟡
 	Reasons []string // in words: "Unknown location: first sign-in from Berlin, Germany"
 	// Actions are the guide's recommended steps for this level.
 	Actions []string
@@ -93,7 +116,7 @@ func NewSession(sess *doorman.Session, current bool, set doorman.Settings, now t
 		Device:  orUnknown(d.Model),
 		Place:   l.Label(), City: orUnknown(l.City), Country: orUnknown(l.Country), ISP: orUnknown(l.ISP),
 		IP:         orUnknown(sess.IP),
-		LastActive: NewTime(sess.LastActiveAt, now), Created: NewTime(sess.CreatedAt, now),
+		LastActive: NewTime(sess.LastActiveAt, now), Created: NewEventTime(sess.CreatedAt, now),
 		RememberMe: doorman.Remembered(sess, set),
 		Actions:    thousands(sess.Activity.Actions),
 		LastPage:   orUnknown(sess.Activity.LastPage),
@@ -102,6 +125,7 @@ func NewSession(sess *doorman.Session, current bool, set doorman.Settings, now t
 		Risk:       newRisk(sess, now),
 	}
 	v.DeviceKind = deviceKinds[v.DeviceType]
+	v.DeviceName = deviceName(d.Model, v.DeviceKind, sess.ID)
 	if b := sess.Binding; b != nil {
 		t := NewTime(b.At, now)
 		v.Bound = &t
@@ -116,10 +140,11 @@ func NewSession(sess *doorman.Session, current bool, set doorman.Settings, now t
 	if sess.Activity.Logins > 0 {
 		v.Logins = thousands(sess.Activity.Logins)
 	}
-	if end, _ := doorman.Deadline(sess, set); !end.IsZero() {
+	if end, reason := doorman.Deadline(sess, set); !end.IsZero() {
 		t := NewTime(end, now)
 		t.Relative = "" // a future instant: only the exact time is shown
 		v.Expires = &t
+		v.EndsIfUnused = reason == doorman.ReasonIdle
 	}
 	return v
 }
@@ -158,8 +183,33 @@ type IPUse struct {
 
 // NewIPUse describes one entry of a session's address history at now.
 func NewIPUse(u *doorman.SessionIP, now time.Time) IPUse {
-	return IPUse{IP: orUnknown(u.IP), Place: u.Location.Label(), FirstSeen: NewTime(u.FirstSeen, now),
-		LastSeen: NewTime(u.LastSeen, now)}
+	return IPUse{IP: orUnknown(u.IP), Place: u.Location.Label(), FirstSeen: NewEventTime(u.FirstSeen, now),
+		LastSeen: NewEventTime(u.LastSeen, now)}
+}
+
+// deviceTagLen is how many of a session id's last characters name its
+// device: 20 random bits, so that two sessions of one person do not share
+// a name.
+const deviceTagLen = 4
+
+// deviceName names a session's device for people to tell it from another
+// of the same kind: "Mac-7QX2", "Phone-K3F9". The tag is the end of the
+// session id, which the details page shows in full.
+func deviceName(model, kind, id string) string {
+	name := strings.Map(func(r rune) rune {
+		if r == ' ' {
+			return '-'
+		}
+		return r
+	}, strings.TrimSpace(model))
+	if name == "" || len(name) > 24 {
+		name = kind
+	}
+	tag := id
+	if len(tag) > deviceTagLen {
+		tag = tag[len(tag)-deviceTagLen:]
+	}
+	return name + "-" + tag
 }
 
 var deviceKinds = map[string]string{"desktop": "Desktop", "mobile": "Phone", "tablet": "Tablet", "other": "Device"}
@@ -172,16 +222,24 @@ func deviceType(t string) string {
 	return "other" // bots and unknown clients share the plain icon
 }
 
-func newRisk(sess *doorman.Session, now time.Time) Risk {
-	var v Risk
-	switch sess.Risk.Level {
+// RiskLevel is the concern level of a risk check's level (doorman.RiskHigh,
+// doorman.RiskMedium) with the guide's recommended actions; empty for none.
+func RiskLevel(level string) Risk {
+	switch level {
 	case doorman.RiskHigh:
-		v = Risk{Level: "high", Label: "High", Emoji: "🔴",
+		return Risk{Level: "high", Label: doorman.RiskLevelLabel(level),
 			Actions: []string{"Sign out this session immediately", "Change your password right away"}}
 	case doorman.RiskMedium:
-		v = Risk{Level: "medium", Label: "Medium", Emoji: "🟡", Actions: []string{"Sign out this session if you do not recognize it"}}
-	default:
-		return Risk{}
+		return Risk{Level: "medium", Label: doorman.RiskLevelLabel(level),
+			Actions: []string{"Sign out this session if you do not recognize it"}}
+	}
+	return Risk{}
+}
+
+func newRisk(sess *doorman.Session, now time.Time) Risk {
+	v := RiskLevel(sess.Risk.Level)
+	if v.Level == "" {
+		return v
 	}
 	for _, code := range sess.Risk.Reasons {
 		v.Reasons = append(v.Reasons, doorman.RiskReasonText(code, sess, now))
