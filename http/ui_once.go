@@ -38,6 +38,15 @@ import (
 // simultaneous submissions exactly one runs the handler; the other waits
 // for its answer.
 
+// onceExempt are the signed-in forms sent without a one-time token, each
+// with why a resubmission is harmless without one: the passkey ceremony's
+// two steps are posted by the page's script with the same fields, and the
+// ceremony itself is single-use in the Store.
+var onceExempt = map[string]string{
+	"POST " + pages.PathPasskeys + "/begin":  "starts a ceremony: a second one replaces nothing and expires unused",
+	"POST " + pages.PathPasskeys + "/finish": "finishes a ceremony, which the Store lets be used once",
+}
+
 // onceNote is what a handler may say about a resubmission of its form
 // once its answer's page is no longer kept: what to say and where to go.
 type onceNote struct{ text, to string }

@@ -197,7 +197,7 @@ func (e *pageEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e.rt.auth && !e.s.pageAuth(rq, r, e.rt) {
 		return
 	}
-	if e.rt.auth && !safeMethod(e.rt.Method) {
+	if e.rt.auth && !safeMethod(e.rt.Method) && onceExempt[e.rt.Method+" "+e.rt.Path] == "" {
 		e.s.serveOnce(rq, r, e.rt) // ui_once.go
 		return
 	}
