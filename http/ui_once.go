@@ -84,6 +84,7 @@ var againText = map[string]string{
 	"POST " + pages.PathWebhook:                      "Already saved.",
 	"POST " + pages.PathWebhook + "/test":            "Already sent.",
 	"POST " + pages.PathWebhook + "/delete":          "Already deleted.",
+	"POST " + pages.PathPasskeys + "/{id}/remove":    "Already removed.",
 }
 
 const (

@@ -393,6 +393,11 @@ func TestWidthBrowser(t *testing.T) {
 	a.navigate("/admin/audit")
 	visit("GET /admin/audit")
 	w.check(a, "audit log")
+	for _, l := range a.dom().all("td.audit-action a")[:1] {
+		a.navigate(attr(l, "href"))
+		visit("GET /admin/audit/{id}")
+		w.check(a, "audit event")
+	}
 
 	// API keys.
 	a.navigate("/settings/api-keys")
