@@ -458,3 +458,38 @@ func testFormSentTwiceAcrossNodes(t *testing.T, open func() doorman.Store) {
 		t.Errorf("flash %q", got)
 	}
 }
+
+// TestRevokeAPIKeyTwice: revoking a key the account revoked already says it
+// is revoked, whether the same form is sent again or another page's; an
+// other account's key is not found.
+func TestRevokeAPIKeyTwice(t *testing.T) {
+	e, c := demoEnv(t)
+	href := attr(e.page(c, "GET", "/settings/api-keys", nil).all("table.apikey-table tbody tr th a")[0], "href")
+	form := formValues(e.page(c, "GET", href+"/revoke", nil).wantStatus(http.StatusOK).one(".confirm form"))
+	before := e.events(doorman.ActionAPIKeyRevoked)
+	flash := func() string { return e.page(c, "GET", "/settings/api-keys", nil).text(".alert-success") }
+
+	e.page(c, "POST", href+"/revoke", form).wantRedirect("/settings/api-keys")
+	if got := flash(); !strings.HasPrefix(got, "Revoked ") {
+		t.Errorf("first: flash %q", got)
+	}
+	e.page(c, "POST", href+"/revoke", form).wantRedirect("/settings/api-keys")
+	if got := flash(); got != "Already revoked." {
+		t.Errorf("the same form again: flash %q", got)
+	}
+	other := formValues(e.page(c, "GET", "/settings/api-keys", nil).one("header form"))
+	e.page(c, "POST", href+"/revoke", other).wantRedirect("/settings/api-keys")
+	if got := flash(); !strings.HasSuffix(got, ") is revoked.") {
+		t.Errorf("another page's form: flash %q", got)
+	}
+	if n := e.events(doorman.ActionAPIKeyRevoked) - before; n != 1 {
+		t.Errorf("%d api_key_revoked events, want 1", n)
+	}
+
+	// Another account's admin: not found, revoked or not.
+	e.user("bob@acme.example", doorman.RoleAdmin)
+	bob := e.browser()
+	e.signIn(bob, "bob@acme.example", false, "")
+	bf := formValues(e.page(bob, "GET", "/settings/api-keys", nil).one("header form"))
+	e.page(bob, "POST", href+"/revoke", bf).wantStatus(http.StatusNotFound)
+}

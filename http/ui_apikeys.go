@@ -92,7 +92,8 @@ func (s *Server) revokeAPIKeyPage(w *request, r *http.Request) error {
 	return nil
 }
 
-// revokeAPIKeySubmit is POST /settings/api-keys/{id}/revoke.
+// revokeAPIKeySubmit is POST /settings/api-keys/{id}/revoke. A key of the
+// account revoked already is not an error: the goal is met.
 func (s *Server) revokeAPIKeySubmit(w *request, r *http.Request) error {
 	if err := s.checkForm(w, r); err != nil {
 		return err
@@ -102,10 +103,23 @@ func (s *Server) revokeAPIKeySubmit(w *request, r *http.Request) error {
 	if err != nil {
 		return keyPageError(err)
 	}
-	if err := s.svc.RevokeAPIKey(r.Context(), w.principal, id, s.meta(w, r)); err != nil {
+	err = s.svc.RevokeAPIKey(r.Context(), w.principal, id, s.meta(w, r))
+	if doorman.ErrorCode(err) == doorman.ENOTFOUND && (k.Revoked() || s.keyRevoked(w, r, id)) {
+		s.setFlash(w, pages.FlashSuccess, k.Name+" ("+k.Prefix+") is revoked.")
+		s.redirect(w, r, pages.PathAPIKeys)
+		return nil
+	}
+	if err != nil {
 		return keyPageError(err)
 	}
 	s.setFlash(w, pages.FlashSuccess, "Revoked "+k.Name+" ("+k.Prefix+"). Its next request gets 401.")
 	s.redirect(w, r, pages.PathAPIKeys)
 	return nil
+}
+
+// keyRevoked reports whether the account's key id is revoked now (another
+// request revoked it meanwhile).
+func (s *Server) keyRevoked(w *request, r *http.Request, id string) bool {
+	k, _, err := s.svc.APIKey(r.Context(), w.principal, id)
+	return err == nil && k.Revoked()
 }
