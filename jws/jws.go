@@ -238,6 +238,26 @@ func Verify(token string, keys []PublicKey, now time.Time) (*Claims, error) {
 	if pub == nil {
 		return nil, ErrUnknownKey
 	}
+	pj, err := verifiedPayload(pub, token, h, p, s)
+	if err != nil {
+		return nil, err
+	}
+	var c Claims
+	d := json.NewDecoder(bytes.NewReader(pj))
+	if err := d.Decode(&c); err != nil {
+		return nil, ErrMalformed
+	}
+	if now.Unix() >= c.ExpiresAt {
+		return nil, ErrExpired
+	}
+	return &c, nil
+}
+
+// verifiedPayload checks the ES256 signature s (raw r||s, base64url) of the
+// compact token made of the header h and payload p by pub, and returns the
+// decoded payload: ErrSignature when the signature is not pub's,
+// ErrMalformed when the payload is not base64url.
+func verifiedPayload(pub *ecdsa.PublicKey, token, h, p, s string) ([]byte, error) {
 	sig, err := b64.DecodeString(s)
 	if err != nil || len(sig) != 64 {
 		return nil, ErrSignature
@@ -250,13 +270,5 @@ func Verify(token string, keys []PublicKey, now time.Time) (*Claims, error) {
 	if err != nil {
 		return nil, ErrMalformed
 	}
-	var c Claims
-	d := json.NewDecoder(bytes.NewReader(pj))
-	if err := d.Decode(&c); err != nil {
-		return nil, ErrMalformed
-	}
-	if now.Unix() >= c.ExpiresAt {
-		return nil, ErrExpired
-	}
-	return &c, nil
+	return pj, nil
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 )
 
@@ -83,17 +82,9 @@ func VerifyProof(token string, key *ecdsa.PublicKey) (*Proof, error) {
 			return nil, err
 		}
 	}
-	sig, err := b64.DecodeString(s)
-	if err != nil || len(sig) != 64 {
-		return nil, ErrSignature
-	}
-	sum := sha256.Sum256([]byte(token[:len(h)+1+len(p)]))
-	if !ecdsa.Verify(pub, sum[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
-		return nil, ErrSignature
-	}
-	pj, err := b64.DecodeString(p)
+	pj, err := verifiedPayload(pub, token, h, p, s)
 	if err != nil {
-		return nil, ErrMalformed
+		return nil, err
 	}
 	var c proofClaims
 	if err := json.Unmarshal(pj, &c); err != nil || c.JTI == "" {
