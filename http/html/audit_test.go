@@ -77,7 +77,7 @@ func TestAuditReason(t *testing.T) {
 		{doorman.AuditEvent{Action: doorman.ActionSessionReported, Reason: doorman.ReasonReported}, "Reported by the user as not theirs"},
 		{doorman.AuditEvent{Action: doorman.ActionSignInAlert, Reason: "unknown_location,unknown_device"}, "Unknown location, Unknown device"},
 		{doorman.AuditEvent{Action: doorman.ActionSignIn, Details: "risk=high reasons=unknown_location,impossible_travel two_factor=true"},
-			"🔴 High: Unknown location, Impossible travel"},
+			"High: Unknown location, Impossible travel"},
 		{doorman.AuditEvent{Action: doorman.ActionSignIn, Details: "two_factor=true"}, ""},
 	} {
 		if got := pages.AuditReason(&tt.ev); got != tt.want {
@@ -109,7 +109,7 @@ func TestAuditDetails(t *testing.T) {
 			"name|Name: Production API v2", "prefix|Key prefix: dk_live_ab12", "read_only|Read-only: Yes"}},
 		{`user_id=usr_1 name="Mike \"M\" Chen" role=admin`, []string{
 			"user_id|User ID: usr_1", `name|Name: Mike "M" Chen`, "role|Role: Admin"}},
-		{"risk=medium reasons=old_session", []string{"risk|Concern: 🟡 Medium", "reasons|Reasons: Old session"}},
+		{"risk=medium reasons=old_session", []string{"risk|Concern: Medium", "reasons|Reasons: Old session"}},
 		{"alert=alt_1 channel=webhook event=session.suspicious_sign_in attempts=3 status=502", []string{
 			"alert|Alert ID: alt_1", "channel|Sent by: Webhook", "event|Alert: Suspicious sign-in",
 			"attempts|Attempts: 3", "status|HTTP status: 502"}},
