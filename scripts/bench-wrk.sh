@@ -92,6 +92,9 @@ GO
 "$work/bare/bare" "$work/body.json" 127.0.0.1:18490 &
 pids+=($!)
 for _ in $(seq 50); do curl -fs http://127.0.0.1:18490/ >/dev/null && break; sleep 0.1; done
+# The port must be the bare handler's: another server left on it would be
+# measured in its place.
+curl -fs http://127.0.0.1:18490/ | cmp -s - "$work/body.json" || { echo "port 18490 does not answer with the bare handler" >&2; exit 1; }
 
 rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p'; }
 store="SQLite, 1 node"
