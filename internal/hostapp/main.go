@@ -1,0 +1,32 @@
+// Command hostapp is a trivial host application for measuring Doorman's Go
+// middleware as users run it: its own process, Doorman in another. With
+// -doorman it checks every request through client.Middleware (default
+// options); without, it answers every request as it is (the baseline).
+// scripts/bench-middleware.sh runs both under wrk.
+package main
+
+import (
+	"flag"
+	"io"
+	"log"
+	"net/http"
+
+	"github.com/doorman/doorman/client"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:18470", "address to listen on")
+	doorman := flag.String("doorman", "", "Doorman's base URL; empty: no middleware")
+	flag.Parse()
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok\n")
+	})
+	if *doorman != "" {
+		c, err := client.New(*doorman, client.Options{})
+		if err != nil {
+			log.Fatal(err)
+		}
+		h = c.Middleware(h)
+	}
+	log.Fatal(http.ListenAndServe(*addr, h))
+}
