@@ -82,11 +82,18 @@ type Settings struct {
 	// managed for them ("Check you have permission (admins can restrict)").
 	// Signing out the current session stays allowed either way.
 	MembersSeeSessions bool
+	// EndSessionOnFailedProof ends a device-bound session whose device
+	// proof fails (a refresh signed by another key: its cookie is being
+	// used without its key). Default true: such a session is a stolen
+	// cookie at work. Off, the session is only marked high risk and the
+	// failure audited, for an admin to look at first.
+	EndSessionOnFailedProof bool
 }
 
 // DefaultSettings are the settings of a new account.
 func DefaultSettings() Settings {
-	return Settings{IdleTimeout: Idle7Days, RememberMeAllowed: true, RememberMeDays: 30, MembersSeeSessions: true}
+	return Settings{IdleTimeout: Idle7Days, RememberMeAllowed: true, RememberMeDays: 30, MembersSeeSessions: true,
+		EndSessionOnFailedProof: true}
 }
 
 // Validate returns EINVALID naming the first wrong field.

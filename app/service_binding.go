@@ -250,8 +250,9 @@ func (s *Service) RefreshBinding(ctx context.Context, sessionID, proof string, m
 
 // failedProof records a failed proof of the session's device key: the
 // session becomes high risk (device_proof_failed), the failure is audited,
-// and the session ends: whoever holds its cookie without its key holds a
-// stolen cookie, and the person signs in again.
+// and, unless the account's settings say otherwise
+// (EndSessionOnFailedProof), the session ends: whoever holds its cookie
+// without its key holds a stolen cookie, and the person signs in again.
 func (s *Service) failedProof(ctx context.Context, p *doorman.Principal, reason string, m Meta, now time.Time) error {
 	sess := p.Session
 	reasons := slices.DeleteFunc(slices.Clone(sess.Risk.Reasons), func(c string) bool { return c == doorman.ReasonDeviceProofFailed })
@@ -262,6 +263,15 @@ func (s *Service) failedProof(ctx context.Context, p *doorman.Principal, reason 
 	}
 	ev := s.event(p, doorman.ActionDeviceProofFailed, sess.ID, m, now)
 	ev.Reason = reason
+	if !p.Account.Settings.EndSessionOnFailedProof {
+		// The account's admins look first: the session stays, high risk.
+		ev.Details = "session_ended=false"
+		if err := s.Store.CreateAuditEvent(ctx, ev); err != nil {
+			return unavailable("record failed device proof", err)
+		}
+		s.Log.Warn("device proof failed; session kept (account setting)", "session_id", sess.ID, "user_id", p.User.ID, "ip", m.IP, "reason", reason)
+		return nil
+	}
 	ev.Details = "session_ended=true"
 	_, err := s.Store.RevokeSessions(ctx, doorman.RevokeFilter{AccountID: sess.AccountID, SessionID: sess.ID},
 		doorman.Revocation{At: now, By: doorman.ActorSystem, Reason: doorman.ReasonDeviceProofFailed}, ev)

@@ -36,9 +36,10 @@ func (s *Service) UpdateSettings(ctx context.Context, by *doorman.Principal, acc
 	now := s.now()
 	ev := s.event(by, doorman.ActionSettingsUpdated, acct.Name, m, now)
 	ev.AccountID = acct.ID
-	ev.Details = fmt.Sprintf("idle_timeout=%s->%s remember_me_allowed=%t->%t remember_me_days=%d->%d members_see_sessions=%t->%t",
+	ev.Details = fmt.Sprintf("idle_timeout=%s->%s remember_me_allowed=%t->%t remember_me_days=%d->%d members_see_sessions=%t->%t end_session_on_failed_proof=%t->%t",
 		acct.Settings.IdleTimeout, set.IdleTimeout, acct.Settings.RememberMeAllowed, set.RememberMeAllowed,
-		acct.Settings.RememberMeDays, set.RememberMeDays, acct.Settings.MembersSeeSessions, set.MembersSeeSessions)
+		acct.Settings.RememberMeDays, set.RememberMeDays, acct.Settings.MembersSeeSessions, set.MembersSeeSessions,
+		acct.Settings.EndSessionOnFailedProof, set.EndSessionOnFailedProof)
 	n, err := s.Store.UpdateAccountSettings(ctx, acct.ID, set, now, ev)
 	if err != nil {
 		return nil, unavailable("update settings", err)

@@ -13,21 +13,28 @@ type settingsJSON struct {
 	RememberMeDays    int                 `json:"remember_me_days"`
 	// MembersSeeSessions lets members open their Sessions page and API.
 	MembersSeeSessions bool `json:"members_see_sessions"`
+	// EndSessionOnFailedProof ends a device-bound session whose device
+	// proof fails.
+	EndSessionOnFailedProof bool `json:"end_session_on_failed_proof"`
 }
 
 func newSettingsJSON(set doorman.Settings) settingsJSON {
 	return settingsJSON{IdleTimeout: set.IdleTimeout, RememberMeAllowed: set.RememberMeAllowed,
-		RememberMeDays: set.RememberMeDays, MembersSeeSessions: set.MembersSeeSessions}
+		RememberMeDays: set.RememberMeDays, MembersSeeSessions: set.MembersSeeSessions,
+		EndSessionOnFailedProof: set.EndSessionOnFailedProof}
 }
 
 // settingsUpdate is the body of PUT: the contract's three fields are
-// required, since PUT replaces the settings. members_see_sessions came
-// later: clients written before it leave it out, which keeps its value.
+// required, since PUT replaces the settings. members_see_sessions and
+// end_session_on_failed_proof came later: clients written before them leave
+// them out, which keeps their values.
 type settingsUpdate struct {
 	IdleTimeout        *string `json:"idle_timeout"`
 	RememberMeAllowed  *bool   `json:"remember_me_allowed"`
 	RememberMeDays     *int    `json:"remember_me_days"`
 	MembersSeeSessions *bool   `json:"members_see_sessions"`
+	// EndSessionOnFailedProof, when sent, replaces the setting.
+	EndSessionOnFailedProof *bool `json:"end_session_on_failed_proof"`
 	// Password re-authenticates a session signed in over 15 minutes ago.
 	Password string `json:"password"`
 	// TOTPCode goes with Password for a user with two-factor authentication.
@@ -63,9 +70,13 @@ func (s *Server) putSettings(w *request, r *http.Request) error {
 	}
 	set := doorman.Settings{IdleTimeout: doorman.IdleTimeout(*req.IdleTimeout),
 		RememberMeAllowed: *req.RememberMeAllowed, RememberMeDays: *req.RememberMeDays,
-		MembersSeeSessions: p.Account.Settings.MembersSeeSessions}
+		MembersSeeSessions:      p.Account.Settings.MembersSeeSessions,
+		EndSessionOnFailedProof: p.Account.Settings.EndSessionOnFailedProof}
 	if req.MembersSeeSessions != nil {
 		set.MembersSeeSessions = *req.MembersSeeSessions
+	}
+	if req.EndSessionOnFailedProof != nil {
+		set.EndSessionOnFailedProof = *req.EndSessionOnFailedProof
 	}
 	acct, err := s.svc.UpdateSettings(r.Context(), p, p.Account.ID, set, s.proofMeta(w, r, req.Password, req.TOTPCode))
 	if err != nil {

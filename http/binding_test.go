@@ -588,3 +588,43 @@ func BenchmarkBoundWhoami(b *testing.B) {
 		}
 	}
 }
+
+// TestBindingWrongKeySettingOff: with the account's "sign out a session
+// whose device proof fails" turned off, a failed proof is refused, audited
+// and marks the session high risk, but the session goes on: its own browser
+// still refreshes with its key.
+func TestBindingWrongKeySettingOff(t *testing.T) {
+	e := newTLSEnv(t)
+	u := e.user("ana@example.com", doorman.RoleAdmin)
+	ctx := context.Background()
+	acct, err := e.store.FindAccountByID(ctx, u.AccountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := acct.Settings
+	set.EndSessionOnFailedProof = false
+	if _, err := e.store.UpdateAccountSettings(ctx, acct.ID, set, e.clock.Now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	b := e.dbscBrowser()
+	sid := b.register(b.signIn("ana@example.com")).SessionIdentifier
+
+	thief := e.dbscBrowser()
+	c := thief.challenge(sid)
+	thief.do("POST", "/dbsc/refresh", nil, "Sec-Secure-Session-Id", sid, "Secure-Session-Response", thief.prove(c)).
+		wantError(t, http.StatusForbidden, doorman.EFORBIDDEN)
+	n, ev := countAction(e.auditActions(u), doorman.ActionDeviceProofFailed)
+	if n != 1 || ev.Target != sid || ev.Details != "session_ended=false" {
+		t.Fatalf("device_proof_failed events: %d, last %+v", n, ev)
+	}
+	sess, err := e.store.FindSessionByID(ctx, "", sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.RevokedAt != nil || sess.Risk.Level != doorman.RiskHigh {
+		t.Fatalf("session after a failed proof with the setting off: revoked %v, risk %+v", sess.RevokedAt, sess.Risk)
+	}
+	if got := b.whoami(); got != http.StatusOK {
+		t.Errorf("whoami of the kept session: %d, want 200", got)
+	}
+}

@@ -303,11 +303,12 @@ type settingsForm struct {
 	remember bool
 	days     string
 	members  bool
+	endProof bool // end a session whose device proof fails
 }
 
 func (s *Server) renderSettings(w *request, r *http.Request, status int, f settingsForm, msg, field string) {
 	page := &pages.SessionSettingsPage{Layout: s.layout(w, r, "Session Settings"), RememberMeAllowed: f.remember,
-		RememberMeDays: f.days, MembersSeeSessions: f.members, Error: msg, ErrorField: field,
+		RememberMeDays: f.days, MembersSeeSessions: f.members, EndSessionOnFailedProof: f.endProof, Error: msg, ErrorField: field,
 		MinDays: doorman.MinRememberMeDays, MaxDays: doorman.MaxRememberMeDays}
 	for _, c := range idleChoices {
 		ch := pages.IdleChoice{Value: string(c.value), Label: c.label, Checked: string(c.value) == f.idle,
@@ -331,7 +332,7 @@ func (s *Server) sessionSettingsPage(w *request, r *http.Request) error {
 	}
 	set := w.principal.Account.Settings
 	s.renderSettings(w, r, http.StatusOK, settingsForm{idle: string(set.IdleTimeout), remember: set.RememberMeAllowed,
-		days: strconv.Itoa(set.RememberMeDays), members: set.MembersSeeSessions}, "", "")
+		days: strconv.Itoa(set.RememberMeDays), members: set.MembersSeeSessions, endProof: set.EndSessionOnFailedProof}, "", "")
 	return nil
 }
 
@@ -346,9 +347,10 @@ func (s *Server) sessionSettingsSubmit(w *request, r *http.Request) error {
 	cur := p.Account.Settings
 	v := r.PostForm
 	f := settingsForm{idle: v.Get("idle_timeout"), remember: v.Get("remember_me_allowed") != "",
-		days: strings.TrimSpace(v.Get("remember_me_days")), members: v.Get("members_see_sessions") != ""}
+		days: strings.TrimSpace(v.Get("remember_me_days")), members: v.Get("members_see_sessions") != "",
+		endProof: v.Get("end_session_on_failed_proof") != ""}
 	set := doorman.Settings{IdleTimeout: doorman.IdleTimeout(f.idle), RememberMeAllowed: f.remember,
-		RememberMeDays: cur.RememberMeDays, MembersSeeSessions: f.members}
+		RememberMeDays: cur.RememberMeDays, MembersSeeSessions: f.members, EndSessionOnFailedProof: f.endProof}
 	if !set.IdleTimeout.Valid() {
 		s.renderSettings(w, r, http.StatusBadRequest, f,
 			"Choose when inactive sessions are signed out: after 1 day, 7 days, 30 days or never. Nothing was saved.", "idle_timeout")

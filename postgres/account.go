@@ -11,21 +11,21 @@ import (
 	"github.com/doorman/doorman"
 )
 
-const accountColumns = `a.id, a.name, a.idle_timeout, a.remember_me_allowed, a.remember_me_days, a.members_see_sessions, a.created_at`
+const accountColumns = `a.id, a.name, a.idle_timeout, a.remember_me_allowed, a.remember_me_days, a.members_see_sessions, a.end_session_on_failed_proof, a.created_at`
 
 // accountDest returns the scan targets of accountColumns.
 func accountDest(a *doorman.Account) []any {
 	return []any{&a.ID, &a.Name, &a.Settings.IdleTimeout, &a.Settings.RememberMeAllowed,
-		&a.Settings.RememberMeDays, &a.Settings.MembersSeeSessions, &a.CreatedAt}
+		&a.Settings.RememberMeDays, &a.Settings.MembersSeeSessions, &a.Settings.EndSessionOnFailedProof, &a.CreatedAt}
 }
 
 // CreateAccount implements doorman.AccountStore.
 func (s *Store) CreateAccount(ctx context.Context, a *doorman.Account) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO accounts
-		(id, name, idle_timeout, remember_me_allowed, remember_me_days, members_see_sessions, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		(id, name, idle_timeout, remember_me_allowed, remember_me_days, members_see_sessions, end_session_on_failed_proof, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		a.ID, a.Name, string(a.Settings.IdleTimeout), a.Settings.RememberMeAllowed, a.Settings.RememberMeDays,
-		a.Settings.MembersSeeSessions, a.CreatedAt)
+		a.Settings.MembersSeeSessions, a.Settings.EndSessionOnFailedProof, a.CreatedAt)
 	switch sqlState(err) {
 	case "":
 	case codeUniqueViolation:
@@ -77,9 +77,10 @@ func (s *Store) UpdateAccountSettings(ctx context.Context, id string, set doorma
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE accounts
-			SET idle_timeout = $2, remember_me_allowed = $3, remember_me_days = $4, members_see_sessions = $5
+			SET idle_timeout = $2, remember_me_allowed = $3, remember_me_days = $4, members_see_sessions = $5,
+				end_session_on_failed_proof = $6
 			WHERE id = $1`,
-			id, string(set.IdleTimeout), set.RememberMeAllowed, set.RememberMeDays, set.MembersSeeSessions)
+			id, string(set.IdleTimeout), set.RememberMeAllowed, set.RememberMeDays, set.MembersSeeSessions, set.EndSessionOnFailedProof)
 		if sqlState(err) == codeCheckViolation {
 			return doorman.Errorf(doorman.EINVALID, "account settings are out of range")
 		}

@@ -10,7 +10,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-const accountCols = `a.id, a.name, a.idle_timeout, a.remember_me_allowed, a.remember_me_days, a.members_see_sessions, a.created_at`
+const accountCols = `a.id, a.name, a.idle_timeout, a.remember_me_allowed, a.remember_me_days, a.members_see_sessions, a.end_session_on_failed_proof, a.created_at`
 
 // accountRow receives one row of accountCols.
 type accountRow struct {
@@ -21,7 +21,7 @@ type accountRow struct {
 func (r *accountRow) dest() []any {
 	a := &r.a
 	return []any{&a.ID, &a.Name, &a.Settings.IdleTimeout, &a.Settings.RememberMeAllowed,
-		&a.Settings.RememberMeDays, &a.Settings.MembersSeeSessions, &r.created}
+		&a.Settings.RememberMeDays, &a.Settings.MembersSeeSessions, &a.Settings.EndSessionOnFailedProof, &r.created}
 }
 
 func (r *accountRow) account() *doorman.Account {
@@ -35,10 +35,10 @@ func (s *Store) CreateAccount(ctx context.Context, a *doorman.Account) error {
 		return err
 	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO accounts
-		(id, name, idle_timeout, remember_me_allowed, remember_me_days, members_see_sessions, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		(id, name, idle_timeout, remember_me_allowed, remember_me_days, members_see_sessions, end_session_on_failed_proof, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Name, string(a.Settings.IdleTimeout), a.Settings.RememberMeAllowed, a.Settings.RememberMeDays,
-		a.Settings.MembersSeeSessions, toMicros(a.CreatedAt))
+		a.Settings.MembersSeeSessions, a.Settings.EndSessionOnFailedProof, toMicros(a.CreatedAt))
 	switch constraint(err) {
 	case 0:
 	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -93,9 +93,10 @@ func (s *Store) UpdateAccountSettings(ctx context.Context, id string, set doorma
 		}
 		old := r.a.Settings
 		res, err := tx.ExecContext(ctx, `UPDATE accounts
-			SET idle_timeout = ?, remember_me_allowed = ?, remember_me_days = ?, members_see_sessions = ?
+			SET idle_timeout = ?, remember_me_allowed = ?, remember_me_days = ?, members_see_sessions = ?,
+				end_session_on_failed_proof = ?
 			WHERE id = ?`,
-			string(set.IdleTimeout), set.RememberMeAllowed, set.RememberMeDays, set.MembersSeeSessions, id)
+			string(set.IdleTimeout), set.RememberMeAllowed, set.RememberMeDays, set.MembersSeeSessions, set.EndSessionOnFailedProof, id)
 		if err := oneRow("update account settings", "account not found", res, err); err != nil {
 			return err
 		}

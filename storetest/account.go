@@ -16,7 +16,8 @@ var accountTests = []test{
 func testAccountCreateFind(t *testing.T, open opener) {
 	e := newEnv(t, open)
 	want := &doorman.Account{ID: doorman.NewID(doorman.PrefixAccount, Base), Name: "Acme Corp",
-		Settings:  doorman.Settings{IdleTimeout: doorman.Idle30Days, RememberMeAllowed: false, RememberMeDays: 365, MembersSeeSessions: false},
+		Settings: doorman.Settings{IdleTimeout: doorman.Idle30Days, RememberMeAllowed: false, RememberMeDays: 365, MembersSeeSessions: false,
+			EndSessionOnFailedProof: false},
 		CreatedAt: at(123456 * us)}
 	ok(t, e.s.CreateAccount(e.ctx, want), "CreateAccount")
 	other := e.account("Globex", doorman.DefaultSettings())
@@ -61,10 +62,11 @@ func testAccountUpdateSettings(t *testing.T, open opener) {
 	a := e.account("Acme", doorman.DefaultSettings())
 	b := e.account("Globex", doorman.DefaultSettings())
 
-	if !a.Settings.MembersSeeSessions {
-		t.Fatal("DefaultSettings: MembersSeeSessions is false, want true")
+	if !a.Settings.MembersSeeSessions || !a.Settings.EndSessionOnFailedProof {
+		t.Fatalf("DefaultSettings: %+v, want MembersSeeSessions and EndSessionOnFailedProof true", a.Settings)
 	}
-	set := doorman.Settings{IdleTimeout: doorman.Idle1Day, RememberMeAllowed: false, RememberMeDays: 7, MembersSeeSessions: false}
+	set := doorman.Settings{IdleTimeout: doorman.Idle1Day, RememberMeAllowed: false, RememberMeDays: 7, MembersSeeSessions: false,
+		EndSessionOnFailedProof: false}
 	ev := event(a.ID, doorman.ActionSettingsUpdated, at(5*us))
 	ev.Details = "idle_timeout=7d->1d remember_me_allowed=true->false remember_me_days=30->7 members_see_sessions=true->false"
 	n, err := e.s.UpdateAccountSettings(e.ctx, a.ID, set, at(5*us), ev)
@@ -90,6 +92,7 @@ func testAccountUpdateSettings(t *testing.T, open opener) {
 
 	// And back: the field is stored, not only defaulted.
 	set.MembersSeeSessions = true
+	set.EndSessionOnFailedProof = true
 	_, err = e.s.UpdateAccountSettings(e.ctx, a.ID, set, at(6*us), event(a.ID, doorman.ActionSettingsUpdated, at(6*us)))
 	ok(t, err, "UpdateAccountSettings")
 	got, err = e.s.FindAccountByID(e.ctx, a.ID)

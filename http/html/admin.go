@@ -209,6 +209,8 @@ type SessionSettingsPage struct {
 	// Expires is the "All sessions expire after:" text of the chosen timeout.
 	Expires            string
 	MembersSeeSessions bool
+	// EndSessionOnFailedProof: a device-bound session whose proof fails ends.
+	EndSessionOnFailedProof bool
 	// Error, with the field it is about, says why nothing was saved.
 	Error      string
 	ErrorField string
