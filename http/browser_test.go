@@ -56,8 +56,9 @@ func screenshotDir(t *testing.T) string {
 }
 
 // startBrowser runs one headless Chromium for the test. Each tab made from
-// it by newTab has a browser context (cookies, storage) of its own.
-func startBrowser(t *testing.T, path string) context.Context {
+// it by newTab has a browser context (cookies, storage) of its own; extra
+// options (feature flags) come after the defaults.
+func startBrowser(t *testing.T, path string, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
@@ -72,6 +73,7 @@ func startBrowser(t *testing.T, path string) context.Context {
 		chromedp.Flag("no-pings", true),
 		chromedp.Flag("lang", "en-US"),
 	)
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })

@@ -168,29 +168,11 @@ func newDBSCEnv(t *testing.T, cert tls.Certificate, clockAt time.Time) (*env, *e
 // TPM here), trusting the test certificate.
 func startDBSCBrowser(t *testing.T, path, spki string) context.Context {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-pings", true),
-		chromedp.Flag("lang", "en-US"),
+	return startBrowser(t, path,
 		chromedp.Flag("enable-features",
 			"DeviceBoundSessions:RequireOriginTrialTokens/false/RefreshQuota/false,"+
 				"EnableBoundSessionCredentialsSoftwareKeysForManualTesting"),
-		chromedp.Flag("ignore-certificate-errors-spki-list", spki),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	return ctx
+		chromedp.Flag("ignore-certificate-errors-spki-list", spki))
 }
 
 // boundCookie is the browser's bound cookie, nil when it has none.
