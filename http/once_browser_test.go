@@ -131,8 +131,8 @@ func TestDoubleClickBrowser(t *testing.T) {
 		e.tokens = append(e.tokens, secret)
 		e.mu.Unlock()
 		// With the script, exactly once. Without it, the browser sends the
-		// form for the first click and again for the double click, once or
-		// twice more as its event timing falls: at least twice is what
+		// form for the first click and again for the double click, one to
+		// three times more as its event timing falls: at least twice is what
 		// makes the server's guarantee the one that counts.
 		if sent := store.claims.Load() - before; tc.scripts && sent != tc.sent || !tc.scripts && sent < tc.sent {
 			t.Errorf("%s: the browser sent the form %d times, want %s%d", tc.name, sent, map[bool]string{true: "", false: "at least "}[tc.scripts], tc.sent)
