@@ -111,17 +111,25 @@ func (k *Key) Sign(c *Claims) (string, error) {
 	buf = append(buf, k.header...)
 	buf = append(buf, '.')
 	buf = b64.AppendEncode(buf, payload)
-	sum := sha256.Sum256(buf)
-	r, s, err := ecdsa.Sign(rand.Reader, k.priv, sum[:])
-	if err != nil {
+	if buf, err = appendSignature(buf, k.priv); err != nil {
 		return "", fmt.Errorf("jws: sign: %w", err)
+	}
+	return string(buf), nil
+}
+
+// appendSignature appends to the signing input buf (header "." payload)
+// "." and its ES256 signature by priv (raw r||s, base64url).
+func appendSignature(buf []byte, priv *ecdsa.PrivateKey) ([]byte, error) {
+	sum := sha256.Sum256(buf)
+	r, s, err := ecdsa.Sign(rand.Reader, priv, sum[:])
+	if err != nil {
+		return nil, err
 	}
 	var sig [64]byte
 	r.FillBytes(sig[:32])
 	s.FillBytes(sig[32:])
 	buf = append(buf, '.')
-	buf = b64.AppendEncode(buf, sig[:])
-	return string(buf), nil
+	return b64.AppendEncode(buf, sig[:]), nil
 }
 
 // PublicKey is a public ES256 key with its key id.

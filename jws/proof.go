@@ -3,8 +3,6 @@ package jws
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -144,15 +142,8 @@ func (k *Key) SignProof(jti, authorization string, withKey bool) (string, error)
 	buf := b64.AppendEncode(nil, hj)
 	buf = append(buf, '.')
 	buf = b64.AppendEncode(buf, pj)
-	sum := sha256.Sum256(buf)
-	r, s, err := ecdsa.Sign(rand.Reader, k.priv, sum[:])
-	if err != nil {
+	if buf, err = appendSignature(buf, k.priv); err != nil {
 		return "", fmt.Errorf("jws: sign proof: %w", err)
 	}
-	var sig [64]byte
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	buf = append(buf, '.')
-	buf = b64.AppendEncode(buf, sig[:])
 	return string(buf), nil
 }
