@@ -222,9 +222,12 @@ func (b *tab) path() string {
 }
 
 // dom parses the tab's current document, as the HTTP tests parse answers.
+// The document is read by script rather than through DevTools' node ids,
+// which a navigation that has just finished can leave stale ("No node with
+// given id found").
 func (b *tab) dom() *page {
 	b.t.Helper()
-	src := run(b, chromedp.OuterHTML(chromedp.CSS("html")))
+	src := eval[string](b, `document.documentElement.outerHTML`)
 	root, err := html.Parse(strings.NewReader(src))
 	if err != nil {
 		b.t.Fatal(err)

@@ -43,8 +43,10 @@ func (s *Server) deviceKey(rq *request, r *http.Request) string {
 
 // clientHints reads the User-Agent Client Hints of a request.
 func clientHints(r *http.Request) doorman.ClientHints {
+	// Indexed by their canonical keys, as net/http stores them: this runs on
+	// every validation, and most requests carry none.
 	h := r.Header
-	if h.Get("Sec-CH-UA") == "" && h.Get("Sec-CH-UA-Platform") == "" {
+	if h["Sec-Ch-Ua"] == nil && h["Sec-Ch-Ua-Platform"] == nil {
 		return doorman.ClientHints{}
 	}
 	return doorman.ClientHints{

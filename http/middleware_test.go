@@ -134,6 +134,15 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 	c := e.browser()
 	e.login(c, "ana@acme.example", false)
 	seen := map[string]bool{}
+	freshID := func(a answer) {
+		t.Helper()
+		id := a.header.Get("X-Request-Id")
+		if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(id) || seen[id] {
+			t.Errorf("X-Request-Id %q: want 32 fresh hex digits", id)
+		}
+		seen[id] = true
+	}
+	// Every answer that is not a page: nothing may load or frame it.
 	for _, a := range []answer{
 		e.do(c, "GET", "/api/v1/whoami", nil),
 		e.do(nil, "GET", "/api/v1/whoami", nil),
@@ -146,19 +155,36 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 		for h, want := range map[string]string{
 			"Cache-Control":           "no-store",
 			"X-Content-Type-Options":  "nosniff",
-			"Referrer-Policy":         "same-origin",
-			"X-Frame-Options":         "DENY",
 			"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 		} {
 			if got := a.header.Get(h); got != want {
 				t.Errorf("%s = %q, want %q", h, got, want)
 			}
 		}
-		id := a.header.Get("X-Request-Id")
-		if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(id) || seen[id] {
-			t.Errorf("X-Request-Id %q: want 32 fresh hex digits", id)
+		freshID(a)
+	}
+	// Pages, signed in or not, found or not, add what matters to a
+	// document.
+	for _, a := range []answer{
+		e.do(c, "GET", "/settings/security/sessions", nil),
+		e.do(nil, "GET", "/login", nil),
+		e.do(nil, "GET", "/no-such-page", nil, "Accept", "text/html"),
+	} {
+		if !strings.HasPrefix(a.header.Get("Content-Type"), "text/html") {
+			t.Fatalf("not a page: %d %s", a.status, a.header.Get("Content-Type"))
 		}
-		seen[id] = true
+		for h, want := range map[string]string{
+			"Cache-Control":           "no-store",
+			"X-Content-Type-Options":  "nosniff",
+			"Content-Security-Policy": pageCSP,
+			"X-Frame-Options":         "DENY",
+			"Referrer-Policy":         "same-origin",
+		} {
+			if got := a.header.Get(h); got != want {
+				t.Errorf("page %d: %s = %q, want %q", a.status, h, got, want)
+			}
+		}
+		freshID(a)
 	}
 }
 

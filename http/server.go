@@ -169,6 +169,11 @@ type Server struct {
 
 	pool sync.Pool // *request
 
+	// exact holds the GET routes whose path is a constant, by path, so that
+	// the hot checks (whoami, forward-auth) skip the ServeMux's matching:
+	// for such a path and method the mux could only pick the same handler.
+	exact map[string]exactRoute
+
 	ui *ui // the web interface (ui_routes.go)
 }
 
@@ -220,13 +225,32 @@ func NewServer(svc *app.Service, cfg Config) *Server {
 		if !safeMethod(rt.Method) {
 			h = s.cop.Handler(h)
 		}
-		s.mux.Handle(rt.Pattern(), &marker{m: s.metrics.route(rt.Pattern()), next: h})
+		mk := &marker{m: s.metrics.route(rt.Pattern()), next: h}
+		s.mux.Handle(rt.Pattern(), mk)
 		s.registered = append(s.registered, rt.Route)
+		if rt.Method == "GET" && constantPath(rt.Path) {
+			if s.exact == nil {
+				s.exact = make(map[string]exactRoute)
+			}
+			s.exact[rt.Path] = exactRoute{pattern: rt.Pattern(), h: mk}
+		}
 	}
 	s.mountPages()
 	s.mountBinding()
 	s.mux.Handle(patternUnmatched, &marker{m: s.metrics.route(patternUnmatched), next: http.HandlerFunc(s.unmatched)})
 	return s
+}
+
+// exactRoute is a route served without the ServeMux (Server.exact).
+type exactRoute struct {
+	pattern string
+	h       http.Handler
+}
+
+// constantPath reports whether a route's path matches one path only: no
+// wildcard, no trailing-slash subtree.
+func constantPath(p string) bool {
+	return !strings.ContainsAny(p, "{}") && !strings.HasSuffix(p, "/")
 }
 
 // patternUnmatched catches every request no route matches, to answer 404 or

@@ -144,11 +144,13 @@ const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-sr
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 var (
-	pageCSPValue   = []string{pageCSP}
-	acceptCHValue  = []string{acceptCH}
-	htmlType       = []string{"text/html; charset=utf-8"}
-	immutableCache = []string{"public, max-age=31536000, immutable"}
-	revalidate     = []string{"no-cache"}
+	pageCSPValue    = []string{pageCSP}
+	denyValue       = []string{"DENY"}
+	sameOriginValue = []string{"same-origin"}
+	acceptCHValue   = []string{acceptCH}
+	htmlType        = []string{"text/html; charset=utf-8"}
+	immutableCache  = []string{"public, max-age=31536000, immutable"}
+	revalidate      = []string{"no-cache"}
 )
 
 // ui is the web interface's share of the Server.
@@ -213,6 +215,11 @@ func setPageHeaders(rq *request) {
 	h := rq.Header()
 	h["Content-Security-Policy"] = pageCSPValue
 	h["Accept-Ch"] = acceptCHValue
+	// For browsers that predate CSP's frame-ancestors, and so that a page's
+	// links tell other sites nothing of its path. Pages that show a secret
+	// in their path say no-referrer instead.
+	h["X-Frame-Options"] = denyValue
+	h["Referrer-Policy"] = sameOriginValue
 }
 
 // pageAuth finds the request's session from its cookie. Without a valid
