@@ -3,6 +3,7 @@ package http_test
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -73,4 +74,33 @@ func FuzzAppendString(f *testing.F) {
 			t.Errorf("%q: appender %s, encoding/json %s", s, fast, std)
 		}
 	})
+}
+
+// TestAppendTime holds appendTime to encoding/json over the times answers
+// carry (UTC, whole and fractional seconds, every trailing-zero count) and
+// the ones it leaves to time's formatter (other zones).
+func TestAppendTime(t *testing.T) {
+	berlin := time.FixedZone("CET", 3600)
+	times := []time.Time{
+		time.Date(2026, 1, 10, 9, 15, 0, 0, time.UTC),
+		time.Date(2026, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 100000000, time.UTC),
+		time.Date(2026, 6, 1, 12, 0, 0, 5, berlin),
+		time.Date(2026, 6, 1, 12, 0, 0, 0, time.Local),
+		time.Now(), time.Now().UTC(),
+	}
+	for ns := 1; ns < 1e9; ns *= 10 {
+		times = append(times, time.Date(2024, 2, 29, 1, 2, 3, ns, time.UTC), time.Date(2024, 2, 29, 1, 2, 3, ns*7+3, time.UTC))
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		times = append(times, time.Unix(r.Int64N(253402300800), r.Int64N(1e9)).UTC())
+	}
+	for _, tm := range times {
+		fast, std := doormanhttp.TimeJSONBothWays(tm)
+		if !bytes.Equal(fast, std) {
+			t.Errorf("%v: appender %s, encoding/json %s", tm, fast, std)
+		}
+	}
 }
