@@ -138,6 +138,9 @@ type Meta struct {
 	BoundCookie string
 	// Bearer marks a token sent in an Authorization header, not a cookie.
 	Bearer bool
+	// Page is the title of the page or API route the request is for, which
+	// Authenticate records as the session's Last Page; "" records none.
+	Page string
 	// Proof is the password (and two-factor code) sent with a sensitive
 	// action, which re-authenticates a session whose last proof is older
 	// than ReauthAfter (requireRecentAuth); empty otherwise.

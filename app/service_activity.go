@@ -91,8 +91,12 @@ const forgetAfter = time.Hour
 // session's stored address or User-Agent and no change was written in the
 // last interval: changes are written at once, yet a client that flips
 // between two addresses (IPv4 and IPv6) costs at most one more write per
-// interval.
-func (t *tracker) record(sess *doorman.Session, now time.Time, ip string, ch change, interval time.Duration) (doorman.Touch, bool) {
+// interval. When nothing is to be written, the activity pending here is
+// applied to sess, as overlay does, and page (when not "") becomes the next
+// Last Page, under the same lock: a validation takes it once. When the
+// touch is due, the caller records page itself once it has written
+// (tracker.page).
+func (t *tracker) record(sess *doorman.Session, now time.Time, ip string, ch change, interval time.Duration, page string) (doorman.Touch, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
@@ -146,6 +150,10 @@ func (t *tracker) record(sess *doorman.Session, now time.Time, ip string, ch cha
 		k.changed = now
 	}
 	if !force && now.Sub(p.written) < interval {
+		applyTouch(sess, p.touch)
+		if page != "" { // after: a session's Last Page is the one before this request's
+			tc.LastPage = page
+		}
 		return doorman.Touch{}, false
 	}
 	delete(t.m, sess.ID)
@@ -302,11 +310,14 @@ func pageTitle(s string) string {
 // RecordPage notes the title of the page (or API route name) a session's
 // request served, shown as "Last Page". It costs no store write.
 func (s *Service) RecordPage(sessionID, title string) {
-	title = pageTitle(title)
+	s.activity.page(sessionID, pageTitle(title), s.now())
+}
+
+// page notes title, unless "", as a session's Last Page for its next write.
+func (t *tracker) page(sessionID, title string, now time.Time) {
 	if title == "" {
 		return
 	}
-	t := &s.activity
 	t.mu.Lock()
 	if p := t.m[sessionID]; p != nil {
 		p.touch.LastPage = title
@@ -315,7 +326,7 @@ func (s *Service) RecordPage(sessionID, title string) {
 			t.m = make(map[string]*pending)
 		}
 		// The session was just written; keep the page for its next write.
-		t.m[sessionID] = &pending{written: s.now(), touch: doorman.Touch{LastPage: title}}
+		t.m[sessionID] = &pending{written: now, touch: doorman.Touch{LastPage: title}}
 	}
 	t.mu.Unlock()
 }

@@ -240,7 +240,8 @@ func (s *Service) Authenticate(ctx context.Context, token string, m Meta) (*door
 	if ch.loc != nil || ch.dev != nil {
 		ch.risk = s.changeRisk(ctx, sess, m, ch, now)
 	}
-	if t, due := s.activity.record(sess, now, m.IP, ch, s.touchInterval()); due {
+	page := pageTitle(m.Page)
+	if t, due := s.activity.record(sess, now, m.IP, ch, s.touchInterval(), page); due {
 		if err := s.Store.TouchSession(ctx, sess.ID, t); err != nil {
 			// The session was read and is valid; only its activity is late.
 			s.activity.restore(sess.ID, t)
@@ -248,8 +249,9 @@ func (s *Service) Authenticate(ctx context.Context, token string, m Meta) (*door
 		} else {
 			applyTouch(sess, t)
 		}
+		s.activity.overlay(sess)
+		s.activity.page(sess.ID, page, now)
 	}
-	s.activity.overlay(sess)
 	if sess.LastActiveAt.Before(now) {
 		sess.LastActiveAt = now
 	}

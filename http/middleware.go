@@ -251,6 +251,7 @@ func (s *Server) authenticate(rq *request, r *http.Request, rt *route) bool {
 	} else {
 		m := s.meta(rq, r)
 		m.Bearer = !fromCookie
+		m.Page = rt.Name
 		p, err = s.svc.Authenticate(r.Context(), token, m)
 	}
 	if err != nil {
@@ -278,9 +279,7 @@ func (s *Server) authenticate(rq *request, r *http.Request, rt *route) bool {
 			s.writeError(rq, r, err)
 			return false
 		}
-		return true
 	}
-	s.svc.RecordPage(p.Session.ID, rt.Name)
 	return true
 }
 

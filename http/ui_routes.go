@@ -232,7 +232,11 @@ func (s *Server) pageAuth(rq *request, r *http.Request, rt *pageRoute) bool {
 		s.toLogin(rq, r, "")
 		return false
 	}
-	p, err := s.svc.Authenticate(r.Context(), token, s.meta(rq, r))
+	m := s.meta(rq, r)
+	if r.Method == http.MethodGet {
+		m.Page = rt.Name
+	}
+	p, err := s.svc.Authenticate(r.Context(), token, m)
 	if err != nil {
 		if doorman.ErrorCode(err) != doorman.EUNAUTHORIZED || app.IsUnavailable(err) {
 			s.metrics.validation(outcomeUnavailable)
@@ -251,9 +255,6 @@ func (s *Server) pageAuth(rq *request, r *http.Request, rt *pageRoute) bool {
 	}
 	s.metrics.validation(outcomeValid)
 	rq.principal = p
-	if r.Method == http.MethodGet {
-		s.svc.RecordPage(p.Session.ID, rt.Name)
-	}
 	return true
 }
 

@@ -50,27 +50,49 @@ func TestVerify(t *testing.T) {
 
 func TestVerifyRecordsForwardedPage(t *testing.T) {
 	e := newEnv(t, withTrustedProxies("10.0.0.0/8"))
-	e.user("ana@acme.example", doorman.RoleMember)
+	ana := e.user("ana@acme.example", doorman.RoleMember)
+	e.user("boss@acme.example", doorman.RoleAdmin)
 	v := e.login(nil, "ana@acme.example", false)
+	admin := e.browser()
+	e.login(admin, "boss@acme.example", false)
+	// Ana's last page as her admin sees it: the admin's own request is
+	// no page of hers.
+	lastPage := func() string {
+		t.Helper()
+		var got struct {
+			Sessions []session `json:"sessions"`
+		}
+		e.do(admin, "GET", "/api/v1/team/users/"+ana.ID+"/sessions", nil).decode(t, &got)
+		if len(got.Sessions) != 1 {
+			t.Fatalf("%d sessions", len(got.Sessions))
+		}
+		return got.Sessions[0].Activity.LastPage
+	}
 
 	w := e.serveDirect("GET", "/auth/verify", "10.0.0.2:4000", nil,
 		"Authorization", "Bearer "+v.Token, "X-Forwarded-Uri", "/invoices/42?secret=x")
 	if w.Code != http.StatusOK {
 		t.Fatalf("verify: %d %s", w.Code, w.Body)
 	}
-	var who struct {
-		Session session `json:"session"`
-	}
-	e.do(nil, "GET", "/api/v1/whoami", nil, bearer(v.Token)...).decode(t, &who)
-	if who.Session.Activity.LastPage != "/invoices/42" {
-		t.Errorf("last_page %q, want the forwarded path without its query", who.Session.Activity.LastPage)
+	if got := lastPage(); got != "/invoices/42" {
+		t.Errorf("last_page %q, want the forwarded path without its query", got)
 	}
 
 	// From an untrusted peer the header is not believed.
 	e.serveDirect("GET", "/auth/verify", "192.0.2.7:4000", nil,
 		"Authorization", "Bearer "+v.Token, "X-Forwarded-Uri", "/spoofed")
-	e.do(nil, "GET", "/api/v1/whoami", nil, bearer(v.Token)...).decode(t, &who)
-	if who.Session.Activity.LastPage != "Forward auth" {
-		t.Errorf("last_page %q, want %q", who.Session.Activity.LastPage, "Forward auth")
+	if got := lastPage(); got != "Forward auth" {
+		t.Errorf("last_page %q, want %q", got, "Forward auth")
+	}
+
+	// whoami shows the page seen before it, and is itself the next one's.
+	var who struct {
+		Session session `json:"session"`
+	}
+	for _, want := range []string{"Forward auth", "Who am I"} {
+		e.do(nil, "GET", "/api/v1/whoami", nil, bearer(v.Token)...).decode(t, &who)
+		if who.Session.Activity.LastPage != want {
+			t.Errorf("whoami's last_page %q, want %q", who.Session.Activity.LastPage, want)
+		}
 	}
 }

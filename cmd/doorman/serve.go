@@ -242,9 +242,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // slow clients and header size.
 func newHTTPServer(svc *app.Service, cfg doormanhttp.Config) *http.Server {
 	return &http.Server{
-		Handler:           doormanhttp.NewServer(svc, cfg).Handler(),
+		Handler: doormanhttp.NewServer(svc, cfg).Handler(),
+		// A request, headers and body, is read within 10 s: its bodies are
+		// small forms and JSON. One deadline for both also spares every
+		// request a second deadline change on its connection.
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
+		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10, // 32 KiB: a session cookie and a User-Agent fit many times over
