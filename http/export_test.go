@@ -66,3 +66,15 @@ const (
 func AllowedRedirect(v string, hosts []string, httpsOnly bool) string {
 	return allowedRedirect(v, hosts, httpsOnly)
 }
+
+// BatchJSONBothWays is one /auth/verify/batch answer: a 200 whose headers
+// all hold s, and an error with s as its message and reason.
+func BatchJSONBothWays(s string) (fast, std []byte) {
+	errJSON := (&errorBody{errorJSON{Code: "unauthorized", Message: s, Reason: s, RequestID: "req"}}).appendJSON(nil)
+	inner := errJSON[len(`{"error":`) : len(errJSON)-1]
+	return encodeBothWays(&batchResponse{Results: []batchResult{
+		{Status: 200, Headers: &batchIdentity{UserID: s, Email: s, Role: s, AccountID: s, SessionID: s, Assertion: s}},
+		{Status: 401, Error: inner},
+		{Status: 503},
+	}})
+}
