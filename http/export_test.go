@@ -2,6 +2,7 @@ package http
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/netip"
 	"time"
 
@@ -77,4 +78,12 @@ func BatchJSONBothWays(s string) (fast, std []byte) {
 		{Status: 401, Error: inner},
 		{Status: 503},
 	}})
+}
+
+// BatchCheckHeaders reads a check's "headers" value as POST
+// /auth/verify/batch does: the headers, or why they are refused.
+func BatchCheckHeaders(b []byte) (http.Header, string) {
+	var c checkHeaders
+	c.UnmarshalJSON(b)
+	return c.h, c.bad
 }

@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/textproto"
 	"strconv"
@@ -24,16 +25,18 @@ const pathVerifyBatch = "/auth/verify/batch"
 // capped by MaxBodyBytes, like every request body.
 const maxBatchChecks = 256
 
-// batchHeaders are the request headers a check may carry: those
-// /auth/verify reads, and no other, so that a typo is an error rather than
-// a header silently ignored.
-var batchHeaders = func() map[string]bool {
-	m := map[string]bool{}
+// batchHeaders maps the request headers a check may carry, those
+// /auth/verify reads and no other (so that a typo is an error rather than a
+// header silently ignored), from their canonical names and the spellings
+// the Go middleware sends to their canonical names.
+var batchHeaders = func() map[string]string {
+	m := map[string]string{}
 	for _, k := range []string{"Authorization", "Cookie", "User-Agent", "X-Forwarded-For", "X-Forwarded-Proto",
 		"X-Forwarded-Host", "X-Forwarded-Uri", "X-Original-Uri", "Accept", "X-Request-Id",
 		"Sec-CH-UA", "Sec-CH-UA-Mobile", "Sec-CH-UA-Platform", "Sec-CH-UA-Platform-Version",
 		"Sec-CH-UA-Full-Version-List", "Sec-CH-UA-Model"} {
-		m[textproto.CanonicalMIMEHeaderKey(k)] = true
+		c := textproto.CanonicalMIMEHeaderKey(k)
+		m[k], m[c] = c, c
 	}
 	return m
 }()
@@ -47,69 +50,146 @@ type batchRequest struct {
 // received, each a string, or an array of strings for a header sent more
 // than once.
 type batchCheck struct {
-	Headers map[string]headerValues `json:"headers"`
+	Headers checkHeaders `json:"headers"`
 }
 
-// headerValues are the values of one header of a check. Decoding never
-// fails on them; it notes what is wrong for verifyBatch to report with the
-// check's index and the header's name.
-type headerValues struct {
-	v   []string
-	bad string // why the values are refused; "" when they are not
+// checkHeaders are a check's headers, read straight into the http.Header
+// the check's request carries. Reading never fails: it notes what is wrong
+// for verifyBatch to report with the check's index.
+type checkHeaders struct {
+	h   http.Header
+	bad string // why the headers are refused, after "checks[i]."; "" when they are not
 }
 
-func (h *headerValues) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		h.bad = "must be a string or an array of strings"
+// UnmarshalJSON reads {"Name":"value","Name":["value",…],…}. encoding/json
+// has checked that b is well-formed JSON before it calls this, so it only
+// has to find its way, not to validate; anything but that shape is
+// refused. It spares the reflection of a map of values per check, which
+// would cost a batch more than the HTTP exchanges it saves.
+func (c *checkHeaders) UnmarshalJSON(b []byte) error {
+	c.h, c.bad = nil, ""
+	p := jsonCursor{b: b}
+	p.space()
+	if p.literal("null") {
 		return nil
 	}
-	if !utf8.Valid(b) {
-		// encoding/json would quietly turn the odd bytes into U+FFFD, and
-		// the check would not be the one the caller asked.
-		h.bad = "is not valid UTF-8"
+	if !p.take('{') {
+		c.bad = "headers must be an object"
 		return nil
 	}
-	// The common case, a string without escapes, without a second pass.
-	if len(b) >= 2 && b[0] == '"' && bytes.IndexByte(b[1:len(b)-1], '\\') < 0 {
-		h.v = []string{string(b[1 : len(b)-1])}
-		return nil
+	h := make(http.Header, 10)
+	values := make([]string, 0, 10) // the values of every header, one array
+	for p.space(); !p.take('}'); {
+		raw, name, ok := p.str()
+		if !ok {
+			c.bad = "headers must be an object"
+			return nil
+		}
+		key, known := batchHeaders[string(raw)]
+		if !known {
+			key = textproto.CanonicalMIMEHeaderKey(name)
+			if canon, ok := batchHeaders[key]; !ok || canon != key {
+				c.bad = fmt.Sprintf("headers: %q is not a header /auth/verify reads", name)
+				return nil
+			}
+		}
+		if _, dup := h[key]; dup {
+			c.bad = fmt.Sprintf("headers: %q is given twice", name)
+			return nil
+		}
+		p.space()
+		p.take(':')
+		p.space()
+		n := len(values)
+		if p.take('[') {
+			for p.space(); !p.take(']'); p.space() {
+				p.take(',')
+				p.space()
+				if values, c.bad = p.value(values, name); c.bad != "" {
+					return nil
+				}
+			}
+		} else if values, c.bad = p.value(values, name); c.bad != "" {
+			return nil
+		}
+		h[key] = values[n:len(values):len(values)]
+		p.space()
+		p.take(',')
+		p.space()
 	}
-	var s string
-	if json.Unmarshal(b, &s) == nil {
-		h.v = []string{s}
-		return nil
-	}
-	if json.Unmarshal(b, &h.v) != nil {
-		h.v = nil
-		h.bad = "must be a string or an array of strings"
-	}
+	c.h = h
 	return nil
 }
 
-// header checks one check's headers and returns them as /auth/verify would
-// have received them.
-func (c *batchCheck) header(i int) (http.Header, error) {
-	h := make(http.Header, len(c.Headers))
-	for name, vals := range c.Headers {
-		key := textproto.CanonicalMIMEHeaderKey(name)
-		if !batchHeaders[key] {
-			return nil, doorman.Errorf(doorman.EINVALID, "checks[%d].headers: %q is not a header /auth/verify reads", i, name)
-		}
-		if _, dup := h[key]; dup {
-			return nil, doorman.Errorf(doorman.EINVALID, "checks[%d].headers: %q is given twice", i, name)
-		}
-		if vals.bad != "" {
-			return nil, doorman.Errorf(doorman.EINVALID, "checks[%d].headers.%s %s", i, name, vals.bad)
-		}
-		for _, v := range vals.v {
-			if !headerValueValid(v) {
-				return nil, doorman.Errorf(doorman.EINVALID,
-					"checks[%d].headers.%s holds a control character (NUL, CR, LF, …), which no header may", i, name)
-			}
-		}
-		h[key] = vals.v
+// jsonCursor walks well-formed JSON.
+type jsonCursor struct {
+	b []byte
+	i int
+}
+
+func (p *jsonCursor) space() {
+	for p.i < len(p.b) && (p.b[p.i] == ' ' || p.b[p.i] == '\t' || p.b[p.i] == '\n' || p.b[p.i] == '\r') {
+		p.i++
 	}
-	return h, nil
+}
+
+func (p *jsonCursor) take(c byte) bool {
+	if p.i < len(p.b) && p.b[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *jsonCursor) literal(s string) bool {
+	if bytes.HasPrefix(p.b[p.i:], []byte(s)) {
+		p.i += len(s)
+		return true
+	}
+	return false
+}
+
+// str reads a string: its bytes as written, and its value.
+func (p *jsonCursor) str() (raw []byte, s string, ok bool) {
+	if !p.take('"') {
+		return nil, "", false
+	}
+	start, escaped := p.i, false
+	for ; p.i < len(p.b) && p.b[p.i] != '"'; p.i++ {
+		if p.b[p.i] == '\\' {
+			escaped = true
+			p.i++
+		}
+	}
+	if p.i >= len(p.b) {
+		return nil, "", false
+	}
+	raw = p.b[start:p.i]
+	p.i++
+	if !escaped {
+		return raw, string(raw), true
+	}
+	if json.Unmarshal(p.b[start-1:p.i], &s) != nil {
+		return nil, "", false
+	}
+	return raw, s, true
+}
+
+// value reads one header value of the header name into values, or says
+// why it cannot be one.
+func (p *jsonCursor) value(values []string, name string) ([]string, string) {
+	raw, v, ok := p.str()
+	switch {
+	case !ok:
+		return values, fmt.Sprintf("headers.%s must be a string or an array of strings", name)
+	case !utf8.Valid(raw):
+		// encoding/json would quietly turn the odd bytes into U+FFFD, and
+		// the check would not be the one the caller asked.
+		return values, fmt.Sprintf("headers.%s is not valid UTF-8", name)
+	case !headerValueValid(v):
+		return values, fmt.Sprintf("headers.%s holds a control character (NUL, CR, LF, …), which no header may", name)
+	}
+	return append(values, v), ""
 }
 
 // headerValueValid reports whether v could arrive as a header value: no
@@ -207,11 +287,13 @@ func (s *Server) verifyBatch(w *request, r *http.Request) error {
 	}
 	headers := make([]http.Header, n)
 	for i := range req.Checks {
-		h, err := req.Checks[i].header(i)
-		if err != nil {
-			return err
+		c := &req.Checks[i].Headers
+		if c.bad != "" {
+			return doorman.Errorf(doorman.EINVALID, "checks[%d].%s", i, c.bad)
 		}
-		headers[i] = h
+		if headers[i] = c.h; c.h == nil {
+			headers[i] = http.Header{}
+		}
 	}
 
 	// What every check's request shares: the batch's connection and

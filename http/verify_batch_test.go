@@ -1,15 +1,19 @@
 package http_test
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/textproto"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/doorman/doorman"
 	"github.com/doorman/doorman/app"
+	doormanhttp "github.com/doorman/doorman/http"
 )
 
 // batchResult is one result of POST /auth/verify/batch.
@@ -261,21 +265,25 @@ func TestVerifyBatchBadInput(t *testing.T) {
 		t.Errorf("text/plain: %d %s", a.status, a.body)
 	}
 	for name, c := range map[string]struct{ body, msg string }{
-		"empty body":        {"", "empty"},
-		"no checks":         {`{}`, "1 to 256 checks"},
-		"empty checks":      {`{"checks":[]}`, "1 to 256 checks"},
-		"257 checks":        {many(257), "it holds 257"},
-		"not JSON":          {`{"checks":`, "not valid JSON"},
-		"unknown field":     {`{"checks":[{"header":{}}]}`, `unknown field "header"`},
-		"unknown header":    {`{"checks":[` + one + `,{"headers":{"X-Forwarded-Method":"GET"}}]}`, `checks[1].headers: "X-Forwarded-Method" is not a header`},
-		"header twice":      {`{"checks":[{"headers":{"Cookie":"a=1","cookie":"b=2"}}]}`, "given twice"},
-		"number":            {`{"checks":[{"headers":{"User-Agent":7}}]}`, "checks[0].headers.User-Agent must be a string or an array of strings"},
-		"null":              {`{"checks":[{"headers":{"User-Agent":null}}]}`, "must be a string or an array of strings"},
-		"NUL":               {`{"checks":[{"headers":{"User-Agent":"a\u0000b"}}]}`, "checks[0].headers.User-Agent holds a control character"},
-		"CR LF":             {`{"checks":[{"headers":{"Cookie":"a=1\r\nX-Doorman-User-Id: usr_1"}}]}`, "holds a control character"},
-		"LF in an array":    {`{"checks":[{"headers":{"Sec-CH-UA":["a","b\nc"]}}]}`, "holds a control character"},
-		"invalid UTF-8":     {"{\"checks\":[{\"headers\":{\"User-Agent\":\"caf\xe9\"}}]}", "checks[0].headers.User-Agent is not valid UTF-8"},
-		"UTF-8 in an array": {"{\"checks\":[{\"headers\":{\"Sec-CH-UA\":[\"\xff\"]}}]}", "is not valid UTF-8"},
+		"empty body":         {"", "empty"},
+		"no checks":          {`{}`, "1 to 256 checks"},
+		"empty checks":       {`{"checks":[]}`, "1 to 256 checks"},
+		"257 checks":         {many(257), "it holds 257"},
+		"not JSON":           {`{"checks":`, "not valid JSON"},
+		"unknown field":      {`{"checks":[{"header":{}}]}`, `unknown field "header"`},
+		"unknown header":     {`{"checks":[` + one + `,{"headers":{"X-Forwarded-Method":"GET"}}]}`, `checks[1].headers: "X-Forwarded-Method" is not a header`},
+		"header twice":       {`{"checks":[{"headers":{"Cookie":"a=1","cookie":"b=2"}}]}`, "given twice"},
+		"number":             {`{"checks":[{"headers":{"User-Agent":7}}]}`, "checks[0].headers.User-Agent must be a string or an array of strings"},
+		"null":               {`{"checks":[{"headers":{"User-Agent":null}}]}`, "must be a string or an array of strings"},
+		"NUL":                {`{"checks":[{"headers":{"User-Agent":"a\u0000b"}}]}`, "checks[0].headers.User-Agent holds a control character"},
+		"CR LF":              {`{"checks":[{"headers":{"Cookie":"a=1\r\nX-Doorman-User-Id: usr_1"}}]}`, "holds a control character"},
+		"LF in an array":     {`{"checks":[{"headers":{"Sec-CH-UA":["a","b\nc"]}}]}`, "holds a control character"},
+		"invalid UTF-8":      {"{\"checks\":[{\"headers\":{\"User-Agent\":\"caf\xe9\"}}]}", "checks[0].headers.User-Agent is not valid UTF-8"},
+		"UTF-8 in an array":  {"{\"checks\":[{\"headers\":{\"Sec-CH-UA\":[\"\xff\"]}}]}", "is not valid UTF-8"},
+		"headers a string":   {`{"checks":[{"headers":"Cookie: a=1"}]}`, "checks[0].headers must be an object"},
+		"number in an array": {`{"checks":[{"headers":{"Sec-CH-UA":["a",1]}}]}`, "checks[0].headers.Sec-CH-UA must be a string or an array of strings"},
+		"object value":       {`{"checks":[{"headers":{"Cookie":{"a":"1"}}}]}`, "must be a string or an array of strings"},
+		"escaped NUL":        {`{"checks":[{"headers":{"Cookie":"a=\u0000"}}]}`, "holds a control character"},
 	} {
 		a := e.do(nil, "POST", "/auth/verify/batch", c.body)
 		if a.status != http.StatusBadRequest {
@@ -294,6 +302,22 @@ func TestVerifyBatchBadInput(t *testing.T) {
 	big := `{"checks":[{"headers":{"User-Agent":"` + strings.Repeat("x", doormanhttpMaxBody) + `"}}]}`
 	if a := e.do(nil, "POST", "/auth/verify/batch", big); a.status != http.StatusRequestEntityTooLarge {
 		t.Errorf("over the body cap: %d %s", a.status, a.body)
+	}
+	// Any well-formed JSON of that shape: spaces and new lines, escapes in
+	// names and values, empty arrays.
+	for _, body := range []string{
+		"{ \"checks\" : [ { \"headers\" : { \"Authorization\" : \"Bearer " + v.Token + "\" , \"Accept\" : [ ] } } ] }\n",
+		"{\"checks\":[{\"headers\":{\"Author\\u0069zation\":[\"Bearer " + v.Token + "\"],\"User-Agent\":\"caf\\u00e9 \\\"x\\\" \\\\ \\t\"}}]}",
+		"{\"checks\":[{\"headers\":{\"authorization\":\"Bearer " + v.Token + "\",\"sec-ch-ua\":\"\\\"Chromium\\\";v=\\\"131\\\"\"}}]}",
+	} {
+		a := e.do(nil, "POST", "/auth/verify/batch", body)
+		if a.status != http.StatusOK {
+			t.Errorf("%s: %d %s", body, a.status, a.body)
+			continue
+		}
+		if r := batchResults(t, a.status, a.header, a.body, 1); r[0].Status != http.StatusOK {
+			t.Errorf("%s: %+v", body, r[0])
+		}
 	}
 	// A multi-valued header is an array; header names are not case-sensitive.
 	a = e.do(nil, "POST", "/auth/verify/batch", `{"checks":[{"headers":{"authorization":["Basic eDp5","Bearer `+v.Token+`"]}}]}`)
@@ -429,4 +453,115 @@ func TestVerifyBatchPanicIs500(t *testing.T) {
 	if r := e.verifyBatch(bearer(v.Token)); r[0].Status != http.StatusOK {
 		t.Errorf("after the panics: %+v", r[0])
 	}
+}
+
+// The hand-written reader of a check's headers takes what encoding/json
+// reads, the same way, and refuses all else.
+func FuzzVerifyBatchHeaders(f *testing.F) {
+	for _, s := range []string{
+		`{"Authorization":"Bearer x","User-Agent":"a \"b\" \\ \t \u00e9","Accept":[]}`,
+		`{ "cookie" : [ "a=1" , "b=2" ] }`, `{"Author\u0069zation":"x"}`, `null`, `{}`, `"x"`, `[]`,
+		`{"Cookie":"a","cookie":"b"}`, `{"Cookie":1}`, `{"Cookie":[1]}`, `{"Cookie":{"a":"b"}}`, `{"Cookie":null}`,
+		`{"X-Other":"x"}`, `{"Cookie":"a\u0000"}`, `{"Cookie":"a\r\nb"}`, "{\"Cookie\":\"\xff\"}",
+		`{"Sec-CH-UA":"\ud800"}`, `{"sec-ch-ua-model":["\"a\"","b"]}`,
+		`{"":""}`, `{" Cookie":""}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			return // encoding/json refuses the body before the reader runs
+		}
+		got, bad := doormanhttp.BatchCheckHeaders(b)
+		want, ok := headersByTokens(b)
+		if !ok {
+			if bad == "" {
+				t.Fatalf("%q: read as %v, want refused", b, got)
+			}
+			return
+		}
+		if bad != "" {
+			t.Fatalf("%q: refused (%s), want %v", b, bad, want)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%q: %v, want %v", b, got, want)
+		}
+		for k, v := range want {
+			if strings.Join(got[k], "\x00") != strings.Join(v, "\x00") || len(got[k]) != len(v) {
+				t.Fatalf("%q: %s = %q, want %q", b, k, got[k], v)
+			}
+		}
+	})
+}
+
+// headersByTokens reads a check's headers with encoding/json's tokens, by
+// the rules of POST /auth/verify/batch; false when they break one.
+func headersByTokens(b []byte) (http.Header, bool) {
+	if !utf8.Valid(b) {
+		return nil, false
+	}
+	allowed := map[string]bool{}
+	for _, k := range []string{"Authorization", "Cookie", "User-Agent", "X-Forwarded-For", "X-Forwarded-Proto",
+		"X-Forwarded-Host", "X-Forwarded-Uri", "X-Original-Uri", "Accept", "X-Request-Id", "Sec-CH-UA",
+		"Sec-CH-UA-Mobile", "Sec-CH-UA-Platform", "Sec-CH-UA-Platform-Version", "Sec-CH-UA-Full-Version-List", "Sec-CH-UA-Model"} {
+		allowed[textproto.CanonicalMIMEHeaderKey(k)] = true
+	}
+	validValue := func(v string) bool {
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+				return false
+			}
+		}
+		return true
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, false
+	}
+	if tok == nil {
+		return nil, true // null: no headers
+	}
+	if tok != json.Delim('{') {
+		return nil, false
+	}
+	h := http.Header{}
+	for dec.More() {
+		tok, _ := dec.Token()
+		key := textproto.CanonicalMIMEHeaderKey(tok.(string))
+		if !allowed[key] {
+			return nil, false
+		}
+		if _, dup := h[key]; dup {
+			return nil, false
+		}
+		vals := []string{}
+		tok, _ = dec.Token()
+		switch v := tok.(type) {
+		case string:
+			vals = append(vals, v)
+		case json.Delim:
+			if v != '[' {
+				return nil, false
+			}
+			for dec.More() {
+				tok, _ := dec.Token()
+				s, ok := tok.(string)
+				if !ok {
+					return nil, false
+				}
+				vals = append(vals, s)
+			}
+			dec.Token()
+		default:
+			return nil, false
+		}
+		for _, v := range vals {
+			if !validValue(v) {
+				return nil, false
+			}
+		}
+		h[key] = vals
+	}
+	return h, true
 }
