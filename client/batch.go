@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -293,16 +295,205 @@ func (c *Client) exchangeBatch(ctx context.Context, body []byte, n int) ([]batch
 	if resp.StatusCode != http.StatusOK {
 		return nil, resp.StatusCode, fmt.Errorf("%w: batch: HTTP %d", ErrUnavailable, resp.StatusCode)
 	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBatchAnswer+1))
+	if err == nil && len(b) > maxBatchAnswer {
+		err = errors.New("answer too large")
+	}
+	if err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("%w: batch: %v", ErrUnavailable, err)
+	}
+	results, err := readResults(b, n, c.opts.VerifyAssertion)
+	if err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("%w: batch: %v", ErrUnavailable, err)
+	}
+	if len(results) != n {
+		return nil, resp.StatusCode, fmt.Errorf("%w: batch: %d results for %d checks", ErrUnavailable, len(results), n)
+	}
+	return results, resp.StatusCode, nil
+}
+
+// readResults reads the results of a batch's answer. Doorman writes them
+// in one shape, which resultReader reads without encoding/json's
+// reflection (it would cost a batch much of what it saves); an answer it
+// cannot read is read by encoding/json, which decides. The assertions are
+// kept only when they are to be verified.
+func readResults(b []byte, n int, assertions bool) ([]batchResult, error) {
+	r := resultReader{b: b, assertions: assertions}
+	if results, ok := r.answer(n); ok {
+		return results, nil
+	}
 	var ans struct {
 		Results []batchResult `json:"results"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBatchAnswer)).Decode(&ans); err != nil {
-		return nil, resp.StatusCode, fmt.Errorf("%w: batch: %v", ErrUnavailable, err)
+	if err := json.Unmarshal(b, &ans); err != nil {
+		return nil, err
 	}
-	if len(ans.Results) != n {
-		return nil, resp.StatusCode, fmt.Errorf("%w: batch: %d results for %d checks", ErrUnavailable, len(ans.Results), n)
+	return ans.Results, nil
+}
+
+// resultReader reads {"results":[{"status":200,"headers":{…}},
+// {"status":401,"error":{…,"reason":"…",…}},…]}, with any spacing and order
+// of members; any other shape, or anything that is not JSON, it leaves to
+// encoding/json.
+type resultReader struct {
+	b          []byte
+	i          int
+	assertions bool // keep X-Doorman-Assertion
+}
+
+func (r *resultReader) answer(n int) ([]batchResult, bool) {
+	var results []batchResult
+	ok := r.object(func(key []byte) bool {
+		if string(key) != "results" || results != nil {
+			return false
+		}
+		results = make([]batchResult, 0, n)
+		if !r.take('[') {
+			return false
+		}
+		for r.space(); !r.take(']'); r.space() {
+			if len(results) > 0 && !r.take(',') {
+				return false
+			}
+			r.space()
+			results = append(results, batchResult{})
+			if !r.result(&results[len(results)-1]) {
+				return false
+			}
+		}
+		return true
+	})
+	r.space()
+	return results, ok && results != nil && r.i == len(r.b)
+}
+
+// identityKeys are the headers of a 200 result, in the order result keeps
+// them.
+var identityKeys = [...]string{"X-Doorman-User-Id", "X-Doorman-User-Email", "X-Doorman-User-Role",
+	"X-Doorman-Account-Id", "X-Doorman-Session-Id", "X-Doorman-Assertion"}
+
+func (r *resultReader) result(res *batchResult) bool {
+	var id [len(identityKeys)][]byte
+	var reason []byte
+	ok := r.object(func(key []byte) bool {
+		switch {
+		case string(key) == "status":
+			start := r.i
+			for r.i < len(r.b) && r.b[r.i] >= '0' && r.b[r.i] <= '9' {
+				r.i++
+			}
+			if r.i == start || r.i-start > 3 || r.b[start] == '0' {
+				return false // none, too many, or a leading zero: not a status
+			}
+			res.Status = 0
+			for _, c := range r.b[start:r.i] {
+				res.Status = res.Status*10 + int(c-'0')
+			}
+			return true
+		case string(key) == "headers":
+			return r.object(func(key []byte) bool {
+				for j, k := range identityKeys {
+					if string(key) == k {
+						v, ok := r.str()
+						id[j] = v
+						return ok
+					}
+				}
+				return false
+			})
+		case string(key) == "error":
+			return r.object(func(key []byte) bool {
+				v, ok := r.str()
+				if string(key) == "reason" {
+					reason = v
+				}
+				return ok
+			})
+		}
+		return false
+	})
+	if !ok {
+		return false
 	}
-	return ans.Results, resp.StatusCode, nil
+	// The identity's strings share one allocation, and nothing else: an
+	// Identity the application keeps holds on to no more than itself.
+	var all strings.Builder
+	all.Grow(len(id[0]) + len(id[1]) + len(id[2]) + len(id[3]) + len(id[4]))
+	for _, v := range id[:5] {
+		all.Write(v)
+	}
+	s := all.String()
+	fields := [...]*string{&res.Headers.UserID, &res.Headers.Email, &res.Headers.Role, &res.Headers.AccountID, &res.Headers.SessionID}
+	for j, f := range fields {
+		*f, s = s[:len(id[j])], s[len(id[j]):]
+	}
+	if r.assertions {
+		res.Headers.Assertion = string(id[5])
+	}
+	if len(reason) > 0 {
+		res.Error.Reason = string(reason)
+	}
+	return true
+}
+
+// object reads an object, calling member for each key with the reader at
+// its value; member reads the value and reports whether it could.
+func (r *resultReader) object(member func(key []byte) bool) bool {
+	if r.space(); !r.take('{') {
+		return false
+	}
+	for first := true; ; first = false {
+		r.space()
+		if r.take('}') {
+			return true
+		}
+		if !first && !r.take(',') {
+			return false
+		}
+		r.space()
+		key, ok := r.str()
+		if r.space(); !ok || !r.take(':') {
+			return false
+		}
+		if r.space(); !member(key) {
+			return false
+		}
+	}
+}
+
+func (r *resultReader) space() {
+	for r.i < len(r.b) && (r.b[r.i] == ' ' || r.b[r.i] == '\n' || r.b[r.i] == '\r' || r.b[r.i] == '\t') {
+		r.i++
+	}
+}
+
+func (r *resultReader) take(c byte) bool {
+	if r.i < len(r.b) && r.b[r.i] == c {
+		r.i++
+		return true
+	}
+	return false
+}
+
+// str reads a string that needs no unescaping, is valid UTF-8 and holds no
+// control character, and returns its bytes; others are left to
+// encoding/json.
+func (r *resultReader) str() ([]byte, bool) {
+	if !r.take('"') {
+		return nil, false
+	}
+	start := r.i
+	for ; r.i < len(r.b); r.i++ {
+		switch c := r.b[r.i]; {
+		case c == '"':
+			s := r.b[start:r.i]
+			r.i++
+			return s, utf8.Valid(s)
+		case c == '\\' || c < 0x20:
+			return nil, false
+		}
+	}
+	return nil, false
 }
 
 // appendCheck appends the check with headers h as a batch carries it,
