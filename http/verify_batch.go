@@ -310,10 +310,15 @@ func (s *Server) verifyBatch(w *request, r *http.Request) error {
 	tmpl.Proto, tmpl.ProtoMajor, tmpl.ProtoMinor = r.Proto, r.ProtoMajor, r.ProtoMinor
 
 	res := batchResponse{Results: make([]batchResult, n)}
+	ids := make([]batchIdentity, n)
+	run := func(cr *checkRunner, i int) {
+		res.Results[i] = cr.verify(s, w, tmpl, headers[i], &ids[i])
+	}
 	workers := min(batchWorkers, (n+checksPerWorker-1)/checksPerWorker)
 	if workers <= 1 {
+		var cr checkRunner
 		for i := range n {
-			res.Results[i] = s.verifyOne(w, tmpl, headers[i])
+			run(&cr, i)
 		}
 	} else {
 		var next atomic.Int64
@@ -328,12 +333,13 @@ func (s *Server) verifyBatch(w *request, r *http.Request) error {
 						panicked.CompareAndSwap(nil, &v)
 					}
 				}()
+				var cr checkRunner
 				for {
 					i := int(next.Add(1)) - 1
 					if i >= n {
 						return
 					}
-					res.Results[i] = s.verifyOne(w, tmpl, headers[i])
+					run(&cr, i)
 				}
 			})
 		}
@@ -346,12 +352,28 @@ func (s *Server) verifyBatch(w *request, r *http.Request) error {
 	return nil
 }
 
-// verifyOne runs one check of a batch as GET /auth/verify with headers h.
-func (s *Server) verifyOne(batch *request, tmpl *http.Request, h http.Header) batchResult {
-	cw := captureWriter{h: make(http.Header, 8)}
-	rq := &request{ResponseWriter: &cw, id: batch.id, peer: batch.peer, ip: batch.peer, trusted: batch.trusted}
-	r := new(http.Request)
-	*r = *tmpl
+// checkRunner runs checks of a batch one after another, on one goroutine,
+// with the same request state, writer and request between them: as with
+// serve's pooled requests, nothing keeps them once the check is answered.
+type checkRunner struct {
+	cw captureWriter
+	rq request
+	r  http.Request
+}
+
+// verify runs one check of a batch as GET /auth/verify with headers h; the
+// identity of a 200 goes into id.
+func (cr *checkRunner) verify(s *Server, batch *request, tmpl *http.Request, h http.Header, id *batchIdentity) batchResult {
+	cw := &cr.cw
+	if cw.h == nil {
+		cw.h = make(http.Header, 8)
+	}
+	clear(cw.h)
+	cw.status, cw.body = 0, cw.body[:0]
+	cr.rq = request{ResponseWriter: cw, id: batch.id, peer: batch.peer, ip: batch.peer, trusted: batch.trusted}
+	rq := &cr.rq
+	cr.r = *tmpl
+	r := &cr.r
 	r.Header = h
 	if rq.trusted {
 		// As serve decides for a request of its own.
@@ -373,12 +395,14 @@ func (s *Server) verifyOne(batch *request, tmpl *http.Request, h http.Header) ba
 			}
 			return ""
 		}
-		out.Headers = &batchIdentity{UserID: get("X-Doorman-User-Id"), Email: get("X-Doorman-User-Email"),
+		*id = batchIdentity{UserID: get("X-Doorman-User-Id"), Email: get("X-Doorman-User-Email"),
 			Role: get("X-Doorman-User-Role"), AccountID: get("X-Doorman-Account-Id"),
 			SessionID: get("X-Doorman-Session-Id"), Assertion: get("X-Doorman-Assertion")}
+		out.Headers = id
 		return out
 	}
-	// The error object /auth/verify's body carries. Its other headers
+	// The error object /auth/verify's body carries (copied out of the
+	// writer's buffer, which the next check reuses). Its other headers
 	// (WWW-Authenticate, Retry-After, the Set-Cookie that clears a dead
 	// cookie) are for a browser or a proxy, which a batch has not.
 	var body struct {

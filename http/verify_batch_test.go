@@ -149,12 +149,12 @@ func TestVerifyBatchAnswersAsVerify(t *testing.T) {
 		hdr  []string
 	}{
 		{"bearer", append(bearer(valid.Token), ua...)},
-		{"cookie", append([]string{"Cookie", "theme=dark; doorman_session=" + valid.Token}, ua...)},
 		{"revoked", bearer(revoked.Token)},
+		{"cookie", append([]string{"Cookie", "theme=dark; doorman_session=" + valid.Token}, ua...)},
 		{"signed out", append([]string{"Cookie", "doorman_session=" + signedOut.Token}, ua...)},
+		{"no credentials", ua},
 		{"unknown token", bearer("dm_" + strings.Repeat("x", 40))},
 		{"malformed token", []string{"Authorization", "Bearer nope"}},
-		{"no credentials", ua},
 		{"no headers", nil},
 	}
 	var batch [][]string
@@ -167,7 +167,7 @@ func TestVerifyBatchAnswersAsVerify(t *testing.T) {
 	for i, c := range checks {
 		sameAsVerify(t, c.name, got[i], want[i])
 	}
-	if r := got[2]; r.Error == nil || r.Error.Reason != doorman.ReasonRevokedByUser {
+	if r := got[1]; r.Error == nil || r.Error.Reason != doorman.ReasonRevokedByUser {
 		t.Errorf("revoked: %+v, want reason %s", r, doorman.ReasonRevokedByUser)
 	}
 	if r := got[3]; r.Error == nil || r.Error.Reason != doorman.ReasonSignedOut {
@@ -175,6 +175,16 @@ func TestVerifyBatchAnswersAsVerify(t *testing.T) {
 	}
 	if got[0].Headers["X-Doorman-Session-Id"] != valid.Session.ID {
 		t.Errorf("bearer: session %q, want %s", got[0].Headers["X-Doorman-Session-Id"], valid.Session.ID)
+	}
+
+	// The same checks five times over, in a batch large enough to be
+	// answered by several goroutines.
+	var large [][]string
+	for range 5 {
+		large = append(large, batch...)
+	}
+	for i, r := range e.verifyBatch(large...) {
+		sameAsVerify(t, fmt.Sprintf("%s, again (%d)", checks[i%len(checks)].name, i), r, want[i%len(checks)])
 	}
 
 	// A check that was written without a "headers" object is one without
