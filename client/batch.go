@@ -63,9 +63,9 @@ type batchItem struct {
 const (
 	// maxBatchChecks is the most checks Doorman takes in one batch.
 	maxBatchChecks = 256
-	// maxBatchBytes keeps a batch's body under Doorman's default body
-	// cap (64 KiB). Under a smaller --max-body, Doorman's 413 splits the
-	// batch and lowers this client's cap.
+	// maxBatchBytes keeps a batch's body under Doorman's body cap (64 KiB
+	// by default). Under a smaller one, Doorman's 413 splits the batch and
+	// lowers this client's cap.
 	maxBatchBytes = 60 << 10
 	// maxBatchAnswer bounds the answer read: 256 results with their
 	// assertions are well under it.
