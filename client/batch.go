@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -44,9 +45,10 @@ type batcher struct {
 	byKey    map[string]*batchItem // pending items by coalesceKey
 	flying   map[string]int        // how many batches in flight ask each coalesceKey
 	maxBytes int                   // the body a batch is kept under
+
 	// perRequest is set for good when Doorman has no batch endpoint (a
 	// Doorman older than it): every check is then its own /auth/verify.
-	perRequest bool
+	perRequest atomic.Bool
 }
 
 // batchItem is one check of a batch, shared by the checks that asked the
@@ -82,6 +84,9 @@ func newBatcher(c *Client) *batcher {
 // ctx; a caller whose ctx ends stops waiting, and the others still get
 // their answers.
 func (b *batcher) do(ctx context.Context, h http.Header) (*Identity, error) {
+	if b.perRequest.Load() {
+		return b.c.perRequest(ctx, h)
+	}
 	enc, ok := appendCheck(nil, h)
 	if !ok {
 		// Doorman refuses a batch holding a value no request could carry
@@ -93,10 +98,6 @@ func (b *batcher) do(ctx context.Context, h http.Header) (*Identity, error) {
 		key = coalesceKey(h)
 	}
 	b.mu.Lock()
-	if b.perRequest {
-		b.mu.Unlock()
-		return b.c.perRequest(ctx, h)
-	}
 	it := b.byKey[key]
 	if key == "" || it == nil {
 		it = &batchItem{h: h, key: key, json: enc, done: make(chan struct{})}
@@ -186,10 +187,9 @@ func (b *batcher) run(batch []*batchItem) {
 func (b *batcher) send(batch []*batchItem) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.c.opts.Timeout)
 	defer cancel()
-	b.mu.Lock()
-	perRequest := b.perRequest
-	b.mu.Unlock()
-	if perRequest {
+	if b.perRequest.Load() {
+		// Checks that were pending when Doorman turned out to have no
+		// batch endpoint.
 		b.sendEach(batch)
 		return
 	}
@@ -199,9 +199,7 @@ func (b *batcher) send(batch []*batchItem) {
 	case status == http.StatusNotFound || status == http.StatusMethodNotAllowed:
 		// A Doorman without the batch endpoint. Nothing was decided:
 		// the checks ask again, one each, still after they arrived.
-		b.mu.Lock()
-		b.perRequest = true
-		b.mu.Unlock()
+		b.perRequest.Store(true)
 		b.sendEach(batch)
 	case status == http.StatusRequestEntityTooLarge:
 		// Doorman's body cap is below this client's: nothing was
