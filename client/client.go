@@ -18,9 +18,10 @@
 // Every request is checked, so a session signed out anywhere is refused on
 // its next request. The checks share one pool of kept-alive connections to
 // Doorman, and checks that arrive while earlier ones are in flight share
-// exchanges (POST /auth/verify/batch), never one sent before they arrived. When Doorman cannot answer, the middleware answers 503: it never
-// lets a request through unchecked, and never tells a signed-in person that
-// they are signed out because Doorman was slow.
+// exchanges (POST /auth/verify/batch), never one sent before they arrived.
+// When Doorman cannot answer, the middleware answers 503: it never lets a
+// request through unchecked, and never tells a signed-in person that they
+// are signed out because Doorman was slow.
 //
 // Each check tells Doorman who the end user is (X-Forwarded-For, the
 // browser's User-Agent and client hints), so that the sessions page shows
