@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -309,10 +310,19 @@ func (s *Server) verifyBatch(w *request, r *http.Request) error {
 	tmpl.RemoteAddr, tmpl.Host, tmpl.RequestURI = r.RemoteAddr, r.Host, "/auth/verify"
 	tmpl.Proto, tmpl.ProtoMajor, tmpl.ProtoMinor = r.Proto, r.ProtoMajor, r.ProtoMinor
 
+	// A check sent alone through the proxies between its sender and
+	// Doorman would carry what they appended to X-Forwarded-For after its
+	// own; a batch's checks carry it in the batch's. It follows each
+	// check's, so that a sender those proxies name and Doorman does not
+	// trust is the client, as it would be for a check alone.
+	var chain []string
+	if w.trusted {
+		chain = r.Header["X-Forwarded-For"]
+	}
 	res := batchResponse{Results: make([]batchResult, n)}
 	ids := make([]batchIdentity, n)
 	run := func(cr *checkRunner, i int) {
-		res.Results[i] = cr.verify(s, w, tmpl, headers[i], &ids[i])
+		res.Results[i] = cr.verify(s, w, tmpl, headers[i], chain, &ids[i])
 	}
 	workers := min(batchWorkers, (n+checksPerWorker-1)/checksPerWorker)
 	if workers <= 1 {
@@ -361,9 +371,11 @@ type checkRunner struct {
 	r  http.Request
 }
 
-// verify runs one check of a batch as GET /auth/verify with headers h; the
-// identity of a 200 goes into id.
-func (cr *checkRunner) verify(s *Server, batch *request, tmpl *http.Request, h http.Header, id *batchIdentity) batchResult {
+// verify runs one check of a batch as GET /auth/verify with headers h,
+// followed in X-Forwarded-For by chain, the batch's; the identity of a 200
+// goes into id.
+func (cr *checkRunner) verify(s *Server, batch *request, tmpl *http.Request, h http.Header, chain []string,
+	id *batchIdentity) batchResult {
 	cw := &cr.cw
 	if cw.h == nil {
 		cw.h = make(http.Header, 8)
@@ -379,6 +391,10 @@ func (cr *checkRunner) verify(s *Server, batch *request, tmpl *http.Request, h h
 		// As serve decides for a request of its own.
 		if v := h["X-Request-Id"]; len(v) == 1 && validRequestID(v[0]) {
 			rq.id = v[0]
+		}
+		if len(chain) > 0 {
+			// A copy: the check's values share one array.
+			h["X-Forwarded-For"] = append(slices.Clip(h["X-Forwarded-For"]), chain...)
 		}
 		rq.ip = s.forwardedFor(r, rq)
 	}

@@ -65,8 +65,18 @@ func (e *env) verifyBatch(checks ...[]string) []batchResult {
 // the peer address given.
 func (e *env) verifyBatchFrom(remote string, checks ...[]string) []batchResult {
 	e.t.Helper()
-	w := e.serveDirect("POST", "/auth/verify/batch", remote, strings.NewReader(string(batchBody(checks...))),
-		"Content-Type", "application/json")
+	return e.verifyBatchVia(remote, "", checks...)
+}
+
+// verifyBatchVia is verifyBatchFrom with the batch's own X-Forwarded-For
+// (none when ""), as proxies on the way would have written it.
+func (e *env) verifyBatchVia(remote, xff string, checks ...[]string) []batchResult {
+	e.t.Helper()
+	hdr := []string{"Content-Type", "application/json"}
+	if xff != "" {
+		hdr = append(hdr, "X-Forwarded-For", xff)
+	}
+	w := e.serveDirect("POST", "/auth/verify/batch", remote, strings.NewReader(string(batchBody(checks...))), hdr...)
 	return batchResults(e.t, w.Code, w.Header(), w.Body.Bytes(), len(checks))
 }
 
@@ -250,6 +260,28 @@ func TestVerifyBatchTrustsOnlyTrustedProxies(t *testing.T) {
 	}
 	if aud := audience(r.Headers["X-Doorman-Assertion"]); aud != "" {
 		t.Errorf("untrusted peer: aud %q, want none", aud)
+	}
+
+	// Through a trusted proxy, what the proxy appended to the batch's
+	// X-Forwarded-For follows each check's, as it would follow a check
+	// sent alone: a sender it names and Doorman does not trust is the
+	// client; a trusted one passes the check's own address on.
+	for _, c := range []struct{ via, want string }{
+		{"203.0.113.50", "203.0.113.50"},
+		{"10.0.0.7", "203.0.113.5"},
+		{"10.0.0.7, 198.51.100.1", "198.51.100.1"},
+	} {
+		if r := e.verifyBatchVia("10.0.0.2:4000", c.via, check)[0]; r.Status != http.StatusOK {
+			t.Fatalf("via %s: %+v", c.via, r)
+		}
+		if s := seen(); s.IP != c.want {
+			t.Errorf("batch via %s: session shows %s, want %s", c.via, s.IP, c.want)
+		}
+		alone := e.serveDirect("GET", "/auth/verify", "10.0.0.2:4000", nil, "Authorization", "Bearer "+v.Token,
+			"X-Forwarded-For", "203.0.113.5, "+c.via)
+		if s := seen(); alone.Code != http.StatusOK || s.IP != c.want {
+			t.Errorf("the same check alone via %s: %d, session shows %s, want %s", c.via, alone.Code, s.IP, c.want)
+		}
 	}
 
 	// A trusted proxy's request id names the check's error; anyone
