@@ -15,11 +15,15 @@ import (
 
 // BenchmarkHostApp measures a trivial host application alone (bare) and
 // behind the middleware checking every request against a real Doorman on
-// the same machine, in one run so that they compare: with its default
-// options, all requests of one session (middleware: concurrent checks
-// coalesce), the same over 16 sessions (middleware-16-sessions: as many
-// sessions as concurrent requests, so few coalesce), and one session with
-// coalescing off (uncoalesced).
+// the same machine, in one run so that they compare. With the default
+// options (checks that arrive while exchanges are in flight share a POST
+// /auth/verify/batch, identical ones one item of it): all requests of one
+// session (middleware) and the same over 16 sessions
+// (middleware-16-sessions: as many sessions as concurrent requests, so few
+// checks are identical and batching does the sharing). With batching off,
+// one GET /auth/verify per check, as before batching: per-request and
+// per-request-16-sessions (identical concurrent checks still coalesce), and
+// per-request-uncoalesced (coalescing off too, one session).
 func BenchmarkHostApp(b *testing.B) {
 	e := startDoorman(b, doormanhttp.Config{})
 	e.svc.SignInLimits = app.SignInLimits{PerEmail: 1000, EmailBurst: 100}
@@ -29,20 +33,23 @@ func BenchmarkHostApp(b *testing.B) {
 		tokens = append(tokens, t)
 	}
 	hostApp := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
-	c, err := client.New(e.srv.URL, client.Options{})
-	if err != nil {
-		b.Fatal(err)
+	newMiddleware := func(opts client.Options) http.Handler {
+		c, err := client.New(e.srv.URL, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return c.Middleware(hostApp)
 	}
-	plain, err := client.New(e.srv.URL, client.Options{DisableCoalescing: true})
-	if err != nil {
-		b.Fatal(err)
-	}
+	batched := newMiddleware(client.Options{})
+	perRequest := newMiddleware(client.Options{DisableBatching: true})
+	uncoalesced := newMiddleware(client.Options{DisableBatching: true, DisableCoalescing: true})
 	for _, bc := range []struct {
 		name     string
 		h        http.Handler
 		sessions int
-	}{{"bare", hostApp, 1}, {"middleware", c.Middleware(hostApp), 1},
-		{"middleware-16-sessions", c.Middleware(hostApp), 16}, {"uncoalesced", plain.Middleware(hostApp), 1}} {
+	}{{"bare", hostApp, 1}, {"middleware", batched, 1}, {"middleware-16-sessions", batched, 16},
+		{"per-request", perRequest, 1}, {"per-request-16-sessions", perRequest, 16},
+		{"per-request-uncoalesced", uncoalesced, 1}} {
 		b.Run(bc.name, func(b *testing.B) {
 			host := httptest.NewServer(bc.h)
 			defer host.Close()

@@ -355,7 +355,8 @@ func TestMiddlewareForwardsClient(t *testing.T) {
 	}
 }
 
-// What each check sends Doorman, seen by a server that records it.
+// What each check sends Doorman, seen by a server that records it
+// (TestBatchRequest: the same in a batch).
 func TestVerifyRequest(t *testing.T) {
 	var got http.Header
 	rec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -363,7 +364,8 @@ func TestVerifyRequest(t *testing.T) {
 		w.WriteHeader(http.StatusUnauthorized)
 	}))
 	defer rec.Close()
-	c := newClient(t, rec.URL, client.Options{CookieName: "sid", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	c := newClient(t, rec.URL, client.Options{CookieName: "sid", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
+		DisableBatching: true})
 	req := httptest.NewRequest("GET", "http://app.internal/a%20b/c?secret=1", nil)
 	req.RemoteAddr = "10.1.2.3:4000"
 	req.Header.Set("Cookie", "sid=tok; doorman_session=other; theme=dark")

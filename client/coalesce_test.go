@@ -46,7 +46,8 @@ func TestCoalescingNeverAnswersWithAnEarlierExchange(t *testing.T) {
 		}
 	}))
 	defer doormanStub.Close()
-	c := newClient(t, doormanStub.URL, client.Options{})
+	// The stub answers /auth/verify's way: one check an exchange.
+	c := newClient(t, doormanStub.URL, client.Options{DisableBatching: true})
 	check := func() error {
 		req := httptest.NewRequest("GET", "/", nil)
 		req.Header.Set("Authorization", "Bearer same-token")
@@ -100,7 +101,7 @@ func TestCoalescingRevocationRace(t *testing.T) {
 		exchanges.Add(1)
 		inner.ServeHTTP(w, r)
 	})
-	c := newClient(t, e.srv.URL, client.Options{})
+	c := newClient(t, e.srv.URL, client.Options{DisableBatching: true})
 	const rounds, workers = 20, 8
 	var checks atomic.Int64
 	for round := range rounds {

@@ -2,6 +2,7 @@ package http
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/netip"
 	"time"
 
@@ -65,4 +66,24 @@ const (
 // AllowedRedirect is allowedRedirect, for its table test.
 func AllowedRedirect(v string, hosts []string, httpsOnly bool) string {
 	return allowedRedirect(v, hosts, httpsOnly)
+}
+
+// BatchJSONBothWays is one /auth/verify/batch answer: a 200 whose headers
+// all hold s, and an error with s as its message and reason.
+func BatchJSONBothWays(s string) (fast, std []byte) {
+	errJSON := (&errorBody{errorJSON{Code: "unauthorized", Message: s, Reason: s, RequestID: "req"}}).appendJSON(nil)
+	inner := errJSON[len(`{"error":`) : len(errJSON)-1]
+	return encodeBothWays(&batchResponse{Results: []batchResult{
+		{Status: 200, Headers: &batchIdentity{UserID: s, Email: s, Role: s, AccountID: s, SessionID: s, Assertion: s}},
+		{Status: 401, Error: inner},
+		{Status: 503},
+	}})
+}
+
+// BatchCheckHeaders reads a check's "headers" value as POST
+// /auth/verify/batch does: the headers, or why they are refused.
+func BatchCheckHeaders(b []byte) (http.Header, string) {
+	var c checkHeaders
+	c.UnmarshalJSON(b)
+	return c.h, c.bad
 }

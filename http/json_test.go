@@ -51,6 +51,7 @@ func TestJSONAppenders(t *testing.T) {
 			"error":     pair(doormanhttp.ErrorJSONBothWays("invalid", str, str, "req"+str)),
 			"no reason": pair(doormanhttp.ErrorJSONBothWays("invalid", str, "", "req")),
 			"string":    pair(doormanhttp.StringJSONBothWays(str)),
+			"batch":     pair(doormanhttp.BatchJSONBothWays(str)),
 		} {
 			if !bytes.Equal(pair[0], pair[1]) {
 				t.Errorf("%s %q:\nappender      %s\nencoding/json %s", name, str, pair[0], pair[1])

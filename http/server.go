@@ -103,6 +103,7 @@ var routes = []route{
 	{Route{"POST", "/api/v1/invitations/accept", "Accept invitation"}, false, (*Server).acceptInvitation},
 	{Route{"GET", "/api/v1/whoami", "Who am I"}, true, (*Server).whoami},
 	{Route{"GET", "/auth/verify", "Forward auth"}, true, (*Server).verify},
+	{Route{"POST", pathVerifyBatch, "Forward auth, batched"}, false, (*Server).verifyBatch},
 	{Route{"GET", pathForward, "Forward auth"}, true, (*Server).verify},
 	{Route{"GET", "/api/v1/sessions", "List sessions"}, true, (*Server).listSessions},
 	{Route{"GET", "/api/v1/sessions/{id}", "Session details"}, true, (*Server).getSession},
@@ -174,6 +175,10 @@ type Server struct {
 	// for such a path and method the mux could only pick the same handler.
 	exact map[string]exactRoute
 
+	// verifyEndpoint is GET /auth/verify, which each check of a batch runs
+	// through (verify_batch.go).
+	verifyEndpoint *endpoint
+
 	ui *ui // the web interface (ui_routes.go)
 }
 
@@ -221,7 +226,11 @@ func NewServer(svc *app.Service, cfg Config) *Server {
 
 	for i := range routes {
 		rt := &routes[i]
-		var h http.Handler = &endpoint{s: s, rt: rt}
+		ep := &endpoint{s: s, rt: rt}
+		if rt.Pattern() == "GET /auth/verify" {
+			s.verifyEndpoint = ep
+		}
+		var h http.Handler = ep
 		if !safeMethod(rt.Method) {
 			h = s.cop.Handler(h)
 		}

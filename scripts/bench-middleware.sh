@@ -8,6 +8,7 @@
 #
 #   scripts/bench-middleware.sh
 #   SESSIONS=1 scripts/bench-middleware.sh    # every request one session's
+#   MIDDLEWARE_FLAGS=-disable-batching scripts/bench-middleware.sh   # one GET /auth/verify per check
 #
 # Needs wrk, curl and Go. DURATION (default 10s) per run.
 set -euo pipefail
@@ -62,10 +63,11 @@ run() { # run NAME [hostapp flags]: wrk against the host application started wit
   if grep -q 'Non-2xx' "$work/$1.txt"; then grep 'Non-2xx' "$work/$1.txt" >&2; exit 1; fi
   sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$work/$1.txt"
 }
-echo "machine: $(nproc) CPUs, $(go version | cut -d' ' -f3), doorman serve (SQLite, default flags), wrk -c64 $DURATION per run over $SESSIONS sessions, $ROUNDS rounds"
+echo "machine: $(nproc) CPUs, $(go version | cut -d' ' -f3), doorman serve (SQLite, default flags), wrk -c64 $DURATION per run over $SESSIONS sessions, $ROUNDS rounds, middleware flags: ${MIDDLEWARE_FLAGS:-none}"
 ratios=()
 for r in $(seq "$ROUNDS"); do
-  mw=$(run middleware -doorman http://127.0.0.1:18460)
+  # shellcheck disable=SC2086 # the flags are words
+  mw=$(run middleware -doorman http://127.0.0.1:18460 ${MIDDLEWARE_FLAGS:-})
   bare=$(run bare)
   ratio=$(echo "scale=2; $mw / $bare" | bc)
   ratios+=("$ratio")

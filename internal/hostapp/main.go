@@ -1,7 +1,8 @@
 // Command hostapp is a trivial host application for measuring Doorman's Go
 // middleware as users run it: its own process, Doorman in another. With
 // -doorman it checks every request through client.Middleware (default
-// options); without, it answers every request as it is (the baseline).
+// options, or one GET /auth/verify per check with -disable-batching);
+// without, it answers every request as it is (the baseline).
 // scripts/bench-middleware.sh runs both under wrk.
 package main
 
@@ -17,12 +18,13 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:18470", "address to listen on")
 	doorman := flag.String("doorman", "", "Doorman's base URL; empty: no middleware")
+	perRequest := flag.Bool("disable-batching", false, "one GET /auth/verify per check (client.Options.DisableBatching)")
 	flag.Parse()
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
 	if *doorman != "" {
-		c, err := client.New(*doorman, client.Options{})
+		c, err := client.New(*doorman, client.Options{DisableBatching: *perRequest})
 		if err != nil {
 			log.Fatal(err)
 		}
