@@ -19,12 +19,13 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:18470", "address to listen on")
 	doorman := flag.String("doorman", "", "Doorman's base URL; empty: no middleware")
 	perRequest := flag.Bool("disable-batching", false, "one GET /auth/verify per check (client.Options.DisableBatching)")
+	maxBatches := flag.Int("max-batches", 0, "batches in flight at most (client.Options.MaxBatchesInFlight; 0: the default)")
 	flag.Parse()
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
 	if *doorman != "" {
-		c, err := client.New(*doorman, client.Options{DisableBatching: *perRequest})
+		c, err := client.New(*doorman, client.Options{DisableBatching: *perRequest, MaxBatchesInFlight: *maxBatches})
 		if err != nil {
 			log.Fatal(err)
 		}
