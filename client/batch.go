@@ -60,6 +60,9 @@ type batchItem struct {
 	done chan struct{}
 	id   *Identity // set, with err, before done is closed
 	err  error
+	// callers is how many checks have joined the item; only tests read it
+	// (export_test.go), to know a burst has gathered before they go on.
+	callers int
 }
 
 const (
@@ -106,6 +109,7 @@ func (b *batcher) do(ctx context.Context, h http.Header) (*Identity, error) {
 			b.byKey[key] = it
 		}
 	}
+	it.callers++
 	var send []*batchItem
 	if b.inFlight < b.max && (key == "" || b.flying[key] == 0) {
 		send = b.takeLocked()

@@ -1,12 +1,16 @@
 package client
 
-// PendingChecks is how many distinct checks of c wait for a batch to be
-// sent, for tests that must know a check has joined one before they go on.
-func PendingChecks(c *Client) int {
+// WaitingCallers is how many checks of c, coalesced or not, wait for a
+// batch to be sent.
+func WaitingCallers(c *Client) int {
 	if c.batch == nil {
 		return 0
 	}
 	c.batch.mu.Lock()
 	defer c.batch.mu.Unlock()
-	return len(c.batch.pending)
+	n := 0
+	for _, it := range c.batch.pending {
+		n += it.callers
+	}
+	return n
 }
