@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,30 +18,7 @@ import (
 
 // twoNodes runs f with two stores on one database, as two servers have.
 func twoNodes(t *testing.T, f func(t *testing.T, a, b doorman.Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "doorman.db")
-		open := func() doorman.Store {
-			s, err := sqlite.Open(t.Context(), path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		}
-		f(t, open(), open())
-	})
-	t.Run("postgres", func(t *testing.T) {
-		dsn := testdb.PostgresDSN(t)
-		open := func() doorman.Store {
-			s, err := postgres.Open(context.Background(), dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		}
-		f(t, open(), open())
-	})
+	testdb.OneDatabase(t, func(t *testing.T, open func() doorman.Store) { f(t, open(), open()) })
 }
 
 // keyFixture is an account "Company" with an admin signed in and a member.

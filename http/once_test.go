@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -22,8 +21,6 @@ import (
 	"github.com/doorman/doorman/demo"
 	doormanhttp "github.com/doorman/doorman/http"
 	"github.com/doorman/doorman/internal/testdb"
-	"github.com/doorman/doorman/postgres"
-	"github.com/doorman/doorman/sqlite"
 )
 
 // once returns the one-time form token of the page at path, shown anew.
@@ -364,30 +361,7 @@ func TestPasswordChangedTwice(t *testing.T) {
 // form sent to both at once does its action once, on SQLite and on
 // PostgreSQL. Both answers are the one answer.
 func TestFormSentTwiceAcrossNodes(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "doorman.db")
-		testFormSentTwiceAcrossNodes(t, func() doorman.Store {
-			s, err := sqlite.Open(t.Context(), path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		dsn := testdb.PostgresDSN(t)
-		testFormSentTwiceAcrossNodes(t, func() doorman.Store {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			s, err := postgres.Open(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		})
-	})
+	testdb.OneDatabase(t, testFormSentTwiceAcrossNodes)
 }
 
 func testFormSentTwiceAcrossNodes(t *testing.T, open func() doorman.Store) {

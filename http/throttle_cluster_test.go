@@ -2,14 +2,12 @@ package http_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,8 +15,6 @@ import (
 	"github.com/doorman/doorman/app"
 	doormanhttp "github.com/doorman/doorman/http"
 	"github.com/doorman/doorman/internal/testdb"
-	"github.com/doorman/doorman/postgres"
-	"github.com/doorman/doorman/sqlite"
 )
 
 // TestSignInThrottledAcrossNodes: two Doorman nodes, each its own store
@@ -27,30 +23,7 @@ import (
 // after five: the limit is the cluster's, not each node's. A node started
 // afterwards (a restart) refuses too, until the wait is over.
 func TestSignInThrottledAcrossNodes(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "doorman.db")
-		testSignInThrottledAcrossNodes(t, func() doorman.Store {
-			s, err := sqlite.Open(t.Context(), path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		dsn := testdb.PostgresDSN(t)
-		testSignInThrottledAcrossNodes(t, func() doorman.Store {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			s, err := postgres.Open(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		})
-	})
+	testdb.OneDatabase(t, testSignInThrottledAcrossNodes)
 }
 
 func testSignInThrottledAcrossNodes(t *testing.T, open func() doorman.Store) {

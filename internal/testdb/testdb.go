@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/doorman/doorman"
 	"github.com/doorman/doorman/postgres"
 	"github.com/doorman/doorman/sqlite"
 )
@@ -65,6 +66,37 @@ func Postgres(tb testing.TB) *postgres.Store {
 func PostgresDSN(tb testing.TB) string {
 	tb.Helper()
 	return newSchema(tb)
+}
+
+// OneDatabase runs f once on SQLite and once on PostgreSQL, as subtests,
+// with open returning a new store on one database each time it is called:
+// the stores of several Doorman nodes. Each store is closed when the
+// subtest ends.
+func OneDatabase(t *testing.T, f func(t *testing.T, open func() doorman.Store)) {
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "doorman.db")
+		f(t, func() doorman.Store {
+			s, err := sqlite.Open(t.Context(), path)
+			if err != nil {
+				t.Fatalf("testdb: open sqlite: %v", err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn := PostgresDSN(t)
+		f(t, func() doorman.Store {
+			ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+			defer cancel()
+			s, err := postgres.Open(ctx, dsn)
+			if err != nil {
+				t.Fatalf("testdb: open postgres: %v", err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		})
+	})
 }
 
 // newSchema creates a schema doorman_test_<hex>, registers its drop, and
