@@ -90,23 +90,30 @@ func (b *batcher) do(ctx context.Context, h http.Header) (*Identity, error) {
 	if b.perRequest.Load() {
 		return b.c.perRequest(ctx, h)
 	}
-	enc, ok := appendCheck(nil, h)
-	if !ok {
-		// Doorman refuses a batch holding a value no request could carry
-		// (it would refuse the whole batch): such a check asks alone.
-		return b.c.perRequest(ctx, h)
-	}
 	key := ""
 	if !b.c.opts.DisableCoalescing {
 		key = coalesceKey(h)
 	}
+	// A check that joins a pending item is not encoded: the item's
+	// encoding, of the same question, is what goes.
 	b.mu.Lock()
 	it := b.byKey[key]
 	if key == "" || it == nil {
-		it = &batchItem{h: h, key: key, json: enc, done: make(chan struct{})}
-		b.pending = append(b.pending, it)
-		if key != "" {
-			b.byKey[key] = it
+		b.mu.Unlock()
+		enc, ok := appendCheck(nil, h)
+		if !ok {
+			// Doorman refuses a batch holding a value no request could
+			// carry (it would refuse the whole batch): such a check asks
+			// alone.
+			return b.c.perRequest(ctx, h)
+		}
+		b.mu.Lock()
+		if it = b.byKey[key]; key == "" || it == nil { // none gathered meanwhile
+			it = &batchItem{h: h, key: key, json: enc, done: make(chan struct{})}
+			b.pending = append(b.pending, it)
+			if key != "" {
+				b.byKey[key] = it
+			}
 		}
 	}
 	it.callers++
@@ -149,10 +156,8 @@ func (b *batcher) takeLocked() []*batchItem {
 		b.pending = nil
 	}
 	for _, it := range batch {
-		if it.key != "" {
-			if b.byKey[it.key] == it {
-				delete(b.byKey, it.key)
-			}
+		if it.key != "" { // the one pending item of its key
+			delete(b.byKey, it.key)
 			b.flying[it.key]++
 		}
 	}
