@@ -54,12 +54,10 @@ type batcher struct {
 // batchItem is one check of a batch, shared by the checks that asked the
 // same question before it was sent.
 type batchItem struct {
-	h    http.Header
-	key  string // coalesceKey(h); "" when it is shared by none
-	json []byte // the check as the batch carries it
-	done chan struct{}
-	id   *Identity // set, with err, before done is closed
-	err  error
+	h      http.Header
+	key    string // coalesceKey(h); "" when it is shared by none
+	json   []byte // the check as the batch carries it
+	flight        // its result, set before done is closed
 	// callers is how many checks have joined the item; only tests read it
 	// (export_test.go), to know a burst has gathered before they go on.
 	callers int
@@ -109,7 +107,7 @@ func (b *batcher) do(ctx context.Context, h http.Header) (*Identity, error) {
 		}
 		b.mu.Lock()
 		if it = b.byKey[key]; key == "" || it == nil { // none gathered meanwhile
-			it = &batchItem{h: h, key: key, json: enc, done: make(chan struct{})}
+			it = &batchItem{h: h, key: key, json: enc, flight: flight{done: make(chan struct{})}}
 			b.pending = append(b.pending, it)
 			if key != "" {
 				b.byKey[key] = it
@@ -126,16 +124,7 @@ func (b *batcher) do(ctx context.Context, h http.Header) (*Identity, error) {
 	if send != nil {
 		go b.run(send)
 	}
-	select {
-	case <-it.done:
-		if it.id == nil {
-			return nil, it.err
-		}
-		id := *it.id // each caller gets its own copy
-		return &id, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return it.wait(ctx)
 }
 
 // takeLocked removes the next batch from the pending checks: at least one,

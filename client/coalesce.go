@@ -71,6 +71,12 @@ func (g *coalescer) do(ctx context.Context, key string, fn func(context.Context)
 			g.run(ctx, key, fs, f, fn)
 		}()
 	}
+	return f.wait(ctx)
+}
+
+// wait returns f's result once it is in, each caller its own copy of the
+// Identity, or ctx's error if ctx ends first.
+func (f *flight) wait(ctx context.Context) (*Identity, error) {
 	select {
 	case <-f.done:
 		if f.id == nil {
