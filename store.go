@@ -1,6 +1,9 @@
 package doorman
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Store persists Doorman's objects: it is the store of every concern at
 // once, each a small interface in the file of its domain whose method
@@ -75,3 +78,18 @@ func Uncached(ctx context.Context) bool {
 	v, _ := ctx.Value(uncachedKey{}).(bool)
 	return v
 }
+
+// ReuseWindow is how long after sending a check the Go middleware (package
+// client) may answer requests of the same shape (the same credentials,
+// client address, User-Agent, client hints and host) with Doorman's answer
+// to it, without asking again: POST /auth/verify/batch gives each valid
+// session's result a window of at most this (reuse_ms), shorter when the
+// session ends sooner, and none for API keys and bound sessions.
+//
+// What keeps this exact is on the stores' side: every write that ends or
+// alters a principal (the writes that settle on PostgreSQL) returns
+// ReuseWindow after its commit (on PostgreSQL, after the node cache's lease
+// too). A check answered from reuse after that return was sent less than
+// ReuseWindow before it, so after the commit, and Doorman's answer to it
+// already said the session had ended.
+const ReuseWindow = 50 * time.Millisecond

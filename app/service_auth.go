@@ -323,3 +323,20 @@ func (l *logLimit) due(now time.Time) (int, bool) {
 	l.last, l.skipped = now, 0
 	return n, true
 }
+
+// ReuseFor is how long a host's Go middleware may answer requests of the
+// same shape with Authenticate's answer for p, counted from when it sent
+// the check: doorman.ReuseWindow, less when the session ends sooner (its
+// deadline as of now), and none for an API key (each of its requests is
+// counted) or a bound session (each request proves its key anew).
+func (s *Service) ReuseFor(p *doorman.Principal) time.Duration {
+	sess := p.Session
+	if p.APIKey != nil || sess == nil || sess.Binding != nil {
+		return 0
+	}
+	d := doorman.ReuseWindow
+	if end, _ := doorman.Deadline(sess, p.Account.Settings); !end.IsZero() {
+		d = min(d, end.Sub(s.now()))
+	}
+	return max(d, 0)
+}

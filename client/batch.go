@@ -49,6 +49,8 @@ type batcher struct {
 	// perRequest is set for good when Doorman has no batch endpoint (a
 	// Doorman older than it): every check is then its own /auth/verify.
 	perRequest atomic.Bool
+
+	reuse reuses
 }
 
 // batchItem is one check of a batch, shared by the checks that asked the
@@ -91,6 +93,9 @@ func (b *batcher) do(ctx context.Context, h http.Header) (*Identity, error) {
 	key := ""
 	if !b.c.opts.DisableCoalescing {
 		key = coalesceKey(h)
+		if id := b.reuse.get(key, b.c.opts.Now()); id != nil {
+			return id, nil
+		}
 	}
 	// A check that joins a pending item is not encoded: the item's
 	// encoding, of the same question, is what goes.
@@ -191,6 +196,9 @@ func (b *batcher) send(batch []*batchItem) {
 		b.sendEach(batch)
 		return
 	}
+	// Before the request exists: a reuse window counts from no later
+	// than Doorman could have received the batch.
+	sent := b.c.opts.Now()
 	body := batchBody(batch)
 	results, status, err := b.c.exchangeBatch(ctx, body, len(batch))
 	switch {
@@ -222,6 +230,9 @@ func (b *batcher) send(batch []*batchItem) {
 			id := Identity{UserID: r.Headers.UserID, Email: r.Headers.Email, Role: r.Headers.Role,
 				AccountID: r.Headers.AccountID, SessionID: r.Headers.SessionID}
 			it.id, it.err = b.c.outcome(ctx, r.Status, id, r.Headers.Assertion, r.Error.Reason)
+			if it.key != "" && !b.c.opts.DisableReuse {
+				b.reuse.keep(it.key, it.id, it.err, sent, r.ReuseMS)
+			}
 		}
 	}
 }
@@ -266,7 +277,10 @@ type batchResult struct {
 		SessionID string `json:"X-Doorman-Session-Id"`
 		Assertion string `json:"X-Doorman-Assertion"`
 	} `json:"headers"`
-	Error struct {
+	// ReuseMS is how long after sending the check its answer may be
+	// reused for checks of the same question (doorman.ReuseWindow).
+	ReuseMS int64 `json:"reuse_ms"`
+	Error   struct {
 		Reason string `json:"reason"`
 	} `json:"error"`
 }
@@ -374,18 +388,13 @@ func (r *resultReader) result(res *batchResult) bool {
 	ok := r.object(func(key []byte) bool {
 		switch {
 		case string(key) == "status":
-			start := r.i
-			for r.i < len(r.b) && r.b[r.i] >= '0' && r.b[r.i] <= '9' {
-				r.i++
-			}
-			if r.i == start || r.i-start > 3 || r.b[start] == '0' {
-				return false // none, too many, or a leading zero: not a status
-			}
-			res.Status = 0
-			for _, c := range r.b[start:r.i] {
-				res.Status = res.Status*10 + int(c-'0')
-			}
-			return true
+			n, ok := r.uint(3)
+			res.Status = int(n)
+			return ok && n > 0
+		case string(key) == "reuse_ms":
+			n, ok := r.uint(9)
+			res.ReuseMS = n
+			return ok
 		case string(key) == "headers":
 			return r.object(func(key []byte) bool {
 				for j, k := range identityKeys {
@@ -430,6 +439,23 @@ func (r *resultReader) result(res *batchResult) bool {
 		res.Error.Reason = string(reason)
 	}
 	return true
+}
+
+// uint reads a number of at most digits digits, without sign, fraction or
+// leading zero (0 itself aside).
+func (r *resultReader) uint(digits int) (int64, bool) {
+	start := r.i
+	for r.i < len(r.b) && r.b[r.i] >= '0' && r.b[r.i] <= '9' {
+		r.i++
+	}
+	if r.i == start || r.i-start > digits || (r.b[start] == '0' && r.i-start > 1) {
+		return 0, false
+	}
+	var n int64
+	for _, c := range r.b[start:r.i] {
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // object reads an object, calling member for each key with the reader at

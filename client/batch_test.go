@@ -379,10 +379,28 @@ func TestBatchRevocationRace(t *testing.T) {
 		load.Wait()
 	}()
 
-	const rounds, workers = 25, 4
+	checks := raceRevocations(t, c, 25, func(round int) (string, *doorman.Principal) {
+		return e.signIn(t, fmt.Sprintf("192.0.2.%d", round+1), "")
+	}, func(p *doorman.Principal) error { return e.svc.SignOut(ctx, p, app.Meta{}) })
+	t.Logf("%d checks of the signed-out sessions, %d batches, %d items", checks, tp.batches.Load(), tp.items.Load())
+	if n := tp.singles.Load(); n != 0 {
+		t.Errorf("%d checks went alone to /auth/verify", n)
+	}
+}
+
+// raceRevocations runs rounds of: a session signed in (signIn) is checked
+// through c by four goroutines all along while it is signed out (signOut);
+// once the sign-out is acknowledged, the very next check and every check
+// that begins afterwards must be refused. It returns how many checks were
+// made.
+func raceRevocations(t *testing.T, c *client.Client, rounds int, signIn func(round int) (string, *doorman.Principal),
+	signOut func(*doorman.Principal) error) int64 {
+	t.Helper()
+	ctx := context.Background()
+	const workers = 4
 	var checks atomic.Int64
 	for round := range rounds {
-		token, p := e.signIn(t, fmt.Sprintf("192.0.2.%d", round+1), "")
+		token, p := signIn(round)
 		if _, err := verifyToken(ctx, c, token); err != nil {
 			t.Fatalf("round %d, before the sign-out: %v", round, err)
 		}
@@ -414,7 +432,7 @@ func TestBatchRevocationRace(t *testing.T) {
 				}
 			})
 		}
-		if err := e.svc.SignOut(ctx, p, app.Meta{}); err != nil && doorman.ErrorCode(err) != doorman.ENOTFOUND {
+		if err := signOut(p); err != nil && doorman.ErrorCode(err) != doorman.ENOTFOUND {
 			t.Fatal(err)
 		}
 		acked.Store(true)
@@ -431,10 +449,7 @@ func TestBatchRevocationRace(t *testing.T) {
 			t.Fatalf("round %d: %d checks that began after the sign-out was acknowledged were let through", round, n)
 		}
 	}
-	t.Logf("%d checks of the signed-out sessions, %d batches, %d items", checks.Load(), tp.batches.Load(), tp.items.Load())
-	if n := tp.singles.Load(); n != 0 {
-		t.Errorf("%d checks went alone to /auth/verify", n)
-	}
+	return checks.Load()
 }
 
 // When Doorman cannot be reached, or answers a batch with anything but its
@@ -444,11 +459,15 @@ func TestBatchUnavailable(t *testing.T) {
 	ctx := context.Background()
 	e := startDoorman(t, doormanhttp.Config{})
 	token, _ := e.signIn(t, "", "")
-	c := newClient(t, e.srv.URL, client.Options{})
+	clk := newTestClock()
+	c := newClient(t, e.srv.URL, client.Options{Now: clk.Now})
 	if _, err := verifyToken(ctx, c, token); err != nil {
 		t.Fatalf("Doorman up: %v", err)
 	}
 	e.srv.Close()
+	// Once the answer's reuse window has passed, the question goes to
+	// Doorman, which does not answer.
+	clk.Advance(doorman.ReuseWindow)
 	if _, err := verifyToken(ctx, c, token); !errors.Is(err, client.ErrUnavailable) || errors.Is(err, client.ErrUnauthorized) {
 		t.Errorf("Doorman down: %v, want ErrUnavailable", err)
 	}
@@ -574,7 +593,8 @@ func TestBatchCallerCancellation(t *testing.T) {
 	tokX, pX := e.signIn(t, "192.0.2.1", "")
 	tokA, _ := e.signIn(t, "192.0.2.2", "")
 	tokB, pB := e.signIn(t, "192.0.2.3", "")
-	c := newClient(t, e.srv.URL, client.Options{MaxBatchesInFlight: 1})
+	// Without reuse, the later check of X below asks Doorman.
+	c := newClient(t, e.srv.URL, client.Options{MaxBatchesInFlight: 1, DisableReuse: true})
 
 	tp.hold.Store(true)
 	ctxX, cancelX := context.WithCancel(context.Background())

@@ -164,6 +164,18 @@ type Options struct {
 	// Doorman work on more checks at once; fewer makes larger batches.
 	// Default 4.
 	MaxBatchesInFlight int
+	// DisableReuse makes every check ask Doorman. By default, a batched
+	// check's answer that a session is valid also answers the same
+	// question (as for coalescing) for as long after the check was sent as
+	// Doorman allows (reuse_ms: at most 50 ms, shorter when the session
+	// ends sooner, never for API keys or bound sessions), without asking
+	// again. Doorman acknowledges every revocation only that long after
+	// its commit, so reuse admits nothing a revocation has ended once it
+	// was acknowledged; a busy session then costs Doorman one check per
+	// window rather than one per request, and its last page and activity
+	// are those of the checks Doorman saw. Reuse needs batching and
+	// coalescing.
+	DisableReuse bool
 }
 
 // Client checks sessions against one Doorman server. It is safe for
@@ -329,7 +341,8 @@ func (c *Client) Verify(ctx context.Context, r *http.Request) (*Identity, error)
 // coalesceKey is what makes two checks the same question for Doorman: every
 // header sent but the path (X-Forwarded-Uri), which Doorman keeps only as
 // the session's last page. The key holds credentials; it lives in memory
-// while the exchange is in flight and is never logged.
+// while the exchange is in flight and its answer may be reused, and is
+// never logged.
 func coalesceKey(h http.Header) string {
 	var b strings.Builder
 	for _, k := range coalesceHeaders {

@@ -46,11 +46,25 @@ func startDoorman(tb testing.TB, cfg doormanhttp.Config) *doormanEnv {
 // test that must know the address before the server is made.
 func startDoormanOn(tb testing.TB, ln net.Listener, cfg doormanhttp.Config) *doormanEnv {
 	tb.Helper()
-	svc := app.NewService(testdb.SQLite(tb), argon2id.Hasher{Params: argon2id.Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
-	svc.Log = slog.New(slog.DiscardHandler)
+	svc := newService(testdb.SQLite(tb))
 	if _, err := svc.CreateUser(context.Background(), "Acme", "ana@acme.test", "Ana", doorman.RoleAdmin, password); err != nil {
 		tb.Fatal(err)
 	}
+	return serveDoorman(tb, svc, ln, cfg)
+}
+
+// newService is a Doorman service on store, with a fast password hash and
+// no logs.
+func newService(store doorman.Store) *app.Service {
+	svc := app.NewService(store, argon2id.Hasher{Params: argon2id.Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
+	svc.Log = slog.New(slog.DiscardHandler)
+	return svc
+}
+
+// serveDoorman serves svc on ln (a new listener when nil) until the test
+// ends.
+func serveDoorman(tb testing.TB, svc *app.Service, ln net.Listener, cfg doormanhttp.Config) *doormanEnv {
+	tb.Helper()
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	e := &doormanEnv{svc: svc}
 	e.srv = httptest.NewUnstartedServer(doormanhttp.NewServer(svc, cfg).Handler())
@@ -78,6 +92,19 @@ func (e *doormanEnv) signIn(tb testing.TB, ip, ua string) (string, *doorman.Prin
 	}
 	return token, p
 }
+
+// testClock is a clock for client.Options.Now that tests move by hand,
+// starting at the real time (assertions are checked against it).
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newTestClock() *testClock { return &testClock{t: time.Now()} }
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *testClock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func newClient(tb testing.TB, base string, opts client.Options) *client.Client {
 	tb.Helper()
@@ -224,7 +251,8 @@ func TestMiddlewareUnavailable(t *testing.T) {
 	e := startDoorman(t, doormanhttp.Config{})
 	token, _ := e.signIn(t, "", "")
 	var unavailable error
-	c := newClient(t, e.srv.URL, client.Options{OnUnavailable: func(w http.ResponseWriter, r *http.Request, err error) {
+	clk := newTestClock()
+	c := newClient(t, e.srv.URL, client.Options{Now: clk.Now, OnUnavailable: func(w http.ResponseWriter, r *http.Request, err error) {
 		unavailable = err
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}})
@@ -238,6 +266,7 @@ func TestMiddlewareUnavailable(t *testing.T) {
 	}
 
 	e.srv.Close()
+	clk.Advance(doorman.ReuseWindow) // past the answer's reuse window
 	if a := get(t, host.URL+"/", "Authorization", "Bearer "+token); a.status != http.StatusServiceUnavailable || !errors.Is(unavailable, client.ErrUnavailable) {
 		t.Fatalf("Doorman down: %d, error %v; want 503 and ErrUnavailable", a.status, unavailable)
 	}

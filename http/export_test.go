@@ -74,7 +74,7 @@ func BatchJSONBothWays(s string) (fast, std []byte) {
 	errJSON := (&errorBody{errorJSON{Code: "unauthorized", Message: s, Reason: s, RequestID: "req"}}).appendJSON(nil)
 	inner := errJSON[len(`{"error":`) : len(errJSON)-1]
 	return encodeBothWays(&batchResponse{Results: []batchResult{
-		{Status: 200, Headers: &batchIdentity{UserID: s, Email: s, Role: s, AccountID: s, SessionID: s, Assertion: s}},
+		{Status: 200, Headers: &batchIdentity{UserID: s, Email: s, Role: s, AccountID: s, SessionID: s, Assertion: s}, ReuseMS: 50},
 		{Status: 401, Error: inner},
 		{Status: 503},
 	}})

@@ -215,10 +215,14 @@ type batchResponse struct {
 }
 
 // batchResult is what /auth/verify answered one check: its status, and the
-// identity headers of a 200 or the error object of any other status.
+// identity headers of a 200 or the error object of any other status. A 200
+// for a session also says for how many milliseconds after sending the check
+// its sender may answer requests of the same shape with it
+// (doorman.ReuseWindow; none when 0).
 type batchResult struct {
 	Status  int             `json:"status"`
 	Headers *batchIdentity  `json:"headers,omitempty"`
+	ReuseMS int64           `json:"reuse_ms,omitempty"`
 	Error   json.RawMessage `json:"error,omitempty"`
 }
 
@@ -255,6 +259,10 @@ func (v *batchResponse) appendJSON(b []byte) []byte {
 			b = append(b, `,"X-Doorman-Assertion":`...)
 			b = appendString(b, id.Assertion)
 			b = append(b, '}')
+		}
+		if r.ReuseMS > 0 {
+			b = append(b, `,"reuse_ms":`...)
+			b = strconv.AppendInt(b, r.ReuseMS, 10)
 		}
 		if len(r.Error) > 0 {
 			// Written by the error table's own appender, in the form
@@ -415,6 +423,10 @@ func (cr *checkRunner) verify(s *Server, batch *request, tmpl *http.Request, h h
 			Role: get("X-Doorman-User-Role"), AccountID: get("X-Doorman-Account-Id"),
 			SessionID: get("X-Doorman-Session-Id"), Assertion: get("X-Doorman-Assertion")}
 		out.Headers = id
+		if p := rq.principal; p != nil {
+			// Whole milliseconds, rounded down: never past the window.
+			out.ReuseMS = s.svc.ReuseFor(p).Milliseconds()
+		}
 		return out
 	}
 	// The error object /auth/verify's body carries (copied out of the

@@ -20,6 +20,7 @@ import (
 type batchResult struct {
 	Status  int               `json:"status"`
 	Headers map[string]string `json:"headers"`
+	ReuseMS int64             `json:"reuse_ms"`
 	Error   *struct {
 		Code      string `json:"code"`
 		Message   string `json:"message"`
@@ -185,6 +186,17 @@ func TestVerifyBatchAnswersAsVerify(t *testing.T) {
 	}
 	if got[0].Headers["X-Doorman-Session-Id"] != valid.Session.ID {
 		t.Errorf("bearer: session %q, want %s", got[0].Headers["X-Doorman-Session-Id"], valid.Session.ID)
+	}
+	// A valid session's answer may be reused for the whole window; a
+	// refusal never.
+	for i, r := range got {
+		want := int64(0)
+		if r.Status == http.StatusOK {
+			want = doorman.ReuseWindow.Milliseconds()
+		}
+		if r.ReuseMS != want {
+			t.Errorf("%s: reuse_ms %d, want %d", checks[i].name, r.ReuseMS, want)
+		}
 	}
 
 	// The same checks five times over, in a batch large enough to be

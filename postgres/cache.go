@@ -30,7 +30,8 @@ import (
 // listener is slow, cut off or reconnecting) it reads every principal from
 // the database. A write that ends a principal (settle) returns leaseFor after
 // its commit: by then any node still serving from its cache sent a ping
-// after that commit and got it back, so it has dropped the principal.
+// after that commit and got it back, so it has dropped the principal. (It
+// then waits doorman.ReuseWindow more, for the Go middleware's reuse.)
 const (
 	channel   = "doorman_invalidate"
 	leaseFor  = 100 * time.Millisecond
@@ -275,11 +276,13 @@ func (l *listener) apply(payload string) {
 
 // settle drops what the write just committed changed (payloads as
 // invalidate takes them) from this node's cache, and returns once no node
-// can serve it from its own: leaseFor later. Writes that end sessions, keys
-// or users, or change settings, call it after their commit.
+// can serve it from its own, leaseFor later, and no Go middleware can
+// answer from a check sent before then: doorman.ReuseWindow more. Writes
+// that end sessions, keys or users, or change settings, call it after their
+// commit.
 func (s *Store) settle(payloads ...string) {
 	for _, p := range payloads {
 		s.cache.invalidate(p)
 	}
-	time.Sleep(leaseFor)
+	time.Sleep(leaseFor + doorman.ReuseWindow)
 }

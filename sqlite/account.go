@@ -111,6 +111,7 @@ func (s *Store) UpdateAccountSettings(ctx context.Context, id string, set doorma
 	if err != nil {
 		return 0, err
 	}
+	s.settle() // the settings apply to every check from now on
 	return byChange, nil
 }
 

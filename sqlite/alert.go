@@ -97,7 +97,7 @@ func (s *Store) UseAlert(ctx context.Context, accountID, id string, r doorman.Re
 	if err := doorman.CheckText(accountID, id, r.By, r.Reason); err != nil {
 		return err
 	}
-	return s.inTx(ctx, "use alert", func(tx *sql.Tx) error {
+	return s.settled(s.inTx(ctx, "use alert", func(tx *sql.Tx) error {
 		var sessionID string
 		err := tx.QueryRowContext(ctx, `UPDATE alerts SET used_at = ?
 			WHERE id = ? AND account_id = ? AND used_at IS NULL AND expires_at > ? RETURNING session_id`,
@@ -123,7 +123,7 @@ func (s *Store) UseAlert(ctx context.Context, accountID, id string, r doorman.Re
 			ev.Count = int(n)
 		}
 		return insertEvent(ctx, tx, ev)
-	})
+	}))
 }
 
 const deliveryCols = `d.id, d.alert_id, d.account_id, d.channel, d.target, d.status, d.attempts, d.next_attempt_at,

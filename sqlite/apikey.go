@@ -133,14 +133,14 @@ func (s *Store) RevokeAPIKey(ctx context.Context, accountID, id string, r doorma
 	if err := doorman.CheckText(accountID, id, r.By, r.Reason); err != nil {
 		return err
 	}
-	return s.inTx(ctx, "revoke api key", func(tx *sql.Tx) error {
+	return s.settled(s.inTx(ctx, "revoke api key", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ?, revoked_by = ?
 			WHERE id = ? AND account_id = ? AND revoked_at IS NULL`, toMicros(r.At), r.By, id, accountID)
 		if err := oneRow("revoke api key", "api key not found", res, err); err != nil {
 			return err
 		}
 		return insertEvent(ctx, tx, ev)
-	})
+	}))
 }
 
 // RecordAPIKeyUsage implements doorman.APIKeyStore.

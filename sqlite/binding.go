@@ -83,7 +83,7 @@ func (s *Store) BindSession(ctx context.Context, sessionID string, b *doorman.Bi
 	if err := doorman.CheckText(sessionID, b.Key); err != nil {
 		return err
 	}
-	return s.inTx(ctx, "bind session", func(tx *sql.Tx) error {
+	return s.settled(s.inTx(ctx, "bind session", func(tx *sql.Tx) error {
 		var key string
 		var revoked sql.NullInt64
 		err := tx.QueryRowContext(ctx, `SELECT bound_key, revoked_at FROM sessions WHERE id = ?`, sessionID).Scan(&key, &revoked)
@@ -102,5 +102,5 @@ func (s *Store) BindSession(ctx context.Context, sessionID string, b *doorman.Bi
 			return err
 		}
 		return insertEvent(ctx, tx, ev)
-	})
+	}))
 }

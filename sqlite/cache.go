@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/doorman/doorman"
 )
@@ -24,6 +25,21 @@ type principalCache struct {
 	version dbVersion // the database's version the entries were read at
 	gen     uint64    // bumped whenever the cache is emptied
 	m       map[string]*doorman.Principal
+}
+
+// settle returns doorman.ReuseWindow after a write that ends or alters a
+// principal has committed: by then no Go middleware still answers from a
+// check it sent before the commit. This process's cache, and any other
+// process's, needs no wait: the commit changed the database's version.
+// The writes that settle on PostgreSQL call it after their commit.
+func (s *Store) settle() { time.Sleep(doorman.ReuseWindow) }
+
+// settled settles after a write that returned err nil, and returns err.
+func (s *Store) settled(err error) error {
+	if err == nil {
+		s.settle()
+	}
+	return err
 }
 
 // maxCached bounds the cache; when full it is emptied and refills.

@@ -129,5 +129,6 @@ func (s *Store) UsePasswordReset(ctx context.Context, accountID, id, hash string
 	if err != nil {
 		return 0, err
 	}
+	s.settle() // the password changed and the sessions ended
 	return int(n), nil
 }

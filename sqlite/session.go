@@ -495,7 +495,7 @@ func (s *Store) RevokeSessions(ctx context.Context, f doorman.RevokeFilter, r do
 	if err := checkArgs(append([]any{r.By, r.Reason}, w.args...)); err != nil {
 		return 0, err
 	}
-	var count int
+	var count, revoked int
 	err := s.inTx(ctx, "revoke sessions", func(tx *sql.Tx) error {
 		// The transaction holds the write lock: nothing changes between
 		// this count and the update.
@@ -519,7 +519,7 @@ func (s *Store) RevokeSessions(ctx context.Context, f doorman.RevokeFilter, r do
 		if n == 0 && f.SessionID != "" {
 			return notFound("session not found")
 		}
-		count = int(n)
+		revoked, count = int(n), int(n)
 		if live >= 0 {
 			count = live
 		}
@@ -530,6 +530,11 @@ func (s *Store) RevokeSessions(ctx context.Context, f doorman.RevokeFilter, r do
 	})
 	if err != nil {
 		return 0, err
+	}
+	// An end the rules had already decided is only recorded: every check
+	// refuses the session by the same rules, so there is nothing to wait for.
+	if revoked > 0 && r.By != doorman.ActorExpiry {
+		s.settle()
 	}
 	return count, nil
 }

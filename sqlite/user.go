@@ -122,14 +122,14 @@ func (s *Store) UpdateUserPassword(ctx context.Context, accountID, userID, hash 
 	if err := doorman.CheckText(accountID, userID, hash); err != nil {
 		return err
 	}
-	return s.inTx(ctx, "update user password", func(tx *sql.Tx) error {
+	return s.settled(s.inTx(ctx, "update user password", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ? AND account_id = ?`,
 			hash, userID, accountID)
 		if err := oneRow("update user password", "user not found", res, err); err != nil {
 			return err
 		}
 		return insertEvent(ctx, tx, ev)
-	})
+	}))
 }
 
 // UpdateUser implements doorman.UserStore.
@@ -205,6 +205,7 @@ func (s *Store) UpdateUser(ctx context.Context, accountID, userID string, upd do
 	if err != nil {
 		return nil, err
 	}
+	s.settle()
 	return out, nil
 }
 
