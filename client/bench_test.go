@@ -16,11 +16,13 @@ import (
 // BenchmarkHostApp measures a trivial host application alone (bare) and
 // behind the middleware checking every request against a real Doorman on
 // the same machine, in one run so that they compare. With the default
-// options (checks that arrive while exchanges are in flight share a POST
-// /auth/verify/batch, identical ones one item of it): all requests of one
-// session (middleware) and the same over 16 sessions
-// (middleware-16-sessions: as many sessions as concurrent requests, so few
-// checks are identical and batching does the sharing). With batching off,
+// options (a valid answer reused for its window; checks that arrive while
+// exchanges are in flight share a POST /auth/verify/batch, identical ones
+// one item of it): all requests of one session (middleware) and the same
+// over 16 sessions (middleware-16-sessions). With reuse off, every request
+// asks Doorman: no-reuse and no-reuse-16-sessions (as many sessions as
+// concurrent requests, so few checks are identical and batching does the
+// sharing). With batching off,
 // one GET /auth/verify per check, as before batching: per-request and
 // per-request-16-sessions (identical concurrent checks still coalesce), and
 // per-request-uncoalesced (coalescing off too, one session).
@@ -41,6 +43,7 @@ func BenchmarkHostApp(b *testing.B) {
 		return c.Middleware(hostApp)
 	}
 	batched := newMiddleware(client.Options{})
+	noReuse := newMiddleware(client.Options{DisableReuse: true})
 	perRequest := newMiddleware(client.Options{DisableBatching: true})
 	uncoalesced := newMiddleware(client.Options{DisableBatching: true, DisableCoalescing: true})
 	for _, bc := range []struct {
@@ -48,6 +51,7 @@ func BenchmarkHostApp(b *testing.B) {
 		h        http.Handler
 		sessions int
 	}{{"bare", hostApp, 1}, {"middleware", batched, 1}, {"middleware-16-sessions", batched, 16},
+		{"no-reuse", noReuse, 1}, {"no-reuse-16-sessions", noReuse, 16},
 		{"per-request", perRequest, 1}, {"per-request-16-sessions", perRequest, 16},
 		{"per-request-uncoalesced", uncoalesced, 1}} {
 		b.Run(bc.name, func(b *testing.B) {

@@ -8,6 +8,7 @@
 #
 #   scripts/bench-middleware.sh
 #   SESSIONS=1 scripts/bench-middleware.sh    # every request one session's
+#   MIDDLEWARE_FLAGS=-disable-reuse scripts/bench-middleware.sh      # every request asks Doorman
 #   MIDDLEWARE_FLAGS=-disable-batching scripts/bench-middleware.sh   # one GET /auth/verify per check
 #
 # Needs wrk, curl and Go. DURATION (default 10s) per run.
