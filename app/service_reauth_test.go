@@ -163,6 +163,7 @@ var notSensitive = map[string]string{
 	"GetSession":                "read",
 	"ListSessions":              "read",
 	"NeedsReauth":               "the rule's own question",
+	"ReuseFor":                  "read: how long the forward-auth check's answer may be reused",
 	"SessionHistory":            "read",
 	"TeamPeople":                "read",
 	"TeamSessions":              "read",
