@@ -82,20 +82,13 @@ func newBatcher(c *Client) *batcher {
 		flying: make(map[string]int), maxBytes: maxBatchBytes}
 }
 
-// do returns Doorman's answer for the check with headers h, from an
-// exchange sent after this call began. The exchange runs detached from
-// ctx; a caller whose ctx ends stops waiting, and the others still get
-// their answers.
-func (b *batcher) do(ctx context.Context, h http.Header) (*Identity, error) {
+// do returns Doorman's answer for the check with headers h and
+// coalesceKey key ("" without coalescing), from an exchange sent after this
+// call began. The exchange runs detached from ctx; a caller whose ctx ends
+// stops waiting, and the others still get their answers.
+func (b *batcher) do(ctx context.Context, h http.Header, key string) (*Identity, error) {
 	if b.perRequest.Load() {
 		return b.c.perRequest(ctx, h)
-	}
-	key := ""
-	if !b.c.opts.DisableCoalescing {
-		key = coalesceKey(h)
-		if id := b.reuse.get(key, b.c.opts.Now()); id != nil {
-			return id, nil
-		}
 	}
 	// A check that joins a pending item is not encoded: the item's
 	// encoding, of the same question, is what goes.

@@ -321,6 +321,14 @@ func (c *Client) Verify(ctx context.Context, r *http.Request) (*Identity, error)
 	if c.opts.DisableCoalescing && c.batch == nil {
 		return c.exchange(ctx, h)
 	}
+	key := ""
+	if c.batch != nil && !c.opts.DisableCoalescing {
+		key = coalesceKey(h)
+		// Before anything else: a reused answer costs no timer.
+		if id := c.batch.reuse.get(key, c.opts.Now()); id != nil {
+			return id, nil
+		}
+	}
 	// The whole check, waiting for an exchange in flight included, takes
 	// at most Timeout.
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
@@ -328,7 +336,7 @@ func (c *Client) Verify(ctx context.Context, r *http.Request) (*Identity, error)
 	var id *Identity
 	var err error
 	if c.batch != nil {
-		id, err = c.batch.do(ctx, h)
+		id, err = c.batch.do(ctx, h, key)
 	} else {
 		id, err = c.perRequest(ctx, h)
 	}
@@ -464,6 +472,10 @@ func (c *Client) credentials(h http.Header, r *http.Request) {
 // forwarded describes the end user's request to Doorman in h: the client's
 // address, scheme, host and path, its User-Agent and client hints.
 func (c *Client) forwarded(h http.Header, r *http.Request) {
+	// The five values below share one allocation, each its own
+	// one-element slice.
+	v := make([]string, 5)
+	one := func(i int, s string) []string { v[i] = s; return v[i : i+1 : i+1] }
 	peer := addrOf(r.RemoteAddr)
 	trusted := c.trusted(peer)
 	if a := c.clientAddr(r, peer, trusted); a.IsValid() {
@@ -471,7 +483,7 @@ func (c *Client) forwarded(h http.Header, r *http.Request) {
 		// than the incoming chain with the peer appended: Doorman would
 		// otherwise need this application's proxies in its own
 		// --trusted-proxies too, and would record a proxy as the client.
-		h["X-Forwarded-For"] = []string{a.String()}
+		h["X-Forwarded-For"] = one(0, a.String())
 	}
 	proto, host := "http", r.Host
 	if r.TLS != nil {
@@ -485,17 +497,17 @@ func (c *Client) forwarded(h http.Header, r *http.Request) {
 			host = v
 		}
 	}
-	h["X-Forwarded-Proto"] = []string{proto}
+	h["X-Forwarded-Proto"] = one(1, proto)
 	if host != "" {
-		h["X-Forwarded-Host"] = []string{host}
+		h["X-Forwarded-Host"] = one(2, host)
 	}
 	// The path only: Doorman keeps the page, not its query, which may carry
 	// secrets (reset tokens, OAuth codes) that have no business travelling
 	// further or reaching a log on the way.
-	h["X-Forwarded-Uri"] = []string{r.URL.EscapedPath()}
+	h["X-Forwarded-Uri"] = one(3, r.URL.EscapedPath())
 	// Set even when empty: an empty User-Agent keeps Go's own from being
 	// sent and shown as the person's device.
-	h["User-Agent"] = []string{r.UserAgent()}
+	h["User-Agent"] = one(4, r.UserAgent())
 	for _, k := range clientHintHeaders {
 		if v := r.Header.Values(k); len(v) > 0 {
 			h[k] = v

@@ -59,6 +59,7 @@ run() { # run NAME [hostapp flags]: wrk against the host application started wit
   local p=$!
   for _ in $(seq 50); do curl -fs -H "Authorization: Bearer ${tokens[0]}" http://127.0.0.1:18470/ >/dev/null && break; sleep 0.1; done
   curl -fs -H "Authorization: Bearer ${tokens[0]}" http://127.0.0.1:18470/ | grep -qx ok || { echo "$1: the host application does not answer ok" >&2; kill $p; exit 1; }
+  [ -z "${PERF_OUT:-}" ] || [ "$1" != middleware ] || (sleep 2; perf record -F 999 -g -p $p -o "$PERF_OUT" -- sleep 6 >/dev/null 2>&1) &
   wrk -t2 -c64 -d"$DURATION" -s "$work/tokens.lua" http://127.0.0.1:18470 >"$work/$1.txt"
   kill $p; wait $p 2>/dev/null || true
   if grep -q 'Non-2xx' "$work/$1.txt"; then grep 'Non-2xx' "$work/$1.txt" >&2; exit 1; fi
