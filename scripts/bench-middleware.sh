@@ -66,13 +66,19 @@ run() { # run NAME [hostapp flags]: wrk against the host application started wit
   sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$work/$1.txt"
 }
 echo "machine: $(nproc) CPUs, $(go version | cut -d' ' -f3), doorman serve (SQLite, default flags), wrk -c64 $DURATION per run over $SESSIONS sessions, $ROUNDS rounds, middleware flags: ${MIDDLEWARE_FLAGS:-none}"
+# checked: the session validations Doorman has made so far (/metrics).
+checked() {
+  curl -fs http://127.0.0.1:18460/metrics | awk '/^doorman_session_validations_total/ {n += $2} END {printf "%d", n}'
+}
 ratios=()
 for r in $(seq "$ROUNDS"); do
+  before=$(checked)
   # shellcheck disable=SC2086 # the flags are words
   mw=$(run middleware -doorman http://127.0.0.1:18460 ${MIDDLEWARE_FLAGS:-})
+  asked=$(( $(checked) - before ))
   bare=$(run bare)
   ratio=$(echo "scale=2; $mw / $bare" | bc)
   ratios+=("$ratio")
-  printf 'round %d: behind the middleware %.0f req/s, bare %.0f req/s, ratio %s\n' "$r" "$mw" "$bare" "$ratio"
+  printf 'round %d: behind the middleware %.0f req/s (Doorman checked %d), bare %.0f req/s, ratio %s\n' "$r" "$mw" "$asked" "$bare" "$ratio"
 done
 printf 'median ratio: %s\n' "$(printf '%s\n' "${ratios[@]}" | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p")"
