@@ -136,7 +136,9 @@ type Options struct {
 	// tolerated on the assertion's iat and exp. Default 5 s.
 	Leeway time.Duration
 
-	// Now is the clock for the assertion's times. Default time.Now.
+	// Now is the clock for the assertion's times and for the windows in
+	// which an answer is reused (DisableReuse), which count on its
+	// monotonic reading when it has one. Default time.Now.
 	Now func() time.Time
 	// DisableCoalescing makes every check its own question to Doorman.
 	// By default, checks that ask the same question at the same time (the
