@@ -331,6 +331,10 @@ func TestBindingProtocol(t *testing.T) {
 	if a := b.do("GET", "/api/v1/whoami", nil); a.status != http.StatusUnauthorized || len(a.header.Values("Set-Cookie")) != 0 {
 		t.Fatalf("whoami with an expired bound cookie: %d, Set-Cookie %q; want 401 and none", a.status, a.header.Values("Set-Cookie"))
 	}
+	// So does the sign-in page it may be sent to meanwhile.
+	if a := b.do("GET", "/login", nil); a.status != http.StatusOK || len(a.header.Values("Set-Cookie")) != 0 {
+		t.Fatalf("sign-in page with an expired bound cookie: %d, Set-Cookie %q; want 200 and none", a.status, a.header.Values("Set-Cookie"))
+	}
 	b.refresh(sid)
 	if got := b.whoami(); got != http.StatusOK {
 		t.Fatalf("whoami after refresh: %d", got)

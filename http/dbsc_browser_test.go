@@ -243,7 +243,14 @@ func TestDBSCBrowser(t *testing.T) {
 	if s, err := e.store.FindSessionByID(context.Background(), u.AccountID, sid); err != nil || s.Binding == nil {
 		t.Fatalf("session %s: binding %+v, err %v", sid, s, err)
 	}
+	// The registration's answer, which sets the bound cookie, leaves once
+	// the binding has settled (the store returns a while after its
+	// commit, which the audit event shares): wait for the cookie too.
 	first := a.boundCookie()
+	for first == nil && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond) // polling for the cookie, not waiting for time to pass
+		first = a.boundCookie()
+	}
 	if first == nil {
 		t.Fatal("registered, but Chromium has no bound cookie")
 	}

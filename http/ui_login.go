@@ -27,10 +27,12 @@ func (s *Server) loginPage(w *request, r *http.Request) error {
 			w.principal = p
 			s.redirect(w, r, afterLogin(next))
 			return nil
-		case doorman.ErrorCode(err) == doorman.EUNAUTHORIZED && !app.IsUnavailable(err):
+		case doorman.ErrorCode(err) == doorman.EUNAUTHORIZED && !app.IsUnavailable(err) && !keepsCookie(err):
 			s.clearCookie(w)
 			reason = signedOutReason(err)
 		}
+		// A bound session without its bound cookie is still valid: its
+		// cookie stays, and the browser's next refresh brings it back.
 		// A store that cannot answer will fail the sign-in too, which
 		// then says so; the form itself can still be shown.
 	}
