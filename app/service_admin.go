@@ -2,9 +2,12 @@ package app
 
 import (
 	"context"
-	"github.com/doorman/doorman"
+	"errors"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/doorman/doorman"
 )
 
 // The team view's page sizes.
@@ -251,4 +254,73 @@ func (s *Service) SignOutTeam(ctx context.Context, p *doorman.Principal, reason 
 	}
 	s.Log.Info("team signed out", "admin_id", p.User.ID, "account_id", p.Account.ID, "count", n, "ip", m.IP)
 	return n, nil
+}
+
+// EndedSession is one of a member's sessions that has ended, as the team
+// view shows it: when and why.
+type EndedSession struct {
+	Session *doorman.Session
+	At      time.Time // when it ended
+	// Reason is the code a request of the session gets with its 401
+	// (doorman.ReasonIdle, ReasonExpired, ReasonSignedOut, …).
+	Reason string
+	// Note is the reason an administrator or operator recorded when the
+	// end was theirs; "" otherwise.
+	Note string
+}
+
+// maxEnded is how many of a member's ended sessions the team view lists.
+const maxEnded = 10
+
+// TeamUserEnded returns a member's sessions that have ended and are still
+// kept (the purge deletes them after --retention), the latest end first,
+// at most maxEnded, each with why: its rules (idle timeout, lifetime), a
+// sign-out, or a revocation with its recorded reason. Admins only; a user of
+// another account, or none, is ENOTFOUND.
+func (s *Service) TeamUserEnded(ctx context.Context, p *doorman.Principal, userID string) ([]EndedSession, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	u, err := s.teamUser(ctx, p, userID)
+	if err != nil {
+		return nil, err
+	}
+	all, _, err := s.Store.FindSessions(ctx, doorman.SessionFilter{AccountID: p.Account.ID, UserID: u.ID})
+	if err != nil {
+		return nil, unavailable("team user ended sessions", err)
+	}
+	now, set := s.now(), p.Account.Settings
+	var out []EndedSession
+	for _, sess := range all {
+		s.activity.overlay(sess) // the idle end counts from the latest activity this node knows
+		var e *doorman.Error
+		if !errors.As(doorman.CheckSession(sess, nil, set, now), &e) {
+			continue // still valid
+		}
+		end := EndedSession{Session: sess, Reason: e.Reason}
+		if sess.RevokedAt != nil {
+			end.At = *sess.RevokedAt
+		}
+		// Not revoked, or revoked (a forced or team sign-out takes every
+		// session not yet revoked) after its rules had ended it: it ended
+		// by those rules, then.
+		if at, reason, ok := doorman.Ended(sess, set, now); ok && sess.RevokedBy != doorman.ActorExpiry &&
+			(sess.RevokedAt == nil || at.Before(*sess.RevokedAt)) {
+			end.At, end.Reason = at, reason
+		}
+		if end.Reason == doorman.ReasonRevokedByAdmin {
+			end.Note = sess.RevokeReason
+		}
+		out = append(out, end)
+	}
+	slices.SortStableFunc(out, func(a, b EndedSession) int {
+		if c := b.At.Compare(a.At); c != 0 {
+			return c
+		}
+		return strings.Compare(b.Session.ID, a.Session.ID)
+	})
+	if len(out) > maxEnded {
+		out = out[:maxEnded]
+	}
+	return out, nil
 }

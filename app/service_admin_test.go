@@ -71,6 +71,7 @@ func adminCalls(ctx context.Context, svc *app.Service, p *doorman.Principal, use
 	_, _, _, errs["TeamSessions"] = svc.TeamSessions(ctx, p, doorman.TeamFilter{})
 	_, errs["TeamUsers"] = svc.TeamUsers(ctx, p)
 	_, _, errs["TeamUserSessions"] = svc.TeamUserSessions(ctx, p, userID)
+	_, errs["TeamUserEnded"] = svc.TeamUserEnded(ctx, p, userID)
 	_, _, errs["ForceSignOut"] = svc.ForceSignOut(ctx, p, userID, "Security concern", adminMeta)
 	_, errs["SignOutTeam"] = svc.SignOutTeam(ctx, p, "Security concern", adminMeta)
 	_, _, errs["AuditLog"] = svc.AuditLog(ctx, p, doorman.AuditFilter{})
@@ -652,6 +653,60 @@ func TestOperatorForceSignOut(t *testing.T) {
 				got[0].Actor != doorman.ActorSystem || got[0].Target != "guest@agency.com" || got[0].Reason != "Contract ended" ||
 				got[0].Count != 1 {
 				t.Errorf("account %s: events %+v, want one user_sessions_revoked by system", c.u.AccountID, got)
+			}
+		}
+	})
+}
+
+// TeamUserEnded lists a member's ended sessions, the latest end first, each
+// with when and why: forced out with the admin's reason, the idle timeout
+// (not yet recorded: computed), a sign-out. A live session is not listed.
+func TestTeamUserEnded(t *testing.T) {
+	stores(t, func(t *testing.T, store doorman.Store) {
+		f := newFixture(t, store)
+		ctx := context.Background()
+		f.user(t, "Acme", "root@acme.example", doorman.RoleAdmin)
+		ana := f.user(t, "Acme", "ana@acme.example", doorman.RoleMember)
+
+		_, out := f.signIn(t, "ana@acme.example", false)
+		signedOutAt := f.clock.Now()
+		if err := f.svc.SignOut(ctx, out, app.Meta{}); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(time.Minute)
+		_, idle := f.signIn(t, "ana@acme.example", false)
+		timeout, _ := idle.Account.Settings.IdleTimeout.Duration()
+		idleAt := f.clock.Now().Add(timeout)
+		f.clock.Advance(timeout + time.Hour)
+		_, forced := f.signIn(t, "ana@acme.example", false)
+		_, admin := f.signIn(t, "root@acme.example", false)
+		if _, _, err := f.svc.ForceSignOut(ctx, admin, ana.ID, "Lost laptop", adminMeta); err != nil {
+			t.Fatal(err)
+		}
+		forcedAt := f.clock.Now()
+		f.clock.Advance(time.Minute)
+		_, live := f.signIn(t, "ana@acme.example", false)
+
+		got, err := f.svc.TeamUserEnded(ctx, admin, ana.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []app.EndedSession{
+			{Session: forced.Session, At: forcedAt, Reason: doorman.ReasonRevokedByAdmin, Note: "Lost laptop"},
+			{Session: idle.Session, At: idleAt, Reason: doorman.ReasonIdle},
+			{Session: out.Session, At: signedOutAt, Reason: doorman.ReasonSignedOut},
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d ended sessions, want %d: %+v", len(got), len(want), got)
+		}
+		for i, w := range want {
+			g := got[i]
+			if g.Session.ID != w.Session.ID || !g.At.Equal(w.At) || g.Reason != w.Reason || g.Note != w.Note {
+				t.Errorf("ended[%d] = %s at %v, %q %q; want %s at %v, %q %q", i, g.Session.ID, g.At, g.Reason, g.Note,
+					w.Session.ID, w.At, w.Reason, w.Note)
+			}
+			if g.Session.ID == live.Session.ID {
+				t.Errorf("the live session is listed as ended")
 			}
 		}
 	})

@@ -168,6 +168,7 @@ var notSensitive = map[string]string{
 	"TeamPeople":                "read",
 	"TeamSessions":              "read",
 	"TeamUserSessions":          "read",
+	"TeamUserEnded":             "read",
 	"TeamUsers":                 "read",
 	"TwoFactorStatus":           "read",
 	"Passkeys":                  "read",

@@ -354,6 +354,21 @@ func TestForceSignOutFlow(t *testing.T) {
 	if len(evs) != 1 || evs[0].Reason != "Security concern - unusual activity" || evs[0].Count != 5 {
 		t.Errorf("audit %+v", evs)
 	}
+	// The member's page lists the five under Recently Ended, saying why.
+	member := e.page(c, "GET", "/admin/users/"+ids["guest@agency.com"]+"/sessions", nil).wantStatus(http.StatusOK)
+	checkPageMarkup(t, member)
+	if got := member.text("#ended-sessions-title"); got != "Recently Ended" {
+		t.Errorf("ended heading %q", got)
+	}
+	forced := 0
+	for _, why := range member.texts(".ended-table td[data-label=Why]") {
+		if why == "Signed out by an administrator: Security concern - unusual activity" {
+			forced++
+		}
+	}
+	if forced != 5 {
+		t.Errorf("%d ended sessions give the forced sign-out's reason, want 5: %q", forced, member.texts(".ended-table tbody tr"))
+	}
 	// Nothing left: the page says so and offers no form.
 	done := e.page(c, "GET", path, nil).wantStatus(http.StatusOK)
 	if len(done.all(".confirm form")) != 0 || !strings.Contains(done.text(".confirm"), "guest@agency.com is not signed in anywhere") {

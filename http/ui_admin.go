@@ -125,6 +125,13 @@ func (s *Server) teamUserPage(w *request, r *http.Request) error {
 	for _, sess := range list {
 		page.Sessions = append(page.Sessions, pages.NewSession(sess, sess.ID == p.Session.ID, p.Account.Settings, now))
 	}
+	ended, err := s.svc.TeamUserEnded(r.Context(), p, u.ID)
+	if err != nil {
+		return userGone(err)
+	}
+	for _, e := range ended {
+		page.Ended = append(page.Ended, pages.NewEndedSession(e.Session, e.At, e.Reason, e.Note, now))
+	}
 	s.render(w, r, http.StatusOK, page)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/doorman/doorman"
@@ -143,11 +144,38 @@ type TeamSessionsPage struct {
 
 func (*TeamSessionsPage) template() string { return "admin_sessions" }
 
-// TeamUserPage is one member's sessions, seen by an administrator.
+// TeamUserPage is one member's sessions, seen by an administrator: the
+// active ones, and those that ended lately with why.
 type TeamUserPage struct {
 	Layout
 	Member   TeamUser
 	Sessions []Session
+	Ended    []EndedSession
+}
+
+// EndedSession is a session that has ended, in the team view.
+type EndedSession struct {
+	Label string // "Chrome on macOS"
+	Place string
+	IP    string
+	Ended Time
+	// Why is its end in words: "Idle timeout", "Signed out", "Signed out
+	// by an administrator: Lost laptop".
+	Why string
+}
+
+// NewEndedSession describes sess, which ended at for reason (the code of
+// its 401), with note, the reason an administrator recorded.
+func NewEndedSession(sess *doorman.Session, at time.Time, reason, note string, now time.Time) EndedSession {
+	why := doorman.EndText(reason)
+	if note != "" && note != reason {
+		why += ": " + note
+	}
+	if why != "" {
+		why = strings.ToUpper(why[:1]) + why[1:]
+	}
+	return EndedSession{Label: sess.Device.Label(), Place: sess.Location.Label(), IP: orUnknown(sess.IP),
+		Ended: NewEventTime(at, now), Why: why}
 }
 
 func (*TeamUserPage) template() string { return "admin_user_sessions" }
