@@ -11,7 +11,9 @@
 #   MIDDLEWARE_FLAGS=-disable-reuse scripts/bench-middleware.sh      # every request asks Doorman
 #   MIDDLEWARE_FLAGS=-disable-batching scripts/bench-middleware.sh   # one GET /auth/verify per check
 #
-# Needs wrk, curl and Go. DURATION (default 10s) per run.
+#   PERF_OUT=/tmp/host.perf ROUNDS=1 scripts/bench-middleware.sh   # also perf-records the host application
+#
+# Needs wrk, curl and Go (and perf for PERF_OUT). DURATION (default 10s) per run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
