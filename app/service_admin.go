@@ -86,28 +86,12 @@ func (s *Service) TeamUsers(ctx context.Context, p *doorman.Principal) ([]*doorm
 	return slices.DeleteFunc(users, func(u *doorman.User) bool { return u.RemovedAt != nil }), nil
 }
 
-// TeamUserSessions returns one user of the admin's account and their active
-// sessions (most recent first). ENOTFOUND for a user of another account;
-// EFORBIDDEN for members.
+// TeamUserSessions returns a user of the admin's account and their active
+// sessions, most recently active first (TeamUserHistory without the ended
+// ones).
 func (s *Service) TeamUserSessions(ctx context.Context, p *doorman.Principal, userID string) (*doorman.User, []*doorman.Session, error) {
-	if err := requireAdmin(p); err != nil {
-		return nil, nil, err
-	}
-	u, err := s.teamUser(ctx, p, userID)
-	if err != nil {
-		return nil, nil, err
-	}
-	list, _, err := s.Store.FindSessions(ctx, doorman.SessionFilter{
-		AccountID: p.Account.ID, UserID: u.ID, Active: doorman.Window(p.Account.Settings, s.now()),
-	})
-	if err != nil {
-		return nil, nil, unavailable("team user sessions", err)
-	}
-	for _, sess := range list {
-		s.activity.overlay(sess)
-	}
-	readRisk(s.now(), list...)
-	return u, list, nil
+	u, active, _, err := s.TeamUserHistory(ctx, p, userID)
+	return u, active, err
 }
 
 // teamUser finds a user of p's account; a user of another account, or none,
@@ -272,30 +256,34 @@ type EndedSession struct {
 // maxEnded is how many of a member's ended sessions the team view lists.
 const maxEnded = 10
 
-// TeamUserEnded returns a member's sessions that have ended and are still
-// kept (the purge deletes them after --retention), the latest end first,
-// at most maxEnded, each with why: its rules (idle timeout, lifetime), a
-// sign-out, or a revocation with its recorded reason. Admins only; a user of
+// TeamUserHistory returns a user of the admin's account, their active
+// sessions, most recently active first, and up to maxEnded of their
+// sessions that have ended and are still kept (the purge deletes them after
+// --retention), the latest end first, each with why: its rules (idle
+// timeout, lifetime), a sign-out, or a revocation with its recorded reason.
+// One read of the user and one of their sessions. Admins only; a user of
 // another account, or none, is ENOTFOUND.
-func (s *Service) TeamUserEnded(ctx context.Context, p *doorman.Principal, userID string) ([]EndedSession, error) {
+func (s *Service) TeamUserHistory(ctx context.Context, p *doorman.Principal, userID string) (*doorman.User, []*doorman.Session, []EndedSession, error) {
 	if err := requireAdmin(p); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	u, err := s.teamUser(ctx, p, userID)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	all, _, err := s.Store.FindSessions(ctx, doorman.SessionFilter{AccountID: p.Account.ID, UserID: u.ID})
 	if err != nil {
-		return nil, unavailable("team user ended sessions", err)
+		return nil, nil, nil, unavailable("team user sessions", err)
 	}
 	now, set := s.now(), p.Account.Settings
-	var out []EndedSession
+	var active []*doorman.Session
+	var ended []EndedSession
 	for _, sess := range all {
 		s.activity.overlay(sess) // the idle end counts from the latest activity this node knows
 		var e *doorman.Error
 		if !errors.As(doorman.CheckSession(sess, nil, set, now), &e) {
-			continue // still valid
+			active = append(active, sess)
+			continue
 		}
 		end := EndedSession{Session: sess, Reason: e.Reason}
 		if sess.RevokedAt != nil {
@@ -311,16 +299,17 @@ func (s *Service) TeamUserEnded(ctx context.Context, p *doorman.Principal, userI
 		if end.Reason == doorman.ReasonRevokedByAdmin {
 			end.Note = sess.RevokeReason
 		}
-		out = append(out, end)
+		ended = append(ended, end)
 	}
-	slices.SortStableFunc(out, func(a, b EndedSession) int {
+	readRisk(now, active...)
+	slices.SortStableFunc(ended, func(a, b EndedSession) int {
 		if c := b.At.Compare(a.At); c != 0 {
 			return c
 		}
 		return strings.Compare(b.Session.ID, a.Session.ID)
 	})
-	if len(out) > maxEnded {
-		out = out[:maxEnded]
+	if len(ended) > maxEnded {
+		ended = ended[:maxEnded]
 	}
-	return out, nil
+	return u, active, ended, nil
 }

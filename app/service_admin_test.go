@@ -71,7 +71,7 @@ func adminCalls(ctx context.Context, svc *app.Service, p *doorman.Principal, use
 	_, _, _, errs["TeamSessions"] = svc.TeamSessions(ctx, p, doorman.TeamFilter{})
 	_, errs["TeamUsers"] = svc.TeamUsers(ctx, p)
 	_, _, errs["TeamUserSessions"] = svc.TeamUserSessions(ctx, p, userID)
-	_, errs["TeamUserEnded"] = svc.TeamUserEnded(ctx, p, userID)
+	_, _, _, errs["TeamUserHistory"] = svc.TeamUserHistory(ctx, p, userID)
 	_, _, errs["ForceSignOut"] = svc.ForceSignOut(ctx, p, userID, "Security concern", adminMeta)
 	_, errs["SignOutTeam"] = svc.SignOutTeam(ctx, p, "Security concern", adminMeta)
 	_, _, errs["AuditLog"] = svc.AuditLog(ctx, p, doorman.AuditFilter{})
@@ -658,10 +658,10 @@ func TestOperatorForceSignOut(t *testing.T) {
 	})
 }
 
-// TeamUserEnded lists a member's ended sessions, the latest end first, each
+// TeamUserHistory lists a member's ended sessions, the latest end first, each
 // with when and why: forced out with the admin's reason, the idle timeout
 // (not yet recorded: computed), a sign-out. A live session is not listed.
-func TestTeamUserEnded(t *testing.T) {
+func TestTeamUserHistory(t *testing.T) {
 	stores(t, func(t *testing.T, store doorman.Store) {
 		f := newFixture(t, store)
 		ctx := context.Background()
@@ -687,7 +687,7 @@ func TestTeamUserEnded(t *testing.T) {
 		f.clock.Advance(time.Minute)
 		_, live := f.signIn(t, "ana@acme.example", false)
 
-		got, err := f.svc.TeamUserEnded(ctx, admin, ana.ID)
+		_, _, got, err := f.svc.TeamUserHistory(ctx, admin, ana.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -168,7 +168,7 @@ var notSensitive = map[string]string{
 	"TeamPeople":                "read",
 	"TeamSessions":              "read",
 	"TeamUserSessions":          "read",
-	"TeamUserEnded":             "read",
+	"TeamUserHistory":           "read",
 	"TeamUsers":                 "read",
 	"TwoFactorStatus":           "read",
 	"Passkeys":                  "read",

@@ -115,19 +115,16 @@ func (s *Server) teamMember(w *request, r *http.Request) (*doorman.User, []*door
 // with the same cards as their own page.
 func (s *Server) teamUserPage(w *request, r *http.Request) error {
 	p := w.principal
-	u, list, err := s.teamMember(w, r)
+	u, list, ended, err := s.svc.TeamUserHistory(r.Context(), p, r.PathValue("id"))
 	if err != nil {
-		return err
+		return userGone(err)
 	}
+	list = ownSessionFirst(list, p)
 	page := &pages.TeamUserPage{Layout: s.layout(w, r, u.Email+" · Team Sessions"), Member: pages.NewTeamUser(u)}
 	page.Places = true
 	now := s.now()
 	for _, sess := range list {
 		page.Sessions = append(page.Sessions, pages.NewSession(sess, sess.ID == p.Session.ID, p.Account.Settings, now))
-	}
-	ended, err := s.svc.TeamUserEnded(r.Context(), p, u.ID)
-	if err != nil {
-		return userGone(err)
 	}
 	for _, e := range ended {
 		page.Ended = append(page.Ended, pages.NewEndedSession(e.Session, e.At, e.Reason, e.Note, now))

@@ -167,13 +167,11 @@ type EndedSession struct {
 // NewEndedSession describes sess, which ended at for reason (the code of
 // its 401), with note, the reason an administrator recorded.
 func NewEndedSession(sess *doorman.Session, at time.Time, reason, note string, now time.Time) EndedSession {
-	why := doorman.EndText(reason)
+	why := doorman.EndText(reason) // never empty
 	if note != "" && note != reason {
 		why += ": " + note
 	}
-	if why != "" {
-		why = strings.ToUpper(why[:1]) + why[1:]
-	}
+	why = strings.ToUpper(why[:1]) + why[1:]
 	return EndedSession{Label: sess.Device.Label(), Place: sess.Location.Label(), IP: orUnknown(sess.IP),
 		Ended: NewEventTime(at, now), Why: why}
 }
