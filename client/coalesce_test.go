@@ -102,48 +102,8 @@ func TestCoalescingRevocationRace(t *testing.T) {
 		inner.ServeHTTP(w, r)
 	})
 	c := newClient(t, e.srv.URL, client.Options{DisableBatching: true})
-	const rounds, workers = 20, 8
-	var checks atomic.Int64
-	for round := range rounds {
-		token, p := e.signIn(t, fmt.Sprintf("192.0.2.%d", round+1), "")
-		var acked atomic.Bool
-		var admittedAfter atomic.Int64
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		for range workers {
-			wg.Go(func() {
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					after := acked.Load()
-					req := httptest.NewRequest("GET", "/", nil)
-					req.Header.Set("Authorization", "Bearer "+token)
-					_, err := c.Verify(context.Background(), req)
-					checks.Add(1)
-					if err == nil && after {
-						admittedAfter.Add(1)
-					}
-					if err != nil && !errors.Is(err, client.ErrUnauthorized) {
-						t.Errorf("round %d: %v", round, err)
-						return
-					}
-				}
-			})
-		}
-		time.Sleep(5 * time.Millisecond) // let checks run before the sign-out
-		if err := e.svc.SignOut(context.Background(), p, app.Meta{}); err != nil && doorman.ErrorCode(err) != doorman.ENOTFOUND {
-			t.Fatal(err)
-		}
-		acked.Store(true)
-		time.Sleep(5 * time.Millisecond) // and after it
-		close(stop)
-		wg.Wait()
-		if n := admittedAfter.Load(); n != 0 {
-			t.Fatalf("round %d: %d checks that began after the sign-out was acknowledged were let through", round, n)
-		}
-	}
-	t.Logf("%d checks, %d exchanges with Doorman", checks.Load(), exchanges.Load())
+	checks := raceRevocations(t, c, 20, func(round int) (string, *doorman.Principal) {
+		return e.signIn(t, fmt.Sprintf("192.0.2.%d", round+1), "")
+	}, func(p *doorman.Principal) error { return e.svc.SignOut(context.Background(), p, app.Meta{}) })
+	t.Logf("%d checks, %d exchanges with Doorman", checks, exchanges.Load())
 }
